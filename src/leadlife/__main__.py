@@ -1,0 +1,3 @@
+from leadlife.cli import main
+
+main()

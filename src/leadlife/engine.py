@@ -1,0 +1,400 @@
+"""The :class:`Engine`: one event, one direction, one write.
+
+validate → catch up time rules → enrich → record → score → stage rules → route →
+store → notify. Every step's logic lives elsewhere (rules, scorers, plugins); the
+engine only runs the pipeline, isolates plugin failures, and writes each lead once.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from leadlife.channels import Channel
+from leadlife.clock import Clock, require_aware, system_clock
+from leadlife.enrichment import Enricher
+from leadlife.errors import (
+    LeadlifeError,
+    LeadNotFoundError,
+    RegistrationError,
+    RulebookError,
+    StorageError,
+)
+from leadlife.events import Event, parse_event
+from leadlife.lead import Lead, StageChange
+from leadlife.notices import Notice
+from leadlife.plugins.manager import LeadlifePluginManager, call_each, get_plugin_manager
+from leadlife.reports import IngestReport, PluginFailure, Rejection, TickReport
+from leadlife.routing import Router
+from leadlife.rules import Rulebook, load_rulebook
+from leadlife.scoring.protocol import Scorer
+from leadlife.stages import Stage
+from leadlife.storage import Storage
+
+__all__ = ["Engine"]
+
+log = logging.getLogger("leadlife.engine")
+EventInput = Event | Mapping[str, Any]
+
+
+class Engine:
+    """The lead-lifecycle engine.
+
+    :param rulebook: a :class:`~leadlife.rules.Rulebook`, a dict, or a TOML path;
+        by default the ``leadlife_rulebook`` hook answers (the built-in rulebook last).
+    :param plugins: plugin objects or modules to register on this engine's manager.
+    :param clock: a callable returning an aware ``datetime``; used only when ``tick``
+        is called without ``now``.
+    :param plugin_manager: a manager to use instead of a fresh
+        :func:`~leadlife.plugins.get_plugin_manager`.
+    :param failure_log_size: how many plugin failures ``engine.failures`` keeps.
+    """
+
+    def __init__(
+        self,
+        rulebook: Rulebook | Mapping[str, Any] | str | None = None,
+        plugins: Iterable[object] = (),
+        clock: Clock | None = None,
+        *,
+        plugin_manager: LeadlifePluginManager | None = None,
+        failure_log_size: int = 10_000,
+    ):
+        pm = get_plugin_manager() if plugin_manager is None else plugin_manager
+        for plugin in plugins:
+            pm.register(plugin)
+        self.plugin_manager = pm
+        self.clock: Clock = system_clock if clock is None else clock
+        self.rulebook = load_rulebook(
+            rulebook if rulebook is not None else pm.hook.leadlife_rulebook()
+        )
+        storage = pm.hook.leadlife_storage()
+        if not isinstance(storage, Storage):
+            raise RegistrationError(
+                "?", "leadlife_storage", f"returned {storage!r}, which is not a Storage"
+            )
+        self.storage: Storage = storage
+        self.failures: deque[PluginFailure] = deque(maxlen=failure_log_size)
+        self.scorers: dict[str, Scorer] = {}
+        self.enrichers: list[tuple[str, Enricher]] = []
+        self.routers: list[tuple[str, Router]] = []
+        self.channels: list[tuple[str, Channel]] = []
+        self._scorer_plugins: dict[str, str] = {}
+        self._generation = -1
+        self._sync()
+
+    # -- plugins -------------------------------------------------------------------
+
+    def _sync(self) -> None:
+        """Re-collect registered scorers, enrichers, routers and channels if plugins changed."""
+        pm = self.plugin_manager
+        if pm.generation == self._generation:
+            return
+        scorers: dict[str, Scorer] = {}
+        owners: dict[str, str] = {}
+        for plugin, scorer in self._collect("leadlife_register_scorers", Scorer):
+            if scorer.name in scorers:
+                raise RegistrationError(
+                    plugin,
+                    "leadlife_register_scorers",
+                    f"a scorer named {scorer.name!r} is already registered by "
+                    f"{owners[scorer.name]!r}; give it another name",
+                )
+            scorers[scorer.name] = scorer
+            owners[scorer.name] = plugin
+        if self.rulebook.scorer_name not in scorers:
+            raise RulebookError(
+                "bands.scorer",
+                f"no scorer named {self.rulebook.scorer_name!r} is registered "
+                f"(registered: {', '.join(sorted(scorers)) or 'none'})",
+                "name a registered scorer, or register one with leadlife_register_scorers",
+                source=self.rulebook.source,
+            )
+        self.scorers = scorers
+        self._scorer_plugins = owners
+        self.enrichers = self._collect("leadlife_register_enrichers", Enricher)
+        self.routers = self._collect("leadlife_register_routers", Router)
+        self.channels = self._collect("leadlife_register_channels", Channel)
+        self._generation = pm.generation
+
+    def _collect(self, hook: str, protocol: type[object]) -> list[tuple[str, Any]]:
+        found: list[tuple[str, Any]] = []
+        for impl in reversed(getattr(self.plugin_manager.hook, hook).get_hookimpls()):
+            registered: list[object] = []
+            kwargs = {"register": registered.append, "rulebook": self.rulebook}
+            try:
+                impl.function(**{name: kwargs[name] for name in impl.argnames})
+            except Exception as exc:
+                raise RegistrationError(impl.plugin_name, hook, f"raised {exc!r}") from exc
+            for obj in registered:
+                if not isinstance(obj, protocol) or not isinstance(getattr(obj, "name", None), str):
+                    raise RegistrationError(
+                        impl.plugin_name,
+                        hook,
+                        f"registered {obj!r}, which does not answer the "
+                        f"{protocol.__name__} protocol (a 'name' and its methods)",
+                    )
+                found.append((impl.plugin_name, obj))
+        return found
+
+    def _failed(
+        self,
+        failures: list[PluginFailure],
+        plugin: str,
+        hook: str,
+        error: BaseException | str,
+        event_id: str | None,
+        lead_id: str | None,
+    ) -> None:
+        failure = PluginFailure(
+            plugin=plugin,
+            hook=hook,
+            event_id=event_id,
+            lead_id=lead_id,
+            error=str(error),
+            error_type=type(error).__name__ if isinstance(error, BaseException) else "contract",
+        )
+        failures.append(failure)
+        self.failures.append(failure)
+        log.warning(
+            "plugin %s failed in %s for event %s (lead %s): %s",
+            plugin,
+            hook,
+            event_id,
+            lead_id,
+            failure.error,
+        )
+
+    # -- ingest --------------------------------------------------------------------
+
+    def ingest(self, event: EventInput) -> Lead:
+        """Apply one event and return the lead as stored.
+
+        Raises :class:`~leadlife.errors.InvalidEventError` for bad input and
+        :class:`~leadlife.errors.StorageError` when the event could not be stored;
+        in both cases nothing changed. Sending an event id again changes nothing.
+        """
+        lead, _, _ = self._ingest(event, [])
+        return lead
+
+    def ingest_many(self, events: Iterable[EventInput]) -> IngestReport:
+        """Apply many events; bad ones are rejected one by one with their reason."""
+        report = IngestReport()
+        failures = report.failures
+        for index, raw in enumerate(events):
+            try:
+                _, changes, duplicate = self._ingest(raw, failures)
+            except LeadlifeError as exc:
+                event_id = raw.id if isinstance(raw, Event) else None
+                if event_id is None and isinstance(raw, Mapping):
+                    value = raw.get("id")
+                    event_id = value if isinstance(value, str) else None
+                report.rejected.append(Rejection(index, event_id, str(exc), exc))
+                continue
+            if duplicate:
+                report.duplicates += 1
+            else:
+                report.accepted += 1
+                report.stage_changes += changes
+        return report
+
+    def _ingest(self, raw: EventInput, failures: list[PluginFailure]) -> tuple[Lead, int, bool]:
+        self._sync()
+        event = parse_event(raw)
+        rulebook = self.rulebook
+        rulebook.check(event)
+        storage = self.storage
+        stored = storage.get(event.lead_id)
+        if storage.has_event(event.id):
+            assert stored is not None
+            return stored, 0, True
+        lead = Lead(event.lead_id) if stored is None else stored.fork()
+        changes: list[StageChange] = []
+        notices: list[Notice] = []
+        if stored is not None:
+            rulebook.catch_up(lead, event.at.timestamp(), changes, notices)
+        enrichment = self._enrich(event, lead, failures)
+        rulebook.record(lead, event, enrichment)
+        self._score(lead, lead.last_event_at or event.at, event.id, failures)
+        changes.extend(rulebook.evaluate(lead, event))
+        if lead.owner is None and self.routers and lead.stage.is_qualified:
+            self._route(lead, event.id, failures)
+        rulebook.schedule(lead)
+        self._commit(lead, event, changes)
+        if changes or notices:
+            self._fan_out(lead, changes, notices, event.id, failures)
+        return lead, len(changes), False
+
+    def _enrich(self, event: Event, lead: Lead, failures: list[PluginFailure]) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for plugin, enricher in self.enrichers:
+            try:
+                result = enricher.enrich(event, lead)
+            except Exception as exc:
+                self._failed(failures, plugin, f"enricher {enricher.name}", exc, event.id, lead.id)
+                continue
+            self._merge_enrichment(
+                merged, result, plugin, f"enricher {enricher.name}", event, failures
+            )
+        for plugin, result, error in call_each(
+            self.plugin_manager, "leadlife_enrich_event", {"event": event, "lead": lead}
+        ):
+            if error is not None:
+                self._failed(failures, plugin, "leadlife_enrich_event", error, event.id, lead.id)
+                continue
+            self._merge_enrichment(merged, result, plugin, "leadlife_enrich_event", event, failures)
+        return merged
+
+    def _merge_enrichment(
+        self,
+        merged: dict[str, Any],
+        result: object,
+        plugin: str,
+        hook: str,
+        event: Event,
+        failures: list[PluginFailure],
+    ) -> None:
+        if result is None:
+            return
+        if not isinstance(result, Mapping) or not all(isinstance(k, str) for k in result):
+            self._failed(
+                failures,
+                plugin,
+                hook,
+                f"returned {type(result).__name__}; expected a mapping of profile fields",
+                event.id,
+                event.lead_id,
+            )
+            return
+        merged.update(result)
+
+    def _score(
+        self, lead: Lead, now: datetime, event_id: str | None, failures: list[PluginFailure]
+    ) -> None:
+        scores = lead.scores
+        for name, scorer in self.scorers.items():
+            try:
+                value = float(scorer.score(lead, now))
+            except Exception as exc:
+                self._failed(
+                    failures, self._scorer_plugins[name], f"scorer {name}", exc, event_id, lead.id
+                )
+                continue
+            if not math.isfinite(value):
+                self._failed(
+                    failures,
+                    self._scorer_plugins[name],
+                    f"scorer {name}",
+                    f"returned {value}; scores must be finite",
+                    event_id,
+                    lead.id,
+                )
+                continue
+            scores[name] = value
+        lead.score = scores.get(self.rulebook.scorer_name, lead.score)
+
+    def _route(self, lead: Lead, event_id: str | None, failures: list[PluginFailure]) -> None:
+        for plugin, router in self.routers:
+            try:
+                owner = router.route(lead)
+            except Exception as exc:
+                self._failed(failures, plugin, f"router {router.name}", exc, event_id, lead.id)
+                continue
+            if owner:
+                lead.owner = str(owner)
+                return
+
+    def _commit(self, lead: Lead, event: Event | None, changes: list[StageChange]) -> None:
+        try:
+            self.storage.commit(lead, event, changes)
+        except Exception as exc:
+            raise StorageError(
+                type(self.storage).__name__,
+                "Storage.commit",
+                None if event is None else event.id,
+                exc,
+            ) from exc
+
+    def _fan_out(
+        self,
+        lead: Lead,
+        changes: list[StageChange],
+        notices: list[Notice],
+        event_id: str | None,
+        failures: list[PluginFailure],
+    ) -> None:
+        pm = self.plugin_manager
+        for change in changes:
+            for plugin, _, error in call_each(
+                pm, "leadlife_stage_changed", {"lead": lead, "change": change}
+            ):
+                if error is not None:
+                    self._failed(
+                        failures, plugin, "leadlife_stage_changed", error, event_id, lead.id
+                    )
+        for notice in notices:
+            for plugin, channel in self.channels:
+                try:
+                    channel.send(notice, lead)
+                except Exception as exc:
+                    self._failed(
+                        failures, plugin, f"channel {channel.name}", exc, event_id, lead.id
+                    )
+            for plugin, _, error in call_each(
+                pm, "leadlife_notify", {"notice": notice, "lead": lead}
+            ):
+                if error is not None:
+                    self._failed(failures, plugin, "leadlife_notify", error, event_id, lead.id)
+
+    # -- time ----------------------------------------------------------------------
+
+    def tick(self, now: datetime | None = None) -> TickReport:
+        """Apply time rules (SAL idle, cooling, sleep) due at ``now``; return what changed."""
+        self._sync()
+        now = require_aware(self.clock() if now is None else now, "now")
+        limit = now.timestamp()
+        all_changes: list[StageChange] = []
+        all_notices: list[Notice] = []
+        failures: list[PluginFailure] = []
+        for lead_id in self.storage.due(now):
+            stored = self.storage.get(lead_id)
+            if stored is None:
+                continue
+            lead = stored.fork()
+            changes: list[StageChange] = []
+            notices: list[Notice] = []
+            self.rulebook.catch_up(lead, limit, changes, notices)
+            self.rulebook.schedule(lead)
+            self._commit(lead, None, changes)
+            if changes or notices:
+                self._fan_out(lead, changes, notices, None, failures)
+            all_changes.extend(changes)
+            all_notices.extend(notices)
+        return TickReport(now, tuple(all_changes), tuple(all_notices), tuple(failures))
+
+    # -- reading -------------------------------------------------------------------
+
+    def get(self, lead_id: str) -> Lead:
+        """The stored lead; raises :class:`~leadlife.errors.LeadNotFoundError`."""
+        lead = self.storage.get(lead_id)
+        if lead is None:
+            raise LeadNotFoundError(lead_id)
+        return lead
+
+    def funnel(self) -> dict[Stage, int]:
+        """How many stored leads stand in each stage."""
+        counts = dict.fromkeys(Stage, 0)
+        for lead in self.storage.leads():
+            counts[lead.stage] += 1
+        return counts
+
+    def explain(self, lead_id: str, scorer: str | None = None) -> Any:
+        """The score of ``lead_id`` by ``scorer`` (the band scorer by default), explained."""
+        lead = self.get(lead_id)
+        name = scorer or self.rulebook.scorer_name
+        now = lead.last_event_at or lead.first_seen_at
+        assert now is not None
+        return self.scorers[name].explain(lead, now)

@@ -1,0 +1,145 @@
+"""The exceptions leadlife raises, all rooted at :class:`LeadlifeError`.
+
+Every error keeps the values it talks about as attributes, so a host can react to
+them in code, and says in its message what to do about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from leadlife.stages import Stage
+
+__all__ = [
+    "InvalidEventError",
+    "InvalidTimeError",
+    "LeadNotFoundError",
+    "LeadlifeError",
+    "PluginError",
+    "RegistrationError",
+    "RulebookError",
+    "StageGraphError",
+    "StorageError",
+    "TransitionNotAllowed",
+]
+
+
+class LeadlifeError(Exception):
+    """Base class of every error leadlife raises on purpose."""
+
+
+class InvalidEventError(LeadlifeError, ValueError):
+    """An inbound event failed validation; nothing was applied.
+
+    ``field`` is the dotted path of the offending field (``"at"``, ``"data.reason"``),
+    ``fix`` says what a valid value looks like.
+    """
+
+    def __init__(self, field: str, problem: str, fix: str, *, event_id: str | None = None):
+        self.field = field
+        self.problem = problem
+        self.fix = fix
+        self.event_id = event_id
+        where = f"event {event_id!r}: " if event_id else "event: "
+        super().__init__(f"{where}{field}: {problem}. Fix: {fix}")
+
+
+class InvalidTimeError(LeadlifeError, ValueError):
+    """A moment given to the engine (``now``, a clock reading) has no timezone."""
+
+    def __init__(self, name: str, value: object):
+        self.name = name
+        self.value = value
+        super().__init__(
+            f"{name}: {value!r} has no timezone. Fix: pass an aware datetime, "
+            "e.g. datetime.now(UTC) or datetime(2026, 11, 2, tzinfo=UTC)"
+        )
+
+
+class RegistrationError(LeadlifeError, TypeError):
+    """A plugin registered something that does not answer its protocol."""
+
+    def __init__(self, plugin: str, hook: str, problem: str):
+        self.plugin = plugin
+        self.hook = hook
+        self.problem = problem
+        super().__init__(f"plugin {plugin!r} in {hook}: {problem}")
+
+
+class RulebookError(LeadlifeError, ValueError):
+    """A rulebook could not be loaded; the engine keeps the rulebook it had.
+
+    ``path`` is the dotted path inside the rulebook (``"qualification.SQL.when.all.1"``),
+    ``source`` the file or ``"<dict>"`` it came from.
+    """
+
+    def __init__(self, path: str, problem: str, fix: str, *, source: str = "<dict>"):
+        self.path = path
+        self.problem = problem
+        self.fix = fix
+        self.source = source
+        location = f"{source}: {path}" if path else source
+        super().__init__(f"rulebook {location}: {problem}. Fix: {fix}")
+
+
+class StageGraphError(LeadlifeError, ValueError):
+    """A stage transition table is inconsistent (unreachable stage, trap, unknown stage)."""
+
+    def __init__(self, problem: str, stages: Iterable[Stage] = ()):
+        self.stages = tuple(stages)
+        super().__init__(f"stage graph: {problem}")
+
+
+class TransitionNotAllowed(LeadlifeError):
+    """A lead was asked to move to a stage the transition table does not allow."""
+
+    def __init__(
+        self,
+        lead_id: str,
+        current: Stage,
+        target: Stage,
+        allowed: Iterable[Stage],
+        note: str = "",
+    ):
+        self.lead_id = lead_id
+        self.current = current
+        self.target = target
+        self.allowed = tuple(allowed)
+        names = ", ".join(s.name for s in self.allowed) or "none"
+        extra = f" ({note})" if note else ""
+        super().__init__(
+            f"lead {lead_id!r} cannot move from {current.name} to {target.name}{extra}; "
+            f"allowed targets from {current.name}: {names}"
+        )
+
+
+class PluginError(LeadlifeError):
+    """A plugin failed in a way that forced the whole event to be rejected."""
+
+    def __init__(self, plugin: str, hook: str, event_id: str | None, error: BaseException):
+        self.plugin = plugin
+        self.hook = hook
+        self.event_id = event_id
+        self.error = error
+        super().__init__(
+            f"plugin {plugin!r} failed in {hook} for event {event_id!r}: "
+            f"{type(error).__name__}: {error}. Fix the plugin or unregister it; "
+            "the event was not applied and can be sent again."
+        )
+
+
+class StorageError(PluginError):
+    """The storage plugin could not persist an event; the event was not applied."""
+
+
+class LeadNotFoundError(LeadlifeError, KeyError):
+    """No lead with this id is stored."""
+
+    def __init__(self, lead_id: str):
+        self.lead_id = lead_id
+        super().__init__(f"no lead with id {lead_id!r}; ingest an event for it first")
+
+    def __str__(self) -> str:
+        return str(self.args[0])

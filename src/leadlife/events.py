@@ -1,0 +1,65 @@
+"""The inbound :class:`Event`: the one shape every host sends in.
+
+Validation happens here, once, at the edge; the rest of the engine trusts an Event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from leadlife.errors import InvalidEventError
+
+__all__ = ["Event", "parse_event"]
+
+
+class Event(BaseModel):
+    """Something a lead did, or something done to a lead, at a known moment.
+
+    ``id`` makes ingest idempotent; ``at`` must carry a timezone so events from
+    several systems order correctly.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    id: str = Field(min_length=1, description="unique id of the event; resending it is a no-op")
+    lead_id: str = Field(min_length=1, description="the person this event belongs to")
+    type: str = Field(min_length=1, description="event type from the rulebook's vocabulary")
+    at: AwareDatetime = Field(description="when it happened, with a timezone offset")
+    channel: str | None = Field(default=None, description="channel it came through")
+    source: str | None = Field(default=None, description="campaign or system that sent it")
+    data: dict[str, Any] = Field(default_factory=dict, description="type-specific fields")
+
+
+_FIXES = {
+    "missing": "add the field",
+    "datetime_type": "send an ISO 8601 timestamp such as '2026-11-02T09:00:00+08:00'",
+    "datetime_parsing": "send an ISO 8601 timestamp such as '2026-11-02T09:00:00+08:00'",
+    "timezone_aware": "add a UTC offset, e.g. '2026-11-02T09:00:00+08:00' or '...Z'",
+    "string_too_short": "send a non-empty string",
+    "string_type": "send a string",
+    "dict_type": "send an object (mapping) of type-specific fields",
+    "extra_forbidden": "remove the field, or put it under 'data'",
+}
+
+
+def parse_event(raw: Event | Mapping[str, Any]) -> Event:
+    """Validate ``raw`` into an :class:`Event` or raise :class:`InvalidEventError`."""
+    if isinstance(raw, Event):
+        return raw
+    if not isinstance(raw, Mapping):
+        raise InvalidEventError(
+            "<event>",
+            f"expected an Event or a mapping, got {type(raw).__name__}",
+            "send a dict with id, lead_id, type, at and optional data",
+        )
+    try:
+        return Event.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "<event>"
+        fix = _FIXES.get(first["type"], "see the Event fields in the docs")
+        event_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+        raise InvalidEventError(field, first["msg"].lower(), fix, event_id=event_id) from None

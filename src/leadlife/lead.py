@@ -1,0 +1,98 @@
+"""The domain state of one lead: :class:`Lead` and its :class:`StageChange` history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from leadlife.behaviour import Behaviour
+from leadlife.stages import Stage
+
+__all__ = ["Lead", "StageChange"]
+
+
+@attrs.frozen(slots=True)
+class StageChange:
+    """One move of a lead between stages, with the rule that caused it and why."""
+
+    at: datetime
+    from_stage: Stage
+    to_stage: Stage
+    reason: str
+    rule: str
+    event_id: str | None = None
+
+
+@attrs.define(slots=True, eq=False)
+class Lead:
+    """A person the sales funnel tracks.
+
+    The engine owns leads: change them by ingesting events, not by assignment.
+    ``history`` is append-only; replaying it from ``COLD`` gives ``stage``.
+    ``milestones`` holds the first time each follow-up milestone (contact left,
+    enquired, intent shown) happened. ``reentry`` holds, per stage the lead was
+    demoted from, the moment after which fresh evidence is needed to re-enter it.
+    """
+
+    id: str
+    stage: Stage = Stage.COLD
+    profile: dict[str, Any] = attrs.field(factory=dict)
+    behaviour: Behaviour = attrs.field(factory=Behaviour)
+    scores: dict[str, float] = attrs.field(factory=dict)
+    score: float = 0.0
+    owner: str | None = None
+    history: list[StageChange] = attrs.field(factory=list)
+    milestones: dict[str, datetime] = attrs.field(factory=dict)
+    first_seen_at: datetime | None = None
+    last_event_at: datetime | None = None
+    last_activity_at: datetime | None = None
+    asleep_since: datetime | None = None
+    next_check_at: datetime | None = None
+    reentry: dict[Stage, datetime] = attrs.field(factory=dict)
+    event_count: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        """False once the lead is WON or DISQUALIFIED."""
+        return self.stage.is_open
+
+    @property
+    def idle_since(self) -> datetime | None:
+        """The last moment the lead itself did something (or was first seen)."""
+        return self.last_activity_at or self.first_seen_at
+
+    def fork(self) -> Lead:
+        """A copy whose changes never reach this lead: the engine's unit of work."""
+        return Lead(
+            id=self.id,
+            stage=self.stage,
+            profile=self.profile.copy(),
+            behaviour=self.behaviour.fork(),
+            scores=self.scores.copy(),
+            score=self.score,
+            owner=self.owner,
+            history=self.history.copy(),
+            milestones=self.milestones.copy(),
+            first_seen_at=self.first_seen_at,
+            last_event_at=self.last_event_at,
+            last_activity_at=self.last_activity_at,
+            asleep_since=self.asleep_since,
+            next_check_at=self.next_check_at,
+            reentry=self.reentry.copy(),
+            event_count=self.event_count,
+        )
+
+    def same_state(self, other: Lead) -> bool:
+        """True when every field of ``other`` equals this lead's."""
+        return all(getattr(self, f.name) == getattr(other, f.name) for f in attrs.fields(Lead))
+
+    def stage_at(self, moment: datetime) -> Stage:
+        """The stage the history says the lead had at ``moment``."""
+        stage = Stage.COLD
+        for change in self.history:
+            if change.at > moment:
+                break
+            stage = change.to_stage
+        return stage

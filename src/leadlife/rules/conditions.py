@@ -1,0 +1,146 @@
+"""Compile rulebook conditions into plain predicates, once, at load time.
+
+A predicate takes ``(lead, now_ts, epoch_ts)``: the lead, the evaluation time in
+epoch seconds, and the moment after which event evidence must be fresh (None when
+any occurrence counts; set after a demotion so a lead needs new evidence to re-enter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from numbers import Real
+from typing import Any
+
+from leadlife.lead import Lead
+from leadlife.rules.model import (
+    AllOf,
+    AnyOf,
+    Condition,
+    EventCondition,
+    FieldCondition,
+    NotCondition,
+)
+
+__all__ = ["Predicate", "compile_condition", "event_types_in"]
+
+Predicate = Callable[[Lead, float, "float | None"], bool]
+_MISSING = object()
+
+
+def compile_condition(condition: Condition) -> Predicate:
+    """Turn a validated condition into a predicate."""
+    if isinstance(condition, FieldCondition):
+        return _compile_field(condition)
+    if isinstance(condition, EventCondition):
+        return _compile_event(condition)
+    if isinstance(condition, AllOf):
+        parts = tuple(compile_condition(c) for c in condition.all)
+        return lambda lead, now, epoch: all(p(lead, now, epoch) for p in parts)
+    if isinstance(condition, AnyOf):
+        parts = tuple(compile_condition(c) for c in condition.any)
+        return lambda lead, now, epoch: any(p(lead, now, epoch) for p in parts)
+    if isinstance(condition, NotCondition):
+        inner = compile_condition(condition.not_)
+        return lambda lead, now, epoch: not inner(lead, now, epoch)
+    raise TypeError(f"not a condition: {condition!r}")  # pragma: no cover - the model forbids it
+
+
+def _compile_field(cond: FieldCondition) -> Predicate:
+    name = cond.field
+    if cond.exists is not None:
+        wanted = cond.exists
+
+        def exists(lead: Lead, now: float, epoch: float | None) -> bool:
+            value = lead.profile.get(name)
+            return (value is not None and value != "") is wanted
+
+        return exists
+    if cond.in_ is not None:
+        choices = _as_choices(cond.in_)
+        return lambda lead, now, epoch: _safe_in(lead.profile.get(name, _MISSING), choices)
+    if cond.min is not None or cond.max is not None:
+        low = float("-inf") if cond.min is None else cond.min
+        high = float("inf") if cond.max is None else cond.max
+
+        def in_range(lead: Lead, now: float, epoch: float | None) -> bool:
+            value = lead.profile.get(name)
+            return (
+                isinstance(value, Real)
+                and not isinstance(value, bool)
+                and low <= float(value) <= high
+            )
+
+        return in_range
+    target = cond.equals
+    return lambda lead, now, epoch: lead.profile.get(name, _MISSING) == target
+
+
+def _as_choices(values: list[Any]) -> frozenset[Any] | tuple[Any, ...]:
+    try:
+        return frozenset(values)
+    except TypeError:
+        return tuple(values)
+
+
+def _safe_in(value: Any, choices: frozenset[Any] | tuple[Any, ...]) -> bool:
+    try:
+        return value in choices
+    except TypeError:  # an unhashable profile value is never one of the choices
+        return False
+
+
+def _compile_event(cond: EventCondition) -> Predicate:
+    event, min_count, window, since = cond.event, cond.min_count, cond.within_days, cond.since
+
+    def fresh(lead: Lead, epoch: float | None) -> bool:
+        if epoch is None:
+            return True
+        last = lead.behaviour.last_ts(event)
+        return last is not None and last > epoch
+
+    if since is not None:
+
+        def after_latest(lead: Lead, now: float, epoch: float | None) -> bool:
+            last = lead.behaviour.last_ts(event)
+            anchor = lead.behaviour.last_ts(since)
+            return last is not None and anchor is not None and last > anchor and fresh(lead, epoch)
+
+        return after_latest
+    if window is not None:
+
+        def in_window(lead: Lead, now: float, epoch: float | None) -> bool:
+            count = lead.behaviour.count_ts(event, window, now)
+            return count >= min_count and fresh(lead, epoch)
+
+        return in_window
+
+    def ever(lead: Lead, now: float, epoch: float | None) -> bool:
+        return lead.behaviour.total(event) >= min_count and fresh(lead, epoch)
+
+    return ever
+
+
+def event_types_in(condition: Condition) -> Iterator[str]:
+    """Every event type a condition mentions (for strict-rulebook checks)."""
+    if isinstance(condition, EventCondition):
+        yield condition.event
+        if condition.since is not None:
+            yield condition.since
+    elif isinstance(condition, AllOf | AnyOf):
+        for part in condition.all if isinstance(condition, AllOf) else condition.any:
+            yield from event_types_in(part)
+    elif isinstance(condition, NotCondition):
+        yield from event_types_in(condition.not_)
+
+
+def longest_window(condition: Condition) -> int:
+    """The longest ``within_days`` a condition uses (0 when none)."""
+    if isinstance(condition, EventCondition):
+        return condition.within_days or 0
+    if isinstance(condition, AllOf):
+        return max(longest_window(c) for c in condition.all)
+    if isinstance(condition, AnyOf):
+        return max(longest_window(c) for c in condition.any)
+    if isinstance(condition, NotCondition):
+        return longest_window(condition.not_)
+    return 0

@@ -1,0 +1,221 @@
+"""The rulebook's schema: pydantic models with ``extra="forbid"`` so a typo fails loudly.
+
+These models are the edge. :class:`leadlife.rules.Rulebook` compiles a validated
+model into plain callables the engine runs per event.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PositiveFloat,
+    Tag,
+    model_validator,
+)
+
+__all__ = [
+    "AllOf",
+    "AnyOf",
+    "Bands",
+    "Condition",
+    "EventCondition",
+    "EventTypeSpec",
+    "FieldCondition",
+    "NotCondition",
+    "QualificationSpec",
+    "RulebookModel",
+    "Timers",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class FieldCondition(_Strict):
+    """A test on one profile field; give exactly one operator."""
+
+    field: str = Field(min_length=1)
+    exists: bool | None = None
+    equals: Any = None
+    in_: list[Any] | None = Field(default=None, alias="in")
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _one_operator(self) -> FieldCondition:
+        given = [
+            name
+            for name in ("exists", "equals", "in_", "min", "max")
+            if getattr(self, name) is not None
+        ]
+        if not given:
+            raise ValueError("give one operator: exists, equals, in, min or max")
+        if len(given) > 1 and set(given) != {"min", "max"}:
+            raise ValueError(f"give one operator, not {', '.join(given)}")
+        return self
+
+
+class EventCondition(_Strict):
+    """True when the lead did ``event`` often enough, recently enough."""
+
+    event: str = Field(min_length=1)
+    min_count: int = Field(default=1, ge=1)
+    within_days: int | None = Field(default=None, ge=1)
+    since: str | None = Field(
+        default=None,
+        description="count only occurrences after the latest event of this type",
+    )
+
+    @model_validator(mode="after")
+    def _since_alone(self) -> EventCondition:
+        if self.since is not None and (self.min_count != 1 or self.within_days is not None):
+            raise ValueError("'since' cannot be combined with min_count or within_days")
+        return self
+
+
+class AllOf(_Strict):
+    """True when every condition is true."""
+
+    all: list[Condition] = Field(min_length=1)
+
+
+class AnyOf(_Strict):
+    """True when at least one condition is true."""
+
+    any: list[Condition] = Field(min_length=1)
+
+
+class NotCondition(_Strict):
+    """True when the condition is false."""
+
+    not_: Condition = Field(alias="not")
+
+
+_CONDITION_KEYS = {"field": "field", "event": "event", "all": "all", "any": "any", "not": "not"}
+
+
+def _condition_tag(value: Any) -> str | None:
+    if isinstance(value, BaseModel):
+        return {
+            FieldCondition: "field",
+            EventCondition: "event",
+            AllOf: "all",
+            AnyOf: "any",
+            NotCondition: "not",
+        }.get(type(value))
+    if isinstance(value, dict):
+        for key, tag in _CONDITION_KEYS.items():
+            if key in value:
+                return tag
+    return None
+
+
+Condition = Annotated[
+    Annotated[FieldCondition, Tag("field")]
+    | Annotated[EventCondition, Tag("event")]
+    | Annotated[AllOf, Tag("all")]
+    | Annotated[AnyOf, Tag("any")]
+    | Annotated[NotCondition, Tag("not")],
+    Discriminator(
+        _condition_tag,
+        custom_error_type="condition_kind",
+        custom_error_message="a condition is a table with one of the keys field, event, all, "
+        "any or not",
+    ),
+]
+
+AllOf.model_rebuild()
+AnyOf.model_rebuild()
+NotCondition.model_rebuild()
+
+
+class EventTypeSpec(_Strict):
+    """What one event type means to the engine."""
+
+    actor: Literal["lead", "sales", "system"] = Field(
+        default="lead", description="who acts; only the lead's own events count as activity"
+    )
+    points: float = Field(default=0.0, description="points for the provisional points scorer")
+    milestone: str | None = Field(
+        default=None, description="follow-up milestone whose first time this event sets"
+    )
+    profile: list[str] = Field(
+        default_factory=list, description="data fields copied into the lead's profile"
+    )
+    sets: dict[str, Any] = Field(
+        default_factory=dict, description="profile fields set to fixed values"
+    )
+    owner_from: str | None = Field(default=None, description="data field naming the new owner")
+    requires: list[str] = Field(
+        default_factory=list, description="data fields the event must carry"
+    )
+    closes: Literal["won", "disqualified"] | None = None
+    reopens: bool = False
+
+    @model_validator(mode="after")
+    def _close_or_reopen(self) -> EventTypeSpec:
+        if self.closes and self.reopens:
+            raise ValueError("an event type either closes or reopens a lead, not both")
+        return self
+
+
+class Bands(_Strict):
+    """Score thresholds for the early stages: below ``warm`` is Cold."""
+
+    scorer: str = Field(default="points", min_length=1, description="scorer that drives bands")
+    warm: float = 10.0
+    hot: float = 40.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Bands:
+        if not self.warm < self.hot:
+            raise ValueError(f"warm ({self.warm}) must be below hot ({self.hot})")
+        return self
+
+
+class Timers(_Strict):
+    """Time-based rules, in days."""
+
+    sal_idle_days: PositiveFloat = Field(
+        default=2.0, description="an SAL with no activity from the lead this long drops to SQL"
+    )
+    cooling_days: PositiveFloat = Field(
+        default=30.0, description="each such silent stretch drops a Hot or Warm lead one band"
+    )
+    sleep_days: PositiveFloat = Field(
+        default=90.0, description="a lead silent this long is flagged for reactivation"
+    )
+
+
+class QualificationSpec(_Strict):
+    """The entry rule of one qualified stage (cumulative with the stages below it)."""
+
+    when: Condition
+    reason: str = ""
+
+
+class RulebookModel(_Strict):
+    """A whole rulebook, as loaded from TOML or a dict."""
+
+    extends: Literal["default"] | None = Field(
+        default=None, description="start from the default rulebook and override it"
+    )
+    strict: bool = Field(default=False, description="reject event types not declared here")
+    phone_region: str | None = Field(
+        default=None,
+        min_length=2,
+        max_length=2,
+        description="region (ISO 3166 alpha-2) for phone numbers written without +country",
+    )
+    bands: Bands = Field(default_factory=Bands)
+    timers: Timers = Field(default_factory=Timers)
+    event_types: dict[str, EventTypeSpec] = Field(default_factory=dict)
+    qualification: dict[Literal["MQL", "SQL", "SAL"], QualificationSpec] = Field(
+        default_factory=dict
+    )

@@ -1,0 +1,436 @@
+"""The compiled :class:`Rulebook`: promotion, demotion and closing criteria applied to leads.
+
+A rulebook decides *why* a lead moves; the :class:`~leadlife.stages.StageGraph` decides
+*whether* a move is allowed. Criteria are compiled once at load time into predicates,
+so evaluating a lead per event is a handful of dict lookups.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import tomllib
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from leadlife.errors import InvalidEventError, RulebookError
+from leadlife.events import Event
+from leadlife.lead import Lead, StageChange
+from leadlife.notices import Notice
+from leadlife.profile import set_profile_field
+from leadlife.rules.conditions import Predicate, compile_condition, event_types_in, longest_window
+from leadlife.rules.model import EventTypeSpec, RulebookModel
+from leadlife.stages import BANDS, DEFAULT_GRAPH, LADDER, Stage, StageGraph
+
+__all__ = ["Rulebook", "load_rulebook"]
+
+_DAY = 86_400.0
+_EPS = 1e-9
+_LENIENT = EventTypeSpec()
+_CLOSE_TARGET = {"won": Stage.WON, "disqualified": Stage.DISQUALIFIED}
+
+
+class Rulebook:
+    """Validated, compiled lifecycle rules. Build one with :func:`load_rulebook`."""
+
+    def __init__(
+        self,
+        model: RulebookModel,
+        *,
+        source: str = "<dict>",
+        graph: StageGraph = DEFAULT_GRAPH,
+    ):
+        self.model = model
+        self.source = source
+        self.graph = graph
+        self.strict = model.strict
+        self.phone_region = model.phone_region
+        self.scorer_name = model.bands.scorer
+        self._warm = model.bands.warm
+        self._hot = model.bands.hot
+        self._sal_idle = model.timers.sal_idle_days * _DAY
+        self._cooling = model.timers.cooling_days * _DAY
+        self._sleep = model.timers.sleep_days * _DAY
+        self.event_types: dict[str, EventTypeSpec] = dict(model.event_types)
+        self._ladder: list[tuple[Stage, Predicate, str, str]] = []
+        windows = [30]
+        for stage in LADDER:
+            spec = model.qualification.get(stage.name)  # type: ignore[call-overload]
+            if spec is None:
+                break  # a stage without an entry rule ends the ladder
+            self._ladder.append(
+                (
+                    stage,
+                    compile_condition(spec.when),
+                    spec.reason or f"meets the {stage.name} entry rule",
+                    f"qualification.{stage.name}",
+                )
+            )
+            windows.append(longest_window(spec.when))
+            if self.strict:
+                self._check_declared(stage, event_types_in(spec.when))
+        self.retention_days = max(windows)
+
+    def _check_declared(self, stage: Stage, names: Iterable[str]) -> None:
+        for name in names:
+            if name not in self.event_types:
+                raise RulebookError(
+                    f"qualification.{stage.name}.when",
+                    f"event type {name!r} is not declared and the rulebook is strict",
+                    f"declare [event_types.{name}] or set strict = false",
+                    source=self.source,
+                )
+
+    # -- loading -------------------------------------------------------------------
+
+    @classmethod
+    def default(cls) -> Rulebook:
+        """The rulebook shipped with leadlife (``rules/default.toml``)."""
+        return cls.from_dict(_default_dict(), source="leadlife:rules/default.toml")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> Rulebook:
+        """Validate a rulebook given as a mapping (``extends = "default"`` merges)."""
+        if not isinstance(data, Mapping):
+            raise RulebookError(
+                "", f"expected a table, got {type(data).__name__}", "pass a dict", source=source
+            )
+        if data.get("extends") == "default":
+            data = _merge(_default_dict(), {k: v for k, v in data.items() if k != "extends"})
+        try:
+            model = RulebookModel.model_validate(data)
+        except ValidationError as exc:
+            raise _rulebook_error(exc, source) from None
+        return cls(model, source=source)
+
+    @classmethod
+    def from_toml(cls, text: str, *, source: str = "<toml>") -> Rulebook:
+        """Validate a rulebook written in TOML."""
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise RulebookError(
+                "", f"not valid TOML ({exc})", "fix the TOML syntax at that line", source=source
+            ) from None
+        return cls.from_dict(data, source=source)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Rulebook:
+        """Read and validate a TOML rulebook file."""
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as exc:
+            raise RulebookError(
+                "", f"cannot read the file ({exc.strerror})", "check the path", source=str(path)
+            ) from None
+        return cls.from_toml(text, source=str(path))
+
+    # -- per event -----------------------------------------------------------------
+
+    def check(self, event: Event) -> None:
+        """Refuse an event this rulebook cannot apply, before anything changes."""
+        spec = self.event_types.get(event.type)
+        if spec is None:
+            if self.strict:
+                raise InvalidEventError(
+                    "type",
+                    f"unknown event type {event.type!r} under a strict rulebook",
+                    f"declare [event_types.{event.type}] in the rulebook or set strict = false",
+                    event_id=event.id,
+                )
+            return
+        for name in spec.requires:
+            if event.data.get(name) in (None, ""):
+                raise InvalidEventError(
+                    f"data.{name}",
+                    f"missing; {event.type} events must carry it",
+                    f"add data.{name} to the event",
+                    event_id=event.id,
+                )
+
+    def record(self, lead: Lead, event: Event, enrichment: Mapping[str, Any]) -> None:
+        """Apply an event's facts to ``lead``: times, counters, profile, owner, milestones.
+
+        A late event (older than the newest seen) only fills profile fields still
+        missing, so it cannot overwrite newer data.
+        """
+        spec = self.event_types.get(event.type, _LENIENT)
+        at = event.at
+        in_order = lead.last_event_at is None or at >= lead.last_event_at
+        if lead.first_seen_at is None or at < lead.first_seen_at:
+            lead.first_seen_at = at
+        if in_order:
+            lead.last_event_at = at
+        if spec.actor == "lead" and (lead.last_activity_at is None or at > lead.last_activity_at):
+            lead.last_activity_at = at
+            if lead.asleep_since is not None and at > lead.asleep_since:
+                lead.asleep_since = None
+        lead.behaviour.record(event.type, at.timestamp(), self.retention_days)
+        lead.event_count += 1
+        profile = lead.profile
+        data = event.data
+        region = self.phone_region
+        for name in spec.profile:
+            if name in data and (in_order or name not in profile):
+                set_profile_field(profile, name, data[name], region)
+        for name, value in spec.sets.items():
+            if in_order or name not in profile:
+                profile[name] = value
+        for name, value in enrichment.items():
+            if in_order or name not in profile:
+                set_profile_field(profile, name, value, region)
+        if spec.owner_from is not None and in_order:
+            owner = data.get(spec.owner_from)
+            if owner:
+                lead.owner = str(owner)
+        milestone = spec.milestone
+        if milestone is not None:
+            first = lead.milestones.get(milestone)
+            if first is None or at < first:
+                lead.milestones[milestone] = at
+
+    def evaluate(self, lead: Lead, event: Event) -> list[StageChange]:
+        """Move ``lead`` as the event and the entry rules say; return the moves made."""
+        changes: list[StageChange] = []
+        spec = self.event_types.get(event.type, _LENIENT)
+        at = lead.last_event_at or event.at
+        if spec.closes is not None and lead.stage.is_open:
+            reason = str(event.data.get("reason") or event.type)
+            self._move(
+                lead,
+                _CLOSE_TARGET[spec.closes],
+                at,
+                reason,
+                f"closing.{event.type}",
+                event.id,
+                changes,
+            )
+            return changes
+        if spec.reopens and not lead.stage.is_open:
+            self._move(
+                lead,
+                Stage.COLD,
+                at,
+                str(event.data.get("reason") or ""),
+                f"reopening.{event.type}",
+                event.id,
+                changes,
+            )
+            lead.reentry.clear()
+        if lead.stage.is_open:
+            self._promote_or_band(lead, at, event.id, changes)
+        return changes
+
+    def _promote_or_band(
+        self, lead: Lead, at: datetime, event_id: str | None, changes: list[StageChange]
+    ) -> None:
+        now = at.timestamp()
+        reached: tuple[Stage, Predicate, str, str] | None = None
+        for step in self._ladder:
+            epoch = lead.reentry.get(step[0])
+            if not step[1](lead, now, None if epoch is None else epoch.timestamp()):
+                break
+            reached = step
+        stage = lead.stage
+        if reached is not None:
+            if reached[0].rank > stage.rank:
+                self._move(lead, reached[0], at, reached[2], reached[3], event_id, changes)
+            return
+        if stage in BANDS:
+            band = self.band_for(lead, now)
+            if band is not stage:
+                reason = f"score {lead.score:g} (warm at {self._warm:g}, hot at {self._hot:g})"
+                self._move(lead, band, at, reason, "bands", event_id, changes)
+
+    def band_for(self, lead: Lead, now_ts: float) -> Stage:
+        """The Cold/Warm/Hot band of ``lead`` at ``now_ts``, silence-cooled."""
+        base = self._base_band(lead.score)
+        idle_since = lead.idle_since
+        if base and idle_since is not None:
+            silent = now_ts - idle_since.timestamp()
+            if silent > 0:
+                base = max(0, base - math.floor(silent / self._cooling + _EPS))
+        return BANDS[base]
+
+    def _base_band(self, score: float) -> int:
+        return 2 if score >= self._hot else 1 if score >= self._warm else 0
+
+    def _move(
+        self,
+        lead: Lead,
+        target: Stage,
+        at: datetime,
+        reason: str,
+        rule: str,
+        event_id: str | None,
+        changes: list[StageChange],
+    ) -> None:
+        self.graph.step(lead.stage, target, lead_id=lead.id, reason=reason)
+        change = StageChange(at, lead.stage, target, reason, rule, event_id)
+        lead.stage = target
+        lead.history.append(change)
+        changes.append(change)
+
+    # -- time ----------------------------------------------------------------------
+
+    def due_ts(self, lead: Lead) -> float | None:
+        """Epoch seconds at which a time rule next applies to ``lead`` (None: never)."""
+        stage = lead.stage
+        idle_since = lead.idle_since
+        if not stage.is_open or idle_since is None:
+            return None
+        idle = idle_since.timestamp()
+        due = math.inf
+        if stage is Stage.SAL:
+            due = idle + self._sal_idle
+        elif stage is Stage.WARM or stage is Stage.HOT:
+            steps = max(1, self._base_band(lead.score) - BANDS.index(stage) + 1)
+            due = idle + steps * self._cooling
+        if lead.asleep_since is None:
+            due = min(due, idle + self._sleep)
+        return None if due == math.inf else due
+
+    def schedule(self, lead: Lead) -> None:
+        """Set ``lead.next_check_at`` from :meth:`due_ts`."""
+        due = self.due_ts(lead)
+        lead.next_check_at = None if due is None else datetime.fromtimestamp(due, UTC)
+
+    def catch_up(
+        self, lead: Lead, until_ts: float, changes: list[StageChange], notices: list[Notice]
+    ) -> None:
+        """Apply every time rule due up to ``until_ts``, each stamped with its own due time."""
+        while True:
+            due = self.due_ts(lead)
+            if due is None or due > until_ts:
+                return
+            before = (lead.stage, lead.asleep_since)
+            at = datetime.fromtimestamp(due, UTC)
+            idle = lead.idle_since.timestamp()  # type: ignore[union-attr]  # due_ts checked it
+            days = (due - idle) / _DAY
+            if lead.stage is Stage.SAL and due >= idle + self._sal_idle:
+                self._move(
+                    lead,
+                    Stage.SQL,
+                    at,
+                    f"no activity from the lead for {days:g} days",
+                    "timers.sal_idle_days",
+                    None,
+                    changes,
+                )
+                lead.reentry[Stage.SAL] = at
+            elif lead.stage is Stage.WARM or lead.stage is Stage.HOT:
+                band = self.band_for(lead, due)
+                if band.rank < lead.stage.rank:
+                    self._move(
+                        lead,
+                        band,
+                        at,
+                        f"no activity from the lead for {days:g} days",
+                        "timers.cooling_days",
+                        None,
+                        changes,
+                    )
+            if lead.asleep_since is None and due >= idle + self._sleep:
+                lead.asleep_since = at
+                notices.append(
+                    Notice(
+                        "reactivation_due",
+                        lead.id,
+                        at,
+                        f"lead {lead.id} has been silent for {days:g} days; reactivate it",
+                        {"stage": lead.stage.value, "idle_since": lead.idle_since},
+                    )
+                )
+            if (lead.stage, lead.asleep_since) == before:
+                return  # nothing was due after all; never spin
+
+
+def load_rulebook(
+    source: Rulebook | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+) -> Rulebook:
+    """A :class:`Rulebook` from a Rulebook, a mapping, or a TOML file path; None → default."""
+    if source is None:
+        return Rulebook.default()
+    if isinstance(source, Rulebook):
+        return source
+    if isinstance(source, Mapping):
+        return Rulebook.from_dict(source)
+    if isinstance(source, str | os.PathLike):
+        return Rulebook.load(source)
+    raise RulebookError(
+        "",
+        f"cannot load a rulebook from {type(source).__name__}",
+        "pass a Rulebook, a dict, or the path of a TOML file",
+    )
+
+
+def _default_dict() -> dict[str, Any]:
+    text = resources.files("leadlife.rules").joinpath("default.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        current = merged.get(key)
+        # A condition is replaced whole: merging two condition tables would mix operators.
+        if key != "when" and isinstance(current, dict) and isinstance(value, Mapping):
+            merged[key] = _merge(current, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+_TAGS = {"field", "event", "all", "any", "not"}
+
+
+def _readable_path(loc: Iterable[int | str]) -> tuple[str, list[str]]:
+    """Dotted path without pydantic's echo of the chosen condition kind."""
+    parts: list[str] = []
+    expect_tag = False
+    for part in loc:
+        if part == "[key]":
+            continue
+        if expect_tag and part in _TAGS:
+            expect_tag = False
+            continue
+        parts.append(str(part))
+        expect_tag = part in ("when", "not") or isinstance(part, int)
+    return ".".join(parts), parts
+
+
+def _known_keys() -> set[str]:
+    from leadlife.rules import model
+
+    keys: set[str] = set()
+    for cls in vars(model).values():
+        if isinstance(cls, type) and issubclass(cls, BaseModel) and cls is not BaseModel:
+            for name, info in cls.model_fields.items():
+                keys.add(info.alias or name)
+    return keys
+
+
+def _rulebook_error(exc: ValidationError, source: str) -> RulebookError:
+    first = exc.errors()[0]
+    path, parts = _readable_path(first["loc"])
+    kind = first["type"]
+    problem = first["msg"]
+    if kind == "extra_forbidden":
+        key = parts[-1] if parts else "?"
+        problem = f"unknown key {key!r}"
+        close = difflib.get_close_matches(key, sorted(_known_keys()), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        fix = f"{hint}remove the key or correct its spelling (docs/rulebook.md lists the keys)"
+    elif kind == "missing":
+        fix = "add the key"
+    elif kind == "condition_kind":
+        fix = "write the condition as a table with field, event, all, any or not"
+    else:
+        fix = "change the value as the message says (docs/rulebook.md)"
+    return RulebookError(path, problem, fix, source=source)

@@ -1,0 +1,38 @@
+"""The provisional points scorer: fixed points per event type, summed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from leadlife.lead import Lead
+from leadlife.scoring.protocol import Contribution, ScoreResult
+
+__all__ = ["PointsScorer"]
+
+
+class PointsScorer:
+    """Score = sum of points(event type) * how often the lead did it.
+
+    Order-independent, so out-of-order events give the same score as in-order ones.
+    """
+
+    def __init__(self, points: Mapping[str, float], *, name: str = "points"):
+        self.name = name
+        self.points = {k: float(v) for k, v in points.items() if v}
+
+    def score(self, lead: Lead, now: datetime) -> float:
+        points = self.points
+        return sum(points.get(t, 0.0) * s.total for t, s in lead.behaviour.items())
+
+    def explain(self, lead: Lead, now: datetime) -> ScoreResult:
+        parts = [
+            Contribution(f"event_types.{t}.points", self.points[t] * s.total, s.total)
+            for t, s in lead.behaviour.items()
+            if t in self.points
+        ]
+        parts.sort(key=lambda c: abs(c.points), reverse=True)
+        return ScoreResult(self.name, sum(c.points for c in parts), tuple(parts))
+
+    def __repr__(self) -> str:
+        return f"PointsScorer(name={self.name!r}, types={len(self.points)})"

@@ -1,0 +1,49 @@
+"""The scoring protocol every scorer answers, rule-based or learned."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+from leadlife.lead import Lead
+
+__all__ = ["Contribution", "ScoreResult", "Scorer"]
+
+
+@attrs.frozen(slots=True)
+class Contribution:
+    """What one rule or feature added to a score, and the value that made it fire."""
+
+    rule: str
+    points: float
+    value: Any = None
+
+
+@attrs.frozen(slots=True)
+class ScoreResult:
+    """A score with its explanation; ``value`` equals the sum of the contributions."""
+
+    scorer: str
+    value: float
+    contributions: tuple[Contribution, ...] = ()
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """Something that scores one lead.
+
+    ``score`` runs on every event, so it should be cheap; ``explain`` runs when a
+    person asks why.
+    """
+
+    name: str
+
+    def score(self, lead: Lead, now: datetime) -> float:
+        """The lead's score at ``now``."""
+        ...
+
+    def explain(self, lead: Lead, now: datetime) -> ScoreResult:
+        """The score with its contributions, largest first."""
+        ...

@@ -1,0 +1,49 @@
+"""The storage protocol: where leads and their event log live.
+
+The engine writes through :meth:`Storage.commit` only, once per event or tick, with
+the lead, the event and the stage changes as one unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from leadlife.events import Event
+from leadlife.lead import Lead, StageChange
+
+__all__ = ["Storage"]
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """Persistence for leads and their events, supplied by a plugin."""
+
+    def get(self, lead_id: str) -> Lead | None:
+        """The stored lead, or None."""
+        ...
+
+    def has_event(self, event_id: str) -> bool:
+        """True when an event with this id was already committed."""
+        ...
+
+    def commit(self, lead: Lead, event: Event | None, changes: Sequence[StageChange]) -> None:
+        """Store the lead, its new event (None for a tick) and its changes atomically."""
+        ...
+
+    def due(self, now: datetime) -> list[str]:
+        """Ids of leads whose ``next_check_at`` is at or before ``now``."""
+        ...
+
+    def leads(self) -> Iterator[Lead]:
+        """Every stored lead."""
+        ...
+
+    def events(self, lead_id: str | None = None) -> Iterator[Event]:
+        """The event log, for one lead or all, in arrival order per lead."""
+        ...
+
+    def __len__(self) -> int:
+        """How many leads are stored."""
+        ...

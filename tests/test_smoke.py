@@ -1,0 +1,36 @@
+"""The README's first example works as written."""
+
+from __future__ import annotations
+
+import sys
+import subprocess
+
+import leadlife
+
+
+def test_readme_example(engine: leadlife.Engine) -> None:
+    """A form with a valid phone and an asset id makes a new lead an MQL."""
+    lead = engine.ingest(
+        {
+            "id": "e1",
+            "lead_id": "u42",
+            "type": "form_submit",
+            "at": "2026-11-02T09:00:00+08:00",
+            "data": {"phone": "+8613800138000", "asset_id": "p123"},
+        }
+    )
+    assert lead.stage is leadlife.Stage.MQL
+    assert [(c.from_stage, c.to_stage) for c in lead.history] == [
+        (leadlife.Stage.COLD, leadlife.Stage.MQL)
+    ]
+    assert engine.get("u42") is lead
+
+
+def test_import_is_light() -> None:
+    """`import leadlife` loads neither pandas, scikit-learn nor joblib."""
+    code = (
+        "import sys, leadlife; "
+        "print(sorted(m for m in ('pandas', 'sklearn', 'joblib', 'numpy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
