@@ -13,7 +13,11 @@ import leadlife
 from leadlife.plugins import LeadlifePluginManager, get_plugin_manager
 
 settings.register_profile(
-    "ci", derandomize=True, max_examples=60, deadline=None, print_blob=True,
+    "ci",
+    derandomize=True,
+    max_examples=60,
+    deadline=None,
+    print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("dev", max_examples=60, deadline=None)
@@ -28,7 +32,7 @@ T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def pm() -> Iterator[LeadlifePluginManager]:
     """A fresh plugin manager with no installed entry points, only the built-ins."""
-    yield get_plugin_manager(load_entrypoints=False)
+    return get_plugin_manager(load_entrypoints=False)
 
 
 @pytest.fixture

@@ -60,6 +60,9 @@ def parse_event(raw: Event | Mapping[str, Any]) -> Event:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "<event>"
-        fix = _FIXES.get(first["type"], "see the Event fields in the docs")
+        kind = first["type"]
+        if kind.startswith(("datetime", "date_")):
+            kind = "datetime_parsing"
+        fix = _FIXES.get(kind, "see the Event fields in docs/events.md")
         event_id = raw.get("id") if isinstance(raw.get("id"), str) else None
         raise InvalidEventError(field, first["msg"].lower(), fix, event_id=event_id) from None

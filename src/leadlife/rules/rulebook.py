@@ -288,13 +288,19 @@ class Rulebook:
         idle = idle_since.timestamp()
         due = math.inf
         if stage is Stage.SAL:
-            due = idle + self._sal_idle
+            due = self._sal_since(lead, idle) + self._sal_idle
         elif stage is Stage.WARM or stage is Stage.HOT:
             steps = max(1, self._base_band(lead.score) - BANDS.index(stage) + 1)
             due = idle + steps * self._cooling
         if lead.asleep_since is None:
             due = min(due, idle + self._sleep)
         return None if due == math.inf else due
+
+    @staticmethod
+    def _sal_since(lead: Lead, idle: float) -> float:
+        """Idle time of an SAL counts from its last activity or its entry into SAL."""
+        entered = lead.history[-1].at.timestamp() if lead.history else idle
+        return max(idle, entered)
 
     def schedule(self, lead: Lead) -> None:
         """Set ``lead.next_check_at`` from :meth:`due_ts`."""
@@ -313,12 +319,12 @@ class Rulebook:
             at = datetime.fromtimestamp(due, UTC)
             idle = lead.idle_since.timestamp()  # type: ignore[union-attr]  # due_ts checked it
             days = (due - idle) / _DAY
-            if lead.stage is Stage.SAL and due >= idle + self._sal_idle:
+            if lead.stage is Stage.SAL and due >= self._sal_since(lead, idle) + self._sal_idle:
                 self._move(
                     lead,
                     Stage.SQL,
                     at,
-                    f"no activity from the lead for {days:g} days",
+                    f"no activity from the lead for {self._sal_idle / _DAY:g} days as SAL",
                     "timers.sal_idle_days",
                     None,
                     changes,

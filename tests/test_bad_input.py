@@ -1,0 +1,129 @@
+"""Bad input raises the library's own errors, names the field and the fix, and changes nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import leadlife
+from leadlife.errors import InvalidEventError, InvalidTimeError, LeadlifeError, RulebookError
+from leadlife.rules import Rulebook
+from tests.conftest import T0
+from tests.helpers import ev, hours
+
+
+def snapshot(engine: leadlife.Engine) -> tuple[list[tuple[str, str, int]], int]:
+    leads = sorted((lead.id, lead.stage.value, lead.event_count) for lead in engine.storage.leads())
+    return leads, len(list(engine.storage.events()))
+
+
+@pytest.fixture
+def busy(engine: leadlife.Engine) -> leadlife.Engine:
+    engine.ingest(ev("download", asset_id="a1"))
+    return engine
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "fix"),
+    [
+        (lambda e: e.pop("lead_id"), "lead_id", "add the field"),
+        (lambda e: e.pop("at"), "at", "add the field"),
+        (lambda e: e.update(at="2026-11-02T09:00:00"), "at", "add a UTC offset"),
+        (lambda e: e.update(at="yesterday"), "at", "ISO 8601"),
+        (lambda e: e.update(type=""), "type", "non-empty"),
+        (lambda e: e.update(colour="red"), "colour", "put it under 'data'"),
+        (lambda e: e.update(data=[1, 2]), "data", "object"),
+    ],
+)
+def test_invalid_event_names_field_and_fix(
+    busy: leadlife.Engine, mutate: Any, field: str, fix: str
+) -> None:
+    """Each malformed event raises InvalidEventError naming the field; nothing changes."""
+    before = snapshot(busy)
+    event = ev("page_view", hours(1), event_id="bad1")
+    mutate(event)
+    with pytest.raises(InvalidEventError) as info:
+        busy.ingest(event)
+    assert info.value.field == field
+    assert fix in info.value.fix
+    assert field in str(info.value)
+    assert "Fix:" in str(info.value)
+    assert snapshot(busy) == before
+    assert not busy.storage.has_event("bad1")
+
+
+def test_naive_datetime_object_is_refused(busy: leadlife.Engine) -> None:
+    """An Event built from a naive datetime fails at the edge."""
+    event = ev("page_view")
+    event["at"] = datetime(2026, 11, 2, 9, 0)
+    with pytest.raises(InvalidEventError, match=r"at: .*timezone"):
+        busy.ingest(event)
+
+
+def test_not_a_mapping_is_refused(busy: leadlife.Engine) -> None:
+    """Passing something that is neither an Event nor a mapping is a clear error."""
+    with pytest.raises(InvalidEventError, match="expected an Event or a mapping"):
+        busy.ingest(["page_view"])  # type: ignore[arg-type]
+
+
+def test_unknown_type_under_strict_rulebook(pm: leadlife.plugins.LeadlifePluginManager) -> None:
+    """A strict rulebook rejects an undeclared event type, saying how to declare it."""
+    engine = leadlife.Engine({"extends": "default", "strict": True}, plugin_manager=pm)
+    engine.ingest(ev("page_view", page="blog"))
+    before = snapshot(engine)
+    with pytest.raises(InvalidEventError) as info:
+        engine.ingest(ev("tiktok_like", hours(1)))
+    assert info.value.field == "type"
+    assert "[event_types.tiktok_like]" in info.value.fix
+    assert snapshot(engine) == before
+
+
+def test_unknown_type_under_lenient_rulebook_is_counted(engine: leadlife.Engine) -> None:
+    """A lenient rulebook records an unknown type and counts it as lead activity."""
+    lead = engine.ingest(ev("tiktok_like", hours(1)))
+    assert lead.behaviour.total("tiktok_like") == 1
+    assert lead.last_activity_at == T0 + hours(1)
+
+
+def test_malformed_toml_rulebook(tmp_path: Path) -> None:
+    """A TOML syntax error names the file and the line."""
+    path = tmp_path / "rules.toml"
+    path.write_text("[bands]\nwarm = 10\nhot = \n", encoding="utf-8")
+    with pytest.raises(RulebookError) as info:
+        Rulebook.load(path)
+    assert str(path) in str(info.value)
+    assert "line 3" in str(info.value)
+    assert "fix the TOML syntax" in info.value.fix
+
+
+def test_missing_rulebook_file(tmp_path: Path) -> None:
+    """A path that does not exist is a RulebookError, not an OSError."""
+    with pytest.raises(RulebookError, match="cannot read the file"):
+        Rulebook.load(tmp_path / "nope.toml")
+
+
+def test_bad_rulebook_keeps_engine_state(busy: leadlife.Engine) -> None:
+    """Loading a bad rulebook raises and the running engine keeps its rules and leads."""
+    before = snapshot(busy)
+    rules = busy.rulebook
+    with pytest.raises(RulebookError):
+        leadlife.load_rulebook({"bands": {"warm": 50, "hot": 10}})
+    assert busy.rulebook is rules
+    assert snapshot(busy) == before
+
+
+def test_naive_tick_is_refused(busy: leadlife.Engine) -> None:
+    """tick() with a naive datetime says how to make it aware."""
+    with pytest.raises(InvalidTimeError, match="pass an aware datetime"):
+        busy.tick(datetime(2026, 12, 1))
+
+
+def test_unknown_lead(engine: leadlife.Engine) -> None:
+    """get() of an unknown id raises LeadNotFoundError, a KeyError and a LeadlifeError."""
+    with pytest.raises(KeyError, match="ingest an event for it first"):
+        engine.get("ghost")
+    with pytest.raises(LeadlifeError):
+        engine.get("ghost")

@@ -1,0 +1,362 @@
+"""Every promotion, demotion and closing rule of the default rulebook, with explicit times."""
+
+from __future__ import annotations
+
+import pytest
+
+import leadlife
+from leadlife import Stage
+from leadlife.errors import InvalidEventError
+from tests.conftest import T0
+from tests.helpers import days, ev, hours
+
+PHONE = "+8613800138000"
+
+
+def moves(lead: leadlife.Lead) -> list[tuple[Stage, Stage, str]]:
+    return [(c.from_stage, c.to_stage, c.rule) for c in lead.history]
+
+
+def make_sal(engine: leadlife.Engine, lead: str = "u1") -> leadlife.Lead:
+    engine.ingest(ev("form_submit", lead=lead, phone=PHONE, asset_id="p1"))
+    engine.ingest(ev("company_verified", hours(1), lead=lead, company="Acme", industry="media"))
+    return engine.ingest(ev("sales_accepted", hours(2), lead=lead, owner="rep7"))
+
+
+# -- bands -----------------------------------------------------------------------
+
+
+def test_new_lead_starts_cold(engine: leadlife.Engine) -> None:
+    """A first page view leaves a lead Cold with no history."""
+    lead = engine.ingest(ev("page_view", page="blog"))
+    assert lead.stage is Stage.COLD
+    assert lead.history == []
+    assert lead.score == 1
+
+
+def test_score_band_promotes_to_warm_then_hot(engine: leadlife.Engine) -> None:
+    """A download (+10) makes a lead Warm; a live stream (+30) on top makes it Hot."""
+    lead = engine.ingest(ev("download", asset_id="a1"))
+    assert (lead.stage, lead.score) == (Stage.WARM, 10)
+    lead = engine.ingest(ev("livestream_watched", hours(1), event_id="x"))
+    assert (lead.stage, lead.score) == (Stage.HOT, 40)
+    assert moves(lead) == [(Stage.COLD, Stage.WARM, "bands"), (Stage.WARM, Stage.HOT, "bands")]
+    assert lead.history[-1].at == T0 + hours(1)
+
+
+def test_offline_event_jumps_from_cold_to_hot(engine: leadlife.Engine) -> None:
+    """Promotions may skip a band: +50 for an offline event goes straight to Hot."""
+    lead = engine.ingest(ev("offline_event_attended", event_id="expo"))
+    assert moves(lead) == [(Stage.COLD, Stage.HOT, "bands")]
+
+
+def test_silence_cools_hot_to_warm_to_cold_at_exact_times(engine: leadlife.Engine) -> None:
+    """30 silent days drop a Hot lead to Warm, 60 to Cold, each stamped at its due time."""
+    engine.ingest(ev("offline_event_attended", event_id="expo"))
+    assert list(engine.tick(T0 + days(30) - hours(1))) == []
+    first = engine.tick(T0 + days(30))
+    assert [(c.from_stage, c.to_stage, c.at) for c in first] == [
+        (Stage.HOT, Stage.WARM, T0 + days(30))
+    ]
+    assert first.stage_changes[0].rule == "timers.cooling_days"
+    second = engine.tick(T0 + days(75))
+    assert [(c.from_stage, c.to_stage, c.at) for c in second] == [
+        (Stage.WARM, Stage.COLD, T0 + days(60))
+    ]
+    assert engine.get("u1").stage is Stage.COLD
+
+
+def test_one_late_tick_applies_every_cooling_step(engine: leadlife.Engine) -> None:
+    """A tick long after the silence started records each step at its own time."""
+    engine.ingest(ev("offline_event_attended", event_id="expo"))
+    report = engine.tick(T0 + days(65))
+    assert [(c.to_stage, c.at) for c in report] == [
+        (Stage.WARM, T0 + days(30)),
+        (Stage.COLD, T0 + days(60)),
+    ]
+
+
+def test_activity_resets_the_cooling_clock(engine: leadlife.Engine) -> None:
+    """A page view on day 20 pushes the first cooling step to day 50."""
+    engine.ingest(ev("offline_event_attended", event_id="expo"))
+    engine.ingest(ev("page_view", days(20), page="pricing"))
+    assert list(engine.tick(T0 + days(49))) == []
+    assert [c.at for c in engine.tick(T0 + days(50))] == [T0 + days(50)]
+
+
+def test_sales_events_are_not_lead_activity(engine: leadlife.Engine) -> None:
+    """A call attempt by sales does not count as the lead being active."""
+    engine.ingest(ev("offline_event_attended", event_id="expo"))
+    engine.ingest(ev("call_attempt", days(20), connected=False))
+    assert engine.get("u1").last_activity_at == T0
+    assert [c.at for c in engine.tick(T0 + days(30))] == [T0 + days(30)]
+
+
+# -- sleep -----------------------------------------------------------------------
+
+
+def test_sleep_after_90_days_notifies_once(engine: leadlife.Engine) -> None:
+    """After 90 silent days the lead is flagged asleep and one reactivation notice goes out."""
+    engine.ingest(ev("page_view", page="blog"))
+    assert engine.tick(T0 + days(89)).notices == ()
+    report = engine.tick(T0 + days(91))
+    assert [(n.kind, n.lead_id, n.at) for n in report.notices] == [
+        ("reactivation_due", "u1", T0 + days(90))
+    ]
+    assert engine.get("u1").asleep_since == T0 + days(90)
+    assert engine.tick(T0 + days(200)).notices == ()
+
+
+def test_activity_wakes_a_sleeper(engine: leadlife.Engine) -> None:
+    """A new event from a sleeping lead clears the flag and restarts the clock."""
+    engine.ingest(ev("page_view", page="blog"))
+    engine.tick(T0 + days(91))
+    lead = engine.ingest(ev("page_view", days(100), page="pricing"))
+    assert lead.asleep_since is None
+    report = engine.tick(T0 + days(191))
+    assert [n.at for n in report.notices] == [T0 + days(190)]
+
+
+# -- qualification ---------------------------------------------------------------
+
+
+def test_mql_needs_valid_contact_and_asset(engine: leadlife.Engine) -> None:
+    """A valid phone and an asset id make an MQL; either alone does not."""
+    lead = engine.ingest(ev("form_submit", phone=PHONE))
+    assert lead.stage is Stage.COLD
+    lead = engine.ingest(ev("form_submit", hours(1), asset_id="p1"))
+    assert moves(lead)[-1] == (Stage.COLD, Stage.MQL, "qualification.MQL")
+    assert lead.history[-1].reason.startswith("left a valid phone")
+
+
+def test_invalid_phone_is_not_contact(engine: leadlife.Engine) -> None:
+    """A phone number outside the number plan does not qualify; a valid e-mail does."""
+    lead = engine.ingest(ev("form_submit", phone="12345", asset_id="p1"))
+    assert (lead.stage, lead.profile["phone_valid"]) == (Stage.COLD, False)
+    lead = engine.ingest(ev("form_submit", hours(1), email=" Ann@Example.COM "))
+    assert lead.profile["email"] == "ann@example.com"
+    assert lead.stage is Stage.MQL
+
+
+def test_sql_needs_verified_company_on_top_of_mql(engine: leadlife.Engine) -> None:
+    """A verified company alone is not SQL; with MQL data it goes straight to SQL."""
+    lead = engine.ingest(ev("company_verified", company="Acme", industry="media"))
+    assert lead.stage is Stage.COLD
+    lead = engine.ingest(ev("form_submit", hours(1), phone=PHONE, asset_id="p1"))
+    assert moves(lead) == [(Stage.COLD, Stage.SQL, "qualification.SQL")]
+
+
+def test_sal_when_sales_accepts(engine: leadlife.Engine) -> None:
+    """An SQL accepted by sales becomes SAL and gets the accepting owner."""
+    lead = make_sal(engine)
+    assert [m[1] for m in moves(lead)] == [Stage.MQL, Stage.SQL, Stage.SAL]
+    assert lead.owner == "rep7"
+
+
+def test_sal_when_lead_replies(engine: leadlife.Engine) -> None:
+    """A lead that replies in chat is willing to talk: SAL."""
+    engine.ingest(ev("form_submit", phone=PHONE, asset_id="p1"))
+    engine.ingest(ev("company_verified", hours(1), company="Acme", industry="media"))
+    assert engine.ingest(ev("chat_replied", hours(2))).stage is Stage.SAL
+
+
+def test_price_objection_after_quote_blocks_sal(engine: leadlife.Engine) -> None:
+    """An objection to the latest quote keeps the lead at SQL until a new quote."""
+    engine.ingest(ev("form_submit", phone=PHONE, asset_id="p1"))
+    engine.ingest(ev("company_verified", hours(1), company="Acme", industry="media"))
+    engine.ingest(ev("quote_sent", hours(2), amount=9800))
+    engine.ingest(ev("price_objection", hours(3)))
+    assert engine.ingest(ev("chat_replied", hours(4))).stage is Stage.SQL
+    engine.ingest(ev("quote_sent", hours(5), amount=7800))
+    assert engine.ingest(ev("chat_replied", hours(6))).stage is Stage.SAL
+
+
+def test_objection_before_any_quote_does_not_block(engine: leadlife.Engine) -> None:
+    """An objection with no quote sent yet is not an objection to a quote."""
+    engine.ingest(ev("price_objection"))
+    engine.ingest(ev("form_submit", hours(1), phone=PHONE, asset_id="p1"))
+    engine.ingest(ev("company_verified", hours(2), company="Acme", industry="media"))
+    assert engine.ingest(ev("chat_replied", hours(3))).stage is Stage.SAL
+
+
+def test_idle_sal_drops_to_sql_after_two_days(engine: leadlife.Engine) -> None:
+    """An SAL silent for 2 days since it became SAL drops to SQL at exactly that moment."""
+    make_sal(engine)  # SAL since T0 + 2h; the lead itself last acted at T0
+    assert list(engine.tick(T0 + days(2) + hours(1))) == []
+    report = engine.tick(T0 + days(3))
+    assert [(c.from_stage, c.to_stage, c.rule, c.at) for c in report] == [
+        (Stage.SAL, Stage.SQL, "timers.sal_idle_days", T0 + days(2) + hours(2))
+    ]
+
+
+def test_sal_idle_counts_from_the_latest_lead_activity(engine: leadlife.Engine) -> None:
+    """A reply on day 1 moves the SAL demotion to day 3."""
+    make_sal(engine)
+    engine.ingest(ev("chat_replied", days(1)))
+    assert list(engine.tick(T0 + days(3) - hours(1))) == []
+    assert [c.at for c in engine.tick(T0 + days(3))] == [T0 + days(3)]
+
+
+def test_demoted_sal_needs_fresh_evidence(engine: leadlife.Engine) -> None:
+    """After SAL→SQL, old acceptance does not count: a page view keeps SQL, a reply re-enters."""
+    make_sal(engine)
+    engine.tick(T0 + days(3))
+    assert engine.ingest(ev("page_view", days(4), page="pricing")).stage is Stage.SQL
+    lead = engine.ingest(ev("chat_replied", days(4) + hours(1)))
+    assert moves(lead)[-1] == (Stage.SQL, Stage.SAL, "qualification.SAL")
+
+
+def test_events_catch_up_missed_timers(engine: leadlife.Engine) -> None:
+    """Without a tick, the next event first applies the demotion due before it."""
+    make_sal(engine)
+    lead = engine.ingest(ev("page_view", days(5), page="pricing"))
+    assert moves(lead)[-1] == (Stage.SAL, Stage.SQL, "timers.sal_idle_days")
+    assert lead.history[-1].at == T0 + days(2) + hours(2)
+    assert lead.stage is Stage.SQL
+
+
+def test_sal_idle_days_is_configurable(pm: leadlife.plugins.LeadlifePluginManager) -> None:
+    """A rulebook with sal_idle_days = 3 waits three days."""
+    engine = leadlife.Engine(
+        {"extends": "default", "timers": {"sal_idle_days": 3}}, plugin_manager=pm
+    )
+    make_sal(engine)
+    assert list(engine.tick(T0 + days(3) + hours(1))) == []
+    assert [c.at for c in engine.tick(T0 + days(4))] == [T0 + days(3) + hours(2)]
+
+
+# -- closing and reopening ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "data", "stage", "reason"),
+    [
+        ("deal_won", {"amount": 19800}, Stage.WON, "deal_won"),
+        ("deal_lost", {"reason": "competitor"}, Stage.DISQUALIFIED, "competitor"),
+        ("disqualified", {"reason": "spam"}, Stage.DISQUALIFIED, "spam"),
+    ],
+)
+def test_closing_events(
+    engine: leadlife.Engine, kind: str, data: dict[str, object], stage: Stage, reason: str
+) -> None:
+    """Won, lost and disqualify events close an open lead with their reason."""
+    make_sal(engine)
+    lead = engine.ingest(ev(kind, hours(3), **data))
+    last = lead.history[-1]
+    assert (last.from_stage, last.to_stage, last.reason, last.rule) == (
+        Stage.SAL,
+        stage,
+        reason,
+        f"closing.{kind}",
+    )
+    assert lead.next_check_at is None
+
+
+def test_closed_lead_ignores_other_events_but_counts_them(engine: leadlife.Engine) -> None:
+    """Events on a won lead change no stage but are still counted."""
+    engine.ingest(ev("deal_won", amount=1))
+    lead = engine.ingest(ev("offline_event_attended", hours(1), event_id="expo"))
+    assert lead.stage is Stage.WON
+    assert lead.behaviour.total("offline_event_attended") == 1
+    assert engine.tick(T0 + days(400)).stage_changes == ()
+
+
+def test_reopen_without_reason_is_rejected(engine: leadlife.Engine) -> None:
+    """A reopen event must carry data.reason; the lead is untouched otherwise."""
+    engine.ingest(ev("disqualified", reason="spam"))
+    before = engine.get("u1").fork()
+    with pytest.raises(InvalidEventError) as info:
+        engine.ingest(ev("reopened", hours(1)))
+    assert info.value.field == "data.reason"
+    assert "add data.reason" in str(info.value)
+    assert engine.get("u1").same_state(before)
+
+
+def test_reopen_with_reason_returns_to_cold_and_requalifies(engine: leadlife.Engine) -> None:
+    """A reopened lead restarts at COLD and climbs again as its data allows, all recorded."""
+    engine.ingest(ev("form_submit", phone=PHONE, asset_id="p1"))
+    engine.ingest(ev("deal_lost", hours(1), reason="no budget"))
+    lead = engine.ingest(ev("reopened", days(40), reason="new budget year"))
+    assert moves(lead) == [
+        (Stage.COLD, Stage.MQL, "qualification.MQL"),
+        (Stage.MQL, Stage.DISQUALIFIED, "closing.deal_lost"),
+        (Stage.DISQUALIFIED, Stage.COLD, "reopening.reopened"),
+        (Stage.COLD, Stage.MQL, "qualification.MQL"),
+    ]
+    assert lead.history[2].reason == "new budget year"
+
+
+def test_reopen_of_open_lead_changes_nothing(engine: leadlife.Engine) -> None:
+    """Reopening a lead that is not closed is a no-op for its stage."""
+    lead = engine.ingest(ev("reopened", reason="just in case"))
+    assert (lead.stage, lead.history) == (Stage.COLD, [])
+
+
+# -- profile, milestones and windows ----------------------------------------------
+
+
+def test_milestones_keep_the_first_time(engine: leadlife.Engine) -> None:
+    """Contact left, enquired and intent shown record when they first happened."""
+    engine.ingest(ev("form_submit", phone=PHONE))
+    engine.ingest(ev("chat_started", hours(2), channel="wecom"))
+    engine.ingest(ev("webinar_registered", hours(3), event_id="w"))
+    lead = engine.ingest(ev("form_submit", hours(5), asset_id="p1"))
+    assert lead.milestones == {
+        "contact_left": T0,
+        "enquired": T0 + hours(2),
+        "intent_shown": T0 + hours(3),
+    }
+
+
+def test_out_of_order_event_lands_in_its_own_window(engine: leadlife.Engine) -> None:
+    """A late download counts on its own day: in the 7-day window, not in today's."""
+    engine.ingest(ev("download", days(10), asset_id="a"))
+    lead = engine.ingest(ev("download", days(5), asset_id="b"))
+    now = T0 + days(10)
+    assert lead.behaviour.count("download", 1, now) == 1
+    assert lead.behaviour.count("download", 7, now) == 2
+    assert lead.behaviour.count("download", 30, now) == 2
+    assert lead.last_event_at == now
+    assert lead.first_seen_at == T0 + days(5)
+
+
+def test_late_event_does_not_overwrite_newer_profile(engine: leadlife.Engine) -> None:
+    """An older form fills missing fields but never overwrites newer values."""
+    engine.ingest(ev("form_submit", days(2), company="New Co"))
+    lead = engine.ingest(ev("form_submit", days(1), company="Old Co", title="CTO"))
+    assert lead.profile["company"] == "New Co"
+    assert lead.profile["title"] == "CTO"
+
+
+def test_windows_roll(engine: leadlife.Engine) -> None:
+    """Counts leave the 1-day window the next day and the 7-day window after a week."""
+    lead = engine.ingest(ev("search", keyword="media"))
+    assert lead.behaviour.windows(T0) == {"search": {1: 1, 7: 1, 30: 1}}
+    assert lead.behaviour.windows(T0 + days(1)) == {"search": {1: 0, 7: 1, 30: 1}}
+    assert lead.behaviour.windows(T0 + days(8)) == {"search": {1: 0, 7: 0, 30: 1}}
+    assert lead.behaviour.windows(T0 + days(31)) == {"search": {1: 0, 7: 0, 30: 0}}
+
+
+# -- idempotency and batches --------------------------------------------------------
+
+
+def test_duplicate_event_changes_nothing(engine: leadlife.Engine) -> None:
+    """Sending the same event id twice leaves the lead exactly as after the first time."""
+    event = ev("download", asset_id="a1")
+    first = engine.ingest(event).fork()
+    again = engine.ingest(event)
+    assert again.same_state(first)
+    assert again.event_count == 1
+    assert len(list(engine.storage.events("u1"))) == 1
+
+
+def test_ingest_many_reports_each_outcome(engine: leadlife.Engine) -> None:
+    """The batch report counts accepted and duplicate events and lists each rejection."""
+    good = ev("download", asset_id="a1")
+    report = engine.ingest_many(
+        [good, good, {"id": "bad", "lead_id": "u1", "type": "page_view"}, ev("page_view", hours(1))]
+    )
+    assert (report.accepted, report.duplicates, report.total) == (2, 1, 4)
+    assert [(r.index, r.event_id) for r in report.rejected] == [(2, "bad")]
+    assert "at" in report.rejected[0].reason
+    assert report.stage_changes == 1

@@ -1,0 +1,186 @@
+"""Loading, validating and evaluating rulebooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import leadlife
+from leadlife import Stage
+from leadlife.errors import RulebookError
+from leadlife.rules import Rulebook, load_rulebook
+from tests.helpers import ev, hours
+
+
+def error_for(data: dict[str, Any]) -> RulebookError:
+    with pytest.raises(RulebookError) as info:
+        Rulebook.from_dict(data)
+    return info.value
+
+
+def test_default_rulebook_loads() -> None:
+    """The shipped rulebook declares the domain's event vocabulary and the three rules."""
+    rules = Rulebook.default()
+    assert {"page_view", "form_submit", "deal_won", "reopened"} <= set(rules.event_types)
+    assert set(rules.model.qualification) == {"MQL", "SQL", "SAL"}
+    assert rules.model.timers.sal_idle_days == 2
+    assert rules.model.timers.sleep_days == 90
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "words"),
+    [
+        ({"bands": {"wram": 3}}, "bands.wram", "did you mean 'warm'"),
+        ({"timers": {"sleep_days": -1}}, "timers.sleep_days", "greater than 0"),
+        ({"timers": {"sleep_days": "soon"}}, "timers.sleep_days", "valid number"),
+        ({"bands": {"warm": 50, "hot": 10}}, "bands", "must be below hot"),
+        ({"event_types": {"x": {"actor": "robot"}}}, "event_types.x.actor", "'lead'"),
+        ({"event_types": {"x": {"closes": "won", "reopens": True}}}, "event_types.x", "not both"),
+        (
+            {"qualification": {"XQL": {"when": {"field": "a", "exists": True}}}},
+            "qualification.XQL",
+            "'MQL', 'SQL' or 'SAL'",
+        ),
+        (
+            {"qualification": {"SQL": {"when": {"all": [{"field": "a", "exist": True}]}}}},
+            "qualification.SQL.when.all.0.exist",
+            "did you mean 'exists'",
+        ),
+        (
+            {"qualification": {"SQL": {"when": {"all": [{"feld": "a"}]}}}},
+            "qualification.SQL.when.all.0",
+            "field, event, all, any or not",
+        ),
+        (
+            {"qualification": {"SQL": {"when": {"field": "a"}}}},
+            "qualification.SQL.when",
+            "give one operator",
+        ),
+        (
+            {"qualification": {"SQL": {"when": {"event": "x", "since": "y", "min_count": 2}}}},
+            "qualification.SQL.when",
+            "cannot be combined",
+        ),
+        (
+            {"qualification": {"SQL": {"reason": "no rule"}}},
+            "qualification.SQL.when",
+            "add the key",
+        ),
+    ],
+)
+def test_bad_rulebook_names_the_path(data: dict[str, Any], path: str, words: str) -> None:
+    """Each mistake fails at load with its dotted path and a hint."""
+    error = error_for(data)
+    assert error.path == path
+    assert words in str(error)
+
+
+def test_strict_rulebook_checks_condition_event_types() -> None:
+    """Under strict, a condition on an undeclared event type fails at load."""
+    error = error_for(
+        {
+            "strict": True,
+            "event_types": {"a": {}},
+            "qualification": {"MQL": {"when": {"event": "typo_event"}}},
+        }
+    )
+    assert error.path == "qualification.MQL.when"
+    assert "typo_event" in str(error)
+    assert "declare [event_types.typo_event]" in error.fix
+
+
+def test_toml_file_round_trip(tmp_path: Path) -> None:
+    """A TOML file with extends = "default" overrides only what it names."""
+    path = tmp_path / "rules.toml"
+    path.write_text('extends = "default"\n[bands]\nwarm = 3\n', encoding="utf-8")
+    rules = load_rulebook(path)
+    assert rules.model.bands.warm == 3
+    assert rules.model.bands.hot == 40
+    assert rules.source == str(path)
+
+
+def test_load_rulebook_refuses_other_types() -> None:
+    """Only Rulebook, mapping or path are accepted."""
+    with pytest.raises(RulebookError, match="cannot load a rulebook from int"):
+        load_rulebook(42)  # type: ignore[arg-type]
+
+
+def test_host_redefines_sql_without_code(pm: leadlife.plugins.LeadlifePluginManager) -> None:
+    """SQL = "sales accepted and followed up", a common variant, written as data."""
+    engine = leadlife.Engine(
+        {
+            "extends": "default",
+            "qualification": {
+                "SQL": {
+                    "reason": "sales accepted and followed up",
+                    "when": {"all": [{"event": "sales_accepted"}, {"event": "call_attempt"}]},
+                },
+                "SAL": {"when": {"event": "demo_requested"}},
+            },
+        },
+        plugin_manager=pm,
+    )
+    engine.ingest(ev("form_submit", phone="+8613800138000", asset_id="p"))
+    assert engine.ingest(ev("sales_accepted", hours(1), owner="r1")).stage is Stage.MQL
+    lead = engine.ingest(ev("call_attempt", hours(2), connected=True))
+    assert lead.stage is Stage.SQL
+    assert lead.history[-1].reason == "sales accepted and followed up"
+
+
+def test_ladder_can_stop_early(pm: leadlife.plugins.LeadlifePluginManager) -> None:
+    """A rulebook that defines only MQL never promotes beyond it."""
+    engine = leadlife.Engine(
+        {"qualification": {"MQL": {"when": {"field": "email_valid", "equals": True}}}},
+        plugin_manager=pm,
+    )
+    engine.ingest(ev("form_submit", email="a@b.co"))
+    lead = engine.ingest(ev("sales_accepted", hours(1), owner="r"))
+    assert lead.stage is Stage.COLD  # this rulebook declares no event types, so no profile
+
+
+@pytest.mark.parametrize(
+    ("condition", "profile", "expected"),
+    [
+        ({"field": "size", "min": 10, "max": 100}, {"size": 50}, True),
+        ({"field": "size", "min": 10}, {"size": 5}, False),
+        ({"field": "size", "max": 10}, {"size": True}, False),
+        ({"field": "industry", "in": ["media", "ads"]}, {"industry": "ads"}, True),
+        ({"field": "industry", "in": ["media"]}, {"industry": ["unhashable"]}, False),
+        ({"field": "tier", "equals": "KA"}, {"tier": "KA"}, True),
+        ({"field": "tier", "exists": False}, {}, True),
+        ({"field": "tier", "exists": True}, {"tier": ""}, False),
+        ({"not": {"field": "tier", "exists": True}}, {"tier": "x"}, False),
+        ({"any": [{"field": "a", "exists": True}, {"field": "b", "exists": True}]}, {"b": 1}, True),
+    ],
+)
+def test_field_conditions(
+    condition: dict[str, Any], profile: dict[str, Any], expected: bool
+) -> None:
+    """Field operators: min/max, in, equals, exists, and the combinators."""
+    from leadlife.rules.conditions import compile_condition
+    from leadlife.rules.model import QualificationSpec
+
+    predicate = compile_condition(QualificationSpec.model_validate({"when": condition}).when)
+    lead = leadlife.Lead("u", profile=profile)
+    assert predicate(lead, 0.0, None) is expected
+
+
+def test_event_window_condition(pm: leadlife.plugins.LeadlifePluginManager) -> None:
+    """'downloads in 7 days >= 3' qualifies only while three fall inside the window."""
+    engine = leadlife.Engine(
+        {
+            "extends": "default",
+            "qualification": {
+                "MQL": {"when": {"event": "download", "min_count": 3, "within_days": 7}}
+            },
+        },
+        plugin_manager=pm,
+    )
+    engine.ingest(ev("download", asset_id="a"))
+    engine.ingest(ev("download", hours(24 * 8), asset_id="b"))
+    assert engine.get("u1").stage is not Stage.MQL
+    engine.ingest(ev("download", hours(24 * 9), asset_id="c"))
+    assert engine.get("u1").stage is not Stage.MQL
+    assert engine.ingest(ev("download", hours(24 * 10), asset_id="d")).stage is Stage.MQL
