@@ -1,0 +1,490 @@
+"""The plugin contract: every hook is exercised here, and failing plugins lose nothing.
+
+Each hook has a ``test_hook_<name>`` test; ``test_every_hook_has_a_test`` enforces it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+import leadlife
+from leadlife import Stage
+from leadlife.errors import RegistrationError, RulebookError, StorageError
+from leadlife.events import Event
+from leadlife.lead import Lead, StageChange
+from leadlife.notices import Notice
+from leadlife.plugins import LeadlifePluginManager, get_plugin_manager, hookimpl
+from leadlife.plugins.default_storage import MemoryStorage
+from leadlife.scoring import ScoreResult
+from tests.conftest import T0
+from tests.helpers import days, ev, hours
+
+PHONE = "+8613800138000"
+
+
+def test_every_hook_has_a_test() -> None:
+    """Each leadlife_* hook has a test_hook_<name> test in this module."""
+    hooks = [name for name in vars(get_plugin_manager().hook) if name.startswith("leadlife_")]
+    assert len(hooks) >= 9
+    missing = [h for h in hooks if not hasattr(sys.modules[__name__], f"test_hook_{h}")]
+    assert missing == []
+
+
+def test_builtins_are_registered_like_plugins(pm: LeadlifePluginManager) -> None:
+    """The in-memory storage, default rulebook and points scorer are ordinary plugins."""
+    names = {pm.get_name(p) for p in pm.get_plugins()}
+    assert {
+        "leadlife.default_storage",
+        "leadlife.default_rulebook",
+        "leadlife.default_scorer",
+    } <= names
+
+
+def test_entry_points_are_loaded_and_allow_listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plugins installed under the 'leadlife' entry-point group load unless allow-listed out."""
+    from importlib import metadata
+
+    class FakeEntryPoint:
+        name = "leadlife-fake"
+
+        def load(self) -> object:
+            return sys.modules[__name__]
+
+    def entry_points(group: str) -> list[FakeEntryPoint]:
+        return [FakeEntryPoint()] if group == "leadlife" else []
+
+    monkeypatch.setattr(metadata, "entry_points", entry_points)
+    monkeypatch.delenv("LEADLIFE_PLUGINS", raising=False)
+    assert get_plugin_manager().get_plugin("leadlife-fake") is not None
+    monkeypatch.setenv("LEADLIFE_PLUGINS", "")
+    assert get_plugin_manager().get_plugin("leadlife-fake") is None
+    monkeypatch.setenv("LEADLIFE_PLUGINS", "other, leadlife-fake")
+    assert get_plugin_manager().get_plugin("leadlife-fake") is not None
+
+
+# -- providers -----------------------------------------------------------------------
+
+
+def test_hook_leadlife_storage(pm: LeadlifePluginManager) -> None:
+    """A plugin's storage wins over the built-in in-memory one."""
+    mine = MemoryStorage()
+
+    class Plugin:
+        @hookimpl
+        def leadlife_storage(self) -> MemoryStorage:
+            return mine
+
+    engine = leadlife.Engine(plugins=[Plugin()], plugin_manager=pm)
+    assert engine.storage is mine
+    engine.ingest(ev("page_view"))
+    assert len(mine) == 1
+
+
+def test_storage_that_is_not_storage_is_refused(pm: LeadlifePluginManager) -> None:
+    """A storage hook returning the wrong kind of object fails at engine construction."""
+
+    class Plugin:
+        @hookimpl
+        def leadlife_storage(self) -> object:
+            return {"not": "storage"}
+
+    with pytest.raises(RegistrationError, match="not a Storage"):
+        leadlife.Engine(plugins=[Plugin()], plugin_manager=pm)
+
+
+def test_hook_leadlife_rulebook(pm: LeadlifePluginManager) -> None:
+    """A plugin may supply the rulebook; an explicit Engine(rulebook=...) still wins."""
+
+    class Plugin:
+        @hookimpl
+        def leadlife_rulebook(self) -> dict[str, Any]:
+            return {"extends": "default", "bands": {"warm": 1, "hot": 2}}
+
+    pm.register(Plugin())
+    assert leadlife.Engine(plugin_manager=pm).rulebook.model.bands.warm == 1
+    explicit = leadlife.Engine({"extends": "default"}, plugin_manager=pm)
+    assert explicit.rulebook.model.bands.warm == 10
+
+
+# -- registration ----------------------------------------------------------------------
+
+
+class DoubleScorer:
+    name = "double"
+
+    def score(self, lead: Lead, now: datetime) -> float:
+        return 2.0 * lead.event_count
+
+    def explain(self, lead: Lead, now: datetime) -> ScoreResult:
+        return ScoreResult(self.name, self.score(lead, now))
+
+
+def test_hook_leadlife_register_scorers(pm: LeadlifePluginManager) -> None:
+    """A registered scorer runs on every event and can drive the bands."""
+
+    class Plugin:
+        @hookimpl
+        def leadlife_register_scorers(self, register: Callable[[object], None]) -> None:
+            register(DoubleScorer())
+
+    engine = leadlife.Engine(
+        {"extends": "default", "bands": {"scorer": "double", "warm": 4, "hot": 100}},
+        plugins=[Plugin()],
+        plugin_manager=pm,
+    )
+    engine.ingest(ev("page_view"))
+    lead = engine.ingest(ev("page_view", hours(1)))
+    assert lead.scores == {"points": 2.0, "double": 4.0}
+    assert (lead.score, lead.stage) == (4.0, Stage.WARM)
+    assert engine.explain("u1").scorer == "double"
+
+
+def test_band_scorer_must_be_registered(pm: LeadlifePluginManager) -> None:
+    """Naming an unregistered scorer in bands.scorer fails with the registered names."""
+    with pytest.raises(RulebookError, match=r"registered: points") as info:
+        leadlife.Engine({"extends": "default", "bands": {"scorer": "ml"}}, plugin_manager=pm)
+    assert info.value.path == "bands.scorer"
+
+
+def test_duplicate_scorer_names_are_refused(pm: LeadlifePluginManager) -> None:
+    """Two scorers with one name is a registration error naming both plugins."""
+
+    class Plugin:
+        @hookimpl
+        def leadlife_register_scorers(self, register: Callable[[object], None]) -> None:
+            register(DoubleScorer())
+            register(DoubleScorer())
+
+    with pytest.raises(RegistrationError, match="'double' is already registered"):
+        leadlife.Engine(plugins=[Plugin()], plugin_manager=pm)
+
+
+def test_registering_a_non_scorer_is_refused(pm: LeadlifePluginManager) -> None:
+    """Registering an object without the protocol's methods fails, naming the plugin."""
+
+    class Plugin:
+        @hookimpl
+        def leadlife_register_scorers(self, register: Callable[[object], None]) -> None:
+            register(object())
+
+    with pytest.raises(RegistrationError, match="Scorer protocol") as info:
+        leadlife.Engine(plugins=[Plugin()], plugin_manager=pm)
+    assert info.value.hook == "leadlife_register_scorers"
+
+
+class Registry:
+    name = "registry"
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def enrich(self, event: Event, lead: Lead) -> Mapping[str, Any] | None:
+        self.seen.append(event.id)
+        company = event.data.get("company")
+        if company == "Acme":
+            return {"industry": "media", "company_verified": True}
+        return None
+
+
+def test_hook_leadlife_register_enrichers(pm: LeadlifePluginManager) -> None:
+    """An enricher's fields land in the profile before the stage rules run."""
+    registry = Registry()
+
+    class Plugin:
+        @hookimpl
+        def leadlife_register_enrichers(self, register: Callable[[object], None]) -> None:
+            register(registry)
+
+    engine = leadlife.Engine(plugins=[Plugin()], plugin_manager=pm)
+    lead = engine.ingest(ev("form_submit", phone=PHONE, asset_id="p", company="Acme"))
+    assert lead.profile["industry"] == "media"
+    assert lead.stage is Stage.SQL
+    assert len(registry.seen) == 1
+
+
+class FixedRouter:
+    name = "fixed"
+
+    def route(self, lead: Lead) -> str | None:
+        return "rep-1" if lead.profile.get("industry") == "media" else None
+
+
+def test_hook_leadlife_register_routers(pm: LeadlifePluginManager) -> None:
+    """A qualified lead without an owner is routed; an unqualified one is not."""
+
+    class Plugin:
+        @hookimpl
+        def leadlife_register_routers(self, register: Callable[[object], None]) -> None:
+            register(FixedRouter())
+
+    engine = leadlife.Engine(plugins=[Plugin()], plugin_manager=pm)
+    assert engine.ingest(ev("form_submit", industry="media")).owner is None
+    lead = engine.ingest(ev("form_submit", hours(1), phone=PHONE, asset_id="p"))
+    assert (lead.stage, lead.owner) == (Stage.MQL, "rep-1")
+
+
+class Outbox:
+    name = "outbox"
+
+    def __init__(self) -> None:
+        self.sent: list[Notice] = []
+
+    def send(self, notice: Notice, lead: Lead) -> None:
+        self.sent.append(notice)
+
+
+def test_hook_leadlife_register_channels(pm: LeadlifePluginManager) -> None:
+    """Registered channels receive every notice."""
+    outbox = Outbox()
+
+    class Plugin:
+        @hookimpl
+        def leadlife_register_channels(self, register: Callable[[object], None]) -> None:
+            register(outbox)
+
+    engine = leadlife.Engine(plugins=[Plugin()], plugin_manager=pm)
+    engine.ingest(ev("page_view"))
+    engine.tick(T0 + days(100))
+    assert [(n.kind, n.lead_id) for n in outbox.sent] == [("reactivation_due", "u1")]
+
+
+def test_plugins_registered_later_are_picked_up(pm: LeadlifePluginManager) -> None:
+    """A host may register plugins on engine.plugin_manager after construction."""
+    engine = leadlife.Engine(plugin_manager=pm)
+    outbox = Outbox()
+
+    class Plugin:
+        @hookimpl
+        def leadlife_register_channels(self, register: Callable[[object], None]) -> None:
+            register(outbox)
+
+    engine.ingest(ev("page_view"))
+    engine.plugin_manager.register(Plugin())
+    engine.tick(T0 + days(100))
+    assert len(outbox.sent) == 1
+
+
+# -- per event and fan-out -----------------------------------------------------------
+
+
+def test_hook_leadlife_enrich_event(pm: LeadlifePluginManager) -> None:
+    """Enrichment hooks see the event and the lead before it, and set profile fields."""
+    calls: list[tuple[str, int]] = []
+
+    class Plugin:
+        @hookimpl
+        def leadlife_enrich_event(self, event: Event, lead: Lead) -> dict[str, Any]:
+            calls.append((event.id, lead.event_count))
+            return {"company": "Acme", "industry": "media", "company_verified": True}
+
+    engine = leadlife.Engine(plugins=[Plugin()], plugin_manager=pm)
+    lead = engine.ingest(ev("form_submit", phone=PHONE, asset_id="p", event_id="f1"))
+    assert calls == [("f1", 0)]
+    assert lead.stage is Stage.SQL
+
+
+def test_hook_leadlife_stage_changed(pm: LeadlifePluginManager) -> None:
+    """Every stored stage change is fanned out, in order, with the stored lead."""
+    seen: list[tuple[Stage, Stage, int]] = []
+
+    class Plugin:
+        @hookimpl
+        def leadlife_stage_changed(self, lead: Lead, change: StageChange) -> None:
+            seen.append((change.from_stage, change.to_stage, len(lead.history)))
+
+    engine = leadlife.Engine(plugins=[Plugin()], plugin_manager=pm)
+    engine.ingest(ev("download", asset_id="a"))
+    engine.ingest(ev("livestream_watched", hours(1), event_id="l"))
+    engine.tick(T0 + days(31))
+    assert seen == [
+        (Stage.COLD, Stage.WARM, 1),
+        (Stage.WARM, Stage.HOT, 2),
+        (Stage.HOT, Stage.WARM, 3),
+    ]
+
+
+def test_hook_leadlife_notify(pm: LeadlifePluginManager) -> None:
+    """Notices reach the notify hook once each."""
+    notices: list[Notice] = []
+
+    class Plugin:
+        @hookimpl
+        def leadlife_notify(self, notice: Notice) -> None:
+            notices.append(notice)
+
+    engine = leadlife.Engine(plugins=[Plugin()], plugin_manager=pm)
+    engine.ingest(ev("page_view"))
+    engine.tick(T0 + days(100))
+    engine.tick(T0 + days(101))
+    assert [n.at for n in notices] == [T0 + days(90)]
+
+
+# -- failures ------------------------------------------------------------------------
+
+
+class Boom(RuntimeError):
+    pass
+
+
+class RaisingEverywhere:
+    """A plugin that fails in every per-event and fan-out hook."""
+
+    @hookimpl
+    def leadlife_enrich_event(self, event: Event, lead: Lead) -> None:
+        raise Boom("registry down")
+
+    @hookimpl
+    def leadlife_stage_changed(self, lead: Lead, change: StageChange) -> None:
+        raise Boom("webhook down")
+
+    @hookimpl
+    def leadlife_notify(self, notice: Notice) -> None:
+        raise Boom("smtp down")
+
+    @hookimpl
+    def leadlife_register_scorers(self, register: Callable[[object], None]) -> None:
+        class BadScorer(DoubleScorer):
+            name = "bad"
+
+            def score(self, lead: Lead, now: datetime) -> float:
+                raise Boom("model missing")
+
+        register(BadScorer())
+
+
+def test_raising_plugins_lose_no_event(pm: LeadlifePluginManager) -> None:
+    """With a plugin failing in every hook, every event is stored and every lead advances."""
+    engine = leadlife.Engine(plugins=[RaisingEverywhere()], plugin_manager=pm)
+    events = [
+        ev("download", asset_id="a", lead="u1"),
+        ev("form_submit", hours(1), lead="u1", phone=PHONE, asset_id="p"),
+        ev("page_view", hours(2), lead="u2"),
+    ]
+    report = engine.ingest_many(events)
+    assert (report.accepted, report.rejected) == (3, [])
+    assert [e.id for e in engine.storage.events()] == [e["id"] for e in events]
+    lead = engine.get("u1")
+    assert lead.stage is Stage.MQL
+    assert lead.event_count == 2
+    assert "bad" not in lead.scores
+    failed = {(f.hook, f.event_id) for f in report.failures}
+    assert ("leadlife_enrich_event", events[0]["id"]) in failed
+    assert ("scorer bad", events[2]["id"]) in failed
+    assert ("leadlife_stage_changed", events[1]["id"]) in failed
+    assert all(f.plugin and f.error_type == "Boom" for f in report.failures)
+    tick = engine.tick(T0 + days(100))
+    assert {f.hook for f in tick.failures} == {"leadlife_notify"}
+    assert len(tick.notices) == 2
+    assert list(engine.failures)[-1].hook == "leadlife_notify"
+
+
+def test_other_plugins_still_run_when_one_raises(pm: LeadlifePluginManager) -> None:
+    """A failing enricher does not stop a healthy one registered beside it."""
+
+    class Healthy:
+        @hookimpl
+        def leadlife_enrich_event(self) -> dict[str, str]:
+            return {"industry": "media"}
+
+    engine = leadlife.Engine(plugins=[Healthy(), RaisingEverywhere()], plugin_manager=pm)
+    assert engine.ingest(ev("page_view")).profile == {"industry": "media"}
+
+
+def test_enricher_returning_garbage_is_recorded(pm: LeadlifePluginManager) -> None:
+    """An enrichment that is not a mapping of fields is skipped and recorded."""
+
+    class Garbage:
+        @hookimpl
+        def leadlife_enrich_event(self) -> list[int]:
+            return [1, 2]
+
+    engine = leadlife.Engine(plugins=[Garbage()], plugin_manager=pm)
+    lead = engine.ingest(ev("page_view"))
+    assert lead.profile == {}
+    assert engine.failures[-1].error_type == "contract"
+
+
+def test_non_finite_score_is_recorded(pm: LeadlifePluginManager) -> None:
+    """A scorer returning NaN keeps the previous score and records a failure."""
+
+    class NaNScorer(DoubleScorer):
+        name = "nan"
+
+        def score(self, lead: Lead, now: datetime) -> float:
+            return float("nan")
+
+    class Plugin:
+        @hookimpl
+        def leadlife_register_scorers(self, register: Callable[[object], None]) -> None:
+            register(NaNScorer())
+
+    engine = leadlife.Engine(plugins=[Plugin()], plugin_manager=pm)
+    assert "nan" not in engine.ingest(ev("page_view")).scores
+    assert "finite" in engine.failures[-1].error
+
+
+def test_failing_storage_rejects_the_event_whole(pm: LeadlifePluginManager) -> None:
+    """When storage cannot commit, the event is rejected and can be sent again later."""
+
+    class Flaky(MemoryStorage):
+        broken = False
+
+        def commit(self, lead: Lead, event: Event | None, changes: Any) -> None:
+            if self.broken:
+                raise OSError("disk full")
+            super().commit(lead, event, changes)
+
+    flaky = Flaky()
+
+    class Plugin:
+        @hookimpl
+        def leadlife_storage(self) -> MemoryStorage:
+            return flaky
+
+    engine = leadlife.Engine(plugins=[Plugin()], plugin_manager=pm)
+    engine.ingest(ev("download", asset_id="a"))
+    flaky.broken = True
+    retry = ev("form_submit", hours(1), phone=PHONE, asset_id="p")
+    with pytest.raises(StorageError, match="disk full"):
+        engine.ingest(retry)
+    lead = engine.get("u1")
+    assert (lead.stage, lead.event_count) == (Stage.WARM, 1)
+    report = engine.ingest_many([retry])
+    assert report.rejected[0].event_id == retry["id"]
+    flaky.broken = False
+    assert engine.ingest(retry).stage is Stage.MQL
+
+
+def test_registration_hook_that_raises_names_the_plugin(pm: LeadlifePluginManager) -> None:
+    """A registration hook raising at engine construction names the plugin."""
+
+    class Broken:
+        @hookimpl
+        def leadlife_register_channels(self, register: Callable[[object], None]) -> None:
+            raise Boom("no config")
+
+    pm.register(Broken(), name="leadlife-broken")
+    with pytest.raises(RegistrationError, match="leadlife-broken"):
+        leadlife.Engine(plugin_manager=pm)
+
+
+def test_hook_tracing(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """LEADLIFE_TRACE_HOOKS=1 logs each per-plugin hook call."""
+    monkeypatch.setenv("LEADLIFE_TRACE_HOOKS", "1")
+
+    class Plugin:
+        @hookimpl
+        def leadlife_enrich_event(self) -> None:
+            return None
+
+    engine = leadlife.Engine(
+        plugins=[Plugin()], plugin_manager=get_plugin_manager(load_entrypoints=False)
+    )
+    with caplog.at_level("DEBUG", logger="leadlife.hooks"):
+        engine.ingest(ev("page_view"))
+    assert any("leadlife_enrich_event" in r.getMessage() for r in caplog.records)
