@@ -360,3 +360,47 @@ def test_ingest_many_reports_each_outcome(engine: leadlife.Engine) -> None:
     assert [(r.index, r.event_id) for r in report.rejected] == [(2, "bad")]
     assert "at" in report.rejected[0].reason
     assert report.stage_changes == 1
+
+
+def test_fork_copies_every_field(engine: leadlife.Engine) -> None:
+    """A fork equals its lead field by field and shares no mutable container."""
+    make_sal(engine)
+    lead = engine.get("u1")
+    copy = lead.fork()
+    assert copy.same_state(lead)
+    for name in ("profile", "scores", "history", "milestones", "reentry"):
+        assert getattr(copy, name) is not getattr(lead, name)
+    copy.behaviour.record("download", T0.timestamp(), 30)
+    assert lead.behaviour.total("download") == 0
+
+
+def test_old_objection_still_blocks_after_demotion(engine: leadlife.Engine) -> None:
+    """Regression: after SAL→SQL, an objection to the latest quote still keeps the lead out.
+
+    Freshness after a demotion applies to evidence for a stage, not to evidence
+    against it under a ``not``.
+    """
+    engine.ingest(ev("form_submit", phone=PHONE, asset_id="p1"))
+    engine.ingest(ev("company_verified", hours(1), company="Acme", industry="media"))
+    engine.ingest(ev("chat_replied", hours(2)))
+    engine.ingest(ev("quote_sent", hours(3), amount=9800))
+    engine.ingest(ev("price_objection", hours(4)))
+    assert engine.get("u1").stage is Stage.SAL  # the objection does not demote by itself
+    engine.tick(T0 + days(3))
+    assert engine.get("u1").stage is Stage.SQL
+    assert engine.ingest(ev("chat_replied", days(4))).stage is Stage.SQL
+    engine.ingest(ev("quote_sent", days(4) + hours(1), amount=7800))
+    assert engine.ingest(ev("chat_replied", days(4) + hours(2))).stage is Stage.SAL
+
+
+def test_event_id_reused_by_another_lead_is_rejected(engine: leadlife.Engine) -> None:
+    """Regression: an event id already used for another lead is a clear error, batch goes on."""
+    engine.ingest(ev("page_view", event_id="e-shared", lead="u1"))
+    with pytest.raises(InvalidEventError) as info:
+        engine.ingest(ev("page_view", event_id="e-shared", lead="u2"))
+    assert info.value.field == "id"
+    report = engine.ingest_many(
+        [ev("page_view", event_id="e-shared", lead="u2"), ev("page_view", lead="u3")]
+    )
+    assert (report.accepted, len(report.rejected)) == (1, 1)
+    assert engine.get("u3").event_count == 1

@@ -378,7 +378,7 @@ def test_raising_plugins_lose_no_event(pm: LeadlifePluginManager) -> None:
     assert ("leadlife_stage_changed", events[1]["id"]) in failed
     assert all(f.plugin and f.error_type == "Boom" for f in report.failures)
     tick = engine.tick(T0 + days(100))
-    assert {f.hook for f in tick.failures} == {"leadlife_notify"}
+    assert {f.hook for f in tick.failures} == {"leadlife_notify", "scorer bad"}
     assert len(tick.notices) == 2
     assert list(engine.failures)[-1].hook == "leadlife_notify"
 
@@ -488,3 +488,58 @@ def test_hook_tracing(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCapture
     with caplog.at_level("DEBUG", logger="leadlife.hooks"):
         engine.ingest(ev("page_view"))
     assert any("leadlife_enrich_event" in r.getMessage() for r in caplog.records)
+
+
+def test_tick_goes_on_when_one_lead_fails(pm: LeadlifePluginManager) -> None:
+    """Regression: a lead whose tick cannot be stored is reported and stays due; others move."""
+
+    class PickyStorage(MemoryStorage):
+        refuse: str | None = None
+
+        def commit(self, lead: Lead, event: Event | None, changes: Any) -> None:
+            if event is None and lead.id == self.refuse:
+                raise OSError("row locked")
+            super().commit(lead, event, changes)
+
+    storage = PickyStorage()
+
+    class Plugin:
+        @hookimpl
+        def leadlife_storage(self) -> MemoryStorage:
+            return storage
+
+    engine = leadlife.Engine(plugins=[Plugin()], plugin_manager=pm)
+    engine.ingest(ev("page_view", lead="u1"))
+    engine.ingest(ev("page_view", lead="u3"))
+    storage.refuse = "u1"
+    report = engine.tick(T0 + days(100))
+    assert [n.lead_id for n in report.notices] == ["u3"]
+    assert [(e.lead_id, type(e.error).__name__) for e in report.errors] == [("u1", "StorageError")]
+    storage.refuse = None
+    assert [n.lead_id for n in engine.tick(T0 + days(101)).notices] == ["u1"]
+
+
+def test_plugin_objects_get_readable_names(pm: LeadlifePluginManager) -> None:
+    """Regression: Engine(plugins=[obj]) names the plugin after its class, not its id."""
+
+    class Flaky:
+        @hookimpl
+        def leadlife_enrich_event(self) -> None:
+            raise Boom("down")
+
+    engine = leadlife.Engine(plugins=[Flaky(), Flaky()], plugin_manager=pm)
+    engine.ingest(ev("page_view"))
+    assert {f.plugin for f in engine.failures} == {"Flaky", "Flaky#2"}
+
+
+def test_duplicate_channel_names_are_refused(pm: LeadlifePluginManager) -> None:
+    """Every registered kind, not only scorers, needs unique names."""
+
+    class Plugin:
+        @hookimpl
+        def leadlife_register_channels(self, register: Callable[[object], None]) -> None:
+            register(Outbox())
+            register(Outbox())
+
+    with pytest.raises(RegistrationError, match="channel named 'outbox' is already registered"):
+        leadlife.Engine(plugins=[Plugin()], plugin_manager=pm)

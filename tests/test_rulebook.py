@@ -184,3 +184,32 @@ def test_event_window_condition(pm: leadlife.plugins.LeadlifePluginManager) -> N
     engine.ingest(ev("download", hours(24 * 9), asset_id="c"))
     assert engine.get("u1").stage is not Stage.MQL
     assert engine.ingest(ev("download", hours(24 * 10), asset_id="d")).stage is Stage.MQL
+
+
+def test_graph_missing_a_needed_move_fails_at_load() -> None:
+    """Regression: a graph without SAL→SQL is refused when the rulebook is built, not at tick."""
+    from leadlife.errors import StageGraphError
+    from leadlife.stages import DEFAULT_GRAPH, StageGraph
+
+    table = DEFAULT_GRAPH.table()
+    del table[Stage.SAL][Stage.SQL]
+    table[Stage.SAL][Stage.MQL] = leadlife.stages.Move.DEMOTION  # keep the graph itself valid
+    graph = StageGraph(table)
+    with pytest.raises(StageGraphError, match=r"SAL→SQL \(timers.sal_idle_days\)"):
+        Rulebook(Rulebook.default().model, graph=graph)
+
+
+def test_ladder_with_a_gap_is_refused() -> None:
+    """Regression: SQL without MQL would silently disable SQL; it is a load error instead."""
+    error = error_for({"qualification": {"SQL": {"when": {"field": "a", "exists": True}}}})
+    assert error.path == "qualification.MQL"
+    assert "cumulative" in str(error)
+
+
+def test_extends_replaces_a_stage_rule_whole() -> None:
+    """Regression: overriding SQL's condition does not keep the default SQL reason."""
+    rules = Rulebook.from_dict(
+        {"extends": "default", "qualification": {"SQL": {"when": {"event": "call_attempt"}}}}
+    )
+    assert rules.model.qualification["SQL"].reason == ""
+    assert rules.model.qualification["MQL"].reason.startswith("left a valid phone")

@@ -34,3 +34,13 @@ def test_import_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_demo_world_stays_inside_its_days() -> None:
+    """Regression: the synthetic world emits no event at or after its end."""
+    from leadlife.demo import World, generate_events
+
+    world = World(leads=200, days=14, seed=3)
+    events = generate_events(world)
+    assert events
+    assert max(e["at"] for e in events) < world.end.isoformat()

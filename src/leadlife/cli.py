@@ -24,8 +24,9 @@ def demo(leads: int, days: int, seed: int) -> None:
     from leadlife.demo import World, format_funnel, run_demo
 
     world = World(leads=leads, days=days, seed=seed)
-    click.echo(f"Synthetic world: {leads} leads, {days} days from {world.start:%Y-%m-%d}, "
-               f"seed {seed}")
+    click.echo(
+        f"Synthetic world: {leads} leads, {days} days from {world.start:%Y-%m-%d}, seed {seed}"
+    )
     result = run_demo(world)
     report = result.report
     click.echo(

@@ -18,6 +18,7 @@ from leadlife.channels import Channel
 from leadlife.clock import Clock, require_aware, system_clock
 from leadlife.enrichment import Enricher
 from leadlife.errors import (
+    InvalidEventError,
     LeadlifeError,
     LeadNotFoundError,
     RegistrationError,
@@ -28,7 +29,7 @@ from leadlife.events import Event, parse_event
 from leadlife.lead import Lead, StageChange
 from leadlife.notices import Notice
 from leadlife.plugins.manager import LeadlifePluginManager, call_each, get_plugin_manager
-from leadlife.reports import IngestReport, PluginFailure, Rejection, TickReport
+from leadlife.reports import IngestReport, PluginFailure, Rejection, TickError, TickReport
 from leadlife.routing import Router
 from leadlife.rules import Rulebook, load_rulebook
 from leadlife.scoring.protocol import Scorer
@@ -38,6 +39,7 @@ from leadlife.storage import Storage
 __all__ = ["Engine"]
 
 log = logging.getLogger("leadlife.engine")
+trace_log = logging.getLogger("leadlife.hooks")
 EventInput = Event | Mapping[str, Any]
 
 
@@ -65,7 +67,7 @@ class Engine:
     ):
         pm = get_plugin_manager() if plugin_manager is None else plugin_manager
         for plugin in plugins:
-            pm.register(plugin)
+            pm.register(plugin, name=_plugin_name(pm, plugin))
         self.plugin_manager = pm
         self.clock: Clock = system_clock if clock is None else clock
         self.rulebook = load_rulebook(
@@ -83,6 +85,7 @@ class Engine:
         self.routers: list[tuple[str, Router]] = []
         self.channels: list[tuple[str, Channel]] = []
         self._scorer_plugins: dict[str, str] = {}
+        self._enrich_hooks = False
         self._generation = -1
         self._sync()
 
@@ -93,18 +96,9 @@ class Engine:
         pm = self.plugin_manager
         if pm.generation == self._generation:
             return
-        scorers: dict[str, Scorer] = {}
-        owners: dict[str, str] = {}
-        for plugin, scorer in self._collect("leadlife_register_scorers", Scorer):
-            if scorer.name in scorers:
-                raise RegistrationError(
-                    plugin,
-                    "leadlife_register_scorers",
-                    f"a scorer named {scorer.name!r} is already registered by "
-                    f"{owners[scorer.name]!r}; give it another name",
-                )
-            scorers[scorer.name] = scorer
-            owners[scorer.name] = plugin
+        collected = self._collect("leadlife_register_scorers", Scorer)
+        scorers: dict[str, Scorer] = {scorer.name: scorer for _, scorer in collected}
+        owners = {scorer.name: plugin for plugin, scorer in collected}
         if self.rulebook.scorer_name not in scorers:
             raise RulebookError(
                 "bands.scorer",
@@ -118,6 +112,7 @@ class Engine:
         self.enrichers = self._collect("leadlife_register_enrichers", Enricher)
         self.routers = self._collect("leadlife_register_routers", Router)
         self.channels = self._collect("leadlife_register_channels", Channel)
+        self._enrich_hooks = bool(pm.hook.leadlife_enrich_event.get_hookimpls())
         self._generation = pm.generation
 
     def _collect(self, hook: str, protocol: type[object]) -> list[tuple[str, Any]]:
@@ -129,13 +124,24 @@ class Engine:
                 impl.function(**{name: kwargs[name] for name in impl.argnames})
             except Exception as exc:
                 raise RegistrationError(impl.plugin_name, hook, f"raised {exc!r}") from exc
+            if self.plugin_manager.trace_hooks:
+                trace_log.debug("%s[%s] registered %r", hook, impl.plugin_name, registered)
             for obj in registered:
-                if not isinstance(obj, protocol) or not isinstance(getattr(obj, "name", None), str):
+                name = getattr(obj, "name", None)
+                if not isinstance(obj, protocol) or not isinstance(name, str):
                     raise RegistrationError(
                         impl.plugin_name,
                         hook,
                         f"registered {obj!r}, which does not answer the "
                         f"{protocol.__name__} protocol (a 'name' and its methods)",
+                    )
+                clash = next((p for p, other in found if other.name == name), None)
+                if clash is not None:
+                    raise RegistrationError(
+                        impl.plugin_name,
+                        hook,
+                        f"a {protocol.__name__.lower()} named {name!r} is already "
+                        f"registered by {clash!r}; give it another name",
                     )
                 found.append((impl.plugin_name, obj))
         return found
@@ -209,17 +215,24 @@ class Engine:
         storage = self.storage
         stored = storage.get(event.lead_id)
         if storage.has_event(event.id):
-            assert stored is not None
+            if stored is None:
+                raise InvalidEventError(
+                    "id",
+                    f"already used by an event of another lead, not {event.lead_id!r}",
+                    "give every event a unique id (ids are global, not per lead)",
+                    event_id=event.id,
+                )
             return stored, 0, True
         lead = Lead(event.lead_id) if stored is None else stored.fork()
         changes: list[StageChange] = []
         notices: list[Notice] = []
-        if stored is not None:
+        due = lead.next_check_at
+        if due is not None and due <= event.at:
             rulebook.catch_up(lead, event.at.timestamp(), changes, notices)
         enrichment = self._enrich(event, lead, failures)
         rulebook.record(lead, event, enrichment)
         self._score(lead, lead.last_event_at or event.at, event.id, failures)
-        changes.extend(rulebook.evaluate(lead, event))
+        changes.extend(rulebook.evaluate(lead, event, enriched=enrichment, force=bool(changes)))
         if lead.owner is None and self.routers and lead.stage.is_qualified:
             self._route(lead, event.id, failures)
         rulebook.schedule(lead)
@@ -230,6 +243,8 @@ class Engine:
 
     def _enrich(self, event: Event, lead: Lead, failures: list[PluginFailure]) -> dict[str, Any]:
         merged: dict[str, Any] = {}
+        if not self.enrichers and not self._enrich_hooks:
+            return merged
         for plugin, enricher in self.enrichers:
             try:
                 result = enricher.enrich(event, lead)
@@ -355,25 +370,41 @@ class Engine:
         """Apply time rules (SAL idle, cooling, sleep) due at ``now``; return what changed."""
         self._sync()
         now = require_aware(self.clock() if now is None else now, "now")
-        limit = now.timestamp()
         all_changes: list[StageChange] = []
         all_notices: list[Notice] = []
         failures: list[PluginFailure] = []
+        errors: list[TickError] = []
         for lead_id in self.storage.due(now):
-            stored = self.storage.get(lead_id)
-            if stored is None:
+            try:
+                changes, notices = self._tick_lead(lead_id, now, failures)
+            except LeadlifeError as exc:
+                # One lead that cannot move must not stop the others; it stays due.
+                errors.append(TickError(lead_id, str(exc), exc))
+                log.warning("tick skipped lead %s: %s", lead_id, exc)
                 continue
-            lead = stored.fork()
-            changes: list[StageChange] = []
-            notices: list[Notice] = []
-            self.rulebook.catch_up(lead, limit, changes, notices)
-            self.rulebook.schedule(lead)
-            self._commit(lead, None, changes)
-            if changes or notices:
-                self._fan_out(lead, changes, notices, None, failures)
             all_changes.extend(changes)
             all_notices.extend(notices)
-        return TickReport(now, tuple(all_changes), tuple(all_notices), tuple(failures))
+        return TickReport(
+            now, tuple(all_changes), tuple(all_notices), tuple(failures), tuple(errors)
+        )
+
+    def _tick_lead(
+        self, lead_id: str, now: datetime, failures: list[PluginFailure]
+    ) -> tuple[list[StageChange], list[Notice]]:
+        changes: list[StageChange] = []
+        notices: list[Notice] = []
+        stored = self.storage.get(lead_id)
+        if stored is None:
+            return changes, notices
+        lead = stored.fork()
+        self.rulebook.catch_up(lead, now.timestamp(), changes, notices)
+        # Scores may depend on time (decay, windows); refresh them for the leads touched.
+        self._score(lead, now, None, failures)
+        self.rulebook.schedule(lead)
+        self._commit(lead, None, changes)
+        if changes or notices:
+            self._fan_out(lead, changes, notices, None, failures)
+        return changes, notices
 
     # -- reading -------------------------------------------------------------------
 
@@ -395,6 +426,15 @@ class Engine:
         """The score of ``lead_id`` by ``scorer`` (the band scorer by default), explained."""
         lead = self.get(lead_id)
         name = scorer or self.rulebook.scorer_name
-        now = lead.last_event_at or lead.first_seen_at
-        assert now is not None
+        now = lead.last_event_at or self.clock()
         return self.scorers[name].explain(lead, now)
+
+
+def _plugin_name(pm: LeadlifePluginManager, plugin: object) -> str:
+    """A readable, unique name for a plugin object, for failure records and tracing."""
+    base = getattr(plugin, "__name__", None) or type(plugin).__name__
+    name, number = base, 1
+    while pm.has_plugin(name) or pm.is_blocked(name):
+        number += 1
+        name = f"{base}#{number}"
+    return name

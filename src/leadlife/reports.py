@@ -11,7 +11,7 @@ from leadlife.errors import LeadlifeError
 from leadlife.lead import StageChange
 from leadlife.notices import Notice
 
-__all__ = ["IngestReport", "PluginFailure", "Rejection", "TickReport"]
+__all__ = ["IngestReport", "PluginFailure", "Rejection", "TickError", "TickReport"]
 
 
 @attrs.frozen(slots=True)
@@ -53,6 +53,15 @@ class IngestReport:
 
 
 @attrs.frozen(slots=True)
+class TickError:
+    """A lead a tick could not move; it stays due and is tried again next tick."""
+
+    lead_id: str
+    reason: str
+    error: LeadlifeError
+
+
+@attrs.frozen(slots=True)
 class TickReport:
     """What one ``tick`` did: the stage changes and notices of the time rules."""
 
@@ -60,6 +69,7 @@ class TickReport:
     stage_changes: tuple[StageChange, ...] = ()
     notices: tuple[Notice, ...] = ()
     failures: tuple[PluginFailure, ...] = ()
+    errors: tuple[TickError, ...] = ()
 
     def __iter__(self) -> Iterator[StageChange]:
         return iter(self.stage_changes)

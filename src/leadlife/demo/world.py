@@ -45,6 +45,8 @@ def generate_events(world: World) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     for number in range(world.leads):
         events.extend(_lead_story(rng, world, f"u{number:06d}"))
+    # Stories run on past the world's end; what happens after it is not part of it.
+    events = [e for e in events if e["at"] < world.end]
     events.sort(key=lambda e: e["at"])
     for index, event in enumerate(events):
         event["id"] = f"ev{index:08d}"
@@ -86,8 +88,12 @@ def _lead_story(rng: random.Random, world: World, lead_id: str) -> Iterator[dict
     yield event("form_submit", phone=phone, asset_id=f"a{rng.randrange(200)}")
     if rng.random() < 0.6:
         t += timedelta(minutes=rng.uniform(1, 120))
-        yield {**event("company_verified", company=f"Company {lead_id}",
-                       industry=rng.choice(INDUSTRIES)), "channel": "registry"}
+        yield {
+            **event(
+                "company_verified", company=f"Company {lead_id}", industry=rng.choice(INDUSTRIES)
+            ),
+            "channel": "registry",
+        }
     else:
         return
     if rng.random() > 0.2 + interest:

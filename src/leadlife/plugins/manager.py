@@ -27,6 +27,11 @@ class LeadlifePluginManager(pluggy.PluginManager):
         super().__init__("leadlife")
         self.generation = 0
         self.trace_hooks = bool(os.environ.get("LEADLIFE_TRACE_HOOKS"))
+        if self.trace_hooks:
+            # pluggy traces the hooks called as a whole (storage, rulebook); call_each
+            # logs the ones leadlife calls plugin by plugin.
+            self.trace.root.setwriter(lambda message: trace_log.debug(message.rstrip()))
+            self.enable_tracing()
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
         result = super().register(plugin, name)
@@ -53,8 +58,9 @@ def get_plugin_manager(*, load_entrypoints: bool = True) -> LeadlifePluginManage
     """A fresh manager: hook specs, installed plugins (entry points), then the built-ins.
 
     ``LEADLIFE_PLUGINS`` restricts which entry points load: a comma-separated list of
-    entry-point names (an empty value loads none). ``LEADLIFE_TRACE_HOOKS=1`` logs every
-    hook call to the ``leadlife.hooks`` logger.
+    entry-point names (an empty value loads none). ``LEADLIFE_TRACE_HOOKS=1`` logs hook
+    calls to the ``leadlife.hooks`` logger at DEBUG level: pluggy's trace of the hooks
+    called as a whole, and each per-plugin call of the per-event and fan-out hooks.
     """
     pm = LeadlifePluginManager()
     pm.add_hookspecs(hookspecs)

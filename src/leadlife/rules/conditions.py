@@ -21,26 +21,51 @@ from leadlife.rules.model import (
     NotCondition,
 )
 
-__all__ = ["Predicate", "compile_condition", "event_types_in"]
+__all__ = [
+    "Predicate",
+    "compile_condition",
+    "dependencies",
+    "event_types_in",
+    "longest_window",
+]
 
 Predicate = Callable[[Lead, float, "float | None"], bool]
 _MISSING = object()
 
 
-def compile_condition(condition: Condition) -> Predicate:
-    """Turn a validated condition into a predicate."""
+def compile_condition(condition: Condition, *, positive: bool = True) -> Predicate:
+    """Turn a validated condition into a predicate.
+
+    ``positive`` is False under an odd number of ``not``: there an event counts as
+    evidence *against* the stage, and old evidence against it still counts after a
+    demotion, so the freshness epoch applies only to positive evidence.
+    """
     if isinstance(condition, FieldCondition):
         return _compile_field(condition)
     if isinstance(condition, EventCondition):
-        return _compile_event(condition)
+        return _compile_event(condition, fresh_only=positive)
     if isinstance(condition, AllOf):
-        parts = tuple(compile_condition(c) for c in condition.all)
-        return lambda lead, now, epoch: all(p(lead, now, epoch) for p in parts)
+        parts = tuple(compile_condition(c, positive=positive) for c in condition.all)
+
+        def all_of(lead: Lead, now: float, epoch: float | None) -> bool:
+            for part in parts:  # noqa: SIM110 - a loop is cheaper per call than all(genexpr)
+                if not part(lead, now, epoch):
+                    return False
+            return True
+
+        return all_of
     if isinstance(condition, AnyOf):
-        parts = tuple(compile_condition(c) for c in condition.any)
-        return lambda lead, now, epoch: any(p(lead, now, epoch) for p in parts)
+        parts = tuple(compile_condition(c, positive=positive) for c in condition.any)
+
+        def any_of(lead: Lead, now: float, epoch: float | None) -> bool:
+            for part in parts:  # noqa: SIM110 - as above
+                if part(lead, now, epoch):
+                    return True
+            return False
+
+        return any_of
     if isinstance(condition, NotCondition):
-        inner = compile_condition(condition.not_)
+        inner = compile_condition(condition.not_, positive=not positive)
         return lambda lead, now, epoch: not inner(lead, now, epoch)
     raise TypeError(f"not a condition: {condition!r}")  # pragma: no cover - the model forbids it
 
@@ -89,11 +114,11 @@ def _safe_in(value: Any, choices: frozenset[Any] | tuple[Any, ...]) -> bool:
         return False
 
 
-def _compile_event(cond: EventCondition) -> Predicate:
+def _compile_event(cond: EventCondition, *, fresh_only: bool) -> Predicate:
     event, min_count, window, since = cond.event, cond.min_count, cond.within_days, cond.since
 
     def fresh(lead: Lead, epoch: float | None) -> bool:
-        if epoch is None:
+        if epoch is None or not fresh_only:
             return True
         last = lead.behaviour.last_ts(event)
         return last is not None and last > epoch
@@ -131,6 +156,28 @@ def event_types_in(condition: Condition) -> Iterator[str]:
             yield from event_types_in(part)
     elif isinstance(condition, NotCondition):
         yield from event_types_in(condition.not_)
+
+
+def dependencies(condition: Condition) -> tuple[set[str], set[str]]:
+    """``(profile_fields, event_types)`` whose change can change the condition's value."""
+    fields: set[str] = set()
+    events: set[str] = set()
+
+    def walk(node: Condition) -> None:
+        if isinstance(node, FieldCondition):
+            fields.add(node.field)
+        elif isinstance(node, EventCondition):
+            events.add(node.event)
+            if node.since is not None:
+                events.add(node.since)
+        elif isinstance(node, AllOf | AnyOf):
+            for part in node.all if isinstance(node, AllOf) else node.any:
+                walk(part)
+        elif isinstance(node, NotCondition):
+            walk(node.not_)
+
+    walk(condition)
+    return fields, events
 
 
 def longest_window(condition: Condition) -> int:

@@ -18,12 +18,18 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from leadlife.errors import InvalidEventError, RulebookError
+from leadlife.errors import InvalidEventError, RulebookError, StageGraphError
 from leadlife.events import Event
 from leadlife.lead import Lead, StageChange
 from leadlife.notices import Notice
-from leadlife.profile import set_profile_field
-from leadlife.rules.conditions import Predicate, compile_condition, event_types_in, longest_window
+from leadlife.profile import CONTACT_FIELDS, set_profile_field
+from leadlife.rules.conditions import (
+    Predicate,
+    compile_condition,
+    dependencies,
+    event_types_in,
+    longest_window,
+)
 from leadlife.rules.model import EventTypeSpec, RulebookModel
 from leadlife.stages import BANDS, DEFAULT_GRAPH, LADDER, Stage, StageGraph
 
@@ -58,7 +64,11 @@ class Rulebook:
         self._sleep = model.timers.sleep_days * _DAY
         self.event_types: dict[str, EventTypeSpec] = dict(model.event_types)
         self._ladder: list[tuple[Stage, Predicate, str, str]] = []
+        self._check_ladder(model)
         windows = [30]
+        # What the ladder reads: an event that touches none of it cannot promote a lead.
+        self._ladder_fields: set[str] = set()
+        self._ladder_events: set[str] = set()
         for stage in LADDER:
             spec = model.qualification.get(stage.name)  # type: ignore[call-overload]
             if spec is None:
@@ -72,9 +82,64 @@ class Rulebook:
                 )
             )
             windows.append(longest_window(spec.when))
+            fields, events = dependencies(spec.when)
+            self._ladder_fields |= fields
+            self._ladder_events |= events
             if self.strict:
                 self._check_declared(stage, event_types_in(spec.when))
         self.retention_days = max(windows)
+        # A window can open up with time alone (under a "not"), so timed ladders always run.
+        self._ladder_timed = self.retention_days > 30 or any(windows[1:])
+        self._touches: dict[str, bool] = {}
+        self._check_graph()
+
+    def _check_ladder(self, model: RulebookModel) -> None:
+        defined = [stage for stage in LADDER if stage.name in model.qualification]
+        expected = list(LADDER[: len(defined)])
+        if defined != expected:
+            missing = next(s for s in LADDER if s.name not in model.qualification)
+            raise RulebookError(
+                f"qualification.{missing.name}",
+                f"missing, but {', '.join(s.name for s in defined if s.rank > missing.rank)} "
+                "is defined; the ladder is cumulative (MQL, then SQL, then SAL)",
+                f"define qualification.{missing.name} or drop the stages above it",
+                source=self.source,
+            )
+
+    def _check_graph(self) -> None:
+        """Refuse, at load, a graph this rulebook's moves could not run on."""
+        needed: dict[tuple[Stage, Stage], str] = {}
+        tops = [Stage.COLD, Stage.WARM, Stage.HOT] + [step[0] for step in self._ladder]
+        for low in tops:
+            for high in tops:
+                if high.rank > low.rank:
+                    needed[(low, high)] = "promotion by bands or qualification"
+        for high, low in (
+            (Stage.HOT, Stage.WARM),
+            (Stage.WARM, Stage.COLD),
+            (Stage.HOT, Stage.COLD),
+        ):
+            needed[(high, low)] = "cooling (timers.cooling_days) or a lower score band"
+        if any(step[0] is Stage.SAL for step in self._ladder):
+            needed[(Stage.SAL, Stage.SQL)] = "timers.sal_idle_days"
+        for name, spec in self.event_types.items():
+            if spec.closes is not None:
+                for stage in tops:
+                    needed[(stage, _CLOSE_TARGET[spec.closes])] = f"event_types.{name}.closes"
+            if spec.reopens:
+                for end in _CLOSE_TARGET.values():
+                    needed[(end, Stage.COLD)] = f"event_types.{name}.reopens"
+        missing = [
+            f"{a.name}→{b.name} ({why})"
+            for (a, b), why in needed.items()
+            if self.graph.move(a, b) is None
+        ]
+        if missing:
+            raise StageGraphError(
+                "the rulebook needs moves this stage graph does not allow: "
+                + "; ".join(missing)
+                + ". Add them to the graph or change the rulebook."
+            )
 
     def _check_declared(self, stage: Stage, names: Iterable[str]) -> None:
         for name in names:
@@ -195,8 +260,31 @@ class Rulebook:
             if first is None or at < first:
                 lead.milestones[milestone] = at
 
-    def evaluate(self, lead: Lead, event: Event) -> list[StageChange]:
-        """Move ``lead`` as the event and the entry rules say; return the moves made."""
+    def touches_ladder(self, event_type: str, enriched: Iterable[str] = ()) -> bool:
+        """Whether an event of this type (with these enriched fields) can change the ladder."""
+        touches = self._touches.get(event_type)
+        if touches is None:
+            spec = self.event_types.get(event_type, _LENIENT)
+            written = set(spec.profile) | set(spec.sets)
+            written |= {f"{name}_valid" for name in written & CONTACT_FIELDS}
+            touches = event_type in self._ladder_events or bool(written & self._ladder_fields)
+            self._touches[event_type] = touches
+        if touches or self._ladder_timed:
+            return True
+        for name in enriched:
+            if name in self._ladder_fields or f"{name}_valid" in self._ladder_fields:
+                return True
+        return False
+
+    def evaluate(
+        self, lead: Lead, event: Event, *, enriched: Iterable[str] = (), force: bool = False
+    ) -> list[StageChange]:
+        """Move ``lead`` as the event and the entry rules say; return the moves made.
+
+        The qualification ladder is only re-read when the event can change it
+        (its type or the profile fields it writes appear in a rule), when ``force``
+        is set (a time rule just moved the lead), or on the lead's first event.
+        """
         changes: list[StageChange] = []
         spec = self.event_types.get(event.type, _LENIENT)
         at = lead.last_event_at or event.at
@@ -223,16 +311,26 @@ class Rulebook:
                 changes,
             )
             lead.reentry.clear()
+            force = True
         if lead.stage.is_open:
-            self._promote_or_band(lead, at, event.id, changes)
+            ladder = force or lead.event_count == 1 or self.touches_ladder(event.type, enriched)
+            self._promote_or_band(lead, at, event.id, changes, ladder=ladder)
         return changes
 
     def _promote_or_band(
-        self, lead: Lead, at: datetime, event_id: str | None, changes: list[StageChange]
+        self,
+        lead: Lead,
+        at: datetime,
+        event_id: str | None,
+        changes: list[StageChange],
+        *,
+        ladder: bool = True,
     ) -> None:
         now = at.timestamp()
         reached: tuple[Stage, Predicate, str, str] | None = None
-        for step in self._ladder:
+        # Skipping the ladder is safe: its last reading was applied, and nothing it
+        # reads has changed since, so it would promote nothing now.
+        for step in self._ladder if ladder else ():
             epoch = lead.reentry.get(step[0])
             if not step[1](lead, now, None if epoch is None else epoch.timestamp()):
                 break
@@ -381,13 +479,14 @@ def _default_dict() -> dict[str, Any]:
     return tomllib.loads(text)
 
 
-def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+def _merge(base: dict[str, Any], override: Mapping[str, Any], parent: str = "") -> dict[str, Any]:
     merged = dict(base)
     for key, value in override.items():
         current = merged.get(key)
-        # A condition is replaced whole: merging two condition tables would mix operators.
-        if key != "when" and isinstance(current, dict) and isinstance(value, Mapping):
-            merged[key] = _merge(current, value)
+        # A stage's entry rule is replaced whole: merging two rules would mix a new
+        # condition with the old reason, or two condition tables into one.
+        if parent != "qualification" and isinstance(current, dict) and isinstance(value, Mapping):
+            merged[key] = _merge(current, value, key)
         else:
             merged[key] = value
     return merged

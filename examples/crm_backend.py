@@ -1,0 +1,263 @@
+"""Wiring leadlife into a CRM backend: SQLite storage, a notice channel, events in, ticks.
+
+A backend developer's view. The host supplies two things through one plugin: where
+leads live (a SQLite database the CRM already has) and where notices go (the CRM's
+task list for salespeople). Events arrive from the website and the sales tools; a
+scheduled job ticks the engine; a restart finds every lead where it was left.
+
+    python examples/crm_backend.py                 # a throwaway database
+    python examples/crm_backend.py crm.sqlite3     # keep the database
+"""
+
+from __future__ import annotations
+
+import pickle
+import sqlite3
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import leadlife
+from leadlife import Event, Lead, Notice, Stage, StageChange
+from leadlife.storage import Storage
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS leads (
+    id            TEXT PRIMARY KEY,
+    stage         TEXT NOT NULL,
+    owner         TEXT,
+    next_check_at REAL,              -- epoch seconds; what due() looks at
+    state         BLOB NOT NULL      -- the whole Lead, pickled
+);
+CREATE INDEX IF NOT EXISTS leads_due ON leads (next_check_at);
+CREATE TABLE IF NOT EXISTS events (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    id      TEXT NOT NULL UNIQUE,
+    lead_id TEXT NOT NULL,
+    body    TEXT NOT NULL            -- the Event as JSON
+);
+CREATE INDEX IF NOT EXISTS events_by_lead ON events (lead_id, seq);
+CREATE TABLE IF NOT EXISTS stage_changes (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    lead_id    TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    from_stage TEXT NOT NULL,
+    to_stage   TEXT NOT NULL,
+    reason     TEXT NOT NULL,
+    rule       TEXT NOT NULL,
+    event_id   TEXT
+);
+"""
+
+
+class SQLiteStorage:
+    """The ``Storage`` protocol on SQLite.
+
+    Leads are stored pickled (they are the engine's own objects; only ever unpickle a
+    database you wrote yourself), with the columns the CRM queries beside them. Events
+    are stored as JSON and stage changes as plain rows, for reports. ``commit`` is one
+    transaction, so a lead, its event and its changes are written together or not at all.
+    """
+
+    def __init__(self, path: str | Path):
+        self._db = sqlite3.connect(path)
+        self._db.executescript(SCHEMA)
+
+    def get(self, lead_id: str) -> Lead | None:
+        row = self._db.execute("SELECT state FROM leads WHERE id = ?", (lead_id,)).fetchone()
+        return None if row is None else pickle.loads(row[0])
+
+    def has_event(self, event_id: str) -> bool:
+        query = "SELECT 1 FROM events WHERE id = ?"
+        return self._db.execute(query, (event_id,)).fetchone() is not None
+
+    def commit(self, lead: Lead, event: Event | None, changes: Sequence[StageChange]) -> None:
+        check = None if lead.next_check_at is None else lead.next_check_at.timestamp()
+        with self._db:  # one transaction: commits on success, rolls back on error
+            self._db.execute(
+                "INSERT OR REPLACE INTO leads (id, stage, owner, next_check_at, state) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (lead.id, lead.stage.value, lead.owner, check, pickle.dumps(lead)),
+            )
+            if event is not None:
+                self._db.execute(
+                    "INSERT INTO events (id, lead_id, body) VALUES (?, ?, ?)",
+                    (event.id, event.lead_id, event.model_dump_json()),
+                )
+            self._db.executemany(
+                "INSERT INTO stage_changes "
+                "(lead_id, at, from_stage, to_stage, reason, rule, event_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        lead.id,
+                        c.at.isoformat(),
+                        c.from_stage.value,
+                        c.to_stage.value,
+                        c.reason,
+                        c.rule,
+                        c.event_id,
+                    )
+                    for c in changes
+                ],
+            )
+
+    def due(self, now: datetime) -> list[str]:
+        rows = self._db.execute(
+            "SELECT id FROM leads WHERE next_check_at <= ? ORDER BY next_check_at",
+            (now.timestamp(),),
+        )
+        return [lead_id for (lead_id,) in rows]
+
+    def leads(self) -> Iterator[Lead]:
+        rows = self._db.execute("SELECT state FROM leads ORDER BY id").fetchall()
+        return (pickle.loads(state) for (state,) in rows)
+
+    def events(self, lead_id: str | None = None) -> Iterator[Event]:
+        if lead_id is None:
+            rows = self._db.execute("SELECT body FROM events ORDER BY lead_id, seq").fetchall()
+        else:
+            query = "SELECT body FROM events WHERE lead_id = ? ORDER BY seq"
+            rows = self._db.execute(query, (lead_id,)).fetchall()
+        return (Event.model_validate_json(body) for (body,) in rows)
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM leads").fetchone()[0])
+
+    def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        """Read-only SQL for reports (not part of the Storage protocol)."""
+        return self._db.execute(sql, args).fetchall()
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class CrmTasks:
+    """A notification channel: each notice becomes a task in the CRM's task list."""
+
+    name = "crm-tasks"
+
+    def __init__(self) -> None:
+        self.tasks: list[str] = []
+
+    def send(self, notice: Notice, lead: Lead) -> None:
+        owner = lead.owner or "marketing"
+        self.tasks.append(f"{notice.at:%Y-%m-%d} [{owner}] {notice.kind}: {notice.message}")
+
+
+class CrmBackend:
+    """The host's plugin: storage in the CRM database, notices into its task list."""
+
+    def __init__(self, path: str | Path):
+        self.path = path
+        self.channel = CrmTasks()
+        self.pushed: list[str] = []
+
+    @leadlife.hookimpl
+    def leadlife_storage(self) -> SQLiteStorage:
+        return SQLiteStorage(self.path)
+
+    @leadlife.hookimpl
+    def leadlife_register_channels(self, register: Any) -> None:
+        register(self.channel)
+
+    @leadlife.hookimpl
+    def leadlife_stage_changed(self, lead: Lead, change: StageChange) -> None:
+        if change.to_stage is Stage.WON:  # first paid purchase: hand over to the CRM
+            self.pushed.append(f"{lead.id} (owner {lead.owner}, event {change.event_id})")
+
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def events() -> list[dict[str, Any]]:
+    """What the website, the registry lookup and the sales tools sent this fortnight."""
+
+    def ev(key: str, lead: str, kind: str, hours: float, **data: Any) -> dict[str, Any]:
+        at = (T0 + timedelta(hours=hours)).isoformat()
+        return {"id": key, "lead_id": lead, "type": kind, "at": at, "data": data}
+
+    phone = "+8613800138000"
+    return [
+        # Li finds a report through a banner, leaves her phone, and talks to sales.
+        ev("w1", "li", "page_view", 0, url="/reports?x_field_1=tbbanner", page="product"),
+        ev("w2", "li", "download", 0.2, asset_id="media-report"),
+        ev("w3", "li", "form_submit", 0.5, phone=phone, asset_id="media-report"),
+        ev("r1", "li", "company_verified", 0.6, company="Acme Media", industry="advertising"),
+        ev("w4", "li", "chat_started", 3, channel="wecom"),
+        ev("s1", "li", "sales_accepted", 3.2, owner="rep07"),
+        ev("s2", "li", "quote_sent", 20, amount=19800),
+        # Wang watches a live stream and registers for a webinar, then goes quiet.
+        ev("w5", "wang", "livestream_watched", 1, event_id="live-1"),
+        ev("w6", "wang", "webinar_registered", 2, event_id="web-9"),
+        # Zhao knows what he wants and buys within the week.
+        ev("w7", "zhao", "form_submit", 5, phone="+8613900139000", asset_id="api-pro"),
+        ev("r2", "zhao", "company_verified", 5.1, company="Beta Retail", industry="retail"),
+        ev("s3", "zhao", "sales_accepted", 6, owner="rep03"),
+        ev("w8", "zhao", "chat_replied", 7),
+        ev("s4", "zhao", "deal_won", 24 * 6, amount=49800),
+        # The website retries a delivery, and a buggy form sends a time without a zone.
+        ev("w5", "wang", "livestream_watched", 1, event_id="live-1"),
+        {"id": "w9", "lead_id": "chen", "type": "page_view", "at": "2026-11-03T10:00:00"},
+    ]
+
+
+def main(path: Path) -> None:
+    clock = leadlife.FixedClock(T0)
+    backend = CrmBackend(path)
+    engine = leadlife.Engine(plugins=[backend], clock=clock)
+    storage = engine.storage
+    assert isinstance(storage, SQLiteStorage)
+    assert isinstance(storage, Storage)
+
+    report = engine.ingest_many(events())
+    print(
+        f"ingested {report.total} events: {report.accepted} accepted, "
+        f"{report.duplicates} duplicate, {len(report.rejected)} rejected; "
+        f"{report.stage_changes} stage changes"
+    )
+    for rejection in report.rejected:
+        print(f"  rejected #{rejection.index} {rejection.event_id}: {rejection.reason}")
+    for lead in storage.leads():
+        print(f"  {lead.id:<5} {lead.stage.name:<4} score {lead.score:>3g}  owner {lead.owner}")
+
+    # The scheduler ticks the engine once a day for four months.
+    for _ in range(120):
+        clock.advance(timedelta(days=1))
+        tick = engine.tick()
+        for change in tick:
+            print(
+                f"tick {tick.now:%Y-%m-%d}: {change.from_stage.name} -> {change.to_stage.name} "
+                f"(due {change.at:%Y-%m-%d}, {change.rule}: {change.reason})"
+            )
+
+    print(f"pushed to the CRM as customers: {', '.join(backend.pushed)}")
+    print("tasks for the sales team:")
+    for task in backend.channel.tasks:
+        print(f"  {task}")
+    storage.close()
+
+    # A restart: a new engine on the same database finds every lead as it was left.
+    restarted = leadlife.Engine(plugins=[CrmBackend(path)], clock=clock)
+    funnel = {stage.name: n for stage, n in restarted.funnel().items() if n}
+    print(f"after restart: {len(restarted.storage)} leads, funnel {funnel}")
+    li = restarted.get("li")
+    trail = " -> ".join([Stage.COLD.name, *(c.to_stage.name for c in li.history)])
+    print(f"li's trajectory: {trail}; events on file: {len(list(restarted.storage.events('li')))}")
+    assert isinstance(restarted.storage, SQLiteStorage)
+    rows = restarted.storage.query(
+        "SELECT rule, COUNT(*) FROM stage_changes GROUP BY rule ORDER BY COUNT(*) DESC, rule"
+    )
+    print("stage changes by rule: " + ", ".join(f"{rule} {n}" for rule, n in rows))
+    restarted.storage.close()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1:
+        main(Path(sys.argv[1]))
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            main(Path(folder) / "crm.sqlite3")

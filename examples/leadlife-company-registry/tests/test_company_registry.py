@@ -1,0 +1,95 @@
+"""The company-registry plugin, tested on a fresh leadlife plugin manager."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import leadlife_company_registry as registry
+import pytest
+
+import leadlife
+from leadlife import Stage
+from leadlife.plugins import LeadlifePluginManager
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+CONTACT = {"phone": "+8613800138000", "asset_id": "media-report"}
+
+
+def form(key: str, lead_id: str = "u1", **data: Any) -> dict[str, Any]:
+    return {"id": key, "lead_id": lead_id, "type": "form_submit", "at": T0, "data": data}
+
+
+def test_registered_names_only_real_hooks(pm: LeadlifePluginManager) -> None:
+    """The module registers cleanly and implements only hooks leadlife specifies."""
+    assert pm.get_plugin("company-registry") is registry
+    pm.check_pending()  # raises for a misspelt hook name
+    callers = pm.get_hookcallers(registry)
+    assert callers is not None
+    assert [caller.name for caller in callers] == ["leadlife_enrich_event"]
+
+
+def test_known_company_makes_an_sql(engine: leadlife.Engine) -> None:
+    """A form with contact data and a registered company makes a new lead an SQL at once."""
+    lead = engine.ingest(form("e1", company="Acme Media", **CONTACT))
+    assert lead.stage is Stage.SQL
+    assert lead.profile["company"] == "Acme Media Co. Ltd."
+    assert lead.profile["industry"] == "advertising"
+    assert lead.profile["company_verified"] is True
+    assert [change.to_stage for change in lead.history] == [Stage.SQL]
+
+
+@pytest.mark.parametrize(
+    ("written", "registered"),
+    [
+        ("ACME MEDIA CO., LTD.", "Acme Media Co. Ltd."),
+        ("  acme  ", "Acme Media Co. Ltd."),
+        ("Beta Retail Group Inc.", "Beta Retail Group"),
+        ("delta mfg", "Delta Precision Manufacturing"),
+    ],
+)
+def test_names_match_whatever_their_spelling(written: str, registered: str) -> None:
+    """Case, punctuation, legal suffixes and known aliases do not hide a registered company."""
+    company = registry.lookup(written)
+    assert company is not None
+    assert company.name == registered
+
+
+def test_unknown_company_is_left_unverified(engine: leadlife.Engine) -> None:
+    """A company the registry does not know adds nothing: the lead stays an MQL."""
+    lead = engine.ingest(form("e1", company="Nowhere Holdings", **CONTACT))
+    assert lead.stage is Stage.MQL
+    assert lead.profile["company"] == "Nowhere Holdings"
+    assert "company_verified" not in lead.profile
+
+
+def test_events_without_a_company_are_untouched(engine: leadlife.Engine) -> None:
+    """Events that carry no company name get no lookup and no profile fields."""
+    event = leadlife.Event(id="e1", lead_id="u1", type="page_view", at=T0, data={"page": "x"})
+    assert registry.leadlife_enrich_event(event=event) is None
+    assert (
+        registry.leadlife_enrich_event(event=event.model_copy(update={"data": {"company": 7}}))
+        is None
+    )
+    lead = engine.ingest(event)
+    assert lead.profile == {}
+    assert not engine.failures
+
+
+def test_later_event_verifies_an_existing_mql(engine: leadlife.Engine) -> None:
+    """An MQL that names its company in a later form is verified and promoted then."""
+    engine.ingest(form("e1", **CONTACT))
+    later = {**form("e2", company="gamma edu"), "at": T0 + timedelta(days=1)}
+    lead = engine.ingest(later)
+    assert lead.stage is Stage.SQL
+    assert lead.profile["industry"] == "education"
+
+
+def test_pyproject_declares_the_entry_point() -> None:
+    """The package declares itself in leadlife's entry-point group under its plugin name."""
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    assert project["entry-points"]["leadlife"] == {"company-registry": "leadlife_company_registry"}
+    assert project["name"].startswith("leadlife-")
