@@ -226,9 +226,10 @@ class Engine:
         lead = Lead(event.lead_id) if stored is None else stored.fork()
         changes: list[StageChange] = []
         notices: list[Notice] = []
-        due = lead.next_check_at
-        if due is not None and due <= event.at:
-            rulebook.catch_up(lead, event.at.timestamp(), changes, notices)
+        due = lead.next_check_ts
+        ts = event.at.timestamp()
+        if due is not None and due <= ts:
+            rulebook.catch_up(lead, ts, changes, notices)
         enrichment = self._enrich(event, lead, failures)
         rulebook.record(lead, event, enrichment)
         self._score(lead, lead.last_event_at or event.at, event.id, failures)

@@ -6,9 +6,10 @@ Validation happens here, once, at the edge; the rest of the engine trusts an Eve
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from leadlife.errors import InvalidEventError
 
@@ -19,7 +20,7 @@ class Event(BaseModel):
     """Something a lead did, or something done to a lead, at a known moment.
 
     ``id`` makes ingest idempotent; ``at`` must carry a timezone so events from
-    several systems order correctly.
+    several systems order correctly, and is converted to UTC.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
@@ -31,6 +32,13 @@ class Event(BaseModel):
     channel: str | None = Field(default=None, description="channel it came through")
     source: str | None = Field(default=None, description="campaign or system that sent it")
     data: dict[str, Any] = Field(default_factory=dict, description="type-specific fields")
+
+    @field_validator("at")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        # One timezone everywhere: comparing and converting UTC datetimes is several
+        # times cheaper than mixed offsets, and the instant is what the rules need.
+        return value.astimezone(UTC)
 
 
 _FIXES = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -34,6 +34,8 @@ class Lead:
     ``milestones`` holds the first time each follow-up milestone (contact left,
     enquired, intent shown) happened. ``reentry`` holds, per stage the lead was
     demoted from, the moment after which fresh evidence is needed to re-enter it.
+    ``next_check_ts`` (epoch seconds; ``next_check_at`` as a datetime) is when a time
+    rule next applies.
     """
 
     id: str
@@ -49,7 +51,7 @@ class Lead:
     last_event_at: datetime | None = None
     last_activity_at: datetime | None = None
     asleep_since: datetime | None = None
-    next_check_at: datetime | None = None
+    next_check_ts: float | None = None
     reentry: dict[Stage, datetime] = attrs.field(factory=dict)
     event_count: int = 0
 
@@ -57,6 +59,12 @@ class Lead:
     def is_open(self) -> bool:
         """False once the lead is WON or DISQUALIFIED."""
         return self.stage.is_open
+
+    @property
+    def next_check_at(self) -> datetime | None:
+        """When a time rule next applies to this lead (None: never)."""
+        ts = self.next_check_ts
+        return None if ts is None else datetime.fromtimestamp(ts, UTC)
 
     @property
     def idle_since(self) -> datetime | None:
@@ -81,7 +89,7 @@ class Lead:
         new.last_event_at = self.last_event_at
         new.last_activity_at = self.last_activity_at
         new.asleep_since = self.asleep_since
-        new.next_check_at = self.next_check_at
+        new.next_check_ts = self.next_check_ts
         new.reentry = self.reentry.copy()
         new.event_count = self.event_count
         return new

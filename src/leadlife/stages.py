@@ -59,6 +59,10 @@ class Move(enum.StrEnum):
     REOPEN = "reopen"
 
 
+# Enum member lookup goes through a descriptor; a module constant is a plain load.
+_REOPEN = Move.REOPEN
+
+
 class StageGraph:
     """A validated transition table.
 
@@ -149,7 +153,7 @@ class StageGraph:
         move = self._moves[stage].get(target)
         if move is None:
             raise TransitionNotAllowed(lead_id, stage, target, self._sorted(stage))
-        if move is Move.REOPEN and not reason:
+        if move is _REOPEN and not reason:
             raise TransitionNotAllowed(
                 lead_id, stage, target, self._sorted(stage), "reopening needs a reason"
             )

@@ -18,7 +18,7 @@ _EventRow = tuple[str, str, datetime, str | None, str | None, dict[str, Any]]
 
 
 class MemoryStorage:
-    """Leads and events in dicts; due leads found through a heap of ``next_check_at``.
+    """Leads and events in dicts; due leads found through a heap of ``next_check_ts``.
 
     Events are kept as plain tuples, not models: a few times smaller, and mostly
     invisible to the cyclic garbage collector, which matters at millions of events.
@@ -50,11 +50,10 @@ class MemoryStorage:
         self._queue(lead)
 
     def _queue(self, lead: Lead) -> None:
-        check = lead.next_check_at
-        if check is None:
+        ts = lead.next_check_ts
+        if ts is None:
             self._queued.pop(lead.id, None)
             return
-        ts = check.timestamp()
         queued = self._queued.get(lead.id)
         # A later check needs no new entry: the queued one re-queues it when it pops.
         if queued is None or ts < queued:
@@ -72,10 +71,10 @@ class MemoryStorage:
             if self._queued.get(lead_id) != ts:
                 continue  # superseded by an earlier entry
             lead = self._leads.get(lead_id)
-            if lead is None or lead.next_check_at is None:
+            current = None if lead is None else lead.next_check_ts
+            if current is None:
                 del self._queued[lead_id]
                 continue
-            current = lead.next_check_at.timestamp()
             self._queued[lead_id] = current
             requeue.append((current, lead_id))
             if current <= limit:

@@ -401,9 +401,8 @@ class Rulebook:
         return max(idle, entered)
 
     def schedule(self, lead: Lead) -> None:
-        """Set ``lead.next_check_at`` from :meth:`due_ts`."""
-        due = self.due_ts(lead)
-        lead.next_check_at = None if due is None else datetime.fromtimestamp(due, UTC)
+        """Set ``lead.next_check_ts`` from :meth:`due_ts`."""
+        lead.next_check_ts = self.due_ts(lead)
 
     def catch_up(
         self, lead: Lead, until_ts: float, changes: list[StageChange], notices: list[Notice]
