@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
-from collections.abc import Iterable, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from leadlife.channels import Channel
@@ -85,6 +85,7 @@ class Engine:
         self.routers: list[tuple[str, Router]] = []
         self.channels: list[tuple[str, Channel]] = []
         self._scorer_plugins: dict[str, str] = {}
+        self._incremental: dict[str, Callable[[Lead, Event, float, datetime], float]] = {}
         self._enrich_hooks = False
         self._generation = -1
         self._sync()
@@ -109,6 +110,11 @@ class Engine:
             )
         self.scorers = scorers
         self._scorer_plugins = owners
+        self._incremental = {
+            name: update
+            for name, scorer in scorers.items()
+            if callable(update := getattr(scorer, "score_event", None))
+        }
         self.enrichers = self._collect("leadlife_register_enrichers", Enricher)
         self.routers = self._collect("leadlife_register_routers", Router)
         self.channels = self._collect("leadlife_register_channels", Channel)
@@ -231,9 +237,13 @@ class Engine:
         if due is not None and due <= ts:
             rulebook.catch_up(lead, ts, changes, notices)
         enrichment = self._enrich(event, lead, failures)
-        rulebook.record(lead, event, enrichment)
-        self._score(lead, lead.last_event_at or event.at, event.id, failures)
-        changes.extend(rulebook.evaluate(lead, event, enriched=enrichment, force=bool(changes)))
+        rulebook.record(lead, event, enrichment, ts)
+        last = lead.last_event_ts
+        now = event.at if last is None or last <= ts else datetime.fromtimestamp(last, UTC)
+        self._score(lead, now, event, failures)
+        changes.extend(
+            rulebook.evaluate(lead, event, enriched=enrichment, force=bool(changes), ts=ts)
+        )
         if lead.owner is None and self.routers and lead.stage.is_qualified:
             self._route(lead, event.id, failures)
         rulebook.schedule(lead)
@@ -288,12 +298,27 @@ class Engine:
         merged.update(result)
 
     def _score(
-        self, lead: Lead, now: datetime, event_id: str | None, failures: list[PluginFailure]
+        self,
+        lead: Lead,
+        now: datetime,
+        event: Event | None,
+        failures: list[PluginFailure],
     ) -> None:
+        """Refresh every scorer's score of ``lead``; a failing scorer keeps its old score.
+
+        With an event, scorers that have ``score_event`` update their previous score
+        from the event alone instead of rescoring the whole lead.
+        """
         scores = lead.scores
+        event_id = None if event is None else event.id
         for name, scorer in self.scorers.items():
             try:
-                value = float(scorer.score(lead, now))
+                previous = scores.get(name)
+                incremental = self._incremental.get(name)
+                if event is not None and incremental is not None and previous is not None:
+                    value = float(incremental(lead, event, previous, now))
+                else:
+                    value = float(scorer.score(lead, now))
             except Exception as exc:
                 self._failed(
                     failures, self._scorer_plugins[name], f"scorer {name}", exc, event_id, lead.id

@@ -6,10 +6,9 @@ Validation happens here, once, at the edge; the rest of the engine trusts an Eve
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from leadlife.errors import InvalidEventError
 
@@ -20,7 +19,7 @@ class Event(BaseModel):
     """Something a lead did, or something done to a lead, at a known moment.
 
     ``id`` makes ingest idempotent; ``at`` must carry a timezone so events from
-    several systems order correctly, and is converted to UTC.
+    several systems order correctly; its offset is kept.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
@@ -32,13 +31,6 @@ class Event(BaseModel):
     channel: str | None = Field(default=None, description="channel it came through")
     source: str | None = Field(default=None, description="campaign or system that sent it")
     data: dict[str, Any] = Field(default_factory=dict, description="type-specific fields")
-
-    @field_validator("at")
-    @classmethod
-    def _to_utc(cls, value: datetime) -> datetime:
-        # One timezone everywhere: comparing and converting UTC datetimes is several
-        # times cheaper than mixed offsets, and the instant is what the rules need.
-        return value.astimezone(UTC)
 
 
 _FIXES = {
@@ -55,14 +47,15 @@ _FIXES = {
 
 def parse_event(raw: Event | Mapping[str, Any]) -> Event:
     """Validate ``raw`` into an :class:`Event` or raise :class:`InvalidEventError`."""
-    if isinstance(raw, Event):
-        return raw
-    if not isinstance(raw, Mapping):
-        raise InvalidEventError(
-            "<event>",
-            f"expected an Event or a mapping, got {type(raw).__name__}",
-            "send a dict with id, lead_id, type, at and optional data",
-        )
+    if type(raw) is not dict:  # the common case skips two isinstance checks
+        if isinstance(raw, Event):
+            return raw
+        if not isinstance(raw, Mapping):
+            raise InvalidEventError(
+                "<event>",
+                f"expected an Event or a mapping, got {type(raw).__name__}",
+                "send a dict with id, lead_id, type, at and optional data",
+            )
     try:
         return Event.model_validate(raw)
     except ValidationError as exc:

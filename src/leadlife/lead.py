@@ -34,8 +34,9 @@ class Lead:
     ``milestones`` holds the first time each follow-up milestone (contact left,
     enquired, intent shown) happened. ``reentry`` holds, per stage the lead was
     demoted from, the moment after which fresh evidence is needed to re-enter it.
-    ``next_check_ts`` (epoch seconds; ``next_check_at`` as a datetime) is when a time
-    rule next applies.
+
+    Moments are kept as epoch seconds (the ``*_ts`` fields), which the per-event
+    rules compare cheaply; the ``*_at`` properties give them as UTC datetimes.
     """
 
     id: str
@@ -47,10 +48,10 @@ class Lead:
     owner: str | None = None
     history: list[StageChange] = attrs.field(factory=list)
     milestones: dict[str, datetime] = attrs.field(factory=dict)
-    first_seen_at: datetime | None = None
-    last_event_at: datetime | None = None
-    last_activity_at: datetime | None = None
-    asleep_since: datetime | None = None
+    first_seen_ts: float | None = None
+    last_event_ts: float | None = None
+    last_activity_ts: float | None = None
+    asleep_ts: float | None = None
     next_check_ts: float | None = None
     reentry: dict[Stage, datetime] = attrs.field(factory=dict)
     event_count: int = 0
@@ -61,15 +62,40 @@ class Lead:
         return self.stage.is_open
 
     @property
+    def first_seen_at(self) -> datetime | None:
+        """When the earliest event of this lead happened."""
+        return _utc(self.first_seen_ts)
+
+    @property
+    def last_event_at(self) -> datetime | None:
+        """When the latest event of this lead happened (the lead's own clock)."""
+        return _utc(self.last_event_ts)
+
+    @property
+    def last_activity_at(self) -> datetime | None:
+        """When the lead itself last did something (sales' and systems' events don't count)."""
+        return _utc(self.last_activity_ts)
+
+    @property
+    def asleep_since(self) -> datetime | None:
+        """When the lead was flagged for reactivation after its silence (None: awake)."""
+        return _utc(self.asleep_ts)
+
+    @property
     def next_check_at(self) -> datetime | None:
         """When a time rule next applies to this lead (None: never)."""
-        ts = self.next_check_ts
-        return None if ts is None else datetime.fromtimestamp(ts, UTC)
+        return _utc(self.next_check_ts)
+
+    @property
+    def idle_ts(self) -> float | None:
+        """Epoch seconds of the lead's last own activity, or of its first event."""
+        ts = self.last_activity_ts
+        return self.first_seen_ts if ts is None else ts
 
     @property
     def idle_since(self) -> datetime | None:
         """The last moment the lead itself did something (or was first seen)."""
-        return self.last_activity_at or self.first_seen_at
+        return _utc(self.idle_ts)
 
     def fork(self) -> Lead:
         """A copy whose changes never reach this lead: the engine's unit of work."""
@@ -85,10 +111,10 @@ class Lead:
         new.owner = self.owner
         new.history = self.history.copy()
         new.milestones = self.milestones.copy()
-        new.first_seen_at = self.first_seen_at
-        new.last_event_at = self.last_event_at
-        new.last_activity_at = self.last_activity_at
-        new.asleep_since = self.asleep_since
+        new.first_seen_ts = self.first_seen_ts
+        new.last_event_ts = self.last_event_ts
+        new.last_activity_ts = self.last_activity_ts
+        new.asleep_ts = self.asleep_ts
         new.next_check_ts = self.next_check_ts
         new.reentry = self.reentry.copy()
         new.event_count = self.event_count
@@ -106,6 +132,10 @@ class Lead:
                 break
             stage = change.to_stage
         return stage
+
+
+def _utc(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
 
 
 _new_lead = object.__new__

@@ -39,6 +39,13 @@ _DAY = 86_400.0
 _EPS = 1e-9
 _LENIENT = EventTypeSpec()
 _CLOSE_TARGET = {"won": Stage.WON, "disqualified": Stage.DISQUALIFIED}
+_OPEN = frozenset(stage for stage in Stage if stage.is_open)
+_BAND_SET = frozenset(BANDS)
+
+
+def _moment(event: Event, ts: float, now: float) -> datetime:
+    """The event's own ``at`` when it is the newest, else the lead's newest time."""
+    return event.at if now == ts else datetime.fromtimestamp(now, UTC)
 
 
 class Rulebook:
@@ -219,24 +226,33 @@ class Rulebook:
                     event_id=event.id,
                 )
 
-    def record(self, lead: Lead, event: Event, enrichment: Mapping[str, Any]) -> None:
+    def record(
+        self, lead: Lead, event: Event, enrichment: Mapping[str, Any], ts: float | None = None
+    ) -> None:
         """Apply an event's facts to ``lead``: times, counters, profile, owner, milestones.
 
-        A late event (older than the newest seen) only fills profile fields still
-        missing, so it cannot overwrite newer data.
+        ``ts`` is ``event.at`` in epoch seconds, when the caller has it already. A late
+        event (older than the newest seen) only fills profile fields still missing, so
+        it cannot overwrite newer data.
         """
         spec = self.event_types.get(event.type, _LENIENT)
-        at = event.at
-        in_order = lead.last_event_at is None or at >= lead.last_event_at
-        if lead.first_seen_at is None or at < lead.first_seen_at:
-            lead.first_seen_at = at
+        if ts is None:
+            ts = event.at.timestamp()
+        last = lead.last_event_ts
+        in_order = last is None or ts >= last
+        first = lead.first_seen_ts
+        if first is None or ts < first:
+            lead.first_seen_ts = ts
         if in_order:
-            lead.last_event_at = at
-        if spec.actor == "lead" and (lead.last_activity_at is None or at > lead.last_activity_at):
-            lead.last_activity_at = at
-            if lead.asleep_since is not None and at > lead.asleep_since:
-                lead.asleep_since = None
-        lead.behaviour.record(event.type, at.timestamp(), self.retention_days)
+            lead.last_event_ts = ts
+        if spec.actor == "lead":
+            active = lead.last_activity_ts
+            if active is None or ts > active:
+                lead.last_activity_ts = ts
+                asleep = lead.asleep_ts
+                if asleep is not None and ts > asleep:
+                    lead.asleep_ts = None
+        lead.behaviour.record(event.type, ts, self.retention_days)
         lead.event_count += 1
         profile = lead.profile
         data = event.data
@@ -256,9 +272,9 @@ class Rulebook:
                 lead.owner = str(owner)
         milestone = spec.milestone
         if milestone is not None:
-            first = lead.milestones.get(milestone)
-            if first is None or at < first:
-                lead.milestones[milestone] = at
+            reached = lead.milestones.get(milestone)
+            if reached is None or event.at < reached:
+                lead.milestones[milestone] = event.at
 
     def touches_ladder(self, event_type: str, enriched: Iterable[str] = ()) -> bool:
         """Whether an event of this type (with these enriched fields) can change the ladder."""
@@ -277,34 +293,46 @@ class Rulebook:
         return False
 
     def evaluate(
-        self, lead: Lead, event: Event, *, enriched: Iterable[str] = (), force: bool = False
+        self,
+        lead: Lead,
+        event: Event,
+        *,
+        enriched: Iterable[str] = (),
+        force: bool = False,
+        ts: float | None = None,
     ) -> list[StageChange]:
         """Move ``lead`` as the event and the entry rules say; return the moves made.
 
         The qualification ladder is only re-read when the event can change it
         (its type or the profile fields it writes appear in a rule), when ``force``
         is set (a time rule just moved the lead), or on the lead's first event.
+        ``ts`` is ``event.at`` in epoch seconds, when the caller has it already.
         """
         changes: list[StageChange] = []
         spec = self.event_types.get(event.type, _LENIENT)
-        at = lead.last_event_at or event.at
-        if spec.closes is not None and lead.stage.is_open:
+        if ts is None:
+            ts = event.at.timestamp()
+        # Changes happen on the lead's own clock: a late event acts at the newest time seen.
+        last = lead.last_event_ts
+        now = ts if last is None or last <= ts else last
+        stage = lead.stage
+        if spec.closes is not None and stage in _OPEN:
             reason = str(event.data.get("reason") or event.type)
             self._move(
                 lead,
                 _CLOSE_TARGET[spec.closes],
-                at,
+                _moment(event, ts, now),
                 reason,
                 f"closing.{event.type}",
                 event.id,
                 changes,
             )
             return changes
-        if spec.reopens and not lead.stage.is_open:
+        if spec.reopens and stage not in _OPEN:
             self._move(
                 lead,
                 Stage.COLD,
-                at,
+                _moment(event, ts, now),
                 str(event.data.get("reason") or ""),
                 f"reopening.{event.type}",
                 event.id,
@@ -312,21 +340,24 @@ class Rulebook:
             )
             lead.reentry.clear()
             force = True
-        if lead.stage.is_open:
-            ladder = force or lead.event_count == 1 or self.touches_ladder(event.type, enriched)
-            self._promote_or_band(lead, at, event.id, changes, ladder=ladder)
+        stage = lead.stage
+        if stage not in _OPEN:
+            return changes
+        ladder = force or lead.event_count == 1 or self.touches_ladder(event.type, enriched)
+        if ladder or stage in _BAND_SET:
+            self._promote_or_band(lead, event, ts, now, changes, ladder=ladder)
         return changes
 
     def _promote_or_band(
         self,
         lead: Lead,
-        at: datetime,
-        event_id: str | None,
+        event: Event,
+        ts: float,
+        now: float,
         changes: list[StageChange],
         *,
         ladder: bool = True,
     ) -> None:
-        now = at.timestamp()
         reached: tuple[Stage, Predicate, str, str] | None = None
         # Skipping the ladder is safe: its last reading was applied, and nothing it
         # reads has changed since, so it would promote nothing now.
@@ -338,20 +369,28 @@ class Rulebook:
         stage = lead.stage
         if reached is not None:
             if reached[0].rank > stage.rank:
-                self._move(lead, reached[0], at, reached[2], reached[3], event_id, changes)
+                self._move(
+                    lead,
+                    reached[0],
+                    _moment(event, ts, now),
+                    reached[2],
+                    reached[3],
+                    event.id,
+                    changes,
+                )
             return
-        if stage in BANDS:
+        if stage in _BAND_SET:
             band = self.band_for(lead, now)
             if band is not stage:
                 reason = f"score {lead.score:g} (warm at {self._warm:g}, hot at {self._hot:g})"
-                self._move(lead, band, at, reason, "bands", event_id, changes)
+                self._move(lead, band, _moment(event, ts, now), reason, "bands", event.id, changes)
 
     def band_for(self, lead: Lead, now_ts: float) -> Stage:
         """The Cold/Warm/Hot band of ``lead`` at ``now_ts``, silence-cooled."""
         base = self._base_band(lead.score)
-        idle_since = lead.idle_since
-        if base and idle_since is not None:
-            silent = now_ts - idle_since.timestamp()
+        idle = lead.idle_ts
+        if base and idle is not None:
+            silent = now_ts - idle
             if silent > 0:
                 base = max(0, base - math.floor(silent / self._cooling + _EPS))
         return BANDS[base]
@@ -380,17 +419,16 @@ class Rulebook:
     def due_ts(self, lead: Lead) -> float | None:
         """Epoch seconds at which a time rule next applies to ``lead`` (None: never)."""
         stage = lead.stage
-        idle_since = lead.idle_since
-        if not stage.is_open or idle_since is None:
+        idle = lead.idle_ts
+        if idle is None or not stage.is_open:
             return None
-        idle = idle_since.timestamp()
         due = math.inf
         if stage is Stage.SAL:
             due = self._sal_since(lead, idle) + self._sal_idle
         elif stage is Stage.WARM or stage is Stage.HOT:
             steps = max(1, self._base_band(lead.score) - BANDS.index(stage) + 1)
             due = idle + steps * self._cooling
-        if lead.asleep_since is None:
+        if lead.asleep_ts is None:
             due = min(due, idle + self._sleep)
         return None if due == math.inf else due
 
@@ -412,9 +450,9 @@ class Rulebook:
             due = self.due_ts(lead)
             if due is None or due > until_ts:
                 return
-            before = (lead.stage, lead.asleep_since)
+            before = (lead.stage, lead.asleep_ts)
             at = datetime.fromtimestamp(due, UTC)
-            idle = lead.idle_since.timestamp()  # type: ignore[union-attr]  # due_ts checked it
+            idle: float = lead.idle_ts  # type: ignore[assignment]  # due_ts checked it
             days = (due - idle) / _DAY
             if lead.stage is Stage.SAL and due >= self._sal_since(lead, idle) + self._sal_idle:
                 self._move(
@@ -439,8 +477,8 @@ class Rulebook:
                         None,
                         changes,
                     )
-            if lead.asleep_since is None and due >= idle + self._sleep:
-                lead.asleep_since = at
+            if lead.asleep_ts is None and due >= idle + self._sleep:
+                lead.asleep_ts = due
                 notices.append(
                     Notice(
                         "reactivation_due",
@@ -450,7 +488,7 @@ class Rulebook:
                         {"stage": lead.stage.value, "idle_since": lead.idle_since},
                     )
                 )
-            if (lead.stage, lead.asleep_since) == before:
+            if (lead.stage, lead.asleep_ts) == before:
                 return  # nothing was due after all; never spin
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from leadlife.events import Event
 from leadlife.lead import Lead
 from leadlife.scoring.protocol import Contribution, ScoreResult
 
@@ -24,6 +25,10 @@ class PointsScorer:
     def score(self, lead: Lead, now: datetime) -> float:
         points = self.points
         return sum(points.get(t, 0.0) * s.total for t, s in lead.behaviour.items())
+
+    def score_event(self, lead: Lead, event: Event, previous: float, now: datetime) -> float:
+        """The score after ``event``: the previous score plus the event type's points."""
+        return previous + self.points.get(event.type, 0.0)
 
     def explain(self, lead: Lead, now: datetime) -> ScoreResult:
         parts = [

@@ -7,9 +7,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from leadlife.events import Event
 from leadlife.lead import Lead
 
-__all__ = ["Contribution", "ScoreResult", "Scorer"]
+__all__ = ["Contribution", "IncrementalScorer", "ScoreResult", "Scorer"]
 
 
 @attrs.frozen(slots=True)
@@ -35,7 +36,9 @@ class Scorer(Protocol):
     """Something that scores one lead.
 
     ``score`` runs on every event, so it should be cheap; ``explain`` runs when a
-    person asks why.
+    person asks why. A scorer whose score moves by the event alone may also define
+    ``score_event(lead, event, previous, now) -> float``: the engine then calls it
+    per event instead of ``score`` (see :class:`IncrementalScorer`).
     """
 
     name: str
@@ -46,4 +49,13 @@ class Scorer(Protocol):
 
     def explain(self, lead: Lead, now: datetime) -> ScoreResult:
         """The score with its contributions, largest first."""
+        ...
+
+
+@runtime_checkable
+class IncrementalScorer(Scorer, Protocol):
+    """A scorer that can update a lead's previous score from one event."""
+
+    def score_event(self, lead: Lead, event: Event, previous: float, now: datetime) -> float:
+        """The score after ``event``, given the score ``previous`` before it."""
         ...
