@@ -44,3 +44,15 @@ def test_demo_world_stays_inside_its_days() -> None:
     events = generate_events(world)
     assert events
     assert max(e["at"] for e in events) < world.end.isoformat()
+
+
+def test_ingest_accepts_an_event_model(engine: leadlife.Engine) -> None:
+    """Engine.ingest takes a validated Event as well as a plain dict."""
+    event = leadlife.Event(
+        id="m1",
+        lead_id="u1",
+        type="download",
+        at="2026-11-02T09:00:00+08:00",  # type: ignore[arg-type]
+        data={"asset_id": "a1"},
+    )
+    assert engine.ingest(event).behaviour.total("download") == 1

@@ -2,33 +2,35 @@
 
 Counts are kept per UTC day so a window ("downloads in the last 7 days") is a sum of
 at most a window's worth of buckets, and an out-of-order event lands in the bucket of
-its own day. Entries are replaced, never mutated, so a forked :class:`Behaviour`
-shares unchanged entries with its parent at no cost.
+its own day.
+
+Each event type's counters are one plain tuple ``(total, first_ts, last_ts, days)``
+whose ``days`` is a flat tuple of ``day, count`` pairs. Entries are replaced,
+never mutated, so a forked :class:`Behaviour` shares unchanged entries with its parent
+at no cost; and since they hold no references, the cyclic garbage collector stops
+tracking them, which keeps its passes short with millions of leads in memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 __all__ = ["DAY_SECONDS", "Behaviour", "TypeStats"]
 
 DAY_SECONDS = 86_400
 
+_Entry = tuple[int, float, float, tuple[int, ...]]
 
-class TypeStats:
-    """Counters of one event type for one lead. Treat as immutable."""
 
-    __slots__ = ("days", "first_ts", "last_ts", "total")
+class TypeStats(NamedTuple):
+    """Counters of one event type for one lead (a read-only view)."""
 
-    def __init__(self, total: int, first_ts: float, last_ts: float, days: dict[int, int]):
-        self.total = total
-        self.first_ts = first_ts
-        self.last_ts = last_ts
-        self.days = days
-
-    def __repr__(self) -> str:
-        return f"TypeStats(total={self.total}, days={len(self.days)})"
+    total: int
+    first_ts: float
+    last_ts: float
+    days: dict[int, int]
 
 
 class Behaviour:
@@ -36,36 +38,49 @@ class Behaviour:
 
     __slots__ = ("_stats",)
 
-    def __init__(self, stats: dict[str, TypeStats] | None = None):
-        self._stats: dict[str, TypeStats] = {} if stats is None else stats
+    def __init__(self, stats: dict[str, _Entry] | None = None):
+        self._stats: dict[str, _Entry] = {} if stats is None else stats
 
     def fork(self) -> Behaviour:
         """A copy that can be changed without touching this one."""
-        return Behaviour(dict(self._stats))
+        return Behaviour(self._stats.copy())
 
     def record(self, event_type: str, ts: float, retention_days: int) -> None:
         """Count one ``event_type`` at epoch-seconds ``ts``."""
         day = int(ts // DAY_SECONDS)
         old = self._stats.get(event_type)
         if old is None:
-            self._stats[event_type] = TypeStats(1, ts, ts, {day: 1})
+            self._stats[event_type] = (1, ts, ts, (day, 1))
             return
-        days = old.days.copy()
-        days[day] = days.get(day, 0) + 1
-        if len(days) > retention_days + 1:
-            horizon = max(days) - retention_days
-            days = {d: c for d, c in days.items() if d >= horizon}
-        self._stats[event_type] = TypeStats(
-            old.total + 1,
-            ts if ts < old.first_ts else old.first_ts,
-            ts if ts > old.last_ts else old.last_ts,
+        total, first, last, days = old
+        if days[-2] == day:  # events mostly arrive in time order: today's bucket is last
+            days = (*days[:-1], days[-1] + 1)
+        else:
+            for index in range(0, len(days), 2):
+                if days[index] == day:
+                    days = (*days[: index + 1], days[index + 1] + 1, *days[index + 2 :])
+                    break
+            else:
+                days = (*days, day, 1)
+                if len(days) > 2 * (retention_days + 1):
+                    horizon = max(days[0::2]) - retention_days
+                    days = tuple(
+                        value
+                        for index in range(0, len(days), 2)
+                        if days[index] >= horizon
+                        for value in (days[index], days[index + 1])
+                    )
+        self._stats[event_type] = (
+            total + 1,
+            ts if ts < first else first,
+            ts if ts > last else last,
             days,
         )
 
     def total(self, event_type: str) -> int:
         """All-time count of ``event_type``."""
-        stats = self._stats.get(event_type)
-        return 0 if stats is None else stats.total
+        entry = self._stats.get(event_type)
+        return 0 if entry is None else entry[0]
 
     def count(self, event_type: str, within_days: int, now: datetime) -> int:
         """Count of ``event_type`` on the ``within_days`` UTC days ending on ``now``'s day."""
@@ -73,17 +88,18 @@ class Behaviour:
 
     def count_ts(self, event_type: str, within_days: int, now_ts: float) -> int:
         """:meth:`count` with ``now`` given in epoch seconds."""
-        stats = self._stats.get(event_type)
-        if stats is None:
+        entry = self._stats.get(event_type)
+        if entry is None:
             return 0
+        days = entry[3]
         today = int(now_ts // DAY_SECONDS)
         first = today - within_days
-        return sum(c for d, c in stats.days.items() if first < d <= today)
+        return sum(days[i + 1] for i in range(0, len(days), 2) if first < days[i] <= today)
 
     def last_ts(self, event_type: str) -> float | None:
         """Epoch seconds of the latest ``event_type``, or None."""
-        stats = self._stats.get(event_type)
-        return None if stats is None else stats.last_ts
+        entry = self._stats.get(event_type)
+        return None if entry is None else entry[2]
 
     def last_at(self, event_type: str) -> datetime | None:
         """When ``event_type`` last happened, or None."""
@@ -92,31 +108,36 @@ class Behaviour:
 
     def first_at(self, event_type: str) -> datetime | None:
         """When ``event_type`` first happened, or None."""
-        stats = self._stats.get(event_type)
-        return None if stats is None else datetime.fromtimestamp(stats.first_ts, UTC)
+        entry = self._stats.get(event_type)
+        return None if entry is None else datetime.fromtimestamp(entry[1], UTC)
 
     def types(self) -> Iterator[str]:
         """The event types seen so far."""
         return iter(self._stats)
 
+    def totals(self) -> Iterator[tuple[str, int]]:
+        """``(event_type, all-time count)`` pairs."""
+        return ((kind, entry[0]) for kind, entry in self._stats.items())
+
     def items(self) -> Iterator[tuple[str, TypeStats]]:
-        """``(event_type, stats)`` pairs."""
-        return iter(self._stats.items())
+        """``(event_type, stats)`` pairs, with each type's day buckets as a dict."""
+        for kind, (total, first, last, days) in self._stats.items():
+            buckets = {days[i]: days[i + 1] for i in range(0, len(days), 2)}
+            yield kind, TypeStats(total, first, last, buckets)
 
     def windows(
         self, now: datetime, days: tuple[int, ...] = (1, 7, 30)
     ) -> dict[str, dict[int, int]]:
         """``{event_type: {window_days: count}}`` as of ``now``, for display and features."""
-        return {t: {w: self.count(t, w, now) for w in days} for t in self._stats}
+        now_ts = now.timestamp()
+        return {t: {w: self.count_ts(t, w, now_ts) for w in days} for t in self._stats}
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Behaviour):
             return NotImplemented
-        mine = {k: (v.total, v.first_ts, v.last_ts, v.days) for k, v in self._stats.items()}
-        theirs = {k: (v.total, v.first_ts, v.last_ts, v.days) for k, v in other._stats.items()}
-        return mine == theirs
+        return dict(self.items()) == dict(other.items())
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __repr__(self) -> str:
-        return f"Behaviour({ {k: v.total for k, v in self._stats.items()} })"
+        return f"Behaviour({dict(self.totals())})"

@@ -24,7 +24,7 @@ class PointsScorer:
 
     def score(self, lead: Lead, now: datetime) -> float:
         points = self.points
-        return sum(points.get(t, 0.0) * s.total for t, s in lead.behaviour.items())
+        return sum(points.get(kind, 0.0) * n for kind, n in lead.behaviour.totals())
 
     def score_event(self, lead: Lead, event: Event, previous: float, now: datetime) -> float:
         """The score after ``event``: the previous score plus the event type's points."""
@@ -32,9 +32,9 @@ class PointsScorer:
 
     def explain(self, lead: Lead, now: datetime) -> ScoreResult:
         parts = [
-            Contribution(f"event_types.{t}.points", self.points[t] * s.total, s.total)
-            for t, s in lead.behaviour.items()
-            if t in self.points
+            Contribution(f"event_types.{kind}.points", self.points[kind] * n, n)
+            for kind, n in lead.behaviour.totals()
+            if kind in self.points
         ]
         parts.sort(key=lambda c: abs(c.points), reverse=True)
         return ScoreResult(self.name, sum(c.points for c in parts), tuple(parts))
