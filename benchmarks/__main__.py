@@ -50,12 +50,22 @@ def main(argv: list[str] | None = None) -> int:
     total = time.perf_counter() - started
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    # Running a subset keeps the other benchmarks' last results, each with its machine.
+    previous: dict[str, Any] = {}
+    if RESULTS.exists():
+        try:
+            previous = json.loads(RESULTS.read_text(encoding="utf-8")).get("results", {})
+        except (ValueError, AttributeError):
+            previous = {}
+    for result in results.values():
+        result["machine"] = info
+        result["quick"] = args.quick
     payload = {
         "machine": info,
         "quick": args.quick,
         "benchmarks_run": list(names),
         "wall_s": total,
-        "results": results,
+        "results": {**previous, **results},
     }
     RESULTS.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
     print()

@@ -24,11 +24,17 @@ class Contribution:
 
 @attrs.frozen(slots=True)
 class ScoreResult:
-    """A score with its explanation; ``value`` equals the sum of the contributions."""
+    """A score with its explanation; ``value`` equals the sum of the contributions.
+
+    Scorers with two axes also fill ``fit``, ``engagement`` and the fit ``grade``.
+    """
 
     scorer: str
     value: float
     contributions: tuple[Contribution, ...] = ()
+    fit: float | None = None
+    engagement: float | None = None
+    grade: str | None = None
 
 
 @runtime_checkable

@@ -1,0 +1,128 @@
+"""Scoring many leads at once: a frame of lead snapshots in, a frame of scores out.
+
+Every rule runs once over whole columns (numpy and pandas masks); nothing here loops
+over rows in Python except the optional human-readable ``reasons`` column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from leadlife.lead import Lead
+from leadlife.scoring.rules import ScoringRules
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+__all__ = ["lead_frame", "score_frame"]
+
+
+def score_frame(
+    frame: pd.DataFrame,
+    rules: ScoringRules,
+    now: datetime,
+    *,
+    reasons: int = 0,
+) -> pd.DataFrame:
+    """Score every row of ``frame`` (snapshot columns, see :mod:`leadlife.scoring.rules`).
+
+    Returns a frame on ``frame``'s index with ``score``, ``fit``, ``engagement``,
+    ``grade`` and one ``points.<rule id>`` column per rule (the contributions; with
+    ``total_cap`` when the cap bites, they add up to ``score``). ``reasons=k`` adds a
+    ``reasons`` column with the ``k`` largest contributions as text.
+    """
+    import numpy as np
+    import pandas as pd
+
+    now_ts = now.timestamp()
+    n = len(frame)
+    columns: dict[str, np.ndarray] = {}
+    fit = np.zeros(n)
+    engagement = np.zeros(n)
+    for rule in rules.rules:
+        points = np.asarray(rule.vector(frame, now_ts), dtype=float)
+        columns[f"points.{rule.id}"] = points
+        if rule.axis == "fit":
+            fit += points
+        else:
+            engagement += points
+    total = fit + engagement
+    if rules.total_cap is not None:
+        over = np.minimum(rules.total_cap - total, 0.0)
+        columns["points.total_cap"] = over
+    matrix = np.column_stack(list(columns.values())) if columns else np.zeros((n, 0))
+    score = matrix.sum(axis=1) if columns else np.zeros(n)
+    grade = np.full(n, rules.model.lowest_grade, dtype=object)
+    for name, threshold in reversed(rules.grades):  # best grade written last wins
+        grade = np.where(fit >= threshold, name, grade)
+    result = pd.DataFrame(
+        {"score": score, "fit": fit, "engagement": engagement, "grade": grade, **columns},
+        index=frame.index,
+    )
+    if reasons:
+        result["reasons"] = _reasons(matrix, list(columns), reasons)
+    return result
+
+
+def _reasons(matrix: np.ndarray, names: list[str], k: int) -> list[str]:
+    import numpy as np
+
+    if matrix.shape[1] == 0:
+        return [""] * matrix.shape[0]
+    order = np.argsort(-np.abs(matrix), axis=1, kind="stable")[:, :k]
+    labels = np.array([name.removeprefix("points.") for name in names], dtype=object)
+    picked = np.take_along_axis(matrix, order, axis=1)
+    texts = []
+    for row_labels, row_points in zip(labels[order], picked, strict=True):
+        texts.append(
+            ", ".join(
+                f"{label} {points:+g}"
+                for label, points in zip(row_labels, row_points, strict=True)
+                if points
+            )
+        )
+    return texts
+
+
+def lead_frame(leads: Iterable[Lead], rules: ScoringRules, now: datetime) -> pd.DataFrame:
+    """The snapshot frame of ``leads`` that ``rules`` read, indexed by lead id."""
+    import numpy as np
+    import pandas as pd
+
+    now_ts = now.timestamp()
+    leads = list(leads)
+    data: dict[str, list[object]] = {}
+    for column in rules.columns:
+        if column == "last_activity":
+            data[column] = [np.nan if (t := lead.idle_ts) is None else t for lead in leads]
+        elif column.startswith("n."):
+            _, event, *window = column.split(".")
+            if window:
+                days = int(window[0].removesuffix("d"))
+                data[column] = [lead.behaviour.count_ts(event, days, now_ts) for lead in leads]
+            else:
+                data[column] = [lead.behaviour.total(event) for lead in leads]
+        elif column.startswith("last."):
+            event = column.removeprefix("last.")
+            data[column] = [
+                np.nan if (t := lead.behaviour.last_ts(event)) is None else t for lead in leads
+            ]
+        else:
+            data[column] = [lead.profile.get(column) for lead in leads]
+    index = pd.Index([lead.id for lead in leads], name="lead_id")
+    # Profile values keep their Python types (object columns): letting pandas infer a
+    # float column would turn the category 1 into "1.0".
+    return pd.DataFrame(
+        {
+            column: pd.Series(values, index=index, dtype=object if _is_field(column) else None)
+            for column, values in data.items()
+        },
+        index=index,
+    )
+
+
+def _is_field(column: str) -> bool:
+    return column != "last_activity" and not column.startswith(("n.", "last."))

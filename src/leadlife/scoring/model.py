@@ -1,0 +1,250 @@
+"""The scoring rulebook's schema: fit, engagement and weighted rules, as data.
+
+Validated with ``extra="forbid"``: a typo fails at load with the rule's index and
+field, e.g. ``engagement.2.when.evnt``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PositiveFloat,
+    Tag,
+    model_validator,
+)
+
+__all__ = [
+    "EngagementRule",
+    "EventWhen",
+    "FieldWhen",
+    "FitRule",
+    "InactiveWhen",
+    "ScoringRulesModel",
+    "WeightedRule",
+]
+
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.co.jp",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "gmx.com",
+        "gmx.de",
+        "mail.com",
+        "yandex.ru",
+        "proton.me",
+        "protonmail.com",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "sina.com",
+        "sohu.com",
+        "foxmail.com",
+        "139.com",
+        "yeah.net",
+        "aliyun.com",
+    }
+)
+NAMED_PATTERNS = {"free_mail": "an e-mail address at a free mail provider"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class FieldWhen(_Strict):
+    """A test on one profile field; give exactly one operator (min and max may pair)."""
+
+    field: str = Field(min_length=1)
+    exists: bool | None = None
+    equals: Any = None
+    in_: list[Any] | None = Field(default=None, alias="in")
+    min: float | None = None
+    max: float | None = None
+    matches: str | None = Field(
+        default=None, description="a named pattern (free_mail) or a regular expression"
+    )
+
+    @model_validator(mode="after")
+    def _one_operator(self) -> FieldWhen:
+        given = [
+            name
+            for name in ("exists", "equals", "in_", "min", "max", "matches")
+            if getattr(self, name) is not None
+        ]
+        if not given:
+            raise ValueError("give one operator: exists, equals, in, min, max or matches")
+        if len(given) > 1 and set(given) != {"min", "max"}:
+            raise ValueError(f"give one operator, not {', '.join(given)}")
+        if self.matches is not None and self.matches not in NAMED_PATTERNS:
+            import re
+
+            try:
+                re.compile(self.matches)
+            except re.error as exc:
+                raise ValueError(f"'matches' is not a valid regular expression: {exc}") from None
+        return self
+
+
+class EventWhen(_Strict):
+    """The lead did ``event`` at least ``min_count`` times (in the last ``within_days``)."""
+
+    event: str = Field(min_length=1)
+    min_count: int = Field(default=1, ge=1)
+    within_days: int | None = Field(default=None, ge=1)
+
+
+class InactiveWhen(_Strict):
+    """No activity from the lead for at least ``inactive_days`` days."""
+
+    inactive_days: PositiveFloat
+
+
+def _when_tag(value: Any) -> str | None:
+    if isinstance(value, BaseModel):
+        return {FieldWhen: "field", EventWhen: "event", InactiveWhen: "inactive"}.get(type(value))
+    if isinstance(value, dict):
+        for key, tag in (("field", "field"), ("event", "event"), ("inactive_days", "inactive")):
+            if key in value:
+                return tag
+    return None
+
+
+When = Annotated[
+    Annotated[FieldWhen, Tag("field")]
+    | Annotated[EventWhen, Tag("event")]
+    | Annotated[InactiveWhen, Tag("inactive")],
+    Discriminator(
+        _when_tag,
+        custom_error_type="when_kind",
+        custom_error_message="'when' is a table with one of the keys field, event or inactive_days",
+    ),
+]
+
+
+class _Rule(_Strict):
+    id: str | None = Field(default=None, min_length=1, description="name in explanations")
+    points: float
+    max_points: float | None = Field(
+        default=None, gt=0, description="cap on what this rule can add (or subtract)"
+    )
+
+
+class FitRule(_Rule):
+    """Explicit fit: a profile test worth ``points`` (negative for negative fit)."""
+
+    when: FieldWhen
+
+
+class EngagementRule(_Rule):
+    """Implicit engagement: behaviour worth ``points``.
+
+    ``fires = "every"`` (the default for event conditions) adds the points for each
+    counted event; ``"once"`` adds them once when the condition holds (with
+    ``within_days``: once per trailing window). Inactivity rules fire once.
+    """
+
+    when: When
+    fires: Literal["every", "once"] | None = None
+    decays: bool = Field(default=True, description="subject to the rulebook's half-life")
+
+    @model_validator(mode="after")
+    def _fires_needs_event(self) -> EngagementRule:
+        if self.fires == "every" and not isinstance(self.when, EventWhen):
+            raise ValueError("fires = 'every' counts events; use it with an event condition")
+        return self
+
+
+class WeightedRule(_Strict):
+    """The older weighted method: a dimension's value times its weight.
+
+    Either ``field`` with a ``values`` table (category → points; ``default`` for the
+    rest) or a numeric ``field``, or ``event`` counts (in the last ``within_days``).
+    """
+
+    id: str | None = Field(default=None, min_length=1)
+    axis: Literal["fit", "engagement"] = "fit"
+    weight: float
+    field: str | None = Field(default=None, min_length=1)
+    values: dict[str, float] | None = None
+    default: float = 0.0
+    event: str | None = Field(default=None, min_length=1)
+    within_days: int | None = Field(default=None, ge=1)
+    max_points: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> WeightedRule:
+        if (self.field is None) == (self.event is None):
+            raise ValueError("give a field or an event, not both or neither")
+        if self.values is not None and self.field is None:
+            raise ValueError("'values' maps a field's categories; give a field")
+        if self.within_days is not None and self.event is None:
+            raise ValueError("'within_days' counts events; give an event")
+        return self
+
+
+class ScoringRulesModel(_Strict):
+    """A whole scoring rulebook."""
+
+    name: str = Field(default="rules", min_length=1, description="the scorer's name")
+    strict: bool = Field(default=False, description="refuse event types not in event_types")
+    event_types: list[str] | None = Field(
+        default=None, description="the known event vocabulary, for strict checking"
+    )
+    half_life_days: PositiveFloat | None = Field(
+        default=None, description="engagement points halve for each half-life of staleness"
+    )
+    decay_floor: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="share of its points a stale rule keeps"
+    )
+    total_cap: float | None = Field(default=None, gt=0, description="cap on the total score")
+    grades: dict[str, float] = Field(
+        default_factory=lambda: {"A": 60.0, "B": 35.0, "C": 15.0},
+        description="fit grade thresholds; a lead gets the first grade it reaches",
+    )
+    lowest_grade: str = Field(default="D", min_length=1)
+    fit: list[FitRule] = Field(default_factory=list)
+    engagement: list[EngagementRule] = Field(default_factory=list)
+    weighted: list[WeightedRule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> ScoringRulesModel:
+        if self.strict:
+            if self.event_types is None:
+                raise ValueError("a strict scoring rulebook lists its event_types")
+            known = set(self.event_types)
+            for index, rule in enumerate(self.engagement):
+                if isinstance(rule.when, EventWhen) and rule.when.event not in known:
+                    raise ValueError(
+                        f"engagement.{index}.when.event: unknown event type "
+                        f"{rule.when.event!r} (strict); add it to event_types"
+                    )
+            for index, weighted in enumerate(self.weighted):
+                if weighted.event is not None and weighted.event not in known:
+                    raise ValueError(
+                        f"weighted.{index}.event: unknown event type {weighted.event!r} "
+                        "(strict); add it to event_types"
+                    )
+        rules: list[FitRule | EngagementRule | WeightedRule] = [
+            *self.fit,
+            *self.engagement,
+            *self.weighted,
+        ]
+        ids = [r.id for r in rules if r.id]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"rule ids must be unique: {', '.join(duplicates)}")
+        return self

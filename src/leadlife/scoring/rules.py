@@ -1,0 +1,453 @@
+"""Compiled scoring rules: one meaning, two execution paths.
+
+Every rule is compiled twice from the same model: a scalar form that scores one
+:class:`~leadlife.lead.Lead` per event, and an array form that scores a pandas frame
+of lead snapshots with numpy masks. Both read the same *snapshot* of a lead:
+
+============================  ==============================================
+column                        value
+============================  ==============================================
+``<field>``                   ``lead.profile[field]``
+``n.<type>``                  all-time count of the event type
+``n.<type>.<d>d``             count in the last ``d`` UTC days
+``last.<type>``               epoch seconds of the latest such event (NaN: never)
+``last_activity``             epoch seconds of the lead's last own activity
+============================  ==============================================
+
+:func:`leadlife.scoring.batch.lead_frame` builds that frame from leads.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from numbers import Real
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from pydantic import ValidationError
+
+from leadlife.errors import RulebookError
+from leadlife.lead import Lead
+from leadlife.scoring.model import (
+    FREE_MAIL_DOMAINS,
+    EngagementRule,
+    EventWhen,
+    FieldWhen,
+    FitRule,
+    InactiveWhen,
+    ScoringRulesModel,
+    WeightedRule,
+)
+from leadlife.scoring.protocol import Contribution
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+__all__ = ["CompiledRule", "ScoringRules", "load_scoring_rules"]
+
+_DAY = 86_400.0
+_MISSING = object()
+
+
+@attrs.frozen
+class CompiledRule:
+    """One rule, ready to run on a lead (``scalar``) or a frame (``vector``)."""
+
+    id: str
+    axis: str
+    scalar: Callable[[Lead, float], tuple[float, Any]]
+    vector: Callable[[pd.DataFrame, float], np.ndarray]
+    columns: tuple[str, ...]
+
+
+class ScoringRules:
+    """A validated, compiled scoring rulebook. Build one with :func:`load_scoring_rules`."""
+
+    def __init__(self, model: ScoringRulesModel, *, source: str = "<dict>"):
+        self.model = model
+        self.source = source
+        self.name = model.name
+        self.rules: list[CompiledRule] = []
+        for index, fit in enumerate(model.fit):
+            self.rules.append(_compile_fit(fit, f"fit.{index}", model))
+        for index, engagement in enumerate(model.engagement):
+            self.rules.append(_compile_engagement(engagement, f"engagement.{index}", model))
+        for index, weighted in enumerate(model.weighted):
+            self.rules.append(_compile_weighted(weighted, f"weighted.{index}"))
+        self.grades = sorted(model.grades.items(), key=lambda item: item[1], reverse=True)
+        self.total_cap = model.total_cap
+
+    @property
+    def columns(self) -> list[str]:
+        """The snapshot columns the rules read, in first-use order."""
+        seen: dict[str, None] = {}
+        for rule in self.rules:
+            seen.update(dict.fromkeys(rule.columns))
+        return list(seen)
+
+    def grade(self, fit: float) -> str:
+        """The fit grade of a fit score."""
+        for name, threshold in self.grades:
+            if fit >= threshold:
+                return name
+        return self.model.lowest_grade
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> ScoringRules:
+        """Validate a scoring rulebook given as a mapping."""
+        try:
+            model = ScoringRulesModel.model_validate(data)
+        except ValidationError as exc:
+            raise _error(exc, source) from None
+        return cls(model, source=source)
+
+    @classmethod
+    def from_toml(cls, text: str, *, source: str = "<toml>") -> ScoringRules:
+        """Validate a scoring rulebook written in TOML."""
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise RulebookError(
+                "", f"not valid TOML ({exc})", "fix the TOML syntax at that line", source=source
+            ) from None
+        return cls.from_dict(data, source=source)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ScoringRules:
+        """Read and validate a TOML scoring rulebook file."""
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as exc:
+            raise RulebookError(
+                "", f"cannot read the file ({exc.strerror})", "check the path", source=str(path)
+            ) from None
+        return cls.from_toml(text, source=str(path))
+
+
+def load_scoring_rules(
+    source: ScoringRules | Mapping[str, Any] | str | os.PathLike[str],
+) -> ScoringRules:
+    """:class:`ScoringRules` from itself, a mapping, or a TOML file path."""
+    if isinstance(source, ScoringRules):
+        return source
+    if isinstance(source, Mapping):
+        return ScoringRules.from_dict(source)
+    return ScoringRules.load(source)
+
+
+# -- snapshot reads -------------------------------------------------------------------
+
+
+def count_column(event: str, within_days: int | None) -> str:
+    """The snapshot column holding a count."""
+    return f"n.{event}" if within_days is None else f"n.{event}.{within_days}d"
+
+
+def _count(lead: Lead, event: str, within_days: int | None, now: float) -> int:
+    if within_days is None:
+        return lead.behaviour.total(event)
+    return lead.behaviour.count_ts(event, within_days, now)
+
+
+def _clamp(points: float, cap: float | None) -> float:
+    if cap is None:
+        return points
+    return max(-cap, min(cap, points))
+
+
+# -- fit ------------------------------------------------------------------------------
+
+
+def _field_test(
+    when: FieldWhen,
+) -> tuple[Callable[[Any], bool], Callable[[pd.Series], pd.Series]]:
+    """The scalar and vector forms of one field test."""
+    if when.exists is not None:
+        wanted = when.exists
+
+        def exists(value: Any) -> bool:
+            present = value is not None and value is not _MISSING and value != ""
+            present = present and not (isinstance(value, float) and math.isnan(value))
+            return present is wanted
+
+        def exists_v(col: pd.Series) -> pd.Series:
+            present = col.notna() & (col.astype("string") != "").fillna(False)
+            return present if wanted else ~present
+
+        return exists, exists_v
+    if when.in_ is not None:
+        choices = list(when.in_)
+
+        def in_(value: Any) -> bool:
+            try:
+                return value in choices and value is not _MISSING
+            except TypeError:
+                return False
+
+        return in_, lambda col: col.isin(choices)
+    if when.min is not None or when.max is not None:
+        low = -math.inf if when.min is None else when.min
+        high = math.inf if when.max is None else when.max
+
+        def between(value: Any) -> bool:
+            return isinstance(value, Real) and low <= float(value) <= high  # NaN is never
+
+        def between_v(col: pd.Series) -> pd.Series:
+            return _as_numbers(col).between(low, high).fillna(False)
+
+        return between, between_v
+    if when.matches is not None:
+        if when.matches == "free_mail":
+
+            def free_mail(value: Any) -> bool:
+                text = _text(value)
+                return text is not None and _domain(text) in FREE_MAIL_DOMAINS
+
+            def free_mail_v(col: pd.Series) -> pd.Series:
+                text = col.astype("string")
+                domains = text.str.rsplit("@", n=1).str[-1].str.strip().str.lower()
+                return domains.isin(FREE_MAIL_DOMAINS).fillna(False)
+
+            return free_mail, free_mail_v
+        pattern = re.compile(when.matches)
+
+        def matches(value: Any) -> bool:
+            text = _text(value)
+            return text is not None and pattern.search(text) is not None
+
+        def matches_v(col: pd.Series) -> pd.Series:
+            return col.astype("string").str.contains(pattern, regex=True).fillna(False)
+
+        return matches, matches_v
+    target = when.equals
+
+    def equals(value: Any) -> bool:
+        return value is not _MISSING and bool(value == target)
+
+    return equals, lambda col: (col == target).fillna(False)
+
+
+def _text(value: Any) -> str | None:
+    """A value as the text pandas' string dtype would give it (None for missing)."""
+    if value is None or value is _MISSING or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _domain(text: str) -> str:
+    return text.rsplit("@", 1)[-1].strip().lower()
+
+
+def _as_numbers(col: pd.Series) -> pd.Series:
+    import pandas as pd
+
+    return pd.to_numeric(col, errors="coerce").astype(float)
+
+
+def _compile_fit(rule: FitRule, default_id: str, model: ScoringRulesModel) -> CompiledRule:
+    rule_id = rule.id or default_id
+    name = rule.when.field
+    test, test_v = _field_test(rule.when)
+    points = _clamp(rule.points, rule.max_points)
+
+    def scalar(lead: Lead, now: float) -> tuple[float, Any]:
+        value = lead.profile.get(name, _MISSING)
+        if test(value):
+            return points, None if value is _MISSING else value
+        return 0.0, None
+
+    def vector(frame: pd.DataFrame, now: float) -> np.ndarray:
+        import numpy as np
+
+        mask = test_v(_column(frame, name)).to_numpy(dtype=bool)
+        return np.where(mask, points, 0.0)
+
+    return CompiledRule(rule_id, "fit", scalar, vector, (name,))
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    import pandas as pd
+
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+
+
+# -- engagement -------------------------------------------------------------------------
+
+
+def _decay(model: ScoringRulesModel, rule_decays: bool) -> tuple[float, float] | None:
+    if not rule_decays or model.half_life_days is None:
+        return None
+    return model.half_life_days * _DAY, model.decay_floor
+
+
+def _compile_engagement(
+    rule: EngagementRule, default_id: str, model: ScoringRulesModel
+) -> CompiledRule:
+    rule_id = rule.id or default_id
+    when = rule.when
+    cap = rule.max_points
+    if isinstance(when, InactiveWhen):
+        limit = when.inactive_days * _DAY
+        points = _clamp(rule.points, cap)
+
+        def inactive(lead: Lead, now: float) -> tuple[float, Any]:
+            idle = lead.idle_ts
+            if idle is not None and now - idle >= limit:
+                return points, round((now - idle) / _DAY, 6)
+            return 0.0, None
+
+        def inactive_v(frame: pd.DataFrame, now: float) -> np.ndarray:
+            import numpy as np
+
+            idle = _numbers(frame, "last_activity")
+            with np.errstate(invalid="ignore"):
+                return np.where(now - idle >= limit, points, 0.0)
+
+        return CompiledRule(rule_id, "engagement", inactive, inactive_v, ("last_activity",))
+    assert isinstance(when, EventWhen)
+    event, window, least = when.event, when.within_days, when.min_count
+    count_col = count_column(event, window)
+    last_col = f"last.{event}"
+    every = rule.fires != "once"
+    decay = _decay(model, rule.decays)
+    base = rule.points
+
+    def engaged(lead: Lead, now: float) -> tuple[float, Any]:
+        n = _count(lead, event, window, now)
+        if n < least:
+            return 0.0, None
+        points = _clamp(base * n if every else base, cap)
+        if decay is not None:
+            last = lead.behaviour.last_ts(event)
+            age = 0.0 if last is None or last > now else now - last
+            half, floor = decay
+            points *= floor + (1.0 - floor) * 2.0 ** (-age / half)
+        return points, n
+
+    def engaged_v(frame: pd.DataFrame, now: float) -> np.ndarray:
+        import numpy as np
+
+        n = _numbers(frame, count_col)
+        n = np.nan_to_num(n, nan=0.0)
+        raw = base * n if every else np.full(len(n), base)
+        if cap is not None:
+            raw = np.clip(raw, -cap, cap)
+        points = np.where(n >= least, raw, 0.0)
+        if decay is not None:
+            half, floor = decay
+            last = _numbers(frame, last_col)
+            age = np.where(np.isnan(last) | (last > now), 0.0, now - last)
+            points = points * (floor + (1.0 - floor) * np.exp2(-age / half))
+        return points
+
+    columns = (count_col, last_col) if decay is not None else (count_col,)
+    return CompiledRule(rule_id, "engagement", engaged, engaged_v, columns)
+
+
+def _numbers(frame: pd.DataFrame, name: str) -> np.ndarray:
+    import numpy as np
+
+    if name not in frame.columns:
+        return np.full(len(frame), np.nan)
+    values: np.ndarray = frame[name].to_numpy(dtype=float, na_value=np.nan)
+    return values
+
+
+# -- weighted -----------------------------------------------------------------------------
+
+
+def _compile_weighted(rule: WeightedRule, default_id: str) -> CompiledRule:
+    rule_id = rule.id or default_id
+    weight, cap = rule.weight, rule.max_points
+    if rule.event is not None:
+        event, window = rule.event, rule.within_days
+        count_col = count_column(event, window)
+
+        def counted(lead: Lead, now: float) -> tuple[float, Any]:
+            n = _count(lead, event, window, now)
+            return (_clamp(weight * n, cap), n) if n else (0.0, None)
+
+        def counted_v(frame: pd.DataFrame, now: float) -> np.ndarray:
+            import numpy as np
+
+            points: np.ndarray = weight * np.nan_to_num(_numbers(frame, count_col), nan=0.0)
+            return points if cap is None else np.clip(points, -cap, cap)
+
+        return CompiledRule(rule_id, rule.axis, counted, counted_v, (count_col,))
+    name = rule.field
+    assert name is not None
+    values, default = rule.values, rule.default
+    if values is not None:
+        table = dict(values)
+
+        def category(lead: Lead, now: float) -> tuple[float, Any]:
+            value = lead.profile.get(name)
+            text = _text(value)
+            score = default if text is None else table.get(text, default)
+            return _clamp(weight * score, cap), value
+
+        def category_v(frame: pd.DataFrame, now: float) -> np.ndarray:
+            import numpy as np
+
+            text = _column(frame, name).astype("string")
+            scores = text.map(table).astype(float).fillna(default).to_numpy(dtype=float)
+            points: np.ndarray = weight * scores
+            return points if cap is None else np.clip(points, -cap, cap)
+
+        return CompiledRule(rule_id, rule.axis, category, category_v, (name,))
+
+    def numeric(lead: Lead, now: float) -> tuple[float, Any]:
+        value = lead.profile.get(name)
+        if isinstance(value, Real) and not math.isnan(value):
+            return _clamp(weight * float(value), cap), value
+        return 0.0, None
+
+    def numeric_v(frame: pd.DataFrame, now: float) -> np.ndarray:
+        import numpy as np
+
+        numbers = _as_numbers(_column(frame, name)).to_numpy(dtype=float)
+        points: np.ndarray = weight * np.nan_to_num(numbers, nan=0.0)
+        return points if cap is None else np.clip(points, -cap, cap)
+
+    return CompiledRule(rule_id, rule.axis, numeric, numeric_v, (name,))
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+def _error(exc: ValidationError, source: str) -> RulebookError:
+    first = exc.errors()[0]
+    parts = [str(p) for p in first["loc"] if p not in ("field", "event", "inactive")]
+    path = ".".join(parts)
+    kind = first["type"]
+    problem = first["msg"]
+    if kind == "extra_forbidden":
+        problem = f"unknown key {parts[-1]!r}" if parts else problem
+        fix = "remove the key or correct its spelling (docs/scoring.md lists the keys)"
+    elif kind == "missing":
+        fix = "add the key"
+    else:
+        fix = "change the value as the message says (docs/scoring.md)"
+    if kind == "value_error" and ": " in problem and problem.split(": ", 1)[0].count(".") >= 2:
+        # a whole-rulebook check that names its own rule path
+        inner, problem = problem.removeprefix("Value error, ").split(": ", 1)
+        path = inner
+    return RulebookError(path, problem, fix, source=source)
+
+
+def contributions_of(rules: ScoringRules, lead: Lead, now: float) -> list[Contribution]:
+    """Every non-zero contribution of ``rules`` to ``lead``'s score at ``now``, unsorted."""
+    found = []
+    for rule in rules.rules:
+        points, value = rule.scalar(lead, now)
+        if points:
+            found.append(Contribution(rule.id, points, value))
+    return found
