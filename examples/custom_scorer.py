@@ -229,7 +229,7 @@ def main() -> None:
             f"{lead.score:>8.1f}  {top.rule} ({top.points:+.1f})"
         )
         assert math.isclose(why.value, lead.score, abs_tol=1e-6)
-        assert set(lead.scores) == {"purchase-model", "points"}
+        assert set(lead.scores) == {"purchase-model", "points", "rules"}
 
 
 if __name__ == "__main__":

@@ -333,13 +333,31 @@ def test_engine_runs_the_rule_scorer(pm: leadlife.plugins.LeadlifePluginManager)
     class Plugin:
         @leadlife.hookimpl
         def leadlife_register_scorers(self, register: Any) -> None:
-            register(RuleScorer(SEED_RULES))
+            register(RuleScorer({**SEED_RULES, "name": "seed"}))
 
     engine = leadlife.Engine(
-        {"extends": "default", "bands": {"scorer": "rules"}}, plugins=[Plugin()], plugin_manager=pm
+        {"extends": "default", "bands": {"scorer": "seed"}}, plugins=[Plugin()], plugin_manager=pm
     )
     lead = engine.ingest(ev("livestream_watched", event_id="l1"))
-    assert (lead.scores["rules"], lead.stage) == (30, leadlife.Stage.WARM)
+    assert (lead.scores["seed"], lead.stage) == (30, leadlife.Stage.WARM)
     lead = engine.ingest(ev("download", days(1), asset_id="a"))
     assert lead.stage is leadlife.Stage.HOT
     assert [c.rule for c in engine.explain("u1").contributions] == ["livestream", "download"]
+    default = engine.explain("u1", "rules")  # the default rulebook's rule scorer runs too
+    assert [c.rule for c in default.contributions] == ["livestream", "download"]
+    decayed = 30 * (0.25 + 0.75 * 2 ** (-1 / 45))  # the live stream is a day stale
+    assert default.value == lead.scores["rules"] == pytest.approx(decayed + 10)
+
+
+def test_default_rulebook_scoring_section_is_strict_checked() -> None:
+    """Under a strict lifecycle rulebook, scoring rules may only name declared events."""
+    with pytest.raises(RulebookError) as info:
+        leadlife.load_rulebook(
+            {
+                "extends": "default",
+                "strict": True,
+                "scoring": {"engagement": [{"when": {"event": "tiktok_like"}, "points": 5}]},
+            }
+        )
+    assert info.value.path == "scoring.engagement.0.when.event"
+    assert "tiktok_like" in str(info.value)

@@ -1,4 +1,4 @@
-"""Built-in plugin: the provisional points scorer, configured by the rulebook."""
+"""Built-in plugin: the points scorer and the rule scorer, configured by the rulebook."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from collections.abc import Callable
 
 from leadlife.plugins.hookspecs import hookimpl
 from leadlife.rules import Rulebook
-from leadlife.scoring import PointsScorer, Scorer
+from leadlife.scoring import PointsScorer, RuleScorer, Scorer, ScoringRules
 
 
 @hookimpl(trylast=True)
 def leadlife_register_scorers(register: Callable[[Scorer], None], rulebook: Rulebook) -> None:
-    """Register ``points``: the rulebook's ``event_types.*.points``, summed."""
+    """Register ``points`` (``event_types.*.points`` summed) and the ``[scoring]`` rules."""
     register(PointsScorer({name: spec.points for name, spec in rulebook.event_types.items()}))
+    if rulebook.model.scoring is not None:
+        register(RuleScorer(ScoringRules(rulebook.model.scoring, source=rulebook.source)))

@@ -18,6 +18,8 @@ from pydantic import (
     model_validator,
 )
 
+from leadlife.scoring.model import ScoringRulesModel
+
 __all__ = [
     "AllOf",
     "AnyOf",
@@ -218,4 +220,7 @@ class RulebookModel(_Strict):
     event_types: dict[str, EventTypeSpec] = Field(default_factory=dict)
     qualification: dict[Literal["MQL", "SQL", "SAL"], QualificationSpec] = Field(
         default_factory=dict
+    )
+    scoring: ScoringRulesModel | None = Field(
+        default=None, description="rule-scorer rules; registered as a scorer by that name"
     )

@@ -31,6 +31,7 @@ from leadlife.rules.conditions import (
     longest_window,
 )
 from leadlife.rules.model import EventTypeSpec, RulebookModel
+from leadlife.scoring.model import ScoringRulesModel
 from leadlife.stages import BANDS, DEFAULT_GRAPH, LADDER, Stage, StageGraph
 
 __all__ = ["Rulebook", "load_rulebook"]
@@ -94,11 +95,32 @@ class Rulebook:
             self._ladder_events |= events
             if self.strict:
                 self._check_declared(stage, event_types_in(spec.when))
+        if self.strict and model.scoring is not None:
+            self._check_scoring_events(model.scoring)
         self.retention_days = max(windows)
         # A window can open up with time alone (under a "not"), so timed ladders always run.
         self._ladder_timed = self.retention_days > 30 or any(windows[1:])
         self._touches: dict[str, bool] = {}
         self._check_graph()
+
+    def _check_scoring_events(self, scoring: ScoringRulesModel) -> None:
+        for index, rule in enumerate(scoring.engagement):
+            event = getattr(rule.when, "event", None)
+            if event is not None and event not in self.event_types:
+                raise RulebookError(
+                    f"scoring.engagement.{index}.when.event",
+                    f"event type {event!r} is not declared and the rulebook is strict",
+                    f"declare [event_types.{event}] or set strict = false",
+                    source=self.source,
+                )
+        for index, weighted in enumerate(scoring.weighted):
+            if weighted.event is not None and weighted.event not in self.event_types:
+                raise RulebookError(
+                    f"scoring.weighted.{index}.event",
+                    f"event type {weighted.event!r} is not declared and the rulebook is strict",
+                    f"declare [event_types.{weighted.event}] or set strict = false",
+                    source=self.source,
+                )
 
     def _check_ladder(self, model: RulebookModel) -> None:
         defined = [stage for stage in LADDER if stage.name in model.qualification]
@@ -529,7 +551,7 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any], parent: str = "") 
     return merged
 
 
-_TAGS = {"field", "event", "all", "any", "not"}
+_TAGS = {"field", "event", "all", "any", "not", "inactive"}
 
 
 def _readable_path(loc: Iterable[int | str]) -> tuple[str, list[str]]:
