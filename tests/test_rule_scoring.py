@@ -324,6 +324,7 @@ def test_batch_equals_incremental(
             assert math.isclose(batch[rule_id], value, rel_tol=1e-9, abs_tol=1e-9)
         # the explanation always adds up to the score, in both paths
         assert result.value == math.fsum(c.points for c in result.contributions)
+        assert scorer.score(lead, now) == result.value
         assert math.isclose(sum(batch.values()), row["score"], rel_tol=1e-9, abs_tol=1e-9)
 
 

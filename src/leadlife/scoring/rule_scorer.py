@@ -10,7 +10,7 @@ from typing import Any
 
 from leadlife.lead import Lead
 from leadlife.scoring.protocol import Contribution, ScoreResult
-from leadlife.scoring.rules import ScoringRules, load_scoring_rules
+from leadlife.scoring.rules import CompiledRule, ScoringRules, load_scoring_rules
 
 __all__ = ["RuleScorer"]
 
@@ -25,10 +25,30 @@ class RuleScorer:
     def __init__(self, rules: ScoringRules | Mapping[str, Any] | str | os.PathLike[str]):
         self.rules = load_scoring_rules(rules)
         self.name = self.rules.name
+        # Index the rules by what can make them fire, so a lead only runs the rules
+        # its own profile fields and event types can trigger.
+        self._by_field: dict[str, list[CompiledRule]] = {}
+        self._by_event: dict[str, list[CompiledRule]] = {}
+        self._always: list[CompiledRule] = []
+        for rule in self.rules.rules:
+            kind, *key = rule.trigger
+            if kind == "field":
+                self._by_field.setdefault(key[0], []).append(rule)
+            elif kind == "event":
+                self._by_event.setdefault(key[0], []).append(rule)
+            else:
+                self._always.append(rule)
 
     def score(self, lead: Lead, now: datetime) -> float:
-        """The lead's total score at ``now``."""
-        return self._tally(lead, now.timestamp())[0]
+        """The lead's total score at ``now`` (the same number :meth:`explain` gives)."""
+        now_ts = now.timestamp()
+        points = [p for rule in self._candidates(lead) if (p := rule.scalar(lead, now_ts)[0])]
+        total = math.fsum(points)
+        cap = self.rules.total_cap
+        if cap is not None and total > cap:
+            points.append(cap - total)
+            return math.fsum(points)
+        return total
 
     def explain(self, lead: Lead, now: datetime) -> ScoreResult:
         """The score with fit, engagement, grade and its contributions, largest first."""
@@ -36,10 +56,23 @@ class RuleScorer:
         parts.sort(key=lambda c: abs(c.points), reverse=True)
         return ScoreResult(self.name, total, tuple(parts), fit, engagement, self.rules.grade(fit))
 
+    def _candidates(self, lead: Lead) -> list[CompiledRule]:
+        found = list(self._always)
+        profile = lead.profile
+        for name, rules in self._by_field.items():
+            if name in profile:
+                found.extend(rules)
+        by_event = self._by_event
+        for kind in lead.behaviour.types():
+            triggered = by_event.get(kind)
+            if triggered is not None:
+                found.extend(triggered)
+        return found
+
     def _tally(self, lead: Lead, now: float) -> tuple[float, float, float, list[Contribution]]:
         parts: list[Contribution] = []
         fit = engagement = 0.0
-        for rule in self.rules.rules:
+        for rule in self._candidates(lead):
             points, value = rule.scalar(lead, now)
             if points:
                 parts.append(Contribution(rule.id, points, value))
@@ -47,7 +80,7 @@ class RuleScorer:
                     fit += points
                 else:
                     engagement += points
-        total = fit + engagement
+        total = math.fsum(c.points for c in parts)
         cap = self.rules.total_cap
         if cap is not None and total > cap:
             parts.append(Contribution("total_cap", cap - total, cap))

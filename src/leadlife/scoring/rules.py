@@ -56,13 +56,19 @@ _MISSING = object()
 
 @attrs.frozen
 class CompiledRule:
-    """One rule, ready to run on a lead (``scalar``) or a frame (``vector``)."""
+    """One rule, ready to run on a lead (``scalar``) or a frame (``vector``).
+
+    ``trigger`` says when the rule can give points at all: ``("field", name)`` only
+    when the profile has that field, ``("event", type)`` only when the lead did that
+    event type, ``("always",)`` otherwise. The per-lead scorer skips the rest.
+    """
 
     id: str
     axis: str
     scalar: Callable[[Lead, float], tuple[float, Any]]
     vector: Callable[[pd.DataFrame, float], np.ndarray]
     columns: tuple[str, ...]
+    trigger: tuple[str, ...] = ("always",)
 
 
 class ScoringRules:
@@ -268,7 +274,8 @@ def _compile_fit(rule: FitRule, default_id: str, model: ScoringRulesModel) -> Co
         mask = test_v(_column(frame, name)).to_numpy(dtype=bool)
         return np.where(mask, points, 0.0)
 
-    return CompiledRule(rule_id, "fit", scalar, vector, (name,))
+    trigger = ("always",) if test(_MISSING) else ("field", name)
+    return CompiledRule(rule_id, "fit", scalar, vector, (name,), trigger)
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -349,7 +356,7 @@ def _compile_engagement(
         return points
 
     columns = (count_col, last_col) if decay is not None else (count_col,)
-    return CompiledRule(rule_id, "engagement", engaged, engaged_v, columns)
+    return CompiledRule(rule_id, "engagement", engaged, engaged_v, columns, ("event", event))
 
 
 def _numbers(frame: pd.DataFrame, name: str) -> np.ndarray:
@@ -381,7 +388,7 @@ def _compile_weighted(rule: WeightedRule, default_id: str) -> CompiledRule:
             points: np.ndarray = weight * np.nan_to_num(_numbers(frame, count_col), nan=0.0)
             return points if cap is None else np.clip(points, -cap, cap)
 
-        return CompiledRule(rule_id, rule.axis, counted, counted_v, (count_col,))
+        return CompiledRule(rule_id, rule.axis, counted, counted_v, (count_col,), ("event", event))
     name = rule.field
     assert name is not None
     values, default = rule.values, rule.default
@@ -402,7 +409,8 @@ def _compile_weighted(rule: WeightedRule, default_id: str) -> CompiledRule:
             points: np.ndarray = weight * scores
             return points if cap is None else np.clip(points, -cap, cap)
 
-        return CompiledRule(rule_id, rule.axis, category, category_v, (name,))
+        trigger = ("always",) if default else ("field", name)
+        return CompiledRule(rule_id, rule.axis, category, category_v, (name,), trigger)
 
     def numeric(lead: Lead, now: float) -> tuple[float, Any]:
         value = lead.profile.get(name)
@@ -417,7 +425,7 @@ def _compile_weighted(rule: WeightedRule, default_id: str) -> CompiledRule:
         points: np.ndarray = weight * np.nan_to_num(numbers, nan=0.0)
         return points if cap is None else np.clip(points, -cap, cap)
 
-    return CompiledRule(rule_id, rule.axis, numeric, numeric_v, (name,))
+    return CompiledRule(rule_id, rule.axis, numeric, numeric_v, (name,), ("field", name))
 
 
 # -- errors ---------------------------------------------------------------------------------
