@@ -176,7 +176,7 @@ def test_bad_scoring_rules_name_the_rule(data: dict[str, Any], path: str, words:
 
 # -- one meaning, two paths -----------------------------------------------------------
 
-EVENTS = ["download", "page_view", "livestream_watched"]
+EVENTS = ["download", "page_view", "livestream_watched", "page_view[page=pricing]"]
 FIELDS = {
     "industry": st.sampled_from(["advertising", "media", "retail", None, 7]),
     "email": st.sampled_from(["a@gmail.com", "b@acme.cn", "c@QQ.COM", "", None, 3.5]),
@@ -202,8 +202,15 @@ field_when = st.one_of(
     st.just({"field": "email", "matches": r"\.cn$"}),
 )
 event_when = st.builds(
-    lambda e, n, w: {"event": e, "min_count": n, **({"within_days": w} if w else {})},
-    st.sampled_from(EVENTS),
+    lambda e, n, w: {**e, "min_count": n, **({"within_days": w} if w else {})},
+    st.sampled_from(
+        [
+            {"event": "download"},
+            {"event": "page_view"},
+            {"event": "livestream_watched"},
+            {"event": "page_view", "data": {"page": "pricing"}},
+        ]
+    ),
     st.integers(1, 3),
     st.sampled_from([None, 1, 7, 30]),
 )
@@ -362,3 +369,20 @@ def test_default_rulebook_scoring_section_is_strict_checked() -> None:
         )
     assert info.value.path == "scoring.engagement.0.when.event"
     assert "tiktok_like" in str(info.value)
+
+
+def test_narrowed_counters_score_pricing_over_careers(
+    pm: leadlife.plugins.LeadlifePluginManager,
+) -> None:
+    """Pricing page views earn more than other pages; a careers page view costs points."""
+    engine = leadlife.Engine(plugin_manager=pm)
+    engine.ingest(ev("page_view", page="pricing", lead="buyer"))
+    engine.ingest(ev("page_view", page="case_study", lead="reader"))
+    engine.ingest(ev("page_view", page="careers", lead="job_seeker"))
+    score = {lead: engine.get(lead).scores["rules"] for lead in ("buyer", "reader", "job_seeker")}
+    assert score == {"buyer": 6.0, "reader": 1.0, "job_seeker": -9.0}
+    assert engine.get("buyer").behaviour.total("page_view[page=pricing]") == 1
+    assert [c.rule for c in engine.explain("buyer", "rules").contributions] == [
+        "pricing_page",
+        "page_view",
+    ]

@@ -87,6 +87,7 @@ class Engine:
         self._scorer_plugins: dict[str, str] = {}
         self._incremental: dict[str, Callable[[Lead, Event, float, datetime], float]] = {}
         self._enrich_hooks = False
+        self._counters: dict[str, dict[str, dict[str, Any]]] = {}
         self._generation = -1
         self._sync()
 
@@ -110,6 +111,13 @@ class Engine:
             )
         self.scorers = scorers
         self._scorer_plugins = owners
+        counters: dict[str, dict[str, dict[str, Any]]] = {}
+        for scorer in scorers.values():
+            wanted = getattr(scorer, "counters", None)
+            if callable(wanted):
+                for kind, keys in wanted().items():
+                    counters.setdefault(kind, {}).update(keys)
+        self._counters = counters
         self._incremental = {
             name: update
             for name, scorer in scorers.items()
@@ -237,7 +245,7 @@ class Engine:
         if due is not None and due <= ts:
             rulebook.catch_up(lead, ts, changes, notices)
         enrichment = self._enrich(event, lead, failures)
-        rulebook.record(lead, event, enrichment, ts)
+        rulebook.record(lead, event, enrichment, ts, self._counters)
         last = lead.last_event_ts
         now = event.at if last is None or last <= ts else datetime.fromtimestamp(last, UTC)
         self._score(lead, now, event, failures)

@@ -249,13 +249,20 @@ class Rulebook:
                 )
 
     def record(
-        self, lead: Lead, event: Event, enrichment: Mapping[str, Any], ts: float | None = None
+        self,
+        lead: Lead,
+        event: Event,
+        enrichment: Mapping[str, Any],
+        ts: float | None = None,
+        counters: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
     ) -> None:
         """Apply an event's facts to ``lead``: times, counters, profile, owner, milestones.
 
-        ``ts`` is ``event.at`` in epoch seconds, when the caller has it already. A late
-        event (older than the newest seen) only fills profile fields still missing, so
-        it cannot overwrite newer data.
+        ``ts`` is ``event.at`` in epoch seconds, when the caller has it already.
+        ``counters`` are narrowed counters scorers asked for, ``{event type: {key: data
+        to match}}``: the event is also counted under each key whose data it matches.
+        A late event (older than the newest seen) only fills profile fields still
+        missing, so it cannot overwrite newer data.
         """
         spec = self.event_types.get(event.type, _LENIENT)
         if ts is None:
@@ -275,6 +282,12 @@ class Rulebook:
                 if asleep is not None and ts > asleep:
                     lead.asleep_ts = None
         lead.behaviour.record(event.type, ts, self.retention_days)
+        narrowed = None if counters is None else counters.get(event.type)
+        if narrowed:
+            data = event.data
+            for key, wanted in narrowed.items():
+                if all(data.get(name) == value for name, value in wanted.items()):
+                    lead.behaviour.record(key, ts, self.retention_days)
         lead.event_count += 1
         profile = lead.profile
         data = event.data

@@ -6,6 +6,7 @@ over rows in Python except the optional human-readable ``reasons`` column.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["lead_frame", "score_frame"]
+
+_COUNT = re.compile(r"n\.(.+?)(?:\.(\d+)d)?")
 
 
 def score_frame(
@@ -99,9 +102,11 @@ def lead_frame(leads: Iterable[Lead], rules: ScoringRules, now: datetime) -> pd.
         if column == "last_activity":
             data[column] = [np.nan if (t := lead.idle_ts) is None else t for lead in leads]
         elif column.startswith("n."):
-            _, event, *window = column.split(".")
+            match = _COUNT.fullmatch(column)
+            assert match is not None  # every "n." column is built by count_column
+            event, window = match.group(1), match.group(2)
             if window:
-                days = int(window[0].removesuffix("d"))
+                days = int(window)
                 data[column] = [lead.behaviour.count_ts(event, days, now_ts) for lead in leads]
             else:
                 data[column] = [lead.behaviour.total(event) for lead in leads]

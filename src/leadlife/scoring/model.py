@@ -26,6 +26,7 @@ __all__ = [
     "InactiveWhen",
     "ScoringRulesModel",
     "WeightedRule",
+    "counter_key",
 ]
 
 FREE_MAIL_DOMAINS = frozenset(
@@ -100,11 +101,29 @@ class FieldWhen(_Strict):
 
 
 class EventWhen(_Strict):
-    """The lead did ``event`` at least ``min_count`` times (in the last ``within_days``)."""
+    """The lead did ``event`` at least ``min_count`` times (in the last ``within_days``).
+
+    ``data`` narrows it to events whose data has these values, e.g. ``page_view``
+    with ``{ page = "pricing" }``; such events are counted under their own key
+    (see :func:`counter_key`).
+    """
 
     event: str = Field(min_length=1)
+    data: dict[str, str | int | float | bool] | None = Field(default=None, min_length=1)
     min_count: int = Field(default=1, ge=1)
     within_days: int | None = Field(default=None, ge=1)
+
+    @property
+    def key(self) -> str:
+        """The behaviour counter this condition reads."""
+        return counter_key(self.event, self.data)
+
+
+def counter_key(event: str, data: dict[str, Any] | None) -> str:
+    """The behaviour counter of ``event`` narrowed by ``data``: ``page_view[page=pricing]``."""
+    if not data:
+        return event
+    return event + "[" + ",".join(f"{k}={data[k]}" for k in sorted(data)) + "]"
 
 
 class InactiveWhen(_Strict):
@@ -248,3 +267,12 @@ class ScoringRulesModel(_Strict):
         if duplicates:
             raise ValueError(f"rule ids must be unique: {', '.join(duplicates)}")
         return self
+
+    def counters(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Narrowed counters the rules read: ``{event type: {key: data to match}}``."""
+        found: dict[str, dict[str, dict[str, Any]]] = {}
+        for rule in self.engagement:
+            when = rule.when
+            if isinstance(when, EventWhen) and when.data:
+                found.setdefault(when.event, {})[when.key] = dict(when.data)
+        return found

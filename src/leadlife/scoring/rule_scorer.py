@@ -39,6 +39,10 @@ class RuleScorer:
             else:
                 self._always.append(rule)
 
+    def counters(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Narrowed counters the engine should keep for these rules (pricing page views…)."""
+        return self.rules.counters()
+
     def score(self, lead: Lead, now: datetime) -> float:
         """The lead's total score at ``now`` (the same number :meth:`explain` gives)."""
         now_ts = now.timestamp()

@@ -8,9 +8,10 @@ of lead snapshots with numpy masks. Both read the same *snapshot* of a lead:
 column                        value
 ============================  ==============================================
 ``<field>``                   ``lead.profile[field]``
-``n.<type>``                  all-time count of the event type
-``n.<type>.<d>d``             count in the last ``d`` UTC days
-``last.<type>``               epoch seconds of the latest such event (NaN: never)
+``n.<key>``                   all-time count of the event type (or narrowed counter,
+                              e.g. ``page_view[page=pricing]``)
+``n.<key>.<d>d``              count in the last ``d`` UTC days
+``last.<key>``                epoch seconds of the latest such event (NaN: never)
 ``last_activity``             epoch seconds of the lead's last own activity
 ============================  ==============================================
 
@@ -87,6 +88,10 @@ class ScoringRules:
             self.rules.append(_compile_weighted(weighted, f"weighted.{index}"))
         self.grades = sorted(model.grades.items(), key=lambda item: item[1], reverse=True)
         self.total_cap = model.total_cap
+
+    def counters(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Narrowed counters the rules read: ``{event type: {key: data to match}}``."""
+        return self.model.counters()
 
     @property
     def columns(self) -> list[str]:
@@ -320,7 +325,7 @@ def _compile_engagement(
 
         return CompiledRule(rule_id, "engagement", inactive, inactive_v, ("last_activity",))
     assert isinstance(when, EventWhen)
-    event, window, least = when.event, when.within_days, when.min_count
+    event, window, least = when.key, when.within_days, when.min_count
     count_col = count_column(event, window)
     last_col = f"last.{event}"
     every = rule.fires != "once"
