@@ -77,6 +77,10 @@ class Behaviour:
             days,
         )
 
+    def entry(self, event_type: str) -> tuple[int, float, float, tuple[int, ...]] | None:
+        """The raw counters ``(total, first_ts, last_ts, day pairs)``, or None."""
+        return self._stats.get(event_type)
+
     def total(self, event_type: str) -> int:
         """All-time count of ``event_type``."""
         entry = self._stats.get(event_type)

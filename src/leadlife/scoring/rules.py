@@ -166,6 +166,12 @@ def _count(lead: Lead, event: str, within_days: int | None, now: float) -> int:
     return lead.behaviour.count_ts(event, within_days, now)
 
 
+def _in_window(days: tuple[int, ...], within_days: int, now: float) -> int:
+    today = int(now // _DAY)
+    first = today - within_days
+    return sum(days[i + 1] for i in range(0, len(days), 2) if first < days[i] <= today)
+
+
 def _clamp(points: float, cap: float | None) -> float:
     if cap is None:
         return points
@@ -332,15 +338,25 @@ def _compile_engagement(
     decay = _decay(model, rule.decays)
     base = rule.points
 
+    high = math.inf if cap is None else cap
+    half, floor = (1.0, 1.0) if decay is None else decay
+
     def engaged(lead: Lead, now: float) -> tuple[float, Any]:
-        n = _count(lead, event, window, now)
+        # Runs per event for every triggered rule: one counter lookup, no helper calls.
+        entry = lead.behaviour.entry(event)
+        if entry is None:
+            return 0.0, None
+        n = entry[0] if window is None else _in_window(entry[3], window, now)
         if n < least:
             return 0.0, None
-        points = _clamp(base * n if every else base, cap)
+        points = base * n if every else base
+        if points > high:
+            points = high
+        elif points < -high:
+            points = -high
         if decay is not None:
-            last = lead.behaviour.last_ts(event)
-            age = 0.0 if last is None or last > now else now - last
-            half, floor = decay
+            last = entry[2]
+            age = 0.0 if last > now else now - last
             points *= floor + (1.0 - floor) * 2.0 ** (-age / half)
         return points, n
 
