@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
+from typing import Any
 
 import attrs
 
 from leadlife.demo.world import World, generate_events
 from leadlife.engine import Engine
 from leadlife.reports import IngestReport
+from leadlife.rules import Rulebook
 from leadlife.stages import Stage
 
-__all__ = ["DemoResult", "World", "format_funnel", "generate_events", "run_demo"]
+__all__ = [
+    "DEMO_RULEBOOK",
+    "DemoResult",
+    "World",
+    "format_funnel",
+    "format_top_leads",
+    "generate_events",
+    "run_demo",
+]
+
+#: The default rulebook, with the rule scorer ("rules") placing leads in the bands.
+DEMO_RULEBOOK: Mapping[str, Any] = {"extends": "default", "bands": {"scorer": "rules"}}
 
 
 @attrs.frozen
@@ -27,12 +40,19 @@ class DemoResult:
 
 
 def run_demo(
-    world: World | None = None, progress: Callable[[int, int], None] | None = None
+    world: World | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    rulebook: Rulebook | Mapping[str, Any] | str = DEMO_RULEBOOK,
 ) -> DemoResult:
-    """Feed ``world``'s events into a fresh engine, ticking once per simulated day."""
+    """Feed ``world``'s events into a fresh engine, ticking once per simulated day.
+
+    The engine runs ``rulebook``: by default the default rulebook with its rule
+    scorer driving the Cold / Warm / Hot bands.
+    """
     world = World() if world is None else world
     events = generate_events(world)
-    engine = Engine()
+    engine = Engine(rulebook)
     report = IngestReport()
     day = world.start + timedelta(days=1)
     batch: list[dict[str, object]] = []
@@ -82,4 +102,29 @@ def format_funnel(engine: Engine) -> str:
         lines.append(f"{stage.name:<14}{now_counts[stage]:>8}{reached[stage]:>8}{share:>8.1f}%")
     lines.append("-" * 39)
     lines.append(f"{'leads':<14}{total:>8}")
+    return "\n".join(lines)
+
+
+def format_top_leads(engine: Engine, scorer: str = "rules", top: int = 10) -> str:
+    """A text table of the ``top`` open leads by ``scorer``'s score, with their reasons.
+
+    Each row has the lead's stage, score, fit grade and its three largest
+    contributions, from ``engine.explain(lead_id, scorer)``.
+    """
+    leads = [
+        lead for lead in engine.storage.leads() if lead.stage.is_open and scorer in lead.scores
+    ]
+    leads.sort(key=lambda lead: (-lead.scores[scorer], lead.id))
+    lines = [
+        f"Top {min(top, len(leads))} open leads by score (scorer {scorer!r})",
+        f"{'lead':<10}{'stage':<8}{'score':>7}  {'grade':<7}top reasons",
+        "-" * 78,
+    ]
+    for lead in leads[:top]:
+        why = engine.explain(lead.id, scorer)
+        reasons = ", ".join(f"{c.rule} {round(c.points, 1):+g}" for c in why.contributions[:3])
+        lines.append(
+            f"{lead.id:<10}{lead.stage.name:<8}{lead.scores[scorer]:>7.1f}  "
+            f"{why.grade or '-':<7}{reasons}"
+        )
     return "\n".join(lines)
