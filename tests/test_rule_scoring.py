@@ -181,7 +181,11 @@ FIELDS = {
     "industry": st.sampled_from(["advertising", "media", "retail", None, 7]),
     "email": st.sampled_from(["a@gmail.com", "b@acme.cn", "c@QQ.COM", "", None, 3.5]),
     "employees": st.one_of(
-        st.none(), st.integers(0, 5000), st.floats(0, 5000), st.booleans(), st.just("many")
+        st.none(),
+        st.integers(0, 5000),
+        st.floats(0, 5000),
+        st.booleans(),
+        st.sampled_from(["many", "450", " 12 ", "1e3", "nan", ""]),
     ),
     "tier": st.sampled_from(["1", "2", 1, 2, None, "x"]),
 }
@@ -386,3 +390,68 @@ def test_narrowed_counters_score_pricing_over_careers(
         "pricing_page",
         "page_view",
     ]
+
+
+def test_numbers_written_as_text_score_alike() -> None:
+    """Regression: "450" employees counts as 450 per lead, as the batch path reads it."""
+    rules = ScoringRules.from_dict(
+        {
+            "fit": [{"id": "big", "when": {"field": "employees", "min": 400}, "points": 10}],
+            "weighted": [{"id": "revenue", "field": "revenue", "weight": 0.5}],
+        }
+    )
+    lead = lead_with(profile={"employees": "450", "revenue": "12"})
+    assert RuleScorer(rules).score(lead, T0) == 16.0
+    assert score_frame(lead_frame([lead], rules, T0), rules, T0)["score"].iloc[0] == 16.0
+
+
+def test_capped_batch_total_is_exactly_the_cap() -> None:
+    """Regression: a capped total is the cap itself in both paths, not a rounding of it."""
+    rules = ScoringRules.from_dict(
+        {
+            "total_cap": 150,
+            "engagement": [{"when": {"event": "download"}, "points": 0.1 + 0.2}],
+        }
+    )
+    lead = lead_with(*[("download", d / 10) for d in range(600)])
+    now = T0 + days(60)
+    assert score_frame(lead_frame([lead], rules, now), rules, now)["score"].iloc[0] == 150
+    assert RuleScorer(rules).score(lead, now) == 150
+
+
+def test_field_condition_in_engagement_is_refused() -> None:
+    """Regression: a field test under [[engagement]] fails at load and says where it goes."""
+    with pytest.raises(RulebookError, match="move it under") as info:
+        ScoringRules.from_dict(
+            {"engagement": [{"when": {"field": "industry", "exists": True}, "points": 5}]}
+        )
+    assert info.value.path == "engagement.0"
+
+
+def test_non_utf8_rulebook_is_a_rulebook_error(tmp_path: Any) -> None:
+    """Regression: a rulebook saved in another encoding gives a RulebookError."""
+    path = tmp_path / "rules.toml"
+    path.write_bytes('name = "r\u00e9gles"\n'.encode("latin-1"))
+    with pytest.raises(RulebookError, match="not UTF-8"):
+        ScoringRules.load(path)
+    with pytest.raises(RulebookError, match="not UTF-8"):
+        leadlife.Rulebook.load(path)
+
+
+def test_day_buckets_reach_back_as_far_as_scoring_windows(
+    pm: leadlife.plugins.LeadlifePluginManager,
+) -> None:
+    """Regression: a 60-day scoring window counts 60 days of downloads, not 31."""
+    engine = leadlife.Engine(
+        {
+            "extends": "default",
+            "scoring": {
+                "name": "window",
+                "engagement": [{"when": {"event": "download", "within_days": 60}, "points": 1}],
+            },
+        },
+        plugin_manager=pm,
+    )
+    for day in range(60):
+        engine.ingest(ev("download", days(day), asset_id="a"))
+    assert engine.get("u1").scores["window"] == 60

@@ -95,11 +95,17 @@ class Rulebook:
             self._ladder_events |= events
             if self.strict:
                 self._check_declared(stage, event_types_in(spec.when))
-        if self.strict and model.scoring is not None:
-            self._check_scoring_events(model.scoring)
-        self.retention_days = max(windows)
         # A window can open up with time alone (under a "not"), so timed ladders always run.
-        self._ladder_timed = self.retention_days > 30 or any(windows[1:])
+        self._ladder_timed = any(windows[1:])
+        if model.scoring is not None:
+            if self.strict:
+                self._check_scoring_events(model.scoring)
+            # Day buckets must reach back as far as the scoring rules' windows, too.
+            windows.extend(
+                [getattr(r.when, "within_days", None) or 0 for r in model.scoring.engagement]
+                + [w.within_days or 0 for w in model.scoring.weighted]
+            )
+        self.retention_days = max(windows)
         self._touches: dict[str, bool] = {}
         self._check_graph()
 
@@ -222,6 +228,10 @@ class Rulebook:
         except OSError as exc:
             raise RulebookError(
                 "", f"cannot read the file ({exc.strerror})", "check the path", source=str(path)
+            ) from None
+        except UnicodeDecodeError:
+            raise RulebookError(
+                "", "the file is not UTF-8 text", "save the rulebook as UTF-8", source=str(path)
             ) from None
         return cls.from_toml(text, source=str(path))
 

@@ -58,6 +58,8 @@ def score_frame(
         columns["points.total_cap"] = over
     matrix = np.column_stack(list(columns.values())) if columns else np.zeros((n, 0))
     score = matrix.sum(axis=1) if columns else np.zeros(n)
+    if rules.total_cap is not None:
+        score = np.where(total > rules.total_cap, rules.total_cap, score)  # exact when capped
     grade = np.full(n, rules.model.lowest_grade, dtype=object)
     for name, threshold in reversed(rules.grades):  # best grade written last wins
         grade = np.where(fit >= threshold, name, grade)

@@ -182,6 +182,8 @@ class EngagementRule(_Rule):
 
     @model_validator(mode="after")
     def _fires_needs_event(self) -> EngagementRule:
+        if isinstance(self.when, FieldWhen):
+            raise ValueError("a field condition is a fit rule; move it under [[fit]]")
         if self.fires == "every" and not isinstance(self.when, EventWhen):
             raise ValueError("fires = 'every' counts events; use it with an event condition")
         return self

@@ -138,6 +138,10 @@ class ScoringRules:
             raise RulebookError(
                 "", f"cannot read the file ({exc.strerror})", "check the path", source=str(path)
             ) from None
+        except UnicodeDecodeError:
+            raise RulebookError(
+                "", "the file is not UTF-8 text", "save the rulebook as UTF-8", source=str(path)
+            ) from None
         return cls.from_toml(text, source=str(path))
 
 
@@ -213,7 +217,8 @@ def _field_test(
         high = math.inf if when.max is None else when.max
 
         def between(value: Any) -> bool:
-            return isinstance(value, Real) and low <= float(value) <= high  # NaN is never
+            number = _number(value)
+            return number is not None and low <= number <= high
 
         def between_v(col: pd.Series) -> pd.Series:
             return _as_numbers(col).between(low, high).fillna(False)
@@ -227,9 +232,12 @@ def _field_test(
                 return text is not None and _domain(text) in FREE_MAIL_DOMAINS
 
             def free_mail_v(col: pd.Series) -> pd.Series:
-                text = col.astype("string")
-                domains = text.str.rsplit("@", n=1).str[-1].str.strip().str.lower()
-                return domains.isin(FREE_MAIL_DOMAINS).fillna(False)
+                def on_values(values: pd.Series) -> pd.Series:
+                    text = values.astype("string")
+                    domains = text.str.rsplit("@", n=1).str[-1].str.strip().str.lower()
+                    return domains.isin(FREE_MAIL_DOMAINS).fillna(False)
+
+                return _on_distinct(col, on_values)
 
             return free_mail, free_mail_v
         pattern = re.compile(when.matches)
@@ -239,7 +247,12 @@ def _field_test(
             return text is not None and pattern.search(text) is not None
 
         def matches_v(col: pd.Series) -> pd.Series:
-            return col.astype("string").str.contains(pattern, regex=True).fillna(False)
+            return _on_distinct(
+                col,
+                lambda values: (
+                    values.astype("string").str.contains(pattern, regex=True).fillna(False)
+                ),
+            )
 
         return matches, matches_v
     target = when.equals
@@ -257,8 +270,34 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
+def _number(value: Any) -> float | None:
+    """A value as pandas' ``to_numeric(errors="coerce")`` reads it (None for NaN/missing)."""
+    if isinstance(value, Real):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return None if math.isnan(number) else number
+
+
 def _domain(text: str) -> str:
     return text.rsplit("@", 1)[-1].strip().lower()
+
+
+def _on_distinct(col: pd.Series, test: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """Run a string test once per distinct value: e-mail domains and categories repeat."""
+    import numpy as np
+    import pandas as pd
+
+    codes, distinct = pd.factorize(col, use_na_sentinel=True)
+    answers = np.asarray(test(pd.Series(distinct, dtype=object)), dtype=bool)
+    missing = bool(np.asarray(test(pd.Series([None], dtype=object)), dtype=bool)[0])
+    picked = np.where(codes >= 0, answers[np.maximum(codes, 0)] if len(answers) else False, missing)
+    return pd.Series(picked, index=col.index)
 
 
 def _as_numbers(col: pd.Series) -> pd.Series:
@@ -435,8 +474,9 @@ def _compile_weighted(rule: WeightedRule, default_id: str) -> CompiledRule:
 
     def numeric(lead: Lead, now: float) -> tuple[float, Any]:
         value = lead.profile.get(name)
-        if isinstance(value, Real) and not math.isnan(value):
-            return _clamp(weight * float(value), cap), value
+        number = _number(value)
+        if number is not None:
+            return _clamp(weight * number, cap), value
         return 0.0, None
 
     def numeric_v(frame: pd.DataFrame, now: float) -> np.ndarray:
