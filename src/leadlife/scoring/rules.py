@@ -188,30 +188,13 @@ def _clamp(points: float, cap: float | None) -> float:
 def _field_test(
     when: FieldWhen,
 ) -> tuple[Callable[[Any], bool], Callable[[pd.Series], pd.Series]]:
-    """The scalar and vector forms of one field test."""
-    if when.exists is not None:
-        wanted = when.exists
+    """The scalar and vector forms of one field test.
 
-        def exists(value: Any) -> bool:
-            present = value is not None and value is not _MISSING and value != ""
-            present = present and not (isinstance(value, float) and math.isnan(value))
-            return present is wanted
-
-        def exists_v(col: pd.Series) -> pd.Series:
-            present = col.notna() & (col.astype("string") != "").fillna(False)
-            return present if wanted else ~present
-
-        return exists, exists_v
-    if when.in_ is not None:
-        choices = list(when.in_)
-
-        def in_(value: Any) -> bool:
-            try:
-                return value in choices and value is not _MISSING
-            except TypeError:
-                return False
-
-        return in_, lambda col: col.isin(choices)
+    Except for numeric ranges, the vector form runs the scalar test once per distinct
+    value of the column (a category's categories, or the column's factorised values)
+    and spreads the answers with the codes: the two paths share one definition, and
+    profile columns repeat their values (industries, titles, cities) so that is cheap.
+    """
     if when.min is not None or when.max is not None:
         low = -math.inf if when.min is None else when.min
         high = math.inf if when.max is None else when.max
@@ -224,43 +207,79 @@ def _field_test(
             return _as_numbers(col).between(low, high).fillna(False)
 
         return between, between_v
-    if when.matches is not None:
-        if when.matches == "free_mail":
+    test: Callable[[Any], bool]
+    if when.exists is not None:
+        wanted = when.exists
 
-            def free_mail(value: Any) -> bool:
-                text = _text(value)
-                return text is not None and _domain(text) in FREE_MAIL_DOMAINS
+        def exists(value: Any) -> bool:
+            return (_text(value) not in (None, "")) is wanted
 
-            def free_mail_v(col: pd.Series) -> pd.Series:
-                def on_values(values: pd.Series) -> pd.Series:
-                    text = values.astype("string")
-                    domains = text.str.rsplit("@", n=1).str[-1].str.strip().str.lower()
-                    return domains.isin(FREE_MAIL_DOMAINS).fillna(False)
+        test = exists
+    elif when.in_ is not None:
+        choices = list(when.in_)
 
-                return _on_distinct(col, on_values)
+        def in_(value: Any) -> bool:
+            try:
+                return value is not _MISSING and value in choices
+            except TypeError:
+                return False
 
-            return free_mail, free_mail_v
+        test = in_
+    elif when.matches == "free_mail":
+
+        def free_mail(value: Any) -> bool:
+            text = _text(value)
+            return text is not None and _domain(text) in FREE_MAIL_DOMAINS
+
+        def free_mail_v(col: pd.Series) -> pd.Series:
+            import pandas as pd
+
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                return _per_distinct(col, free_mail)
+            # E-mail addresses rarely repeat but their domains do: test each domain once.
+            domains = pd.Series(
+                [None if (t := _text(v)) is None else t.rpartition("@")[2] for v in col],
+                index=col.index,
+                dtype=object,
+            )
+            return _per_distinct(
+                domains, lambda d: d is not _MISSING and _domain(d) in (FREE_MAIL_DOMAINS)
+            )
+
+        return free_mail, free_mail_v
+    elif when.matches is not None:
         pattern = re.compile(when.matches)
 
         def matches(value: Any) -> bool:
             text = _text(value)
             return text is not None and pattern.search(text) is not None
 
-        def matches_v(col: pd.Series) -> pd.Series:
-            return _on_distinct(
-                col,
-                lambda values: (
-                    values.astype("string").str.contains(pattern, regex=True).fillna(False)
-                ),
-            )
+        test = matches
+    else:
+        target = when.equals
 
-        return matches, matches_v
-    target = when.equals
+        def equals(value: Any) -> bool:
+            return value is not _MISSING and bool(value == target)
 
-    def equals(value: Any) -> bool:
-        return value is not _MISSING and bool(value == target)
+        test = equals
+    return test, lambda col: _per_distinct(col, test)
 
-    return equals, lambda col: (col == target).fillna(False)
+
+def _per_distinct(col: pd.Series, test: Callable[[Any], Any], dtype: type = bool) -> pd.Series:
+    """``test`` once per distinct value of ``col``, gathered back to rows by code."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy()
+        distinct = col.cat.categories.to_numpy(dtype=object)
+    else:
+        codes, distinct = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
+    # code -1 (missing) reads the answer for a missing value, kept last in the table
+    table: np.ndarray = np.array(
+        [test(value) for value in distinct] + [test(_MISSING)], dtype=dtype
+    )
+    return pd.Series(table[codes], index=col.index)
 
 
 def _text(value: Any) -> str | None:
@@ -286,18 +305,6 @@ def _number(value: Any) -> float | None:
 
 def _domain(text: str) -> str:
     return text.rsplit("@", 1)[-1].strip().lower()
-
-
-def _on_distinct(col: pd.Series, test: Callable[[pd.Series], pd.Series]) -> pd.Series:
-    """Run a string test once per distinct value: e-mail domains and categories repeat."""
-    import numpy as np
-    import pandas as pd
-
-    codes, distinct = pd.factorize(col, use_na_sentinel=True)
-    answers = np.asarray(test(pd.Series(distinct, dtype=object)), dtype=bool)
-    missing = bool(np.asarray(test(pd.Series([None], dtype=object)), dtype=bool)[0])
-    picked = np.where(codes >= 0, answers[np.maximum(codes, 0)] if len(answers) else False, missing)
-    return pd.Series(picked, index=col.index)
 
 
 def _as_numbers(col: pd.Series) -> pd.Series:
@@ -457,16 +464,17 @@ def _compile_weighted(rule: WeightedRule, default_id: str) -> CompiledRule:
 
         def category(lead: Lead, now: float) -> tuple[float, Any]:
             value = lead.profile.get(name)
+            return _clamp(weight * category_score(value), cap), value
+
+        def category_score(value: Any) -> float:
             text = _text(value)
-            score = default if text is None else table.get(text, default)
-            return _clamp(weight * score, cap), value
+            return default if text is None else table.get(text, default)
 
         def category_v(frame: pd.DataFrame, now: float) -> np.ndarray:
             import numpy as np
 
-            text = _column(frame, name).astype("string")
-            scores = text.map(table).astype(float).fillna(default).to_numpy(dtype=float)
-            points: np.ndarray = weight * scores
+            scores = _per_distinct(_column(frame, name), category_score, float)
+            points: np.ndarray = weight * scores.to_numpy(dtype=float)
             return points if cap is None else np.clip(points, -cap, cap)
 
         trigger = ("always",) if default else ("field", name)
