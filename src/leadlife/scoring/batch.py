@@ -52,22 +52,28 @@ def score_frame(
             fit += points
         else:
             engagement += points
-    total = fit + engagement
-    if rules.total_cap is not None:
-        over = np.minimum(rules.total_cap - total, 0.0)
-        columns["points.total_cap"] = over
-    matrix = np.column_stack(list(columns.values())) if columns else np.zeros((n, 0))
-    score = matrix.sum(axis=1) if columns else np.zeros(n)
-    if rules.total_cap is not None:
-        score = np.where(total > rules.total_cap, rules.total_cap, score)  # exact when capped
-    grade = np.full(n, rules.model.lowest_grade, dtype=object)
-    for name, threshold in reversed(rules.grades):  # best grade written last wins
-        grade = np.where(fit >= threshold, name, grade)
+    score = fit + engagement
+    cap = rules.total_cap
+    if cap is not None:
+        columns["points.total_cap"] = np.minimum(cap - score, 0.0)
+        score = np.minimum(score, cap)  # exactly the cap when it bites
+    # Grades as a categorical: integer codes from the thresholds, no per-row strings.
+    names = [name for name, _ in rules.grades] + [rules.model.lowest_grade]
+    codes = np.full(n, len(names) - 1, dtype=np.int8)
+    for index in range(len(rules.grades) - 1, -1, -1):  # best grade written last wins
+        codes[fit >= rules.grades[index][1]] = index
+    grade = (
+        pd.Categorical.from_codes(codes, categories=pd.Index(names).unique())
+        if len(set(names)) == len(names)
+        else np.array(names, dtype=object)[codes]
+    )
     result = pd.DataFrame(
         {"score": score, "fit": fit, "engagement": engagement, "grade": grade, **columns},
         index=frame.index,
+        copy=False,
     )
     if reasons:
+        matrix = np.column_stack(list(columns.values())) if columns else np.zeros((n, 0))
         result["reasons"] = _reasons(matrix, list(columns), reasons)
     return result
 
