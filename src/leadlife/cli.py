@@ -7,7 +7,6 @@ import re
 import sys
 import tempfile
 import time
-import tomllib
 import warnings
 from collections import Counter
 from collections.abc import Iterator
@@ -182,24 +181,10 @@ def _load_scoring_rules(path: Path) -> ScoringRules:
     from leadlife.errors import RulebookError
     from leadlife.rules import Rulebook
     from leadlife.scoring import ScoringRules
+    from leadlife.toml_files import parse_toml, read_toml
 
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RulebookError(
-            "", f"cannot read the file ({exc.strerror})", "check the path", source=source
-        ) from None
-    except UnicodeDecodeError:
-        raise RulebookError(
-            "", "not UTF-8 text", "save the rulebook as UTF-8", source=source
-        ) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise RulebookError(
-            "", f"not valid TOML ({exc})", "fix the TOML syntax at that line", source=source
-        ) from None
+    text, source = read_toml(path)
+    data = parse_toml(text, source)
     lifecycle = _LIFECYCLE_KEYS & data.keys() or isinstance(data.get("event_types"), dict)
     if not lifecycle:
         return ScoringRules.from_dict(data, source=source)

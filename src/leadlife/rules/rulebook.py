@@ -33,6 +33,7 @@ from leadlife.rules.conditions import (
 from leadlife.rules.model import EventTypeSpec, RulebookModel
 from leadlife.scoring.model import ScoringRulesModel
 from leadlife.stages import BANDS, DEFAULT_GRAPH, LADDER, Stage, StageGraph
+from leadlife.toml_files import parse_toml, read_toml
 
 __all__ = ["Rulebook", "load_rulebook"]
 
@@ -211,29 +212,13 @@ class Rulebook:
     @classmethod
     def from_toml(cls, text: str, *, source: str = "<toml>") -> Rulebook:
         """Validate a rulebook written in TOML."""
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise RulebookError(
-                "", f"not valid TOML ({exc})", "fix the TOML syntax at that line", source=source
-            ) from None
-        return cls.from_dict(data, source=source)
+        return cls.from_dict(parse_toml(text, source), source=source)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Rulebook:
         """Read and validate a TOML rulebook file."""
-        try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-        except OSError as exc:
-            raise RulebookError(
-                "", f"cannot read the file ({exc.strerror})", "check the path", source=str(path)
-            ) from None
-        except UnicodeDecodeError:
-            raise RulebookError(
-                "", "the file is not UTF-8 text", "save the rulebook as UTF-8", source=str(path)
-            ) from None
-        return cls.from_toml(text, source=str(path))
+        text, source = read_toml(path)
+        return cls.from_toml(text, source=source)
 
     # -- per event -----------------------------------------------------------------
 

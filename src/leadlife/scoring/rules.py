@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from numbers import Real
 from typing import TYPE_CHECKING, Any
@@ -44,6 +43,7 @@ from leadlife.scoring.model import (
     WeightedRule,
 )
 from leadlife.scoring.protocol import Contribution
+from leadlife.toml_files import parse_toml, read_toml
 
 if TYPE_CHECKING:
     import numpy as np
@@ -120,29 +120,13 @@ class ScoringRules:
     @classmethod
     def from_toml(cls, text: str, *, source: str = "<toml>") -> ScoringRules:
         """Validate a scoring rulebook written in TOML."""
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise RulebookError(
-                "", f"not valid TOML ({exc})", "fix the TOML syntax at that line", source=source
-            ) from None
-        return cls.from_dict(data, source=source)
+        return cls.from_dict(parse_toml(text, source), source=source)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ScoringRules:
         """Read and validate a TOML scoring rulebook file."""
-        try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-        except OSError as exc:
-            raise RulebookError(
-                "", f"cannot read the file ({exc.strerror})", "check the path", source=str(path)
-            ) from None
-        except UnicodeDecodeError:
-            raise RulebookError(
-                "", "the file is not UTF-8 text", "save the rulebook as UTF-8", source=str(path)
-            ) from None
-        return cls.from_toml(text, source=str(path))
+        text, source = read_toml(path)
+        return cls.from_toml(text, source=source)
 
 
 def load_scoring_rules(
