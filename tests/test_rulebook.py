@@ -145,7 +145,9 @@ def test_ladder_can_stop_early(pm: leadlife.plugins.LeadlifePluginManager) -> No
     [
         ({"field": "size", "min": 10, "max": 100}, {"size": 50}, True),
         ({"field": "size", "min": 10}, {"size": 5}, False),
-        ({"field": "size", "max": 10}, {"size": True}, False),
+        ({"field": "size", "max": 10}, {"size": "a lot"}, False),
+        ({"field": "size", "min": 10}, {"size": "50"}, True),  # numbers written as text
+        ({"field": "email", "matches": "free_mail"}, {"email": "a@QQ.com"}, True),
         ({"field": "industry", "in": ["media", "ads"]}, {"industry": "ads"}, True),
         ({"field": "industry", "in": ["media"]}, {"industry": ["unhashable"]}, False),
         ({"field": "tier", "equals": "KA"}, {"tier": "KA"}, True),
@@ -158,7 +160,7 @@ def test_ladder_can_stop_early(pm: leadlife.plugins.LeadlifePluginManager) -> No
 def test_field_conditions(
     condition: dict[str, Any], profile: dict[str, Any], expected: bool
 ) -> None:
-    """Field operators: min/max, in, equals, exists, and the combinators."""
+    """Field operators (the scoring rules' own tests) and the combinators."""
     from leadlife.rules.conditions import compile_condition
     from leadlife.rules.model import QualificationSpec
 

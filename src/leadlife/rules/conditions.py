@@ -8,8 +8,6 @@ any occurrence counts; set after a demotion so a lead needs new evidence to re-e
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from numbers import Real
-from typing import Any
 
 from leadlife.lead import Lead
 from leadlife.rules.model import (
@@ -20,6 +18,7 @@ from leadlife.rules.model import (
     FieldCondition,
     NotCondition,
 )
+from leadlife.scoring.rules import MISSING, field_test
 
 __all__ = [
     "Predicate",
@@ -30,7 +29,6 @@ __all__ = [
 ]
 
 Predicate = Callable[[Lead, float, "float | None"], bool]
-_MISSING = object()
 
 
 def compile_condition(condition: Condition, *, positive: bool = True) -> Predicate:
@@ -72,46 +70,8 @@ def compile_condition(condition: Condition, *, positive: bool = True) -> Predica
 
 def _compile_field(cond: FieldCondition) -> Predicate:
     name = cond.field
-    if cond.exists is not None:
-        wanted = cond.exists
-
-        def exists(lead: Lead, now: float, epoch: float | None) -> bool:
-            value = lead.profile.get(name)
-            return (value is not None and value != "") is wanted
-
-        return exists
-    if cond.in_ is not None:
-        choices = _as_choices(cond.in_)
-        return lambda lead, now, epoch: _safe_in(lead.profile.get(name, _MISSING), choices)
-    if cond.min is not None or cond.max is not None:
-        low = float("-inf") if cond.min is None else cond.min
-        high = float("inf") if cond.max is None else cond.max
-
-        def in_range(lead: Lead, now: float, epoch: float | None) -> bool:
-            value = lead.profile.get(name)
-            return (
-                isinstance(value, Real)
-                and not isinstance(value, bool)
-                and low <= float(value) <= high
-            )
-
-        return in_range
-    target = cond.equals
-    return lambda lead, now, epoch: lead.profile.get(name, _MISSING) == target
-
-
-def _as_choices(values: list[Any]) -> frozenset[Any] | tuple[Any, ...]:
-    try:
-        return frozenset(values)
-    except TypeError:
-        return tuple(values)
-
-
-def _safe_in(value: Any, choices: frozenset[Any] | tuple[Any, ...]) -> bool:
-    try:
-        return value in choices
-    except TypeError:  # an unhashable profile value is never one of the choices
-        return False
+    test = field_test(cond)[0]
+    return lambda lead, now, epoch: test(lead.profile.get(name, MISSING))
 
 
 def _compile_event(cond: EventCondition, *, fresh_only: bool) -> Predicate:

@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from leadlife.scoring.model import ScoringRulesModel
+from leadlife.scoring.model import FieldWhen, ScoringRulesModel
 
 __all__ = [
     "AllOf",
@@ -39,28 +39,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class FieldCondition(_Strict):
-    """A test on one profile field; give exactly one operator."""
+class FieldCondition(FieldWhen):
+    """A test on one profile field; give exactly one operator.
 
-    field: str = Field(min_length=1)
-    exists: bool | None = None
-    equals: Any = None
-    in_: list[Any] | None = Field(default=None, alias="in")
-    min: float | None = None
-    max: float | None = None
-
-    @model_validator(mode="after")
-    def _one_operator(self) -> FieldCondition:
-        given = [
-            name
-            for name in ("exists", "equals", "in_", "min", "max")
-            if getattr(self, name) is not None
-        ]
-        if not given:
-            raise ValueError("give one operator: exists, equals, in, min or max")
-        if len(given) > 1 and set(given) != {"min", "max"}:
-            raise ValueError(f"give one operator, not {', '.join(given)}")
-        return self
+    The same test as a scoring rule's ``when = { field = ... }``: one definition of
+    ``exists``, ``equals``, ``in``, ``min``/``max`` and ``matches`` across the
+    rulebook, so a condition means the same in a stage's entry rule and in scoring.
+    """
 
 
 class EventCondition(_Strict):

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 __all__ = ["CompiledRule", "ScoringRules", "load_scoring_rules"]
 
 _DAY = 86_400.0
-_MISSING = object()
+MISSING = object()  # a profile field that is not there at all
 
 
 @attrs.frozen
@@ -169,7 +169,7 @@ def _clamp(points: float, cap: float | None) -> float:
 # -- fit ------------------------------------------------------------------------------
 
 
-def _field_test(
+def field_test(
     when: FieldWhen,
 ) -> tuple[Callable[[Any], bool], Callable[[pd.Series], pd.Series]]:
     """The scalar and vector forms of one field test.
@@ -204,7 +204,7 @@ def _field_test(
 
         def in_(value: Any) -> bool:
             try:
-                return value is not _MISSING and value in choices
+                return value is not MISSING and value in choices
             except TypeError:
                 return False
 
@@ -233,7 +233,7 @@ def _field_test(
                 dtype=object,
             )
             return _per_distinct(
-                domains, lambda d: d is not _MISSING and _domain(d) in (FREE_MAIL_DOMAINS)
+                domains, lambda d: d is not MISSING and _domain(d) in (FREE_MAIL_DOMAINS)
             )
 
         return free_mail, free_mail_v
@@ -249,7 +249,7 @@ def _field_test(
         target = when.equals
 
         def equals(value: Any) -> bool:
-            return value is not _MISSING and bool(value == target)
+            return value is not MISSING and bool(value == target)
 
         test = equals
     return test, lambda col: _per_distinct(col, test)
@@ -266,15 +266,13 @@ def _per_distinct(col: pd.Series, test: Callable[[Any], Any], dtype: type = bool
     else:
         codes, distinct = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
     # code -1 (missing) reads the answer for a missing value, kept last in the table
-    table: np.ndarray = np.array(
-        [test(value) for value in distinct] + [test(_MISSING)], dtype=dtype
-    )
+    table: np.ndarray = np.array([test(value) for value in distinct] + [test(MISSING)], dtype=dtype)
     return pd.Series(table[codes], index=col.index)
 
 
 def _text(value: Any) -> str | None:
     """A value as the text pandas' string dtype would give it (None for missing)."""
-    if value is None or value is _MISSING or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is MISSING or (isinstance(value, float) and math.isnan(value)):
         return None
     return value if isinstance(value, str) else str(value)
 
@@ -306,13 +304,13 @@ def _as_numbers(col: pd.Series) -> pd.Series:
 def _compile_fit(rule: FitRule, default_id: str, model: ScoringRulesModel) -> CompiledRule:
     rule_id = rule.id or default_id
     name = rule.when.field
-    test, test_v = _field_test(rule.when)
+    test, test_v = field_test(rule.when)
     points = _clamp(rule.points, rule.max_points)
 
     def scalar(lead: Lead, now: float) -> tuple[float, Any]:
-        value = lead.profile.get(name, _MISSING)
+        value = lead.profile.get(name, MISSING)
         if test(value):
-            return points, None if value is _MISSING else value
+            return points, None if value is MISSING else value
         return 0.0, None
 
     def vector(frame: pd.DataFrame, now: float) -> np.ndarray:
@@ -321,7 +319,7 @@ def _compile_fit(rule: FitRule, default_id: str, model: ScoringRulesModel) -> Co
         mask = test_v(_column(frame, name)).to_numpy(dtype=bool)
         return np.where(mask, points, 0.0)
 
-    trigger = ("always",) if test(_MISSING) else ("field", name)
+    trigger = ("always",) if test(MISSING) else ("field", name)
     return CompiledRule(rule_id, "fit", scalar, vector, (name,), trigger)
 
 
