@@ -455,3 +455,13 @@ def test_day_buckets_reach_back_as_far_as_scoring_windows(
     for day in range(60):
         engine.ingest(ev("download", days(day), asset_id="a"))
     assert engine.get("u1").scores["window"] == 60
+
+
+def test_lead_explain_with_a_scorer(engine: leadlife.Engine) -> None:
+    """lead.explain(scorer) explains at the lead's newest event; unknown names are errors."""
+    lead = engine.ingest(ev("livestream_watched", event_id="l9"))
+    result = lead.explain(engine.scorers["rules"])
+    assert result == engine.explain("u1", "rules")
+    assert [c.rule for c in result.contributions] == ["livestream"]
+    with pytest.raises(leadlife.errors.LeadlifeError, match="registered: points, rules"):
+        engine.explain("u1", "ml")

@@ -32,7 +32,7 @@ from leadlife.plugins.manager import LeadlifePluginManager, call_each, get_plugi
 from leadlife.reports import IngestReport, PluginFailure, Rejection, TickError, TickReport
 from leadlife.routing import Router
 from leadlife.rules import Rulebook, load_rulebook
-from leadlife.scoring.protocol import Scorer
+from leadlife.scoring.protocol import Scorer, ScoreResult
 from leadlife.stages import Stage
 from leadlife.storage import Storage
 
@@ -456,12 +456,15 @@ class Engine:
             counts[lead.stage] += 1
         return counts
 
-    def explain(self, lead_id: str, scorer: str | None = None) -> Any:
+    def explain(self, lead_id: str, scorer: str | None = None) -> ScoreResult:
         """The score of ``lead_id`` by ``scorer`` (the band scorer by default), explained."""
         lead = self.get(lead_id)
         name = scorer or self.rulebook.scorer_name
-        now = lead.last_event_at or self.clock()
-        return self.scorers[name].explain(lead, now)
+        if name not in self.scorers:
+            raise LeadlifeError(
+                f"no scorer named {name!r}; registered: {', '.join(sorted(self.scorers))}"
+            )
+        return lead.explain(self.scorers[name], lead.last_event_at or self.clock())
 
 
 def _plugin_name(pm: LeadlifePluginManager, plugin: object) -> str:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from leadlife.behaviour import Behaviour
+
+if TYPE_CHECKING:
+    from leadlife.scoring.protocol import Scorer, ScoreResult
 from leadlife.stages import Stage
 
 __all__ = ["Lead", "StageChange"]
@@ -123,6 +126,17 @@ class Lead:
     def same_state(self, other: Lead) -> bool:
         """True when every field of ``other`` equals this lead's."""
         return all(getattr(self, f.name) == getattr(other, f.name) for f in attrs.fields(Lead))
+
+    def explain(self, scorer: Scorer, now: datetime | None = None) -> ScoreResult:
+        """``scorer``'s score of this lead with its contributions, largest first.
+
+        ``now`` defaults to the lead's newest event; ``engine.explain(lead_id)`` picks
+        the engine's band scorer for you.
+        """
+        moment = now or self.last_event_at or self.first_seen_at
+        if moment is None:
+            raise ValueError(f"lead {self.id!r} has seen no event; pass now=")
+        return scorer.explain(self, moment)
 
     def stage_at(self, moment: datetime) -> Stage:
         """The stage the history says the lead had at ``moment``."""
