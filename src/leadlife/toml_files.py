@@ -1,14 +1,18 @@
-"""Reading TOML rulebooks, with errors that name the file and say what to fix."""
+"""Reading rulebooks, with errors that name the file or the key and say what to fix."""
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
+from collections.abc import Iterable
 from typing import Any
+
+from pydantic import BaseModel, ValidationError
 
 from leadlife.errors import RulebookError
 
-__all__ = ["parse_toml", "read_toml"]
+__all__ = ["parse_toml", "read_toml", "readable_path", "rulebook_error"]
 
 
 def parse_toml(text: str, source: str) -> dict[str, Any]:
@@ -35,3 +39,68 @@ def read_toml(path: str | os.PathLike[str]) -> tuple[str, str]:
         raise RulebookError(
             "", "the file is not UTF-8 text", "save the rulebook as UTF-8", source=source
         ) from None
+
+
+_TAGS = {"field", "event", "all", "any", "not", "inactive"}
+
+
+def readable_path(loc: Iterable[int | str]) -> tuple[str, list[str]]:
+    """A pydantic error location as a dotted rulebook path.
+
+    Drops pydantic's echo of which condition kind it tried (it follows ``when``,
+    ``not`` and the items of ``all`` / ``any``) and of dictionary keys.
+    """
+    parts: list[str] = []
+    expect_tag = False
+    previous: int | str | None = None
+    for part in loc:
+        if part == "[key]":
+            continue
+        if expect_tag and part in _TAGS:
+            expect_tag = False
+            continue
+        parts.append(str(part))
+        expect_tag = part in ("when", "not") or (
+            isinstance(part, int) and previous in ("all", "any")
+        )
+        previous = part
+    return ".".join(parts), parts
+
+
+def rulebook_error(exc: ValidationError, source: str, *, docs: str) -> RulebookError:
+    """A :class:`RulebookError` for the first problem pydantic found in a rulebook.
+
+    ``docs`` names the page listing the keys, for the fix.
+    """
+    first = exc.errors()[0]
+    path, parts = readable_path(first["loc"])
+    kind = first["type"]
+    problem = first["msg"]
+    if kind == "extra_forbidden":
+        key = parts[-1] if parts else "?"
+        problem = f"unknown key {key!r}"
+        close = difflib.get_close_matches(key, sorted(_known_keys()), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        fix = f"{hint}remove the key or correct its spelling ({docs} lists the keys)"
+    elif kind == "missing":
+        fix = "add the key"
+    elif kind in ("condition_kind", "when_kind"):
+        fix = "write the condition as a table with one of the keys the message lists"
+    else:
+        fix = f"change the value as the message says ({docs})"
+    inner, _, rest = problem.removeprefix("Value error, ").partition(": ")
+    if kind == "value_error" and rest and inner.count(".") >= 2:
+        path, problem = inner, rest  # a whole-rulebook check that names its own rule path
+    return RulebookError(path, problem, fix, source=source)
+
+
+def _known_keys() -> set[str]:
+    from leadlife.rules import model as rule_models
+    from leadlife.scoring import model as scoring_models
+
+    keys: set[str] = set()
+    for module in (rule_models, scoring_models):
+        for cls in vars(module).values():
+            if isinstance(cls, type) and issubclass(cls, BaseModel) and cls is not BaseModel:
+                keys.update(info.alias or name for name, info in cls.model_fields.items())
+    return keys

@@ -7,7 +7,6 @@ so evaluating a lead per event is a handful of dict lookups.
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import tomllib
@@ -16,7 +15,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from leadlife.errors import InvalidEventError, RulebookError, StageGraphError
 from leadlife.events import Event
@@ -33,7 +32,7 @@ from leadlife.rules.conditions import (
 from leadlife.rules.model import EventTypeSpec, RulebookModel
 from leadlife.scoring.model import ScoringRulesModel
 from leadlife.stages import BANDS, DEFAULT_GRAPH, LADDER, Stage, StageGraph
-from leadlife.toml_files import parse_toml, read_toml
+from leadlife.toml_files import parse_toml, read_toml, rulebook_error
 
 __all__ = ["Rulebook", "load_rulebook"]
 
@@ -206,7 +205,7 @@ class Rulebook:
         try:
             model = RulebookModel.model_validate(data)
         except ValidationError as exc:
-            raise _rulebook_error(exc, source) from None
+            raise rulebook_error(exc, source, docs="docs/rulebook.md") from None
         return cls(model, source=source)
 
     @classmethod
@@ -557,52 +556,3 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any], parent: str = "") 
         else:
             merged[key] = value
     return merged
-
-
-_TAGS = {"field", "event", "all", "any", "not", "inactive"}
-
-
-def _readable_path(loc: Iterable[int | str]) -> tuple[str, list[str]]:
-    """Dotted path without pydantic's echo of the chosen condition kind."""
-    parts: list[str] = []
-    expect_tag = False
-    for part in loc:
-        if part == "[key]":
-            continue
-        if expect_tag and part in _TAGS:
-            expect_tag = False
-            continue
-        parts.append(str(part))
-        expect_tag = part in ("when", "not") or isinstance(part, int)
-    return ".".join(parts), parts
-
-
-def _known_keys() -> set[str]:
-    from leadlife.rules import model
-
-    keys: set[str] = set()
-    for cls in vars(model).values():
-        if isinstance(cls, type) and issubclass(cls, BaseModel) and cls is not BaseModel:
-            for name, info in cls.model_fields.items():
-                keys.add(info.alias or name)
-    return keys
-
-
-def _rulebook_error(exc: ValidationError, source: str) -> RulebookError:
-    first = exc.errors()[0]
-    path, parts = _readable_path(first["loc"])
-    kind = first["type"]
-    problem = first["msg"]
-    if kind == "extra_forbidden":
-        key = parts[-1] if parts else "?"
-        problem = f"unknown key {key!r}"
-        close = difflib.get_close_matches(key, sorted(_known_keys()), n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        fix = f"{hint}remove the key or correct its spelling (docs/rulebook.md lists the keys)"
-    elif kind == "missing":
-        fix = "add the key"
-    elif kind == "condition_kind":
-        fix = "write the condition as a table with field, event, all, any or not"
-    else:
-        fix = "change the value as the message says (docs/rulebook.md)"
-    return RulebookError(path, problem, fix, source=source)

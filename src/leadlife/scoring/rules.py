@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from pydantic import ValidationError
 
-from leadlife.errors import RulebookError
 from leadlife.lead import Lead
 from leadlife.scoring.model import (
     FREE_MAIL_DOMAINS,
@@ -43,7 +42,7 @@ from leadlife.scoring.model import (
     WeightedRule,
 )
 from leadlife.scoring.protocol import Contribution
-from leadlife.toml_files import parse_toml, read_toml
+from leadlife.toml_files import parse_toml, read_toml, rulebook_error
 
 if TYPE_CHECKING:
     import numpy as np
@@ -114,7 +113,7 @@ class ScoringRules:
         try:
             model = ScoringRulesModel.model_validate(data)
         except ValidationError as exc:
-            raise _error(exc, source) from None
+            raise rulebook_error(exc, source, docs="docs/scoring.md") from None
         return cls(model, source=source)
 
     @classmethod
@@ -494,26 +493,6 @@ def _compile_weighted(rule: WeightedRule, default_id: str) -> CompiledRule:
 
 
 # -- errors ---------------------------------------------------------------------------------
-
-
-def _error(exc: ValidationError, source: str) -> RulebookError:
-    first = exc.errors()[0]
-    parts = [str(p) for p in first["loc"] if p not in ("field", "event", "inactive")]
-    path = ".".join(parts)
-    kind = first["type"]
-    problem = first["msg"]
-    if kind == "extra_forbidden":
-        problem = f"unknown key {parts[-1]!r}" if parts else problem
-        fix = "remove the key or correct its spelling (docs/scoring.md lists the keys)"
-    elif kind == "missing":
-        fix = "add the key"
-    else:
-        fix = "change the value as the message says (docs/scoring.md)"
-    if kind == "value_error" and ": " in problem and problem.split(": ", 1)[0].count(".") >= 2:
-        # a whole-rulebook check that names its own rule path
-        inner, problem = problem.removeprefix("Value error, ").split(": ", 1)
-        path = inner
-    return RulebookError(path, problem, fix, source=source)
 
 
 def contributions_of(rules: ScoringRules, lead: Lead, now: float) -> list[Contribution]:
