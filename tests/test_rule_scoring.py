@@ -159,6 +159,12 @@ def test_fit_grades_and_negative_fit() -> None:
             "fit.0.when",
             "not a valid regular expression",
         ),
+        ({"weighted": [{"event": 5, "weight": 1}]}, "weighted.0.event", "valid string"),
+        (
+            {"engagement": [{"when": {"event": "x", "min_cont": 2}, "points": 1}]},
+            "engagement.0.when.min_cont",
+            "did you mean 'min_count'",
+        ),
         (
             {"engagement": [{"when": {"inactive_days": 30}, "points": -1, "fires": "every"}]},
             "engagement.0",
