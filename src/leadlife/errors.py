@@ -13,10 +13,15 @@ if TYPE_CHECKING:
     from leadlife.stages import Stage
 
 __all__ = [
+    "FeatureSchemaError",
+    "InsufficientDataError",
     "InvalidEventError",
     "InvalidTimeError",
     "LeadNotFoundError",
     "LeadlifeError",
+    "ModelError",
+    "ModelIntegrityError",
+    "ModelVersionError",
     "PluginError",
     "RegistrationError",
     "RulebookError",
@@ -143,3 +148,74 @@ class LeadNotFoundError(LeadlifeError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class ModelError(LeadlifeError):
+    """Base class of the errors of the machine-learning scorer: training, loading, scoring."""
+
+
+class InsufficientDataError(ModelError, ValueError):
+    """Too little labelled data to train a model worth trusting; nothing was trained.
+
+    ``positives`` is how many positive labels the data has, ``required`` how many
+    training asks for.
+    """
+
+    def __init__(self, positives: int, required: int, label: str):
+        self.positives = positives
+        self.required = required
+        self.label = label
+        super().__init__(
+            f"{label!r} has {positives} positive labels; training needs at least {required}. "
+            "Fix: collect more converted leads (keep scoring with the rule scorer meanwhile), "
+            "or lower min_positives if you accept a less reliable model"
+        )
+
+
+class ModelIntegrityError(ModelError):
+    """A model file does not match its sidecar (hash, missing file); it was not unpickled."""
+
+    def __init__(self, path: str, problem: str, fix: str):
+        self.path = path
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{path}: {problem}. Fix: {fix}")
+
+
+class ModelVersionError(ModelError):
+    """A model file was written by an incompatible leadlife or scikit-learn version."""
+
+    def __init__(self, path: str, package: str, saved: str, running: str):
+        self.path = path
+        self.package = package
+        self.saved = saved
+        self.running = running
+        super().__init__(
+            f"{path}: saved with {package} {saved}, running {running} (different major "
+            f"version). Fix: retrain the model with {package} {running}, or install "
+            f"{package} {saved.split('.')[0]}.x to load it"
+        )
+
+
+class FeatureSchemaError(ModelError, ValueError):
+    """The features given to a model differ from the ones it was trained on.
+
+    ``missing`` and ``unexpected`` name the columns; ``column`` is set when one
+    column has the wrong kind.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        fix: str,
+        *,
+        missing: Iterable[str] = (),
+        unexpected: Iterable[str] = (),
+        column: str | None = None,
+    ):
+        self.problem = problem
+        self.fix = fix
+        self.missing = tuple(missing)
+        self.unexpected = tuple(unexpected)
+        self.column = column
+        super().__init__(f"{problem}. Fix: {fix}")
