@@ -144,6 +144,33 @@ def test_hook_leadlife_register_scorers(pm: LeadlifePluginManager) -> None:
     assert engine.explain("u1").scorer == "double"
 
 
+def test_scorer_window_days_keeps_longer_day_buckets(pm: LeadlifePluginManager) -> None:
+    """A scorer declaring window_days=365 gets day counts the rulebook alone would drop."""
+
+    class YearScorer(DoubleScorer):
+        name = "year"
+        window_days = 365
+
+    class Plugin:
+        @hookimpl
+        def leadlife_register_scorers(self, register: Callable[[object], None]) -> None:
+            register(YearScorer())
+
+    plain = leadlife.Engine(plugin_manager=pm)
+    assert plain.rulebook.retention_days < 300
+    with_year = leadlife.Engine(plugins=[Plugin()], plugin_manager=get_plugin_manager())
+    for engine in (plain, with_year):
+        for n in range(400):
+            engine.ingest(ev("page_view", days(n)))
+    now = T0 + days(400)
+    counts = [
+        engine.get("u1").behaviour.count("page_view", 365, now) for engine in (plain, with_year)
+    ]
+    # One event a day on days 0..399: days 36..399 lie in the 365 days ending on day 400.
+    assert counts[1] == 364
+    assert counts[0] < 364
+
+
 def test_band_scorer_must_be_registered(pm: LeadlifePluginManager) -> None:
     """Naming an unregistered scorer in bands.scorer fails with the registered names."""
     with pytest.raises(RulebookError, match=r"registered: points") as info:

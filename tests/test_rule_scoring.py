@@ -6,6 +6,7 @@ import math
 from datetime import timedelta
 from typing import Any
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,6 +15,7 @@ import leadlife
 from leadlife.errors import RulebookError
 from leadlife.scoring import RuleScorer, ScoringRules
 from leadlife.scoring.batch import lead_frame, score_frame
+from leadlife.scoring.rules import domain_of
 from tests.conftest import T0
 from tests.helpers import days, ev
 
@@ -471,3 +473,23 @@ def test_lead_explain_with_a_scorer(engine: leadlife.Engine) -> None:
     assert [c.rule for c in result.contributions] == ["livestream"]
     with pytest.raises(leadlife.errors.LeadlifeError, match="registered: points, rules"):
         engine.explain("u1", "ml")
+
+
+def test_free_mail_reads_a_domain_column_when_the_frame_has_one() -> None:
+    """An ``email_domain`` column (object or category) scores free mail as ``email`` does."""
+    rules = ScoringRules.from_dict(
+        {"fit": [{"id": "free", "when": {"field": "email", "matches": "free_mail"}, "points": -20}]}
+    )
+    emails = ["a@QQ.com ", "b@acme.cn", None, "not-an-address", "c@gmail.com", "@163.com"]
+    plain = pd.DataFrame({"email": pd.Series(emails, dtype=object)})
+    expected = [-20.0, 0.0, 0.0, 0.0, -20.0, -20.0]
+    assert score_frame(plain, rules, T0)["score"].tolist() == expected
+    domains = pd.Series([domain_of(e) for e in emails], dtype=object)
+    assert domains.tolist()[:2] == ["qq.com", "acme.cn"]
+    for column in (domains, domains.astype("category")):
+        with_domain = plain.assign(email_domain=column)
+        assert score_frame(with_domain, rules, T0)["score"].tolist() == expected
+    assert rules.derived_columns == {"email_domain": "email"}
+    leads = [lead_with(profile={"email": e}) for e in emails]
+    assert "email_domain" in lead_frame(leads, rules, T0).columns
+    assert [RuleScorer(rules).score(lead, T0) for lead in leads] == expected

@@ -88,6 +88,7 @@ class Engine:
         self._incremental: dict[str, Callable[[Lead, Event, float, datetime], float]] = {}
         self._enrich_hooks = False
         self._counters: dict[str, dict[str, dict[str, Any]]] = {}
+        self._retention_days = self.rulebook.retention_days
         self._generation = -1
         self._sync()
 
@@ -118,6 +119,12 @@ class Engine:
                 for kind, keys in wanted().items():
                     counters.setdefault(kind, {}).update(keys)
         self._counters = counters
+        # Scorers reading longer windows than the rulebook's (a model's 365-day counts)
+        # say so with ``window_days``; day buckets are then kept that long.
+        self._retention_days = max(
+            [self.rulebook.retention_days]
+            + [int(getattr(scorer, "window_days", 0) or 0) for scorer in scorers.values()]
+        )
         self._incremental = {
             name: update
             for name, scorer in scorers.items()
@@ -245,7 +252,7 @@ class Engine:
         if due is not None and due <= ts:
             rulebook.catch_up(lead, ts, changes, notices)
         enrichment = self._enrich(event, lead, failures)
-        rulebook.record(lead, event, enrichment, ts, self._counters)
+        rulebook.record(lead, event, enrichment, ts, self._counters, self._retention_days)
         last = lead.last_event_ts
         now = event.at if last is None or last <= ts else datetime.fromtimestamp(last, UTC)
         self._score(lead, now, event, failures)

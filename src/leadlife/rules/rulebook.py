@@ -249,12 +249,15 @@ class Rulebook:
         enrichment: Mapping[str, Any],
         ts: float | None = None,
         counters: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+        retention_days: int | None = None,
     ) -> None:
         """Apply an event's facts to ``lead``: times, counters, profile, owner, milestones.
 
         ``ts`` is ``event.at`` in epoch seconds, when the caller has it already.
         ``counters`` are narrowed counters scorers asked for, ``{event type: {key: data
         to match}}``: the event is also counted under each key whose data it matches.
+        ``retention_days`` keeps day buckets longer than the rulebook's own windows need
+        (for scorers that read longer windows); it never shortens them.
         A late event (older than the newest seen) only fills profile fields still
         missing, so it cannot overwrite newer data.
         """
@@ -275,13 +278,16 @@ class Rulebook:
                 asleep = lead.asleep_ts
                 if asleep is not None and ts > asleep:
                     lead.asleep_ts = None
-        lead.behaviour.record(event.type, ts, self.retention_days)
+        retention = self.retention_days
+        if retention_days is not None and retention_days > retention:
+            retention = retention_days
+        lead.behaviour.record(event.type, ts, retention)
         narrowed = None if counters is None else counters.get(event.type)
         if narrowed:
             data = event.data
             for key, wanted in narrowed.items():
                 if all(data.get(name) == value for name, value in wanted.items()):
-                    lead.behaviour.record(key, ts, self.retention_days)
+                    lead.behaviour.record(key, ts, retention)
         lead.event_count += 1
         profile = lead.profile
         data = event.data

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from leadlife.lead import Lead
-from leadlife.scoring.rules import ScoringRules
+from leadlife.scoring.rules import ScoringRules, domain_of
 
 if TYPE_CHECKING:
     import numpy as np
@@ -125,6 +125,8 @@ def lead_frame(leads: Iterable[Lead], rules: ScoringRules, now: datetime) -> pd.
             ]
         else:
             data[column] = [lead.profile.get(column) for lead in leads]
+    for column, field in rules.derived_columns.items():
+        data[column] = [domain_of(lead.profile.get(field)) for lead in leads]
     index = pd.Index([lead.id for lead in leads], name="lead_id")
     # Profile values keep their Python types (object columns): letting pandas infer a
     # float column would turn the category 1 into "1.0".

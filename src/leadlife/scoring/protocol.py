@@ -45,6 +45,11 @@ class Scorer(Protocol):
     person asks why. A scorer whose score moves by the event alone may also define
     ``score_event(lead, event, previous, now) -> float``: the engine then calls it
     per event instead of ``score`` (see :class:`IncrementalScorer`).
+
+    Two optional attributes tell the engine what state to keep for the scorer:
+    ``counters()`` returns narrowed counters (``{event type: {key: data to match}}``),
+    and ``window_days`` (an int) is the longest window, in days, of the behaviour
+    counts it reads, so day buckets are kept at least that long.
     """
 
     name: str

@@ -61,6 +61,10 @@ class CompiledRule:
     ``trigger`` says when the rule can give points at all: ``("field", name)`` only
     when the profile has that field, ``("event", type)`` only when the lead did that
     event type, ``("always",)`` otherwise. The per-lead scorer skips the rest.
+
+    ``derived`` pairs ``(column, field)``: a column derived from a profile field that
+    the vector form reads instead of the field when the frame has it (``email_domain``
+    for the free-mail test), so it need not split every address again.
     """
 
     id: str
@@ -69,6 +73,7 @@ class CompiledRule:
     vector: Callable[[pd.DataFrame, float], np.ndarray]
     columns: tuple[str, ...]
     trigger: tuple[str, ...] = ("always",)
+    derived: tuple[tuple[str, str], ...] = ()
 
 
 class ScoringRules:
@@ -99,6 +104,14 @@ class ScoringRules:
         for rule in self.rules:
             seen.update(dict.fromkeys(rule.columns))
         return list(seen)
+
+    @property
+    def derived_columns(self) -> dict[str, str]:
+        """Derived columns the vector path prefers when present: ``{column: field}``."""
+        derived: dict[str, str] = {}
+        for rule in self.rules:
+            derived.update(rule.derived)
+        return derived
 
     def grade(self, fit: float) -> str:
         """The fit grade of a fit score."""
@@ -312,14 +325,47 @@ def _compile_fit(rule: FitRule, default_id: str, model: ScoringRulesModel) -> Co
             return points, None if value is MISSING else value
         return 0.0, None
 
-    def vector(frame: pd.DataFrame, now: float) -> np.ndarray:
-        import numpy as np
+    derived: tuple[tuple[str, str], ...] = ()
+    if rule.when.matches == "free_mail":
+        domain = domain_column(name)
+        derived = ((domain, name),)
+        by_domain = _per_distinct_domain
 
-        mask = test_v(_column(frame, name)).to_numpy(dtype=bool)
-        return np.where(mask, points, 0.0)
+        def vector(frame: pd.DataFrame, now: float) -> np.ndarray:
+            import numpy as np
+
+            if domain in frame.columns:
+                mask = by_domain(frame[domain]).to_numpy(dtype=bool)
+            else:
+                mask = test_v(_column(frame, name)).to_numpy(dtype=bool)
+            return np.where(mask, points, 0.0)
+
+    else:
+
+        def vector(frame: pd.DataFrame, now: float) -> np.ndarray:
+            import numpy as np
+
+            mask = test_v(_column(frame, name)).to_numpy(dtype=bool)
+            return np.where(mask, points, 0.0)
 
     trigger = ("always",) if test(MISSING) else ("field", name)
-    return CompiledRule(rule_id, "fit", scalar, vector, (name,), trigger)
+    return CompiledRule(rule_id, "fit", scalar, vector, (name,), trigger, derived)
+
+
+def domain_column(field: str) -> str:
+    """The derived column holding the domain of an e-mail field: ``email`` → ``email_domain``."""
+    return f"{field}_domain"
+
+
+def domain_of(value: Any) -> str | None:
+    """The normalised domain of an e-mail address, as the free-mail test reads it."""
+    text = _text(value)
+    return None if text is None else _domain(text)
+
+
+def _per_distinct_domain(col: pd.Series) -> pd.Series:
+    """Free-mail test on a column of domains (a ``category`` column makes it nearly free)."""
+    return _per_distinct(col, lambda d: d is not MISSING and domain_of(d) in FREE_MAIL_DOMAINS)
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
