@@ -234,6 +234,39 @@ def test_hook_leadlife_register_enrichers(pm: LeadlifePluginManager) -> None:
     assert len(registry.seen) == 1
 
 
+class EarliestSource:
+    """Keeps the source of the lead's earliest event; orders by event time itself."""
+
+    name = "earliest-source"
+
+    def __init__(self, applies_late: bool):
+        self.applies_late = applies_late
+
+    def enrich(self, event: Event, lead: Lead) -> Mapping[str, Any] | None:
+        first = lead.first_seen_ts
+        if first is None or event.at.timestamp() < first:
+            return {"earliest_source": event.source}
+        return None
+
+
+@pytest.mark.parametrize("applies_late", [True, False])
+def test_enricher_applies_late_fields_from_late_events(
+    pm: LeadlifePluginManager, applies_late: bool
+) -> None:
+    """With applies_late a late event's fields overwrite; without, late events only fill gaps."""
+
+    class Plugin:
+        @hookimpl
+        def leadlife_register_enrichers(self, register: Callable[[object], None]) -> None:
+            register(EarliestSource(applies_late))
+
+    engine = leadlife.Engine(plugins=[Plugin()], plugin_manager=pm)
+    engine.ingest({**ev("page_view", hours(5)), "source": "newsletter"})
+    lead = engine.ingest({**ev("page_view", hours(1)), "source": "trade-show"})  # late
+    expected = "trade-show" if applies_late else "newsletter"
+    assert lead.profile["earliest_source"] == expected
+
+
 class FixedRouter:
     name = "fixed"
 

@@ -29,6 +29,7 @@ from leadlife.events import Event, parse_event
 from leadlife.lead import Lead, StageChange
 from leadlife.notices import Notice
 from leadlife.plugins.manager import LeadlifePluginManager, call_each, get_plugin_manager
+from leadlife.profile import set_profile_field
 from leadlife.reports import IngestReport, PluginFailure, Rejection, TickError, TickReport
 from leadlife.routing import Router
 from leadlife.rules import Rulebook, load_rulebook
@@ -251,8 +252,15 @@ class Engine:
         ts = event.at.timestamp()
         if due is not None and due <= ts:
             rulebook.catch_up(lead, ts, changes, notices)
-        enrichment = self._enrich(event, lead, failures)
+        enrichment, ordered = self._enrich(event, lead, failures)
         rulebook.record(lead, event, enrichment, ts, self._counters, self._retention_days)
+        if ordered:
+            # These enrichers order their fields by event time themselves: a late event
+            # moves them too (record() lets a late event fill only missing fields).
+            profile, region = lead.profile, rulebook.phone_region
+            for name, value in ordered.items():
+                set_profile_field(profile, name, value, region)
+            enrichment = {**enrichment, **ordered}
         last = lead.last_event_ts
         now = event.at if last is None or last <= ts else datetime.fromtimestamp(last, UTC)
         self._score(lead, now, event, failures)
@@ -267,10 +275,14 @@ class Engine:
             self._fan_out(lead, changes, notices, event.id, failures)
         return lead, len(changes), False
 
-    def _enrich(self, event: Event, lead: Lead, failures: list[PluginFailure]) -> dict[str, Any]:
+    def _enrich(
+        self, event: Event, lead: Lead, failures: list[PluginFailure]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The profile fields enrichers set: ``(fields, fields applied even when late)``."""
         merged: dict[str, Any] = {}
+        ordered: dict[str, Any] = {}
         if not self.enrichers and not self._enrich_hooks:
-            return merged
+            return merged, ordered
         for plugin, enricher in self.enrichers:
             try:
                 result = enricher.enrich(event, lead)
@@ -278,7 +290,12 @@ class Engine:
                 self._failed(failures, plugin, f"enricher {enricher.name}", exc, event.id, lead.id)
                 continue
             self._merge_enrichment(
-                merged, result, plugin, f"enricher {enricher.name}", event, failures
+                ordered if getattr(enricher, "applies_late", False) is True else merged,
+                result,
+                plugin,
+                f"enricher {enricher.name}",
+                event,
+                failures,
             )
         for plugin, result, error in call_each(
             self.plugin_manager, "leadlife_enrich_event", {"event": event, "lead": lead}
@@ -287,7 +304,7 @@ class Engine:
                 self._failed(failures, plugin, "leadlife_enrich_event", error, event.id, lead.id)
                 continue
             self._merge_enrichment(merged, result, plugin, "leadlife_enrich_event", event, failures)
-        return merged
+        return merged, ordered
 
     def _merge_enrichment(
         self,

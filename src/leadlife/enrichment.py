@@ -17,6 +17,12 @@ class Enricher(Protocol):
 
     Return None or an empty mapping when there is nothing to add. Treat ``lead`` as
     read-only: the engine applies what you return.
+
+    A late event (older than the lead's newest) only fills profile fields that are
+    still missing, so old facts never overwrite newer ones. An enricher that orders
+    its fields by event time itself (a first and a last channel, say) sets the
+    optional attribute ``applies_late = True``: its fields are then applied from
+    late events too.
     """
 
     name: str
