@@ -452,3 +452,31 @@ def test_lead_without_events_has_zero_counts_and_unknown_times() -> None:
     assert math.isnan(row["days_since_last_activity"])  # type: ignore[arg-type]
     assert row["city"] == "Hangzhou"
     assert row["first_channel"] is None
+
+
+@given(events=event_logs())
+def test_profiles_rebuilt_from_the_log_equal_the_live_ones(events: list[dict[str, Any]]) -> None:
+    """Without leads, profiles are rebuilt from the events: the live rows, events in time order."""
+    in_order = sorted(events, key=lambda e: e["at"])
+    engine = engine_with(SMALL, get_plugin_manager(load_entrypoints=False))
+    assert engine.ingest_many(in_order).rejected == []
+    frame = build_features(in_order, as_of=AS_OF, spec=SMALL)
+    for lead_id in frame.index:
+        assert_row_equal(lead_features(engine.get(lead_id), AS_OF, SMALL), frame.loc[lead_id])
+
+
+def test_profile_fields_come_from_forms_and_verification_without_leads() -> None:
+    """A form's contact and industry and a verified company reach the row from the log alone."""
+    events = [
+        event("form_submit", timedelta(days=3), phone="+8613800138000", industry="media"),
+        event("company_verified", timedelta(days=2), company="Acme", industry="advertising"),
+        event("form_submit", timedelta(days=1), lead="u2", email="ceo@acme.cn"),
+    ]
+    frame = build_features(events, as_of=AS_OF)
+    assert frame.loc["u1", "industry"] == "advertising"  # the later event's value
+    assert frame.loc["u1", "phone_valid"] == 1.0
+    assert frame.loc["u1", "company_verified"] == 1.0
+    assert frame.loc["u2", "email_valid"] == 1.0
+    assert frame.loc["u2", "industry"] is None
+    early = build_features(events, as_of=AS_OF - timedelta(days=2, hours=12))
+    assert early.loc["u1", "industry"] == "media"  # point in time: before verification

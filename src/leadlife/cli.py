@@ -9,7 +9,7 @@ import tempfile
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
@@ -93,10 +93,17 @@ def _aware_moment(ctx: click.Context, param: click.Parameter, value: str | None)
 @click.option(
     "--rules",
     "rules_path",
-    required=True,
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="RULES.toml",
     help="A scoring rulebook, or a lifecycle rulebook with a [scoring] table.",
+)
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(path_type=Path),
+    metavar="MODEL",
+    help="A model saved by `leadlife train` (its name for the newest version, or a "
+    ".joblib file); instead of --rules.",
 )
 @click.option(
     "-o",
@@ -135,20 +142,33 @@ def _aware_moment(ctx: click.Context, param: click.Parameter, value: str | None)
 )
 def score(
     leads: Path,
-    rules_path: Path,
+    rules_path: Path | None,
+    model_path: Path | None,
     output: Path,
     now: datetime | None,
     reasons: int,
     contributions: bool,
     chunk_size: int,
 ) -> None:
-    """Score every lead of LEADS.csv with a rulebook's scoring rules.
+    """Score every lead of LEADS.csv with a rulebook's scoring rules, or with a model.
 
-    Each row is a lead snapshot: profile fields by name, and the counts and times the
-    rules read (n.<event>, n.<event>.<d>d; last.<event> and last_activity in epoch
-    seconds). A column the rules read but the file lacks counts as empty. Writes the
-    input columns plus score, fit, engagement and grade (docs/cli.md).
+    With --rules, each row is a lead snapshot: profile fields by name, and the counts
+    and times the rules read (n.<event>, n.<event>.<d>d; last.<event> and
+    last_activity in epoch seconds). A column the rules read but the file lacks counts
+    as empty. Writes the input columns plus score, fit, engagement and grade.
+
+    With --model, each row holds the columns the model was trained on; writes the
+    input columns plus probability, score, tag and reasons (docs/cli.md).
     """
+    if (rules_path is None) == (model_path is None):
+        raise click.UsageError("give either --rules RULES.toml or --model MODEL (one of them)")
+    if model_path is not None:
+        for given, name in ((now is not None, "--now"), (contributions, "--contributions")):
+            if given:
+                raise click.UsageError(f"{name} applies to --rules only, not to --model")
+        _score_with_model(leads, model_path, output, reasons, chunk_size)
+        return
+    assert rules_path is not None
     import pandas  # noqa: F401 - imported here, so neither the timing nor --version pays it
 
     import leadlife.scoring.batch  # noqa: F401
@@ -208,15 +228,36 @@ def _score_csv(
     contributions: bool,
     chunk_size: int,
 ) -> tuple[int, Counter[str]]:
-    """Score ``leads`` chunk by chunk into ``output``; return the row count and grades.
-
-    The output is written to a temporary file beside ``output`` and moved over it at
-    the end, so a failure half-way leaves no half-written file behind.
-    """
+    """Score ``leads`` chunk by chunk into ``output``; return the row count and grades."""
     from leadlife.scoring.batch import score_frame
 
     converters = _converters(rules)
     grades: Counter[str] = Counter()
+
+    def score_chunk(number: int, chunk: pd.DataFrame) -> pd.DataFrame:
+        if number == 0:
+            _warn_missing(chunk.columns, rules, leads)
+        frame = _snapshot(chunk, rules, converters, leads)
+        scored = score_frame(frame, rules, now, reasons=reasons)
+        grades.update(scored["grade"].value_counts().to_dict())
+        return _with_scores(chunk, scored, reasons, contributions)
+
+    rows = _write_scored(leads, output, chunk_size, score_chunk)
+    return rows, grades
+
+
+def _write_scored(
+    leads: Path,
+    output: Path,
+    chunk_size: int,
+    score_chunk: Callable[[int, pd.DataFrame], pd.DataFrame],
+) -> int:
+    """Read ``leads`` a chunk at a time, write ``score_chunk(number, chunk)`` of each.
+
+    The output is written to a temporary file beside ``output`` and moved over it at
+    the end, so a failure half-way leaves no half-written file behind. Returns the
+    number of rows.
+    """
     rows = 0
     stderr = sys.stderr
     try:
@@ -237,14 +278,9 @@ def _score_csv(
                 _progress(size, stderr) as bar,
             ):
                 for number, chunk in enumerate(_chunks(raw, leads, chunk_size)):
-                    if number == 0:
-                        _warn_missing(chunk.columns, rules, leads)
-                    frame = _snapshot(chunk, rules, converters, leads)
-                    scored = score_frame(frame, rules, now, reasons=reasons)
-                    out = _with_scores(chunk, scored, reasons, contributions)
+                    out = score_chunk(number, chunk)
                     out.to_csv(handle, header=number == 0, index=False, lineterminator="\n")
                     rows += len(chunk)
-                    grades.update(scored["grade"].value_counts().to_dict())
                     bar.update(raw.tell() - bar.pos)
             umask = os.umask(0)
             os.umask(umask)
@@ -254,7 +290,7 @@ def _score_csv(
             raise click.ClickException(f"{output}: cannot write there ({exc.strerror})") from None
         finally:
             Path(part).unlink(missing_ok=True)
-    return rows, grades
+    return rows
 
 
 def _with_scores(
@@ -309,14 +345,7 @@ def _chunks(raw: BinaryIO, leads: Path, chunk_size: int) -> Iterator[pd.DataFram
 
 
 def _warn_missing(columns: pd.Index, rules: ScoringRules, leads: Path) -> None:
-    missing = [column for column in rules.columns if column not in columns]
-    if missing:
-        names = ", ".join(missing[:6])
-        if len(missing) > 6:
-            names += f" and {len(missing) - 6} more"
-        click.echo(
-            f"Note: {leads.name} has no column {names}; the rules read them as empty.", err=True
-        )
+    _note_missing(list(rules.columns), columns, leads, "the rules read")
 
 
 def _is_snapshot_number(column: str) -> bool:
@@ -435,3 +464,311 @@ def _literal(text: str, texts: frozenset[str], booleans: bool, numbers: bool) ->
         if _DECIMAL.fullmatch(stripped):
             return float(stripped)
     return text
+
+
+# -- leadlife score --model -------------------------------------------------------------
+
+
+def _score_with_model(
+    leads: Path, model_path: Path, output: Path, reasons: int, chunk_size: int
+) -> None:
+    """``leadlife score --model``: every row scored by a saved model, chunk by chunk."""
+    import pandas  # noqa: F401 - imported here, so neither the timing nor --version pays it
+
+    from leadlife.errors import ModelError
+    from leadlife.ml.persistence import load_model, read_sidecar, resolve_model
+
+    try:
+        model_file = resolve_model(model_path)
+        model = load_model(model_file)
+        schema = read_sidecar(model_file)["features"]
+    except (ModelError, ValueError) as exc:
+        raise click.ClickException(_one_line(str(exc))) from None
+    if not hasattr(model, "score_frame") or schema is None:
+        raise click.ClickException(
+            f"{model_file}: a {type(model).__name__} fitted without column names cannot "
+            "score a CSV; train it with `leadlife train` or leadlife.ml.train"
+        )
+    if reasons and "top" in model.get_params(deep=False):
+        model.set_params(top=reasons)
+    features = [(str(item["name"]), item["kind"]) for item in schema]
+    tags: Counter[str] = Counter()
+
+    def score_chunk(number: int, chunk: pd.DataFrame) -> pd.DataFrame:
+        if number == 0:
+            _note_missing([name for name, _ in features], chunk.columns, leads, "the model reads")
+        frame = _model_frame(chunk, features, leads)
+        try:
+            scored = model.score_frame(frame)
+        except ModelError as exc:
+            raise click.ClickException(f"{leads}: {_one_line(str(exc))}") from None
+        tags.update(scored["tag"].value_counts().to_dict())
+        return _with_model_scores(chunk, scored)
+
+    started = time.perf_counter()
+    rows = _write_scored(leads, output, chunk_size, score_chunk)
+    elapsed = time.perf_counter() - started
+    rate = rows / elapsed if elapsed > 0 else 0.0
+    counts = ", ".join(f"{tag} {tags.get(tag, 0):,}" for tag in ("high", "medium", "low"))
+    leads_word = "lead" if rows == 1 else "leads"
+    click.echo(
+        f"Scored {rows:,} {leads_word} in {elapsed:.2f} s ({rate:,.0f} leads/s) with model "
+        f"{model_file.name}; tags: {counts}; wrote {output}"
+    )
+
+
+def _note_missing(wanted: list[str], columns: pd.Index, leads: Path, reader: str) -> None:
+    missing = [column for column in wanted if column not in columns]
+    if missing:
+        names = ", ".join(missing[:6])
+        if len(missing) > 6:
+            names += f" and {len(missing) - 6} more"
+        click.echo(f"Note: {leads.name} has no column {names}; {reader} them as empty.", err=True)
+
+
+def _model_frame(
+    chunk: pd.DataFrame, features: list[tuple[str, str | None]], leads: Path
+) -> pd.DataFrame:
+    """The model's columns from a chunk of CSV text, cleaned as training cleaned them.
+
+    Cells go through clean_frame (placeholders and blanks are missing, Yes/No are
+    1/0, numbers are numbers). Then each column takes the kind it had in training,
+    whatever this chunk happens to hold: a numeric column must parse (else an error
+    names the column and row), a categorical column stays text.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from leadlife.ml.encoding import clean_frame
+
+    present = [name for name, _ in features if name in chunk.columns]
+    text = chunk[present]
+    cleaned = clean_frame(text)
+    data: dict[str, pd.Series] = {}
+    for name, kind in features:
+        if name not in chunk.columns:
+            missing = np.nan if kind == "numeric" else None
+            data[name] = pd.Series(
+                missing, index=chunk.index, dtype=float if kind == "numeric" else object
+            )
+        elif kind == "numeric":
+            data[name] = _as_numbers(cleaned[name], text[name], name, leads)
+        elif kind == "categorical" and pd.api.types.is_numeric_dtype(cleaned[name]):
+            # Text that only looks numeric in this chunk: keep it as the text it was.
+            kept = text[name].map(str.strip).where(cleaned[name].notna(), None)
+            data[name] = kept.astype(object)
+        else:
+            data[name] = cleaned[name]
+    return pd.DataFrame(data, index=chunk.index)
+
+
+def _as_numbers(cleaned: pd.Series, text: pd.Series, column: str, leads: Path) -> pd.Series:
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(cleaned) or pd.api.types.is_numeric_dtype(cleaned):
+        return cleaned.astype(float)
+    numbers = pd.to_numeric(cleaned, errors="coerce")
+    bad = numbers.isna() & cleaned.notna()
+    if bad.any():
+        row = bad.idxmax()
+        raise click.ClickException(
+            f"{leads}: column {column!r}, row {int(row) + 1}: {text[row]!r} is not a number, "
+            "and the model was trained on numbers in this column"
+        )
+    return numbers.astype(float)
+
+
+def _with_model_scores(chunk: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
+    """The chunk's columns as read, then probability, score, tag and reasons."""
+    import pandas as pd
+
+    # Rounded to a millionth; adding 0.0 turns -0.0 into 0.0.
+    added = scored[["probability", "score"]].round(_DECIMALS) + 0.0
+    added["tag"] = scored["tag"]
+    added["reasons"] = scored["reasons"]
+    kept = chunk.drop(columns=[column for column in added.columns if column in chunk.columns])
+    return pd.concat([kept, added], axis=1)
+
+
+# -- leadlife train ---------------------------------------------------------------------
+
+
+@main.command("train")
+@click.argument("data", type=click.Path(dir_okay=False, path_type=Path), metavar="DATA.csv")
+@click.option(
+    "--label", required=True, metavar="COLUMN", help="The 0/1 (or Yes/No) conversion column."
+)
+@click.option(
+    "--estimator",
+    type=click.Choice(["random_forest", "hist_gradient_boosting"]),
+    default="random_forest",
+    show_default=True,
+    help="The kind of classifier.",
+)
+@click.option(
+    "--drop",
+    multiple=True,
+    metavar="COLUMN",
+    help="Leave a column out (repeat for several): ids, columns filled in after contact.",
+)
+@click.option("--search", is_flag=True, help="Tune the classifier with a randomized search.")
+@click.option(
+    "--n-iter",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    metavar="N",
+    help="How many candidates the search tries.",
+)
+@click.option(
+    "--cv",
+    type=click.IntRange(min=2),
+    default=5,
+    show_default=True,
+    metavar="K",
+    help="How many folds the search cross-validates on.",
+)
+@click.option(
+    "--min-positives",
+    type=click.IntRange(min=1),
+    default=120,
+    show_default=True,
+    metavar="N",
+    help="Refuse to train on fewer positive labels.",
+)
+@click.option(
+    "--test-size",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.1,
+    show_default=True,
+    metavar="SHARE",
+    help="The share of leads held out for evaluation.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="Seed of the holdout split, the classifier and the search.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="MODEL",
+    help="The model's name: writes MODEL.v<N>.joblib and its .json sidecar, N the next version.",
+)
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Write the holdout evaluation there: report.json and PNG plots.",
+)
+def train_command(
+    data: Path,
+    label: str,
+    estimator: str,
+    drop: tuple[str, ...],
+    search: bool,
+    n_iter: int,
+    cv: int,
+    min_positives: int,
+    test_size: float,
+    seed: int,
+    output: Path,
+    report_dir: Path | None,
+) -> None:
+    """Train a lead-scoring model on DATA.csv and save it as the next version of MODEL.
+
+    One row per lead; LABEL names the conversion column. The leads are cleaned, a
+    stratified share is held out, the classifier is fitted (and tuned with --search)
+    on the rest and evaluated on the holdout. Stages are reported on stderr, column
+    leakage as warnings (docs/training.md).
+    """
+    if re.search(r"\.v\d+(\.joblib)?$", output.name):
+        raise click.BadParameter(
+            f"{output.name!r} names a version; give the model's name (versions are "
+            "numbered for you)",
+            param_hint="'-o' / '--output'",
+        )
+    from leadlife.errors import ModelError
+    from leadlife.ml.persistence import save_model
+    from leadlife.ml.training import train
+
+    def stage(message: str) -> None:
+        click.echo(f"{message} ...", err=True)
+
+    started = time.perf_counter()
+    stage(f"Reading {data}")
+    frame = _readable(data)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = train(
+                frame,
+                label,
+                estimator=estimator,
+                test_size=test_size,
+                search=search,
+                n_iter=n_iter,
+                cv=cv,
+                min_positives=min_positives,
+                random_state=seed,
+                drop=drop,
+                progress=stage,
+            )
+        except (ModelError, ValueError) as exc:
+            raise click.ClickException(_one_line(str(exc))) from None
+        finally:
+            _echo_warnings(caught)
+    elapsed = time.perf_counter() - started
+    inner = type(getattr(result.model, "estimator_", result.model)).__name__
+    click.echo(
+        f"Trained {inner} on {result.train_rows:,} leads in {elapsed:.1f} s; "
+        f"holdout: {result.report.summary()}"
+    )
+    if result.leaks:
+        names = ", ".join(repr(getattr(leak, "column", leak)) for leak in result.leaks)
+        click.echo(f"Leakage: {names}: each alone nearly separates the label; consider --drop")
+    stage("Saving the model")
+    try:
+        model_file = save_model(result, output)
+    except OSError as exc:
+        raise click.ClickException(f"{output}: cannot save there ({exc.strerror})") from None
+    click.echo(f"Saved {model_file} (sidecar {model_file.name}.json)")
+    if report_dir is not None:
+        stage(f"Writing the report to {report_dir}")
+        try:
+            written = result.report.write(report_dir)
+        except OSError as exc:
+            raise click.ClickException(
+                f"{report_dir}: cannot write the report there ({exc.strerror})"
+            ) from None
+        click.echo(f"Wrote {report_dir}: {', '.join(path.name for path in written)}")
+
+
+def _readable(data: Path) -> Any:
+    """The training CSV as a frame, or a one-line error naming the file."""
+    import pandas as pd
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(data, low_memory=False, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"{data}: cannot read the file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{data}: not UTF-8 text; save it as UTF-8") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, pd.errors.ParserWarning) as exc:
+        raise click.ClickException(f"{data}: {_one_line(str(exc))}") from None
+
+
+def _echo_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Warnings raised while training, one line each on stderr."""
+    for warning in caught:
+        category = warning.category.__name__
+        prefix = "" if category == "LeakageWarning" else f"{category}: "
+        click.echo(f"Warning: {prefix}{_one_line(str(warning.message))}", err=True)

@@ -25,7 +25,10 @@ class Enricher(Protocol):
     late events too.
     """
 
-    name: str
+    @property
+    def name(self) -> str:
+        """A unique name, shown in failure records (a plain attribute will do)."""
+        ...
 
     def enrich(self, event: Event, lead: Lead) -> Mapping[str, Any] | None:
         """Profile fields to set on ``lead`` because of ``event``."""

@@ -15,20 +15,24 @@ _EXPORTS = {
     "FeatureSpec": "leadlife.ml.features",
     "build_features": "leadlife.ml.features",
     "lead_features": "leadlife.ml.features",
+    "FeatureTrail": "leadlife.ml.features",
     # inferred profile fields (enricher plugins)
     "IndustryInferrer": "leadlife.ml.inferred",
     "CompanyByIP": "leadlife.ml.inferred",
     "CompanyEnquiries": "leadlife.ml.inferred",
+    "InferredProfile": "leadlife.ml.inferred",
     # tabular preparation, estimators, leakage
     "TabularEncoder": "leadlife.ml.encoding",
     "clean_frame": "leadlife.ml.encoding",
     "make_estimator": "leadlife.ml.estimators",
     "check_leakage": "leadlife.ml.leakage",
+    "Leak": "leadlife.ml.leakage",
     "LeakageWarning": "leadlife.ml.leakage",
     "load_x_education": "leadlife.ml.datasets",
     # the model scorer and its compiled per-lead path
     "ModelScorer": "leadlife.ml.scorer",
     "compile_trees": "leadlife.ml.compiled",
+    "ModelScoring": "leadlife.ml.plugin",
     # training, evaluation, persistence
     "train": "leadlife.ml.training",
     "TrainingResult": "leadlife.ml.training",
@@ -37,6 +41,9 @@ _EXPORTS = {
     "save_model": "leadlife.ml.persistence",
     "load_model": "leadlife.ml.persistence",
     "compare_models": "leadlife.ml.persistence",
+    "hash_frame": "leadlife.ml.persistence",
+    "model_versions": "leadlife.ml.persistence",
+    "read_sidecar": "leadlife.ml.persistence",
 }
 
 __all__ = sorted(_EXPORTS)

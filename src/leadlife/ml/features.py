@@ -564,6 +564,7 @@ def build_features(
     *,
     as_of: datetime,
     spec: FeatureSpec = _DEFAULT_SPEC,
+    rulebook: Rulebook | None = None,
 ) -> pd.DataFrame:
     """One feature row per lead, from the events that happened before ``as_of``.
 
@@ -574,7 +575,13 @@ def build_features(
         counts once (its first occurrence), as the engine does.
     :param leads: profiles, as a DataFrame indexed by lead id with one column per
         profile field, or leads whose ``profile`` is read. They should be as of
-        ``as_of`` too: the frame takes them as given.
+        ``as_of`` too: the frame takes them as given. None rebuilds each lead's
+        profile from its own events before ``as_of``, taken in time order, with the
+        rulebook's profile rules (``Rulebook.record``, what the engine runs), so a
+        form's ``industry`` or a verified company is there as it would be live;
+        fields only enricher plugins set (the ``inferred_*`` ones) then stay unknown.
+    :param rulebook: the rulebook whose profile rules rebuild profiles (None: the
+        default rulebook).
     :param as_of: the moment the row describes; timezone-aware.
     :param spec: which features; :class:`FeatureSpec` ``()`` by default.
     :returns: a frame indexed by ``lead_id`` (sorted), one row per lead with an event
@@ -619,6 +626,8 @@ def build_features(
     order = order[np.argsort(rows[order], kind="stable")]
     chosen = chosen[order]
     rows = rows[order]
+    if profiles is None and spec.profile_fields:
+        profiles = _replayed_profiles(log, chosen, rows, index, spec, rulebook)
     at_us = log.at_us[chosen]
     seconds = at_us / 1e6  # equals datetime.timestamp(), as the live lead stores it
     kind_codes, kind_names = pd.factorize(log.kind)
@@ -801,6 +810,39 @@ def _values_at(data: np.ndarray, key: str) -> list[Any]:
         return list(map(dict.get, data, repeat(key)))  # the common case: all plain dicts
     except TypeError:
         return [_value_at(d, key) for d in data]
+
+
+def _replayed_profiles(
+    log: _Log,
+    chosen: np.ndarray,
+    rows: np.ndarray,
+    index: pd.Index,
+    spec: FeatureSpec,
+    rulebook: Rulebook | None,
+) -> pd.DataFrame | None:
+    """Each lead's profile as the rulebook's ``record`` builds it from its events.
+
+    ``chosen`` are log positions in time order per lead, ``rows`` their leads' rows.
+    The events are trusted (the log was validated when read), so they are built
+    without validating again.
+    """
+    book = Rulebook.default() if rulebook is None else rulebook
+    leads = [Lead(str(lead_id)) for lead_id in index]
+    construct = Event.model_construct
+    empty: dict[str, Any] = {}
+    for position, row in zip(chosen.tolist(), rows.tolist(), strict=True):
+        at_us = int(log.at_us[position])
+        data = log.data[position]
+        event = construct(
+            id="" if log.ids is None else str(log.ids[position]),
+            lead_id=leads[row].id,
+            type=str(log.kind[position]),
+            at=_EPOCH + timedelta(microseconds=at_us),
+            channel=log.channel[position],
+            data=data if isinstance(data, dict) else empty,
+        )
+        book.record(leads[row], event, empty, at_us / 1e6)
+    return _profiles_frame(leads, spec)
 
 
 def _profiles_frame(leads: LeadsInput, spec: FeatureSpec) -> pd.DataFrame | None:

@@ -1,0 +1,677 @@
+"""The model scorer: a scikit-learn classifier that also answers leadlife's scoring protocol.
+
+:class:`ModelScorer` wraps an encoder (:class:`~leadlife.ml.encoding.TabularEncoder`
+by default) and a probabilistic classifier (a RandomForest from
+:func:`~leadlife.ml.estimators.make_estimator` by default). As an estimator it fits,
+predicts and clones like any scikit-learn classifier; as a scorer it gives the
+engine a 0-100 score per live lead, explains it feature by feature, and scores whole
+frames for the daily high/medium/low tagging.
+
+Scores: ``score = 100 * probability`` of the positive class (the last of
+``classes_``: 1, True or "Yes" for a 0/1 conversion label), unrounded so that the
+explanation adds up. Tags: ``high`` from ``tags[0]``, ``medium`` from ``tags[1]``,
+``low`` below, on the probability.
+
+Explanations: for tree ensembles the per-feature points are the path decomposition
+of :class:`~leadlife.ml.compiled.CompiledTrees` (each split credits its feature with
+the change in the trees' expected output); for other models, each feature's points
+are how much the score falls when that feature alone is set to a typical training
+value. Either way a ``baseline`` contribution and the feature points add up to the
+score.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy import sparse
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.utils import get_tags
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    check_array,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from leadlife.errors import FeatureSchemaError, ModelError
+from leadlife.lead import Lead
+from leadlife.ml.compiled import CompiledTrees, compile_trees
+from leadlife.ml.encoding import TabularEncoder
+from leadlife.ml.estimators import make_estimator
+from leadlife.ml.features import FeatureSpec, lead_features
+from leadlife.scoring.protocol import Contribution, ScoreResult
+
+__all__ = ["BASELINE", "INTERACTIONS", "OTHER_FEATURES", "TAGS", "ModelScorer"]
+
+BASELINE = "baseline"
+"""Contribution name of the score before any feature is known (the model's base rate)."""
+OTHER_FEATURES = "other features"
+"""Contribution name of the summed points of the features beyond the ``top`` named ones."""
+INTERACTIONS = "interactions"
+"""Contribution name of the points no single feature accounts for (models without trees)."""
+TAGS = ("high", "medium", "low")
+"""The potential tags of :meth:`ModelScorer.score_frame`, best first."""
+
+PASSTHROUGH = "passthrough"
+# Rows decomposed at once by score_frame: bounds the (rows x trees) work arrays.
+_CHUNK_ROWS = 2048
+
+FloatArray = NDArray[np.float64]
+
+
+class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
+    """A lead-scoring classifier: encoder + estimator, scored 0-100 with reasons.
+
+    :param estimator: an unfitted scikit-learn classifier with ``predict_proba``, a
+        :class:`~sklearn.pipeline.Pipeline` (usually with ``encoder="passthrough"``),
+        a kind for :func:`~leadlife.ml.estimators.make_estimator`
+        (``"random_forest"``, ``"hist_gradient_boosting"``), or None for the default
+        RandomForest. A HistGradientBoosting classifier whose ``categorical_features``
+        is left at its default is told which encoded columns are categorical.
+    :param encoder: a transformer preparing the frame (None: a
+        :class:`~leadlife.ml.encoding.TabularEncoder`), or ``"passthrough"`` to hand the
+        frame to the estimator untouched.
+    :param name: the scorer's name in the engine (``lead.scores[name]``).
+    :param tags: probability thresholds ``(high, medium)`` of the potential tags.
+    :param top: how many features :meth:`explain` and the ``reasons`` column name;
+        the rest are summed as ``"other features"``. None names them all.
+    :param spec: the :class:`~leadlife.ml.features.FeatureSpec` that builds a live
+        lead's row (``fit(..., spec=...)`` overrides it); None means the default spec.
+
+    Fitted attributes: ``estimator_``, ``encoder_`` (or ``"passthrough"``),
+    ``classes_``, ``n_features_in_``, ``feature_names_in_`` (when fitted on a frame
+    with string column names), ``spec_``, ``compiled_`` (the flattened trees, or None
+    when the per-lead path uses ``predict_proba``) and ``reference_`` (typical input
+    values for explaining models without trees, else None).
+    """
+
+    def __init__(
+        self,
+        estimator: Any = None,
+        encoder: Any = None,
+        name: str = "model",
+        tags: tuple[float, float] = (0.7, 0.4),
+        top: int | None = 3,
+        spec: Any = None,
+    ):
+        self.estimator = estimator
+        self.encoder = encoder
+        self.name = name
+        self.tags = tags
+        self.top = top
+        self.spec = spec
+
+    @property
+    def window_days(self) -> int:
+        """The longest count window of the spec, in days: how long the engine keeps
+        the day buckets of a lead's behaviour so that live counts equal the batch ones."""
+        spec = getattr(self, "spec_", None)
+        if spec is None:
+            spec = self.spec if self.spec is not None else FeatureSpec()
+        return int(spec.longest_window)
+
+    # -- scikit-learn estimator ------------------------------------------------------
+
+    def fit(self, X: Any, y: Any, spec: Any = None) -> ModelScorer:
+        """Fit the encoder, then the estimator on the encoded frame; returns self.
+
+        ``X`` is a DataFrame (string and category columns allowed) or a numeric array;
+        ``y`` the labels. ``spec`` is the FeatureSpec ``X`` was built with, kept for
+        scoring live leads.
+        """
+        self._check_settings()
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
+        X = self._check_input(X, reset=True)
+        y = self._check_target(y, X)
+        encoder = self._new_encoder()
+        estimator = self._new_estimator()
+        if isinstance(encoder, str):
+            model_input = X
+        else:
+            model_input = encoder.fit_transform(X)
+            _tell_categorical_columns(estimator, encoder)
+        estimator.fit(model_input, y)
+        self.encoder_ = encoder
+        self.estimator_ = estimator
+        self.classes_ = np.asarray(estimator.classes_)
+        self.spec_ = spec if spec is not None else self.spec
+        self.compiled_ = None if isinstance(encoder, str) else compile_trees(estimator)
+        self.reference_ = (
+            None
+            if self.compiled_ is not None
+            else _typical_values(model_input, getattr(encoder, "categorical_mask_", None))
+        )
+        self._names_out = self._output_names(encoder)
+        return self
+
+    def predict_proba(self, X: Any) -> FloatArray:
+        """Class probabilities, columns in the order of ``classes_``."""
+        check_is_fitted(self)
+        X = self._check_input(X, reset=False)
+        return np.asarray(self.estimator_.predict_proba(self._encode(X)), dtype=np.float64)
+
+    def predict(self, X: Any) -> NDArray[Any]:
+        """The most probable class of each row."""
+        proba = self.predict_proba(X)
+        predicted: NDArray[Any] = self.classes_[np.argmax(proba, axis=1)]
+        return predicted
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        # Missing values are unknowns, not errors, when the estimator takes them (the
+        # library's forests and boosting do; the encoder emits NaN for unknowns).
+        estimator = self.estimator
+        if estimator is None or isinstance(estimator, str):
+            tags.input_tags.allow_nan = True
+        else:
+            tags.input_tags.allow_nan = get_tags(estimator).input_tags.allow_nan
+        return tags
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The flattened trees double a forest's size on disk; they are rebuilt on load.
+        state = dict(super().__getstate__())
+        state.pop("compiled_", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if "estimator_" in self.__dict__ and "compiled_" not in self.__dict__:
+            encoder = self.__dict__.get("encoder_")
+            self.compiled_ = None if isinstance(encoder, str) else compile_trees(self.estimator_)
+
+    # -- scoring frames --------------------------------------------------------------
+
+    def score_frame(self, X: Any, *, reasons: bool = True) -> pd.DataFrame:
+        """Score every row: ``probability``, ``score`` (0-100), ``tag`` and ``reasons``.
+
+        ``tag`` is ``"high"`` when the probability is at least ``tags[0]``,
+        ``"medium"`` from ``tags[1]``, else ``"low"``. ``reasons`` names the ``top``
+        features that moved the row's score most, largest first, as
+        ``"name=value (+points)"`` joined by ``"; "``. Explaining costs more than
+        scoring (for models without trees, one prediction per feature per row);
+        ``reasons=False`` leaves the column out. The index is ``X``'s.
+        """
+        check_is_fitted(self)
+        self._positive_column()
+        X = self._check_input(X, reset=False)
+        model_input = self._encode(X)
+        proba = np.asarray(self.estimator_.predict_proba(model_input), dtype=np.float64)
+        probability = proba[:, -1]
+        index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(probability))
+        frame = pd.DataFrame(
+            {
+                "probability": probability,
+                "score": 100.0 * probability,
+                "tag": self._tags_of(probability),
+            },
+            index=index,
+        )
+        if reasons:
+            frame["reasons"] = list(self._reason_texts(X, model_input, probability))
+        return frame
+
+    # -- scoring protocol ------------------------------------------------------------
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """``score(lead, now)``: the lead's score, 100 x the probability that it converts.
+
+        This one name serves two contracts. Given a :class:`~leadlife.Lead` and a
+        datetime it is the scoring protocol's method the engine calls on every event.
+        Given a feature matrix and labels, ``score(X, y)`` is scikit-learn's mean
+        accuracy (:meth:`sklearn.base.ClassifierMixin.score`), which model selection
+        tools call.
+        """
+        if not isinstance(X, Lead):
+            return float(super().score(X, y, sample_weight=sample_weight))
+        if not isinstance(y, datetime):
+            raise TypeError(f"score(lead, now): now is {type(y).__name__}; give a datetime")
+        check_is_fitted(self)
+        return self._score_checked_row(self._lead_row(X, y))
+
+    def score_row(self, row: Mapping[str, Any]) -> float:
+        """The score (0-100) of one row given as a mapping of column → value.
+
+        The per-lead path without a :class:`~leadlife.Lead`: a host that keeps its
+        own feature rows (a CRM record, a request) scores them one at a time with
+        the compiled trees, as ``score(lead, now)`` does; equal to
+        ``score_frame`` on a one-row frame. Every fitted column must be present.
+        """
+        check_is_fitted(self)
+        expected = getattr(self, "feature_names_in_", None)
+        if expected is None:
+            raise FeatureSchemaError(
+                "the model was fitted on an array without column names, so a row's "
+                "values cannot be matched to its columns",
+                "fit it on a DataFrame, or score arrays with predict_proba",
+            )
+        missing = [str(name) for name in expected if name not in row]
+        if missing:
+            raise FeatureSchemaError(
+                f"the row lacks {len(missing)} of the model's columns",
+                "give every column the model was fitted on (None for unknown)",
+                missing=missing,
+            )
+        return self._score_checked_row(row)
+
+    def _score_checked_row(self, row: Mapping[str, Any]) -> float:
+        compiled = self.compiled_
+        if compiled is not None:
+            return 100.0 * float(compiled.predict_proba_row(self._encoded_row(row))[-1])
+        proba = self.estimator_.predict_proba(self._lead_input(row))
+        return 100.0 * float(proba[0, self._positive_column()])
+
+    def explain(self, lead: Lead, now: datetime) -> ScoreResult:
+        """The score at ``now`` with its contributions, largest first.
+
+        Contributions are ``baseline`` (the score of a lead about whom nothing stands
+        out), one per named feature (``rule`` = the column, ``value`` = the lead's
+        value), ``other features`` (the rest, summed) and, for models without trees,
+        ``interactions``. They add up to ``value``, the score.
+        """
+        check_is_fitted(self)
+        self._positive_column()
+        row = self._lead_row(lead, now)
+        compiled = self.compiled_
+        if compiled is not None:
+            x = self._encoded_row(row)
+            probability = float(compiled.predict_proba_row(x)[-1])
+            base, parts = compiled.decompose_row(x)
+            baseline, points, rest = _points(compiled, base, parts[np.newaxis], probability)
+        else:
+            model_input = self._lead_input(row)
+            probability = float(self.estimator_.predict_proba(model_input)[0, -1])
+            baseline, points, rest = self._occlusion_points(model_input, np.array([probability]))
+        values = [_plain(row.get(name)) for name in self._names_out]
+        contributions = self._contributions(float(baseline[0]), points[0], float(rest[0]), values)
+        return ScoreResult(self.name, 100.0 * probability, tuple(contributions))
+
+    # -- helpers: settings and input -------------------------------------------------
+
+    def _check_settings(self) -> None:
+        high, medium = self.tags
+        if not 0.0 <= medium <= high <= 1.0:
+            raise ValueError(
+                f"tags: {self.tags!r}; give probability thresholds (high, medium) with "
+                "0 <= medium <= high <= 1, e.g. (0.7, 0.4)"
+            )
+        if self.top is not None and (not isinstance(self.top, int) or self.top < 0):
+            raise ValueError(f"top: {self.top!r}; give how many features to name (>= 0)")
+
+    def _new_encoder(self) -> Any:
+        if self.encoder is None:
+            return TabularEncoder()
+        if isinstance(self.encoder, str):
+            if self.encoder != PASSTHROUGH:
+                raise ValueError(
+                    f"encoder: {self.encoder!r}; give a transformer, None for the "
+                    "default TabularEncoder, or 'passthrough'"
+                )
+            return PASSTHROUGH
+        return clone(self.encoder)
+
+    def _new_estimator(self) -> Any:
+        if self.estimator is None:
+            return make_estimator("random_forest")
+        if isinstance(self.estimator, str):
+            return make_estimator(self.estimator)
+        if not hasattr(self.estimator, "predict_proba"):
+            raise TypeError(
+                f"estimator: {type(self.estimator).__name__} has no predict_proba; give a "
+                "probabilistic classifier, e.g. RandomForestClassifier()"
+            )
+        return clone(self.estimator)
+
+    def _check_input(self, X: Any, *, reset: bool) -> Any:
+        """X as the encoder will get it; the feature schema checked against fit's."""
+        if sparse.issparse(X):
+            raise TypeError(
+                f"{type(self).__name__} does not take sparse input; pass a dense array "
+                "or a DataFrame (X.toarray())"
+            )
+        if not isinstance(X, pd.DataFrame):
+            encoder = self.encoder if reset else self.encoder_
+            default_encoder = encoder is None or _is_tabular(encoder)
+            if default_encoder:
+                # Arrays are numbers for leadlife's encoder; text belongs in DataFrames.
+                X = check_array(X, dtype=np.float64, ensure_all_finite="allow-nan")
+            else:
+                # Your encoder or pipeline checks values; rows and columns are checked here.
+                X = check_array(X, dtype=None, ensure_all_finite=False)
+        elif X.shape[0] == 0 and reset:
+            raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required")
+        if reset:
+            validate_data(self, X, reset=True, skip_check_array=True)
+            return X
+        try:
+            validate_data(self, X, reset=False, skip_check_array=True)
+        except ValueError as error:
+            raise self._schema_error(X, error) from error
+        return X
+
+    def _check_target(self, y: Any, X: Any) -> NDArray[Any]:
+        labels: NDArray[Any] = column_or_1d(check_array(y, ensure_2d=False, dtype=None), warn=True)
+        check_classification_targets(labels)
+        n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
+        if len(labels) != n_rows:
+            raise ValueError(
+                f"Found input variables with inconsistent numbers of samples: "
+                f"[{n_rows}, {len(labels)}]; give one label per row of X"
+            )
+        return labels
+
+    def _schema_error(self, X: Any, error: ValueError) -> FeatureSchemaError:
+        expected = [str(c) for c in getattr(self, "feature_names_in_", [])]
+        given = [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else []
+        missing = [c for c in expected if c not in given] if given else []
+        unexpected = [c for c in given if c not in expected] if expected else []
+        if missing or unexpected:
+            fix = (
+                "give the frame exactly the columns the model was trained on "
+                "(model.feature_names_in_), e.g. build it with the same FeatureSpec"
+            )
+        elif given and expected:
+            fix = "put the columns in training order: X[model.feature_names_in_]"
+        else:
+            fix = f"pass {self.n_features_in_} columns, in the order the model was trained on"
+        problem = str(error).rstrip().rstrip(".")
+        return FeatureSchemaError(problem, fix, missing=missing, unexpected=unexpected)
+
+    def _encode(self, X: Any) -> Any:
+        if isinstance(self.encoder_, str):
+            return X
+        return self.encoder_.transform(X)
+
+    def _output_names(self, encoder: Any) -> list[str]:
+        """Names of the columns the estimator sees, for contributions and reasons."""
+        names = None if isinstance(encoder, str) else getattr(encoder, "feature_names_out_", None)
+        if names is None:
+            names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            names = [f"x{i}" for i in range(self.n_features_in_)]
+        return [str(name) for name in names]
+
+    def _positive_column(self) -> int:
+        if len(self.classes_) < 2:
+            raise ModelError(
+                f"the model was trained on one class only ({self.classes_[0]!r}); it cannot "
+                "tell converting leads apart. Fix: train on leads of both outcomes"
+            )
+        return len(self.classes_) - 1
+
+    # -- helpers: live leads ---------------------------------------------------------
+
+    def _lead_row(self, lead: Lead, now: datetime) -> dict[str, Any]:
+        spec = self.spec_ if self.spec_ is not None else FeatureSpec()
+        row = lead_features(lead, now, spec)
+        expected = getattr(self, "feature_names_in_", None)
+        if expected is None:
+            raise FeatureSchemaError(
+                "the model was fitted on an array without column names, so a lead's "
+                "features cannot be matched to its columns",
+                "fit it on the DataFrame from build_features (with the same FeatureSpec)",
+            )
+        if len(row) != len(expected) or any(name not in row for name in expected):
+            missing = [str(c) for c in expected if c not in row]
+            unexpected = [c for c in row if c not in set(expected)]
+            raise FeatureSchemaError(
+                f"the lead's features ({type(spec).__name__} with {len(row)} columns) differ "
+                f"from the model's {len(expected)} columns",
+                "fit the model on build_features(...) with the spec it scores with, or "
+                "pass that spec: ModelScorer(spec=...) or fit(X, y, spec=...)",
+                missing=missing,
+                unexpected=unexpected,
+            )
+        return row
+
+    def _one_row(self, row: Mapping[str, Any]) -> pd.DataFrame:
+        columns = list(self.feature_names_in_)
+        return pd.DataFrame([[row[c] for c in columns]], columns=columns)
+
+    def _encoded_row(self, row: Mapping[str, Any]) -> FloatArray:
+        """The lead's row as the estimator sees it, 1-D; encoders without
+        ``encode_row`` transform a one-row frame."""
+        encode_row = getattr(self.encoder_, "encode_row", None)
+        if encode_row is not None:
+            return np.asarray(encode_row(row), dtype=np.float64)
+        encoded = self.encoder_.transform(self._one_row(row))
+        if sparse.issparse(encoded):
+            encoded = encoded.toarray()
+        first: FloatArray = np.asarray(encoded, dtype=np.float64)[0]
+        return first
+
+    def _lead_input(self, row: Mapping[str, Any]) -> Any:
+        """The lead's row as a one-row input of the estimator."""
+        if isinstance(self.encoder_, str):
+            return self._one_row(row)
+        return self._encoded_row(row)[np.newaxis, :]
+
+    # -- helpers: explanations -------------------------------------------------------
+
+    def _tags_of(self, probability: FloatArray) -> NDArray[Any]:
+        high, medium = self.tags
+        return np.where(
+            probability >= high, TAGS[0], np.where(probability >= medium, TAGS[1], TAGS[2])
+        ).astype(object)
+
+    def _reason_texts(self, X: Any, model_input: Any, probability: FloatArray) -> Iterator[str]:
+        top = len(self._names_out) if self.top is None else self.top
+        raw_columns = self._raw_columns(X)
+        for start in range(0, len(probability), _CHUNK_ROWS):
+            stop = min(start + _CHUNK_ROWS, len(probability))
+            chunk = _rows(model_input, start, stop)
+            compiled = self.compiled_
+            if compiled is not None:
+                base, parts = compiled.decompose(np.asarray(chunk, dtype=np.float64))
+                _, points, _ = _points(compiled, base, parts, probability[start:stop])
+            else:
+                _, points, _ = self._occlusion_points(chunk, probability[start:stop])
+            order = np.argsort(-np.abs(points), axis=1, kind="stable")[:, :top]
+            for offset, ranked in enumerate(order):
+                i = start + offset
+                texts = []
+                for j in ranked:
+                    share = points[offset, j]
+                    if share == 0.0:
+                        break
+                    value = raw_columns[j][i] if raw_columns[j] is not None else None
+                    texts.append(f"{self._names_out[j]}={_shown(value)} ({share:+.1f})")
+                yield "; ".join(texts)
+
+    def _raw_columns(self, X: Any) -> list[NDArray[Any] | None]:
+        """Per model column, the input values to show in reasons (None when unknown)."""
+        if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
+            return [
+                X[name].to_numpy(dtype=object) if name in X.columns else None
+                for name in self._names_out
+            ]
+        # Unnamed columns are known by position: x0, x1, ...
+        array = X.to_numpy(dtype=object) if isinstance(X, pd.DataFrame) else np.asarray(X)
+        positions = {f"x{j}": j for j in range(array.shape[1])}
+        return [
+            array[:, positions[name]] if name in positions else None for name in self._names_out
+        ]
+
+    def _occlusion_points(
+        self, model_input: Any, probability: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Points per feature: the score minus the score with that feature made typical."""
+        reference = self.reference_
+        if reference is None:  # pragma: no cover - set at fit whenever nothing is compiled
+            raise ModelError("the model keeps no typical values to explain with; refit it")
+        n_rows = len(probability)
+        n_features = len(reference)
+        typical = _substituted(model_input, reference, np.arange(1), np.arange(n_features))
+        base = float(self.estimator_.predict_proba(typical)[0, -1])
+        rows = np.repeat(np.arange(n_rows), n_features)
+        columns = np.tile(np.arange(n_features), n_rows)
+        occluded = _substituted(model_input, reference, rows, columns, each=True)
+        without = np.asarray(self.estimator_.predict_proba(occluded))[:, -1]
+        points = 100.0 * (probability[:, np.newaxis] - without.reshape(n_rows, n_features))
+        baseline = np.full(n_rows, 100.0 * base)
+        rest = 100.0 * probability - baseline - points.sum(axis=1)
+        return baseline, points, rest
+
+    def _contributions(
+        self, baseline: float, points: FloatArray, rest: float, values: list[Any]
+    ) -> list[Contribution]:
+        top = len(points) if self.top is None else self.top
+        order = np.argsort(-np.abs(points), kind="stable")
+        named = [j for j in order[:top] if points[j] != 0.0]
+        others = [j for j in order[top:] if points[j] != 0.0]
+        parts = [Contribution(BASELINE, baseline)]
+        parts += [Contribution(self._names_out[j], float(points[j]), values[j]) for j in named]
+        if others:
+            parts.append(
+                Contribution(OTHER_FEATURES, math.fsum(points[j] for j in others), len(others))
+            )
+        if abs(rest) > 1e-9:
+            parts.append(Contribution(INTERACTIONS, rest))
+        parts.sort(key=lambda c: abs(c.points), reverse=True)
+        return parts
+
+
+# -- module helpers ------------------------------------------------------------------
+
+
+def _tell_categorical_columns(estimator: Any, encoder: Any) -> None:
+    """Give a HistGradientBoosting classifier the encoder's categorical mask, unless set."""
+    mask = getattr(encoder, "categorical_mask_", None)
+    if not isinstance(estimator, HistGradientBoostingClassifier) or mask is None:
+        return
+    mask = np.asarray(mask, dtype=bool)
+    if mask.any() and _is_default(estimator.categorical_features):
+        estimator.set_params(categorical_features=mask)
+
+
+def _is_tabular(encoder: Any) -> bool:
+    """Whether ``encoder`` is the default encoder, whose array input is checked numeric."""
+    return isinstance(encoder, TabularEncoder)
+
+
+def _is_default(categorical_features: Any) -> bool:
+    return isinstance(categorical_features, str) and categorical_features == "from_dtype"
+
+
+def _points(
+    compiled: CompiledTrees, base: FloatArray, parts: FloatArray, probability: Any
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Path contributions of the positive class as score points: baseline, per feature, rest.
+
+    Forests average class fractions, so their contributions are probability already.
+    Boosting adds log-odds; the per-feature log-odds are scaled by one factor per row,
+    ``(p - p0) / (log-odds - log-odds0)``, so that they add up to the probability
+    change while keeping their signs and proportions. For multiclass boosting the
+    positive class's log-odds are first taken relative to the other classes (weighted
+    by the baseline probabilities); whatever that does not account for is ``rest``.
+    """
+    probability = np.asarray(probability, dtype=np.float64).reshape(-1)
+    n_rows = parts.shape[0]
+    if compiled.link == "mean":
+        points = 100.0 * parts[:, :, -1]
+        baseline = np.full(n_rows, 100.0 * base[-1])
+        return baseline, points, np.zeros(n_rows)
+    if compiled.link == "sigmoid":
+        p0 = float(expit(base[0]))
+        effect = parts[:, :, 0]
+    else:
+        shifted = np.exp(base - base.max())
+        weights = shifted / shifted.sum()
+        p0 = float(weights[-1])
+        effect = parts[:, :, -1] - parts @ weights
+    change = probability - p0
+    total = effect.sum(axis=1)
+    scale = np.zeros(n_rows)
+    usable = (total != 0.0) & (np.sign(total) == np.sign(change))
+    scale[usable] = change[usable] / total[usable]
+    points = 100.0 * scale[:, np.newaxis] * effect
+    rest = 100.0 * change - points.sum(axis=1)
+    return np.full(n_rows, 100.0 * p0), points, rest
+
+
+def _typical_values(model_input: Any, categorical: Any = None) -> list[Any]:
+    """Per column, a value a typical lead has: the median of numbers, else the mode.
+
+    ``categorical`` marks encoded columns that hold category codes (their median
+    would be an arbitrary category).
+    """
+    if isinstance(model_input, pd.DataFrame):
+        columns = [model_input.iloc[:, j] for j in range(model_input.shape[1])]
+    else:
+        array = np.asarray(model_input)
+        columns = [pd.Series(array[:, j]) for j in range(array.shape[1])]
+    codes = np.zeros(len(columns), dtype=bool) if categorical is None else categorical
+    return [_typical(column, bool(code)) for column, code in zip(columns, codes, strict=True)]
+
+
+def _typical(column: pd.Series, is_code: bool) -> Any:
+    present = column.dropna()
+    if present.empty:
+        return np.nan if column.dtype.kind == "f" else None
+    if column.dtype.kind in "iuf" and not is_code:
+        return present.quantile(0.5, interpolation="nearest")
+    return present.mode().iloc[0]
+
+
+def _rows(data: Any, start: int, stop: int) -> Any:
+    if isinstance(data, pd.DataFrame):
+        return data.iloc[start:stop]
+    return np.asarray(data)[start:stop]
+
+
+def _substituted(
+    data: Any,
+    reference: Sequence[Any],
+    rows: NDArray[np.intp],
+    columns: NDArray[np.intp],
+    *,
+    each: bool = False,
+) -> Any:
+    """Copies of ``data``'s ``rows``; with ``each``, copy k has ``columns[k]`` made typical,
+    else the first row has all ``columns`` made typical."""
+    if isinstance(data, pd.DataFrame):
+        picked = data.iloc[rows].reset_index(drop=True)
+        out = {}
+        for j, name in enumerate(picked.columns):
+            values = picked[name].to_numpy(dtype=object, copy=True)
+            values[(columns == j) if each else slice(None)] = reference[j]
+            out[name] = pd.Series(values, dtype=data[name].dtype)
+        return pd.DataFrame(out)
+    array = np.array(np.asarray(data)[rows], dtype=np.float64 if _numeric(data) else object)
+    if each:
+        array[np.arange(len(rows)), columns] = np.asarray(reference, dtype=object)[columns]
+    else:
+        array[:, columns] = np.asarray(reference, dtype=object)[columns]
+    return array
+
+
+def _numeric(data: Any) -> bool:
+    return bool(np.asarray(data).dtype.kind in "biuf")
+
+
+def _plain(value: Any) -> Any:
+    """A feature value as a person reads it: NaN and None both become None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def _shown(value: Any) -> str:
+    value = _plain(value)
+    if value is None:
+        return "missing"
+    if isinstance(value, float | np.floating):
+        return f"{float(value):g}"
+    return str(value)
