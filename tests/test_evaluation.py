@@ -243,3 +243,34 @@ def test_unfitted_or_bad_arguments_are_refused(
         evaluate(model, X, y, threshold=1.5)
     with pytest.raises(ValueError, match="n_repeats"):
         evaluate(model, X, y, n_repeats=-1)
+
+
+def test_importance_of_a_model_scorer_equals_shuffling_raw_columns() -> None:
+    """Shuffling encoded columns (the fast path) gives the importances of shuffling raw ones."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.inspection import permutation_importance
+    from sklearn.metrics import roc_auc_score
+
+    from leadlife.ml.evaluation import evaluate
+    from leadlife.ml.scorer import ModelScorer
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "visits": rng.poisson(3, 300).astype(float),
+            "city": rng.choice(["a", "b", "c"], 300).astype(object),
+        }
+    )
+    label = ((frame["visits"] > 3) | (frame["city"] == "a")).astype(int).to_numpy()
+    model = ModelScorer(estimator=RandomForestClassifier(10, random_state=0)).fit(frame, label)
+    report = evaluate(model, frame, label, n_repeats=3, random_state=0)
+    raw = permutation_importance(
+        model,
+        frame,
+        label,
+        scoring=lambda m, X, y: roc_auc_score(y, m.predict_proba(X)[:, 1]),
+        n_repeats=3,
+        random_state=0,
+    )
+    got = report.importance.set_index("feature")["importance"]
+    np.testing.assert_allclose(got[["visits", "city"]], raw.importances_mean, atol=1e-12)

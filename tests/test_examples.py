@@ -89,6 +89,19 @@ def test_custom_scorer_runs() -> None:
     assert rows["buyer"] == "MQL"
 
 
+def test_lead_model_runs(tmp_path: Path) -> None:
+    """The ML example trains on the log, saves and reloads the model, and scores live leads."""
+    out = run_python(str(EXAMPLES / "lead_model.py"), str(tmp_path)).stdout
+    assert "holdout (" in out
+    assert "loaded it back (HistGradientBoostingClassifier)" in out
+    assert ", 0 rejected" in out
+    assert (tmp_path / "lead-scorer.v1.joblib.json").exists()
+    assert (tmp_path / "report" / "roc.png").stat().st_size > 0
+    top = [line for line in out.splitlines() if line.startswith("u0")]
+    assert len(top) == 3
+    assert all("score" in line for line in top)
+
+
 def test_company_registry_on_a_fresh_manager(monkeypatch: pytest.MonkeyPatch) -> None:
     """Registered on a fresh manager from its folder, the plugin verifies a company into SQL."""
     monkeypatch.syspath_prepend(str(PLUGIN_DIR))

@@ -424,3 +424,26 @@ def test_leakage_accepts_arrays_and_checks_its_inputs() -> None:
         check_leakage(X, label, threshold=1.5)
     with pytest.raises(ModelError, match="rows"):
         check_leakage(X, label[:10])
+
+
+def test_an_all_missing_column_is_categorical_and_reads_live_values_as_unknown() -> None:
+    """Regression: all-missing columns (text or float) become categorical, so boosting fits."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from leadlife.ml.scorer import ModelScorer
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "visits": rng.poisson(3, 200).astype(float),
+            "industry": pd.Series([None] * 200, dtype=object),
+            "confidence": np.full(200, np.nan),
+        }
+    )
+    label = (frame["visits"] > 3).astype(int)
+    encoder = TabularEncoder().fit(frame)
+    assert encoder.categorical_columns_ == ["industry", "confidence"]
+    live = {"visits": 4.0, "industry": "media", "confidence": 0.8}
+    assert np.isnan(encoder.encode_row(live)[1:]).all()
+    model = ModelScorer(estimator=HistGradientBoostingClassifier(max_iter=5)).fit(frame, label)
+    assert 0.0 <= model.score_row(live) <= 100.0

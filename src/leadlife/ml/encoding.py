@@ -408,8 +408,9 @@ def _columns(X: Any) -> tuple[list[str], list[RawColumn], int]:
     if isinstance(X, pd.DataFrame):
         named = all(isinstance(c, str) for c in X.columns)
         names = [str(c) if named else f"x{i}" for i, c in enumerate(X.columns)]
+        dtypes = X.dtypes.tolist()  # X.dtypes builds a Series each time it is read
         for i in range(X.shape[1]):
-            if X.dtypes.iloc[i].kind == "c":
+            if dtypes[i].kind == "c":
                 raise ValueError(f"Complex data not supported in column {names[i]!r}")
         return names, [X.iloc[:, i] for i in range(X.shape[1])], X.shape[0]
     array = np.asarray(X)
@@ -455,8 +456,16 @@ def _floats(column: RawColumn, name: str) -> FloatArray:
 
 
 def _holds_text(column: RawColumn) -> bool:
-    """Whether ``auto`` takes the column as categorical: it holds non-numeric values."""
+    """Whether ``auto`` takes the column as categorical: it holds non-numeric values.
+
+    A column with no value at all is categorical too (with no categories): a model
+    learns nothing from it, and whatever a live lead later holds there, text or
+    number, reads as unknown instead of failing or splitting on a value never seen.
+    (HistGradientBoosting also fails on an all-NaN numeric column.)
+    """
     if isinstance(column.dtype, pd.CategoricalDtype):
+        return True
+    if len(column) and bool(pd.isna(_objects(column)).all()):
         return True
     if _is_number_dtype(column.dtype):
         return False

@@ -32,6 +32,7 @@ from sklearn.metrics import (
 )
 
 from leadlife.errors import ModelError
+from leadlife.ml.encoding import TabularEncoder
 
 __all__ = ["EvaluationReport", "evaluate"]
 
@@ -369,9 +370,16 @@ def _importance(
                 "std": pd.Series(dtype=float),
             }
         )
+    names = _feature_names(model, X)
+    inner, data = model, X
+    encoder = getattr(model, "encoder_", None)
+    if isinstance(encoder, TabularEncoder) and isinstance(X, pd.DataFrame):
+        # The encoder maps each column on its own, so shuffling a raw column and then
+        # encoding equals shuffling its encoded column: encode once, not per shuffle.
+        inner, data = model.estimator_, encoder.transform(X)
     result = permutation_importance(
-        model,
-        X,
+        inner,
+        data,
         actual,
         scoring=_roc_auc_scorer,
         n_repeats=n_repeats,
@@ -380,7 +388,7 @@ def _importance(
     )
     frame = pd.DataFrame(
         {
-            "feature": _feature_names(model, X),
+            "feature": names,
             "importance": result.importances_mean,
             "std": result.importances_std,
         }

@@ -21,6 +21,7 @@ import math
 import re
 import zlib
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -248,7 +249,7 @@ def _build_layout(spec: FeatureSpec) -> _Layout:
         *spec.profile_fields,
         *token_names,
     )
-    repeated = sorted({name for name in columns if columns.count(name) > 1})
+    repeated = sorted(name for name, times in Counter(columns).items() if times > 1)
     if repeated:
         raise FeatureSchemaError(
             f"the spec gives several columns the same name: {', '.join(repeated)}",

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -117,7 +118,7 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
         the day buckets of a lead's behaviour so that live counts equal the batch ones."""
         spec = getattr(self, "spec_", None)
         if spec is None:
-            spec = self.spec if self.spec is not None else FeatureSpec()
+            spec = self.spec if self.spec is not None else _default_spec()
         return int(spec.longest_window)
 
     # -- scikit-learn estimator ------------------------------------------------------
@@ -148,6 +149,7 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
         self.estimator_ = estimator
         self.classes_ = np.asarray(estimator.classes_)
         self.spec_ = spec if spec is not None else self.spec
+        self._spec_checked = None
         self.compiled_ = None if isinstance(encoder, str) else compile_trees(estimator)
         self.reference_ = (
             None
@@ -184,6 +186,7 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
         # The flattened trees double a forest's size on disk; they are rebuilt on load.
         state = dict(super().__getstate__())
         state.pop("compiled_", None)
+        state.pop("_spec_checked", None)  # an identity cache, meaningless once unpickled
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -414,7 +417,7 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
     # -- helpers: live leads ---------------------------------------------------------
 
     def _lead_row(self, lead: Lead, now: datetime) -> dict[str, Any]:
-        spec = self.spec_ if self.spec_ is not None else FeatureSpec()
+        spec = self.spec_ if self.spec_ is not None else _default_spec()
         row = lead_features(lead, now, spec)
         expected = getattr(self, "feature_names_in_", None)
         if expected is None:
@@ -423,6 +426,9 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
                 "features cannot be matched to its columns",
                 "fit it on the DataFrame from build_features (with the same FeatureSpec)",
             )
+        # A spec gives every row the same columns: check them once per spec.
+        if getattr(self, "_spec_checked", None) is spec:
+            return row
         if len(row) != len(expected) or any(name not in row for name in expected):
             missing = [str(c) for c in expected if c not in row]
             unexpected = [c for c in row if c not in set(expected)]
@@ -434,6 +440,7 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
                 missing=missing,
                 unexpected=unexpected,
             )
+        self._spec_checked = spec
         return row
 
     def _one_row(self, row: Mapping[str, Any]) -> pd.DataFrame:
@@ -544,6 +551,12 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
 
 
 # -- module helpers ------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _default_spec() -> Any:
+    """The default FeatureSpec, built once (the scorer reads it on every live event)."""
+    return FeatureSpec()
 
 
 def _tell_categorical_columns(estimator: Any, encoder: Any) -> None:
