@@ -10,5 +10,10 @@ from __future__ import annotations
 
 __all__ = ["BENCHMARKS"]
 
-BENCHMARKS: tuple[str, ...] = ("stage_machine", "engine_throughput", "rule_scoring")
+BENCHMARKS: tuple[str, ...] = (
+    "stage_machine",
+    "engine_throughput",
+    "rule_scoring",
+    "ml_scoring",
+)
 """Benchmark module names, in the order a full run runs them."""
