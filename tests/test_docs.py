@@ -32,6 +32,11 @@ CONCEPT_PAGES = {
     "time.md",
     "architecture.md",
     "cli.md",
+    "features.md",
+    "inferred.md",
+    "preparing-data.md",
+    "model-scorer.md",
+    "training.md",
 }
 BLOCK = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 HOOK_HEADING = re.compile(r"^## (leadlife_\w+)[ \t]*$", re.MULTILINE)
