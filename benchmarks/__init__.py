@@ -15,5 +15,6 @@ BENCHMARKS: tuple[str, ...] = (
     "engine_throughput",
     "rule_scoring",
     "ml_scoring",
+    "routing",
 )
 """Benchmark module names, in the order a full run runs them."""

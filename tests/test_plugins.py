@@ -274,6 +274,45 @@ class FixedRouter:
         return "rep-1" if lead.profile.get("industry") == "media" else None
 
 
+def test_hook_leadlife_routing(pm: LeadlifePluginManager) -> None:
+    """The routing a plugin provides assigns routed leads within its teams."""
+    from leadlife.routing import Routing
+
+    routing = Routing.from_dict(
+        {
+            "teams": [{"id": "inside", "members": [{"id": "amy"}]}],
+            "routers": {"fallback": {"team": "inside"}},
+        }
+    )
+
+    class Provider:
+        @hookimpl
+        def leadlife_routing(self) -> Routing:
+            return routing
+
+        @hookimpl
+        def leadlife_register_routers(self, register: Callable[[object], None]) -> None:
+            for router in routing.routers:
+                register(router)
+
+    engine = leadlife.Engine(plugins=[Provider()], plugin_manager=pm)
+    assert engine.routing is routing
+    lead = engine.ingest(ev("form_submit", phone=PHONE, asset_id="p1"))
+    assert (lead.team, lead.owner) == ("inside", "amy")
+
+
+def test_hook_leadlife_routing_must_return_a_routing(pm: LeadlifePluginManager) -> None:
+    """A leadlife_routing answer that is not a Routing fails at registration, by name."""
+
+    class Wrong:
+        @hookimpl
+        def leadlife_routing(self) -> object:
+            return {"teams": []}
+
+    with pytest.raises(RegistrationError, match="leadlife_routing"):
+        leadlife.Engine(plugins=[Wrong()], plugin_manager=pm)
+
+
 def test_hook_leadlife_register_routers(pm: LeadlifePluginManager) -> None:
     """A qualified lead without an owner is routed; an unqualified one is not."""
 

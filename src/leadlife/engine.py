@@ -26,12 +26,13 @@ from leadlife.errors import (
     StorageError,
 )
 from leadlife.events import Event, parse_event
-from leadlife.lead import Lead, StageChange
+from leadlife.lead import Assignment, Lead, StageChange
 from leadlife.notices import Notice
 from leadlife.plugins.manager import LeadlifePluginManager, call_each, get_plugin_manager
 from leadlife.profile import set_profile_field
 from leadlife.reports import IngestReport, PluginFailure, Rejection, TickError, TickReport
-from leadlife.routing import Router
+from leadlife.routing import RouteDecision, Router, Routing
+from leadlife.routing.pool import pool_event
 from leadlife.rules import Rulebook, load_rulebook
 from leadlife.scoring.protocol import Scorer, ScoreResult
 from leadlife.stages import Stage
@@ -85,6 +86,7 @@ class Engine:
         self.enrichers: list[tuple[str, Enricher]] = []
         self.routers: list[tuple[str, Router]] = []
         self.channels: list[tuple[str, Channel]] = []
+        self.routing: Routing | None = None
         self._scorer_plugins: dict[str, str] = {}
         self._incremental: dict[str, Callable[[Lead, Event, float, datetime], float]] = {}
         self._enrich_hooks = False
@@ -134,6 +136,12 @@ class Engine:
         self.enrichers = self._collect("leadlife_register_enrichers", Enricher)
         self.routers = self._collect("leadlife_register_routers", Router)
         self.channels = self._collect("leadlife_register_channels", Channel)
+        routing = pm.hook.leadlife_routing()
+        if routing is not None and not isinstance(routing, Routing):
+            raise RegistrationError(
+                "?", "leadlife_routing", f"returned {routing!r}, which is not a Routing"
+            )
+        self.routing = routing
         self._enrich_hooks = bool(pm.hook.leadlife_enrich_event.get_hookimpls())
         self._generation = pm.generation
 
@@ -248,11 +256,13 @@ class Engine:
         lead = Lead(event.lead_id) if stored is None else stored.fork()
         changes: list[StageChange] = []
         notices: list[Notice] = []
+        assignments: list[Assignment] = []
         due = lead.next_check_ts
         ts = event.at.timestamp()
         if due is not None and due <= ts:
-            rulebook.catch_up(lead, ts, changes, notices)
+            self._catch_up(lead, ts, changes, notices, assignments)
         enrichment, ordered = self._enrich(event, lead, failures)
+        owner_before = lead.owner
         rulebook.record(lead, event, enrichment, ts, self._counters, self._retention_days)
         if ordered:
             # These enrichers order their fields by event time themselves: a late event
@@ -267,10 +277,24 @@ class Engine:
         changes.extend(
             rulebook.evaluate(lead, event, enriched=enrichment, force=bool(changes), ts=ts)
         )
-        if lead.owner is None and self.routers and lead.stage.is_qualified:
-            self._route(lead, event.id, failures)
-        rulebook.schedule(lead)
+        routing = self.routing
+        if routing is not None:
+            made = routing.observe(lead, event, ts, owner_before, notices)
+            if made is not None:
+                assignments.append(made)
+        if (
+            lead.team is None
+            and self.routers
+            and lead.stage.is_qualified
+            and (lead.owner is None or (routing is not None and not _routed(lead)))
+        ):
+            made = self._route(lead, now, event.id, failures, notices)
+            if made is not None:
+                assignments.append(made)
+        self._schedule(lead)
         self._commit(lead, event, changes)
+        if assignments and routing is not None:
+            routing.committed(assignments)
         if changes or notices:
             self._fan_out(lead, changes, notices, event.id, failures)
         return lead, len(changes), False
@@ -369,16 +393,95 @@ class Engine:
             scores[name] = value
         lead.score = scores.get(self.rulebook.scorer_name, lead.score)
 
-    def _route(self, lead: Lead, event_id: str | None, failures: list[PluginFailure]) -> None:
+    def _route(
+        self,
+        lead: Lead,
+        at: datetime,
+        event_id: str | None,
+        failures: list[PluginFailure],
+        notices: list[Notice],
+    ) -> Assignment | None:
+        """Ask the routers in order; the first decision is assigned and put on the lead."""
+        routing = self.routing
         for plugin, router in self.routers:
+            hook = f"router {router.name}"
             try:
-                owner = router.route(lead)
+                answer = router.route(lead)
             except Exception as exc:
-                self._failed(failures, plugin, f"router {router.name}", exc, event_id, lead.id)
+                self._failed(failures, plugin, hook, exc, event_id, lead.id)
                 continue
-            if owner:
-                lead.owner = str(owner)
-                return
+            if answer is None or answer == "":
+                continue
+            if isinstance(answer, str):
+                decision = RouteDecision(
+                    router.name, f"router {router.name} chose {answer}", owner=answer
+                )
+            elif isinstance(answer, RouteDecision):
+                decision = answer
+            else:
+                self._failed(
+                    failures,
+                    plugin,
+                    hook,
+                    f"returned {type(answer).__name__}; expected a RouteDecision, "
+                    "an owner id or None",
+                    event_id,
+                    lead.id,
+                )
+                continue
+            if routing is None:
+                assignment = Assignment(
+                    at,
+                    "routed",
+                    lead.owner,
+                    decision.owner or lead.owner,
+                    decision.team,
+                    decision.reason,
+                    router=decision.router,
+                    event_id=event_id,
+                    evidence=decision.evidence,
+                )
+                lead.owner = assignment.to_owner
+                lead.team = assignment.team
+                lead.assignments = (*lead.assignments, assignment)
+                return assignment
+            if decision.owner is None and routing.team(decision.team or "") is None:
+                self._failed(
+                    failures,
+                    plugin,
+                    hook,
+                    f"named team {decision.team!r}, which the routing configuration "
+                    f"does not define (teams: {', '.join(sorted(routing.teams))})",
+                    event_id,
+                    lead.id,
+                )
+                continue
+            assignment = routing.assign(lead, decision, at, event_id)
+            routing.apply(lead, assignment, notices)
+            return assignment
+        return None
+
+    def _catch_up(
+        self,
+        lead: Lead,
+        until_ts: float,
+        changes: list[StageChange],
+        notices: list[Notice],
+        assignments: list[Assignment],
+    ) -> None:
+        """Time rules due by ``until_ts``: follow-up timers first (they remind about the
+        stage the lead was in), then the rulebook's demotions and sleep."""
+        if self.routing is not None:
+            assignments.extend(self.routing.catch_up(lead, until_ts, notices))
+        self.rulebook.catch_up(lead, until_ts, changes, notices)
+
+    def _schedule(self, lead: Lead) -> None:
+        self.rulebook.schedule(lead)
+        if self.routing is not None:
+            due = self.routing.due_ts(lead)
+            if due is not None:
+                current = lead.next_check_ts
+                lead.next_check_ts = due if current is None else min(current, due)
 
     def _commit(self, lead: Lead, event: Event | None, changes: list[StageChange]) -> None:
         try:
@@ -422,6 +525,73 @@ class Engine:
                 if error is not None:
                     self._failed(failures, plugin, "leadlife_notify", error, event_id, lead.id)
 
+    # -- pool operations -----------------------------------------------------------
+
+    def claim(
+        self, lead_id: str, member: str, *, at: datetime | None = None, event_id: str | None = None
+    ) -> Lead:
+        """``member`` takes an unowned lead from the pool (a ``lead_claimed`` event)."""
+        return self._pool("claim", lead_id, at, event_id, member=member)
+
+    def assign(
+        self,
+        lead_id: str,
+        member: str,
+        *,
+        by: str,
+        reason: str | None = None,
+        at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> Lead:
+        """A manager ``by`` gives the lead to ``member`` (a ``lead_assigned`` event)."""
+        return self._pool("assign", lead_id, at, event_id, member=member, by=by, reason=reason)
+
+    def transfer(
+        self,
+        lead_id: str,
+        to: str,
+        *,
+        by: str,
+        reason: str,
+        at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> Lead:
+        """The owner or a manager ``by`` hands the lead to ``to``, saying why."""
+        return self._pool("transfer", lead_id, at, event_id, to=to, by=by, reason=reason)
+
+    def return_to_pool(
+        self,
+        lead_id: str,
+        *,
+        by: str,
+        reason: str,
+        at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> Lead:
+        """The owner or a manager ``by`` puts the lead back in its team's pool (nurture)."""
+        return self._pool("return", lead_id, at, event_id, by=by, reason=reason)
+
+    def _pool(
+        self, action: str, lead_id: str, at: datetime | None, event_id: str | None, **data: Any
+    ) -> Lead:
+        """Pool operations are events: validated, logged, idempotent on their id."""
+        self.get(lead_id)  # a pool operation on an unknown lead is a mistake, not a new lead
+        moment = require_aware(self.clock() if at is None else at, "at")
+        return self.ingest(pool_event(action, lead_id, moment, event_id=event_id, **data))
+
+    def work_queue(self, **filters: Any) -> list[Any]:
+        """Open leads ranked by score and their source's conversion rate.
+
+        Needs a routing configuration (``leadlife_routing``); ``filters`` are those of
+        :func:`leadlife.routing.work_queue` (``team``, ``owner``, ``limit``...).
+        """
+        if self.routing is None:
+            raise LeadlifeError(
+                "work queues need a routing configuration: register a "
+                "leadlife.routing.Routing as a plugin"
+            )
+        return self.routing.work_queue(self.storage.leads(), **filters)
+
     # -- time ----------------------------------------------------------------------
 
     def tick(self, now: datetime | None = None) -> TickReport:
@@ -455,11 +625,14 @@ class Engine:
         if stored is None:
             return changes, notices
         lead = stored.fork()
-        self.rulebook.catch_up(lead, now.timestamp(), changes, notices)
+        assignments: list[Assignment] = []
+        self._catch_up(lead, now.timestamp(), changes, notices, assignments)
         # Scores may depend on time (decay, windows); refresh them for the leads touched.
         self._score(lead, now, None, failures)
-        self.rulebook.schedule(lead)
+        self._schedule(lead)
         self._commit(lead, None, changes)
+        if assignments and self.routing is not None:
+            self.routing.committed(assignments)
         if changes or notices:
             self._fan_out(lead, changes, notices, None, failures)
         return changes, notices
@@ -489,6 +662,11 @@ class Engine:
                 f"no scorer named {name!r}; registered: {', '.join(sorted(self.scorers))}"
             )
         return lead.explain(self.scorers[name], lead.last_event_at or self.clock())
+
+
+def _routed(lead: Lead) -> bool:
+    """Whether a router already placed the lead (with an owner outside every team)."""
+    return any(a.router is not None for a in lead.assignments)
 
 
 def _plugin_name(pm: LeadlifePluginManager, plugin: object) -> str:

@@ -22,8 +22,10 @@ __all__ = [
     "ModelError",
     "ModelIntegrityError",
     "ModelVersionError",
+    "NotPermittedError",
     "PluginError",
     "RegistrationError",
+    "RoutingConfigError",
     "RulebookError",
     "StageGraphError",
     "StorageError",
@@ -89,6 +91,19 @@ class RulebookError(LeadlifeError, ValueError):
         super().__init__(f"rulebook {location}: {problem}. Fix: {fix}")
 
 
+class RoutingConfigError(RulebookError):
+    """A routing configuration (teams, routers, SLA timers) could not be loaded.
+
+    Same attributes as :class:`RulebookError`: ``path`` is the dotted key inside the
+    configuration (``"teams.1.members.0.capacity"``), ``source`` the file it came from.
+    """
+
+    def __init__(self, path: str, problem: str, fix: str, *, source: str = "<dict>"):
+        super().__init__(path, problem, fix, source=source)
+        location = f"{source}: {path}" if path else source
+        self.args = (f"routing config {location}: {problem}. Fix: {fix}",)
+
+
 class StageGraphError(LeadlifeError, ValueError):
     """A stage transition table is inconsistent (unreachable stage, trap, unknown stage)."""
 
@@ -117,6 +132,32 @@ class TransitionNotAllowed(LeadlifeError):
         super().__init__(
             f"lead {lead_id!r} cannot move from {current.name} to {target.name}{extra}; "
             f"allowed targets from {current.name}: {names}"
+        )
+
+
+class NotPermittedError(InvalidEventError):
+    """A pool operation (claim, assign, transfer, return) that its actor may not do.
+
+    ``action`` is the operation, ``actor`` who asked, ``lead_id`` the lead; nothing
+    was applied.
+    """
+
+    def __init__(
+        self,
+        action: str,
+        actor: str,
+        lead_id: str,
+        problem: str,
+        fix: str,
+        *,
+        field: str = "data.by",
+        event_id: str | None = None,
+    ):
+        self.action = action
+        self.actor = actor
+        self.lead_id = lead_id
+        super().__init__(
+            field, f"{actor!r} may not {action} lead {lead_id!r}: {problem}", fix, event_id=event_id
         )
 
 

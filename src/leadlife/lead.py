@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -10,10 +12,13 @@ import attrs
 from leadlife.behaviour import Behaviour
 
 if TYPE_CHECKING:
+    from leadlife.routing.follow_up import FollowUp
     from leadlife.scoring.protocol import Scorer, ScoreResult
 from leadlife.stages import Stage
 
-__all__ = ["Lead", "StageChange"]
+__all__ = ["Assignment", "Lead", "StageChange"]
+
+_NO_EVIDENCE: Mapping[str, Any] = MappingProxyType({})
 
 
 @attrs.frozen(slots=True)
@@ -26,6 +31,33 @@ class StageChange:
     reason: str
     rule: str
     event_id: str | None = None
+
+
+@attrs.frozen(slots=True)
+class Assignment:
+    """One change of a lead's owner or team, who made it and why.
+
+    ``action`` is ``routed`` (a router, then the team's strategy, chose), ``pooled``
+    (routed to a team none of whose members could take it yet), ``claimed``,
+    ``assigned``, ``transferred``, ``returned`` (back to the team's pool),
+    ``reassigned`` (the follow-up timers moved it) or ``accepted`` (an event named
+    the owner). ``by`` is the person who acted (None for the engine itself),
+    ``router`` the router whose decision it follows, with the values it matched in
+    ``evidence``, and ``strategy`` the team strategy that picked the member
+    (``round_robin``, ``capacity``, ``sticky``), if any.
+    """
+
+    at: datetime
+    action: str
+    from_owner: str | None
+    to_owner: str | None
+    team: str | None
+    reason: str
+    by: str | None = None
+    router: str | None = None
+    strategy: str | None = None
+    event_id: str | None = None
+    evidence: Mapping[str, Any] = _NO_EVIDENCE
 
 
 @attrs.define(slots=True, eq=False)
@@ -58,6 +90,9 @@ class Lead:
     next_check_ts: float | None = None
     reentry: dict[Stage, datetime] = attrs.field(factory=dict)
     event_count: int = 0
+    team: str | None = None
+    assignments: tuple[Assignment, ...] = ()
+    follow_up: FollowUp | None = None
 
     @property
     def is_open(self) -> bool:
@@ -121,6 +156,9 @@ class Lead:
         new.next_check_ts = self.next_check_ts
         new.reentry = self.reentry.copy()
         new.event_count = self.event_count
+        new.team = self.team
+        new.assignments = self.assignments  # tuples: shared until replaced
+        new.follow_up = self.follow_up
         return new
 
     def same_state(self, other: Lead) -> bool:

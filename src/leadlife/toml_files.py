@@ -5,40 +5,43 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from types import ModuleType
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from leadlife.errors import RulebookError
 
-__all__ = ["parse_toml", "read_toml", "readable_path", "rulebook_error"]
+__all__ = ["model_keys", "parse_toml", "read_toml", "readable_path", "rulebook_error"]
 
 
-def parse_toml(text: str, source: str) -> dict[str, Any]:
-    """The table ``text`` holds, or a :class:`RulebookError` pointing at the bad line."""
+def parse_toml(
+    text: str, source: str, error: type[RulebookError] = RulebookError
+) -> dict[str, Any]:
+    """The table ``text`` holds, or a :class:`RulebookError` (``error``) at the bad line."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RulebookError(
+        raise error(
             "", f"not valid TOML ({exc})", "fix the TOML syntax at that line", source=source
         ) from None
 
 
-def read_toml(path: str | os.PathLike[str]) -> tuple[str, str]:
-    """``(text, source)`` of a UTF-8 file, or a :class:`RulebookError` saying why not."""
+def read_toml(
+    path: str | os.PathLike[str], error: type[RulebookError] = RulebookError
+) -> tuple[str, str]:
+    """``(text, source)`` of a UTF-8 file, or a :class:`RulebookError` (``error``) saying why."""
     source = str(path)
     try:
         with open(path, encoding="utf-8") as handle:
             return handle.read(), source
     except OSError as exc:
-        raise RulebookError(
+        raise error(
             "", f"cannot read the file ({exc.strerror})", "check the path", source=source
         ) from None
     except UnicodeDecodeError:
-        raise RulebookError(
-            "", "the file is not UTF-8 text", "save the rulebook as UTF-8", source=source
-        ) from None
+        raise error("", "the file is not UTF-8 text", "save it as UTF-8", source=source) from None
 
 
 _TAGS = {"field", "event", "all", "any", "not", "inactive"}
@@ -67,10 +70,18 @@ def readable_path(loc: Iterable[int | str]) -> tuple[str, list[str]]:
     return ".".join(parts), parts
 
 
-def rulebook_error(exc: ValidationError, source: str, *, docs: str) -> RulebookError:
-    """A :class:`RulebookError` for the first problem pydantic found in a rulebook.
+def rulebook_error(
+    exc: ValidationError,
+    source: str,
+    *,
+    docs: str,
+    error: type[RulebookError] = RulebookError,
+    known_keys: Callable[[], set[str]] | None = None,
+) -> RulebookError:
+    """A :class:`RulebookError` (or ``error``) for the first problem pydantic found.
 
-    ``docs`` names the page listing the keys, for the fix.
+    ``docs`` names the page listing the keys, for the fix; ``known_keys`` lists the
+    keys to suggest for a misspelt one (the rulebook's by default).
     """
     first = exc.errors()[0]
     path, parts = readable_path(first["loc"])
@@ -79,7 +90,8 @@ def rulebook_error(exc: ValidationError, source: str, *, docs: str) -> RulebookE
     if kind == "extra_forbidden":
         key = parts[-1] if parts else "?"
         problem = f"unknown key {key!r}"
-        close = difflib.get_close_matches(key, sorted(_known_keys()), n=1)
+        keys = (known_keys or _known_keys)()
+        close = difflib.get_close_matches(key, sorted(keys), n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         fix = f"{hint}remove the key or correct its spelling ({docs} lists the keys)"
     elif kind == "missing":
@@ -91,16 +103,21 @@ def rulebook_error(exc: ValidationError, source: str, *, docs: str) -> RulebookE
     inner, _, rest = problem.removeprefix("Value error, ").partition(": ")
     if kind == "value_error" and rest and inner.count(".") >= 2:
         path, problem = inner, rest  # a whole-rulebook check that names its own rule path
-    return RulebookError(path, problem, fix, source=source)
+    return error(path, problem, fix, source=source)
+
+
+def model_keys(*modules: ModuleType) -> set[str]:
+    """Every key (alias or field name) of the pydantic models defined in ``modules``."""
+    keys: set[str] = set()
+    for module in modules:
+        for cls in vars(module).values():
+            if isinstance(cls, type) and issubclass(cls, BaseModel) and cls is not BaseModel:
+                keys.update(info.alias or name for name, info in cls.model_fields.items())
+    return keys
 
 
 def _known_keys() -> set[str]:
     from leadlife.rules import model as rule_models
     from leadlife.scoring import model as scoring_models
 
-    keys: set[str] = set()
-    for module in (rule_models, scoring_models):
-        for cls in vars(module).values():
-            if isinstance(cls, type) and issubclass(cls, BaseModel) and cls is not BaseModel:
-                keys.update(info.alias or name for name, info in cls.model_fields.items())
-    return keys
+    return model_keys(rule_models, scoring_models)

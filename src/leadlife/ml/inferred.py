@@ -17,15 +17,12 @@ Each class is an enricher (``name`` and ``enrich(event, lead)``) that writes onl
 
 from __future__ import annotations
 
-import bisect
 import logging
 import math
 import re
-import socket
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
-from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any, Literal, TypeAlias
 
 import attrs
@@ -45,6 +42,7 @@ from sklearn.utils.validation import check_is_fitted
 from leadlife.errors import FeatureSchemaError, ModelError
 from leadlife.events import Event, parse_event
 from leadlife.lead import Lead
+from leadlife.networks import Network, NetworkTable, format_address, parse_address, parse_network
 from leadlife.plugins.hookspecs import hookimpl
 
 __all__ = [
@@ -587,12 +585,6 @@ class IPMatch:
     network: str
 
 
-_Network: TypeAlias = tuple[int, int, int, IPMatch | None]
-"""``(first, last, prefix length, match)`` of one listed network; ``match`` None: ambiguous."""
-_Table: TypeAlias = tuple[list[int], list[int], list[IPMatch | None]]
-"""Disjoint ranges sorted by first address: ``(firsts, lasts, matches)``."""
-
-
 class CompanyByIP(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
     """Infers a lead's company from its IP address, by the known IPs of your customers.
 
@@ -640,19 +632,18 @@ class CompanyByIP(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
             names = entries.setdefault(key, (int(network.broadcast_address), {}))[1]
             names.setdefault(normalize_company(company), company)
         ambiguous: list[tuple[str, tuple[str, ...]]] = []
-        listed: dict[int, list[_Network]] = {4: [], 6: []}
+        # A None label makes the network's own addresses match nothing (ambiguous).
+        listed: list[tuple[Network | str, IPMatch | None]] = []
         for (version, first, prefix), (last, names) in sorted(entries.items()):
-            cidr = f"{_address(version, first)}/{prefix}"
+            cidr = f"{format_address(version, first)}/{prefix}"
             match = None
             if len(names) == 1:
                 kind: Literal["exact", "network"] = "exact" if first == last else "network"
                 match = IPMatch(next(iter(names.values())), kind, cidr)
             else:
                 ambiguous.append((cidr, tuple(sorted(names.values()))))
-            listed[version].append((first, last, prefix, match))
-        self.tables_: dict[int, _Table] = {
-            version: _flatten(networks) for version, networks in listed.items()
-        }
+            listed.append((cidr, match))
+        self.table_: NetworkTable[IPMatch | None] = NetworkTable(listed)
         self.n_networks_ = len(entries)
         self.ambiguous_ = tuple(ambiguous)
         self.invalid_ips = 0
@@ -688,17 +679,9 @@ class CompanyByIP(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
 
     def lookup(self, ip: str) -> IPMatch | None:
         """The company of address ``ip``, or None (unknown, ambiguous, or not an address)."""
-        parsed = _parse_address(ip)
-        return None if parsed is None else self._match(*parsed)
-
-    def _match(self, version: int, number: int) -> IPMatch | None:
-        if "tables_" not in self.__dict__:
-            check_is_fitted(self, "tables_")  # raises NotFittedError
-        firsts, lasts, matches = self.tables_[version]
-        position = bisect.bisect_right(firsts, number) - 1
-        if position < 0 or number > lasts[position]:
-            return None
-        return matches[position]
+        if "table_" not in self.__dict__:
+            check_is_fitted(self, "table_")  # raises NotFittedError
+        return self.table_.lookup(ip)
 
     def predict(self, X: Iterable[str]) -> NDArray[Any]:
         """The company of each address (None where nothing, or more than one, matches)."""
@@ -723,18 +706,18 @@ class CompanyByIP(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
 
     def enrich(self, event: Event, lead: Lead) -> Mapping[str, Any] | None:
         """Set ``inferred_company`` from the event's (or profile's) IP address."""
-        if "tables_" not in self.__dict__:
-            check_is_fitted(self, "tables_")  # raises NotFittedError
+        if "table_" not in self.__dict__:
+            check_is_fitted(self, "table_")  # raises NotFittedError
         profile = lead.profile
         ip = event.data.get("ip") or profile.get("ip")
         if not ip:
             return None
-        parsed = _parse_address(ip) if isinstance(ip, str) else None
+        parsed = parse_address(ip) if isinstance(ip, str) else None
         if parsed is None:
             self.invalid_ips += 1
             log.debug("event %s: ignored ip %r, not an IP address", event.id, ip)
             return None
-        match = self._match(*parsed)
+        match = self.table_.lookup_number(*parsed)
         if match is None or (
             profile.get(INFERRED_COMPANY) == match.company
             and profile.get(INFERRED_COMPANY_MATCH) == match.match
@@ -743,7 +726,7 @@ class CompanyByIP(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         return {INFERRED_COMPANY: match.company, INFERRED_COMPANY_MATCH: match.match}
 
 
-def _parse_network(raw: Any, row: Any, column: str) -> IPv4Network | IPv6Network:
+def _parse_network(raw: Any, row: Any, column: str) -> Network:
     """The network of one fit row; IPv4-mapped IPv6 networks become IPv4 networks."""
     if not isinstance(raw, str) or not raw.strip():
         raise FeatureSchemaError(
@@ -753,23 +736,14 @@ def _parse_network(raw: Any, row: Any, column: str) -> IPv4Network | IPv6Network
             column=column,
         )
     try:
-        network = ip_network(raw.strip())
+        return parse_network(raw)
     except ValueError as exc:
         fix = (
             "clear the host bits (write the network address, e.g. 203.0.113.0/24)"
             if "host bits" in str(exc)
             else "write an address (203.0.113.7, 2001:db8::7) or a network (203.0.113.0/24)"
         )
-        raise FeatureSchemaError(
-            f"row {row!r}: {column} {raw!r} is not a valid IP address or network ({exc})",
-            fix,
-            column=column,
-        ) from None
-    if isinstance(network, IPv6Network) and network.prefixlen >= 96:
-        mapped = network.network_address.ipv4_mapped
-        if mapped is not None:
-            network = ip_network(f"{mapped}/{network.prefixlen - 96}")
-    return network
+        raise FeatureSchemaError(f"row {row!r}: {column} {exc}", fix, column=column) from None
 
 
 def _company_name(raw: Any, row: Any, column: str) -> str:
@@ -780,68 +754,6 @@ def _company_name(raw: Any, row: Any, column: str) -> str:
         "fill in the company, or drop the row",
         column=column,
     )
-
-
-def _address(version: int, number: int) -> str:
-    size = 4 if version == 4 else 16
-    family = socket.AF_INET if version == 4 else socket.AF_INET6
-    return socket.inet_ntop(family, number.to_bytes(size, "big"))
-
-
-def _flatten(networks: list[_Network]) -> _Table:
-    """Disjoint ranges, each labelled with the match of its most specific network.
-
-    ``networks`` are sorted by first address, then prefix length (wider first). CIDR
-    networks either nest or are disjoint, so a stack of the open networks is enough:
-    its top is the most specific one covering the current address.
-    """
-    firsts: list[int] = []
-    lasts: list[int] = []
-    matches: list[IPMatch | None] = []
-    stack: list[_Network] = []
-    position = 0
-
-    def emit(first: int, last: int, match: IPMatch | None) -> None:
-        if first <= last:
-            firsts.append(first)
-            lasts.append(last)
-            matches.append(match)
-
-    for network in networks:
-        first = network[0]
-        while stack and stack[-1][1] < first:
-            top = stack.pop()
-            emit(position, top[1], top[3])
-            position = top[1] + 1
-        if stack:
-            emit(position, first - 1, stack[-1][3])
-        stack.append(network)
-        position = first
-    while stack:
-        top = stack.pop()
-        emit(position, top[1], top[3])
-        position = top[1] + 1
-    return firsts, lasts, matches
-
-
-def _parse_address(raw: str) -> tuple[int, int] | None:
-    """``(version, integer)`` of an address, IPv4-mapped IPv6 as IPv4; None if malformed.
-
-    Takes the first entry of a comma-separated X-Forwarded-For list and drops an IPv6
-    zone (``%eth0``). ``socket.inet_pton`` is strict and ~10x faster than ``ipaddress``.
-    """
-    text = raw.split(",", 1)[0].strip()
-    try:
-        return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
-    except OSError:
-        pass
-    try:
-        number = int.from_bytes(socket.inet_pton(socket.AF_INET6, text.split("%", 1)[0]), "big")
-    except OSError:
-        return None
-    if number >> 32 == 0xFFFF:
-        return 4, number & 0xFFFFFFFF
-    return 6, number
 
 
 # -- enquiries per company ------------------------------------------------------------

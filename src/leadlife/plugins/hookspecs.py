@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from leadlife.events import Event
     from leadlife.lead import Lead, StageChange
     from leadlife.notices import Notice
-    from leadlife.routing import Router
+    from leadlife.routing import Router, Routing
     from leadlife.rules import Rulebook
     from leadlife.scoring import Scorer
     from leadlife.storage import Storage
@@ -45,6 +45,18 @@ def leadlife_rulebook() -> Rulebook | Mapping[str, Any] | str | None:
 
     Called once per engine. Stops at the first non-None result; the built-in
     default rulebook answers last.
+    """
+
+
+@hookspec(firstresult=True)
+def leadlife_routing() -> Routing | None:
+    """Return the routing configuration that assigns routed leads within teams.
+
+    Called when the engine collects plugins. Stops at the first non-None result. It
+    assigns each router decision to a team member, applies pool events (claim,
+    assign, transfer, return) and runs the follow-up timers at ``tick``. Without
+    one, a router's owner is taken as it is and a team-only decision leaves the
+    lead in that team's pool.
     """
 
 

@@ -267,8 +267,16 @@ class Rulebook:
         last = lead.last_event_ts
         in_order = last is None or ts >= last
         first = lead.first_seen_ts
-        if first is None or ts < first:
+        earliest = first is None or ts < first
+        if earliest:
             lead.first_seen_ts = ts
+        source = event.source
+        if source is not None:
+            # First-touch attribution: the earliest event's source, however late it arrives.
+            if earliest or "source" not in lead.profile:
+                lead.profile["source"] = source
+            if in_order:
+                lead.profile["latest_source"] = source
         if in_order:
             lead.last_event_ts = ts
         if spec.actor == "lead":

@@ -1,0 +1,498 @@
+"""The :class:`Routing` plugin: teams, built-in routers, assignment, pool and timers.
+
+One object, registered as a plugin, answers two hooks: ``leadlife_register_routers``
+(its built-in routers, in the configured order) and ``leadlife_routing`` (itself, so
+the engine hands it every routing decision to assign within a team, every pool
+event, and the follow-up timers at ``tick``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from pydantic import ValidationError
+
+from leadlife.errors import RoutingConfigError
+from leadlife.events import Event
+from leadlife.lead import Assignment, Lead
+from leadlife.notices import Notice
+from leadlife.plugins.hookspecs import hookimpl
+from leadlife.routing.config import RoutingModel
+from leadlife.routing.decision import RouteDecision, Router
+from leadlife.routing.follow_up import FollowUp, FollowUpTimers
+from leadlife.routing.pool import POOL_EVENTS, apply_pool_event
+from leadlife.routing.priority import QueueEntry, SourceRates, work_queue
+from leadlife.routing.teams import Member, Team
+from leadlife.toml_files import model_keys, parse_toml, read_toml, rulebook_error
+
+if TYPE_CHECKING:
+    from leadlife.routing.region import IpLookup
+
+__all__ = ["Routing", "load_routing"]
+
+_MINUTE = 60.0
+_DOCS = "docs/routing.md"
+_STRATEGY_PICKS = frozenset({"round_robin", "capacity"})
+
+
+class Routing:
+    """A validated routing configuration, ready to register as a plugin.
+
+    >>> routing = Routing.from_dict({"teams": [{"id": "inside", "members": [{"id": "amy"}]}]})
+    >>> sorted(routing.teams)
+    ['inside']
+
+    :param model: the validated configuration.
+    :param source: where it came from, for error messages.
+    :param ip_lookup: where the region router looks addresses up; by default a table
+        of the regions' ``networks``.
+    """
+
+    def __init__(
+        self,
+        model: RoutingModel,
+        *,
+        source: str = "<dict>",
+        ip_lookup: IpLookup | None = None,
+    ):
+        self.model = model
+        self.source = source
+        self.admins = frozenset(model.admins)
+        teams: dict[str, Team] = {}
+        members: dict[str, Member] = {}
+        for index, spec in enumerate(model.teams):
+            path = f"teams.{index}"
+            if spec.id in teams:
+                raise RoutingConfigError(
+                    f"{path}.id",
+                    f"team {spec.id!r} is defined twice",
+                    "give teams unique ids",
+                    source=source,
+                )
+            team = Team(spec, seed=model.seed, path=path, source=source)
+            for place, member_id in enumerate(team.members):
+                if member_id in members:
+                    raise RoutingConfigError(
+                        f"{path}.members.{place}.id",
+                        f"{member_id!r} is already a member of team {members[member_id].team!r}",
+                        "put each person in one team (pool operations and quotas are per team)",
+                        source=source,
+                    )
+                members[member_id] = team.members[member_id]
+            teams[spec.id] = team
+        self.teams = teams
+        self._members = members
+        self.routers: list[Router] = self._build_routers(ip_lookup)
+        self.timers = FollowUpTimers(model.sla)
+        self._retry = model.sla.pool_retry_minutes * _MINUTE
+
+    # -- loading -------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, Any], *, source: str = "<dict>", ip_lookup: IpLookup | None = None
+    ) -> Routing:
+        """Validate a routing configuration given as a mapping."""
+        if not isinstance(data, Mapping):
+            raise RoutingConfigError(
+                "", f"expected a table, got {type(data).__name__}", "pass a dict", source=source
+            )
+        try:
+            model = RoutingModel.model_validate(data)
+        except ValidationError as exc:
+            raise rulebook_error(
+                exc, source, docs=_DOCS, error=RoutingConfigError, known_keys=_known_keys
+            ) from None
+        return cls(model, source=source, ip_lookup=ip_lookup)
+
+    @classmethod
+    def from_toml(
+        cls, text: str, *, source: str = "<toml>", ip_lookup: IpLookup | None = None
+    ) -> Routing:
+        """Validate a routing configuration written in TOML."""
+        data = parse_toml(text, source, RoutingConfigError)
+        return cls.from_dict(data, source=source, ip_lookup=ip_lookup)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, ip_lookup: IpLookup | None = None) -> Routing:
+        """Read and validate a TOML routing configuration file."""
+        text, source = read_toml(path, RoutingConfigError)
+        return cls.from_toml(text, source=source, ip_lookup=ip_lookup)
+
+    def _build_routers(self, ip_lookup: IpLookup | None) -> list[Router]:
+        from leadlife.routing.accounts import ExistingAccountRouter
+        from leadlife.routing.business_line import BusinessLineRouter
+        from leadlife.routing.fallback import FallbackRouter
+        from leadlife.routing.region import RegionRouter
+
+        spec, source = self.model.routers, self.source
+        seen: set[str] = set()
+        routers: list[Router] = []
+        for index, name in enumerate(spec.order):
+            if name in seen:
+                raise RoutingConfigError(
+                    f"routers.order.{index}",
+                    f"{name!r} is listed twice",
+                    "list each router once",
+                    source=source,
+                )
+            seen.add(name)
+            path = f"routers.{name}"
+            if name == "existing_account" and spec.existing_account is not None:
+                accounts = spec.existing_account
+                self._check_team(accounts.team, f"{path}.team")
+                for place, account in enumerate(accounts.accounts):
+                    if (
+                        account.owner is not None
+                        and account.owner not in self._members
+                        and accounts.team is None
+                    ):
+                        raise RoutingConfigError(
+                            f"{path}.accounts.{place}.owner",
+                            f"owner {account.owner!r} of account {account.id!r} is a member "
+                            "of no team",
+                            f"add them to a team, or set {path}.team to the team recorded "
+                            "for such owners",
+                            source=source,
+                        )
+                routers.append(ExistingAccountRouter(accounts, path=path, source=source))
+            elif name == "business_line" and spec.business_line is not None:
+                line = spec.business_line
+                self._check_team(line.key_account_team, f"{path}.key_account_team")
+                self._check_team(line.long_tail_team, f"{path}.long_tail_team")
+                routers.append(BusinessLineRouter(line, path=path, source=source))
+            elif name == "region" and spec.region is not None:
+                for place, entry in enumerate(spec.region.regions):
+                    self._check_team(entry.team, f"{path}.regions.{place}.team")
+                routers.append(
+                    RegionRouter(spec.region, ip_lookup=ip_lookup, path=path, source=source)
+                )
+            elif name == "fallback" and spec.fallback is not None:
+                self._check_team(spec.fallback.team, f"{path}.team")
+                routers.append(FallbackRouter(spec.fallback))
+        for name in ("existing_account", "business_line", "region", "fallback"):
+            if getattr(spec, name) is not None and name not in seen:
+                raise RoutingConfigError(
+                    "routers.order",
+                    f"[routers.{name}] is configured but not in the order",
+                    f"add {name!r} to routers.order, or remove [routers.{name}]",
+                    source=source,
+                )
+        return routers
+
+    def _check_team(self, team: str | None, path: str) -> None:
+        if team is not None and team not in self.teams:
+            raise RoutingConfigError(
+                path,
+                f"unknown team {team!r} (teams: {', '.join(sorted(self.teams))})",
+                "name a team defined under [[teams]], or define it",
+                source=self.source,
+            )
+
+    # -- the roster ----------------------------------------------------------------
+
+    def team(self, team_id: str) -> Team | None:
+        """The team with this id, or None."""
+        return self.teams.get(team_id)
+
+    def member(self, member_id: str) -> Member | None:
+        """The member with this id (in whichever team), or None."""
+        return self._members.get(member_id)
+
+    # -- plugin hooks --------------------------------------------------------------
+
+    @hookimpl
+    def leadlife_register_routers(self, register: Callable[[Router], None]) -> None:
+        """The configured built-in routers, in ``routers.order``."""
+        for router in self.routers:
+            register(router)
+
+    @hookimpl
+    def leadlife_routing(self) -> Routing:
+        """This configuration assigns, runs the pool and the follow-up timers."""
+        return self
+
+    # -- assignment ----------------------------------------------------------------
+
+    def assign(
+        self, lead: Lead, decision: RouteDecision, at: datetime, event_id: str | None
+    ) -> Assignment:
+        """The assignment a router's decision leads to (nothing changes until it is applied).
+
+        An owner in the decision wins; else a sticky team keeps a lead's current owner
+        (one named by an event before the lead was routed); else the team's strategy
+        picks. When nobody can take the
+        lead it waits in the team's pool (``to_owner`` None, action ``pooled``).
+        """
+        owner = decision.owner
+        team_id = decision.team
+        if owner is not None:
+            member = self._members.get(owner)
+            return Assignment(
+                at,
+                "routed",
+                lead.owner,
+                owner,
+                member.team if member is not None else team_id,
+                decision.reason,
+                router=decision.router,
+                evidence=decision.evidence,
+                event_id=event_id,
+            )
+        assert team_id is not None  # RouteDecision checks it has one of the two
+        team = self.teams[team_id]
+        current = lead.owner
+        if team.sticky and current is not None:
+            return Assignment(
+                at,
+                "routed",
+                current,
+                current,
+                team_id,
+                f"{decision.reason}; {current} already owns the lead (sticky)",
+                router=decision.router,
+                evidence=decision.evidence,
+                strategy="sticky",
+                event_id=event_id,
+            )
+        member_id, why = team.choose(at.timestamp())
+        if member_id is None:
+            return Assignment(
+                at,
+                "pooled",
+                current,
+                None,
+                team_id,
+                f"{decision.reason}; {why}",
+                router=decision.router,
+                evidence=decision.evidence,
+                event_id=event_id,
+            )
+        return Assignment(
+            at,
+            "routed",
+            current,
+            member_id,
+            team_id,
+            f"{decision.reason}; {why}",
+            router=decision.router,
+            evidence=decision.evidence,
+            strategy=team.strategy,
+            event_id=event_id,
+        )
+
+    def apply(self, lead: Lead, assignment: Assignment, notices: list[Notice]) -> None:
+        """Put ``assignment`` on ``lead`` (owner, team, record, timers) with its notice."""
+        previous = lead.owner
+        owner = assignment.to_owner
+        lead.owner = owner
+        if assignment.team is not None:
+            lead.team = assignment.team
+        lead.assignments = (*lead.assignments, assignment)
+        ts = assignment.at.timestamp()
+        action = assignment.action
+        if owner is None:
+            # Waiting in the pool: the timer offers a pooled lead to the team again;
+            # a returned lead waits to be claimed.
+            lead.follow_up = FollowUp(assigned_ts=ts) if action == "pooled" else None
+            kind = "lead_pooled" if action == "pooled" else "returned_to_pool"
+            message = (
+                f"lead {lead.id} waits in team {lead.team}'s pool: {assignment.reason}"
+                if action == "pooled"
+                else f"lead {lead.id} is back in team {lead.team}'s pool and re-enters "
+                f"nurture: {assignment.reason}"
+            )
+            team = None if lead.team is None else self.teams.get(lead.team)
+            notices.append(
+                Notice(
+                    kind,
+                    lead.id,
+                    assignment.at,
+                    message,
+                    {
+                        "to": None,
+                        "team": lead.team,
+                        "previous_owner": previous,
+                        "escalate_to": sorted(team.managers) if team else [],
+                        "reason": assignment.reason,
+                    },
+                )
+            )
+            return
+        if owner == previous and lead.follow_up is not None:
+            return  # sticky: the owner's timers run on
+        touched = ts if action == "accepted" else None
+        lead.follow_up = FollowUp(assigned_ts=ts, touched_ts=touched)
+        if action != "accepted":
+            notices.append(
+                Notice(
+                    "lead_assigned",
+                    lead.id,
+                    assignment.at,
+                    f"lead {lead.id} is yours ({assignment.reason}); first touch due "
+                    f"within {self.model.sla.speed_to_lead_minutes or 0:g} minutes",
+                    {
+                        "to": owner,
+                        "team": lead.team,
+                        "action": action,
+                        "previous_owner": previous,
+                        "reason": assignment.reason,
+                    },
+                )
+            )
+
+    def committed(self, assignments: Iterable[Assignment]) -> None:
+        """Count stored assignments in their teams' quotas and rotations."""
+        for assignment in assignments:
+            owner, team_id = assignment.to_owner, assignment.team
+            if owner is None or team_id is None or assignment.strategy == "sticky":
+                continue
+            team = self.teams.get(team_id)
+            if team is not None:
+                team.record(
+                    owner,
+                    assignment.at.timestamp(),
+                    by_strategy=assignment.strategy in _STRATEGY_PICKS,
+                )
+
+    # -- events --------------------------------------------------------------------
+
+    def observe(
+        self, lead: Lead, event: Event, ts: float, previous_owner: str | None, notices: list[Notice]
+    ) -> Assignment | None:
+        """Apply a pool event, an owner named by an event, and the owner's touches.
+
+        Raises :class:`~leadlife.errors.NotPermittedError` (nothing applied) for a pool
+        operation its actor may not do.
+        """
+        made: Assignment | None = None
+        if event.type in POOL_EVENTS:
+            made = apply_pool_event(self, lead, event)
+        elif lead.owner != previous_owner and lead.owner is not None:
+            # The rulebook set the owner from the event (sales_accepted's data.owner).
+            owner = lead.owner
+            member = self._members.get(owner)
+            lead.owner = previous_owner
+            made = Assignment(
+                event.at,
+                "accepted",
+                previous_owner,
+                owner,
+                member.team if member is not None else lead.team,
+                f"{event.type} names {owner} as the owner",
+                by=owner,
+                event_id=event.id,
+            )
+        if made is not None:
+            self.apply(lead, made, notices)
+        self.timers.observe(lead, event, ts, notices)
+        return made
+
+    # -- time ----------------------------------------------------------------------
+
+    def due_ts(self, lead: Lead) -> float | None:
+        """When a follow-up timer (or a pool retry) of ``lead`` next fires."""
+        if lead.owner is None:
+            state = lead.follow_up
+            if state is None or lead.team is None or not lead.stage.is_open:
+                return None
+            return state.assigned_ts + self._retry
+        return self.timers.due_ts(lead)
+
+    def catch_up(self, lead: Lead, until_ts: float, notices: list[Notice]) -> list[Assignment]:
+        """Fire every timer of ``lead`` due by ``until_ts``; the assignments they made."""
+        made: list[Assignment] = []
+        while True:
+            due = self.due_ts(lead)
+            if due is None or due > until_ts:
+                return made
+            at = datetime.fromtimestamp(due, UTC)
+            if lead.owner is None:
+                assignment = self._retry_pool(lead, at)
+                if assignment is None:
+                    lead.follow_up = FollowUp(assigned_ts=due)
+                    continue
+            else:
+                team = None if lead.team is None else self.teams.get(lead.team)
+                managers = frozenset() if team is None else team.managers
+                reassign = self.timers.fire(lead, until_ts, managers, notices)
+                if not reassign or team is None:
+                    if self.due_ts(lead) == due:
+                        return made  # nothing moved; never spin
+                    continue
+                member_id, why = team.choose(due, exclude={lead.owner} if lead.owner else ())
+                if member_id is None:
+                    continue
+                state = lead.follow_up
+                breaches = state.breaches if state else 0
+                reassignments = (state.reassignments if state else 0) + 1
+                assignment = Assignment(
+                    at,
+                    "reassigned",
+                    lead.owner,
+                    member_id,
+                    team.id,
+                    f"no first touch after {breaches} speed-to-lead windows; {why}",
+                    strategy=team.strategy,
+                )
+            self.apply(lead, assignment, notices)
+            if assignment.action == "reassigned" and lead.follow_up is not None:
+                lead.follow_up = attrs.evolve(lead.follow_up, reassignments=reassignments)
+            made.append(assignment)
+
+    def _retry_pool(self, lead: Lead, at: datetime) -> Assignment | None:
+        team = None if lead.team is None else self.teams.get(lead.team)
+        if team is None:
+            return None
+        member_id, why = team.choose(at.timestamp())
+        if member_id is None:
+            return None
+        pooled = next((a for a in reversed(lead.assignments) if a.action == "pooled"), None)
+        return Assignment(
+            at,
+            "routed",
+            None,
+            member_id,
+            team.id,
+            f"offered to the team again; {why}",
+            router=None if pooled is None else pooled.router,
+            strategy=team.strategy,
+        )
+
+    # -- work queues ---------------------------------------------------------------
+
+    def source_rates(self, leads: Iterable[Lead]) -> SourceRates:
+        """Lead → opportunity rate per source, learned from ``leads`` where enough exist."""
+        return SourceRates.learn(leads, self.model.priority)
+
+    def work_queue(self, leads: Iterable[Lead], **filters: Any) -> list[QueueEntry]:
+        """Open leads ranked by score and source conversion rate (see ``work_queue``)."""
+        pool = list(leads)
+        return work_queue(pool, self.source_rates(pool), **filters)
+
+
+def load_routing(
+    source: Routing | Mapping[str, Any] | str | os.PathLike[str],
+) -> Routing:
+    """A :class:`Routing` from a Routing, a mapping, or a TOML file path."""
+    if isinstance(source, Routing):
+        return source
+    if isinstance(source, Mapping):
+        return Routing.from_dict(source)
+    if isinstance(source, str | os.PathLike):
+        return Routing.load(source)
+    raise RoutingConfigError(
+        "",
+        f"cannot load a routing configuration from {type(source).__name__}",
+        "pass a Routing, a dict, or the path of a TOML file",
+    )
+
+
+def _known_keys() -> set[str]:
+    from leadlife.routing import config
+
+    return model_keys(config)

@@ -1,0 +1,274 @@
+"""The routing configuration's schema: teams, routers, SLA timers and priorities.
+
+Pydantic models with ``extra="forbid"``, so a misspelt key fails at load with its
+path. Checks that span several sections (a router naming a team that does not
+exist, overlapping networks) run when :class:`~leadlife.routing.Routing` is built
+and raise :class:`~leadlife.errors.RoutingConfigError` with the path too.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "Absence",
+    "AccountSpec",
+    "BusinessLineSpec",
+    "ExistingAccountSpec",
+    "FallbackSpec",
+    "MemberSpec",
+    "PrioritySpec",
+    "RegionEntry",
+    "RegionSpec",
+    "RouterName",
+    "RoutersSpec",
+    "RoutingModel",
+    "SlaSpec",
+    "TeamSpec",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+Id = Field(min_length=1, pattern=r"\S")
+
+# -- teams ---------------------------------------------------------------------------
+
+
+class Absence(_Strict):
+    """A stretch a member takes no new leads: whole days (inclusive) or exact moments.
+
+    Days are read in the team's ``timezone``.
+    """
+
+    from_: date | AwareDatetime = Field(alias="from")
+    until: date | AwareDatetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Absence:
+        if _kind(self.from_) != _kind(self.until):
+            raise ValueError("give both 'from' and 'until' as dates, or both as datetimes")
+        if self.until < self.from_:
+            raise ValueError(f"'until' ({self.until}) is before 'from' ({self.from_})")
+        return self
+
+
+def _kind(value: date | datetime) -> str:
+    return "datetime" if isinstance(value, datetime) else "date"
+
+
+class MemberSpec(_Strict):
+    """One salesperson of a team."""
+
+    id: str = Id
+    capacity: PositiveInt | None = Field(
+        default=None,
+        description="new leads a month; the daily quota is capacity / 30 "
+        "(needed by the capacity strategy)",
+    )
+    absences: list[Absence] = Field(default_factory=list)
+
+
+class TeamSpec(_Strict):
+    """A team: its members, how leads are shared among them, and who manages it."""
+
+    id: str = Id
+    members: list[MemberSpec] = Field(min_length=1)
+    strategy: Literal["round_robin", "capacity"] = Field(
+        default="round_robin",
+        description="round_robin: take turns; capacity: shares by monthly capacity, "
+        "within daily quotas",
+    )
+    managers: list[str] = Field(
+        default_factory=list, description="people who may assign, transfer and return leads"
+    )
+    timezone: str = Field(default="UTC", description="IANA zone absences' days are read in")
+    sticky: bool = Field(
+        default=True, description="a lead already owned by a member stays with them"
+    )
+
+
+# -- routers -------------------------------------------------------------------------
+
+RouterName = Literal["existing_account", "business_line", "region", "fallback"]
+DEFAULT_ORDER: tuple[RouterName, ...] = ("existing_account", "business_line", "region", "fallback")
+
+
+class AccountSpec(_Strict):
+    """A customer account: how to recognise its people, and who owns it.
+
+    ``parent`` links a sub-department to its customer: with no ``owner`` of its own,
+    the account's leads go to the parent's owner.
+    """
+
+    id: str = Id
+    owner: str | None = Field(default=None, min_length=1)
+    parent: str | None = Field(default=None, min_length=1)
+    names: list[str] = Field(
+        default_factory=list,
+        description="company names; compared after normalization (case, punctuation, "
+        "legal suffixes such as Ltd or 有限公司)",
+    )
+    domains: list[str] = Field(
+        default_factory=list, description="e-mail domains; subdomains match too"
+    )
+    networks: list[str] = Field(
+        default_factory=list, description="IP addresses or CIDR networks of its offices"
+    )
+
+    @model_validator(mode="after")
+    def _owned(self) -> AccountSpec:
+        if self.owner is None and self.parent is None:
+            raise ValueError("give the account an owner, or a parent account whose owner it uses")
+        return self
+
+
+class ExistingAccountSpec(_Strict):
+    """Leads of known customers go to the account's owner."""
+
+    accounts: list[AccountSpec] = Field(min_length=1)
+    team: str | None = Field(
+        default=None,
+        description="team recorded for leads routed to an owner who is in no team",
+    )
+
+
+class BusinessLineSpec(_Strict):
+    """Key accounts (KA) by company size from enrichment; the long tail elsewhere."""
+
+    key_account_team: str = Id
+    long_tail_team: str | None = Field(
+        default=None,
+        description="team for the long tail; unset: the long tail passes to the next router",
+    )
+    min_registered_capital: PositiveFloat | None = None
+    min_employees: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _threshold(self) -> BusinessLineSpec:
+        if self.min_registered_capital is None and self.min_employees is None:
+            raise ValueError("give min_registered_capital, min_employees or both")
+        return self
+
+
+class RegionEntry(_Strict):
+    """One regional team and the places and networks it covers."""
+
+    team: str = Id
+    places: list[str] = Field(
+        default_factory=list,
+        description="places as the phone geocoder names them ('Beijing', 'Jiangsu', "
+        "'San Francisco, CA') or ISO country codes ('US')",
+    )
+    networks: list[str] = Field(default_factory=list, description="CIDR networks of the region")
+
+
+class RegionSpec(_Strict):
+    """Regional teams by IP address (first) and phone number prefix."""
+
+    regions: list[RegionEntry] = Field(min_length=1)
+    language: str = Field(default="en", description="language of the geocoder's place names")
+
+
+class FallbackSpec(_Strict):
+    """The team queue every lead no other router took lands in."""
+
+    team: str = Id
+
+
+class RoutersSpec(_Strict):
+    """The built-in routers to run, and in which order."""
+
+    order: list[RouterName] = Field(default_factory=lambda: list(DEFAULT_ORDER))
+    existing_account: ExistingAccountSpec | None = None
+    business_line: BusinessLineSpec | None = None
+    region: RegionSpec | None = None
+    fallback: FallbackSpec | None = None
+
+
+# -- follow-up -----------------------------------------------------------------------
+
+
+class SlaSpec(_Strict):
+    """Follow-up timers, driven by ``engine.tick``; each reminder is sent once."""
+
+    speed_to_lead_minutes: PositiveFloat | None = Field(
+        default=5.0, description="first touch due this long after assignment; then escalate"
+    )
+    reassign_after_breaches: NonNegativeInt = Field(
+        default=2,
+        description="missed speed-to-lead windows in a row before the lead is reassigned "
+        "(0: never)",
+    )
+    max_reassignments: NonNegativeInt = Field(
+        default=1,
+        description="how many times one lead may be reassigned for missed windows; after "
+        "that its owner is reminded, not replaced",
+    )
+    sal_idle_days: PositiveFloat | None = Field(
+        default=2.0, description="remind the owner of an SAL with no activity this long"
+    )
+    call_cadence_days: list[float] = Field(
+        default_factory=lambda: [0.0, 1.0, 2.0, 4.0, 7.0, 10.0],
+        description="when each call attempt is due, in days after assignment",
+        max_length=20,
+    )
+    pool_retry_minutes: PositiveFloat = Field(
+        default=60.0,
+        description="how often a lead no member could take is offered to the team again",
+    )
+    touch_events: list[str] = Field(
+        default_factory=lambda: ["call_attempt", "quote_sent", "chat_replied", "sales_accepted"],
+        description="event types that count as the owner touching the lead",
+    )
+
+    @field_validator("call_cadence_days")
+    @classmethod
+    def _cadence(cls, days: list[float]) -> list[float]:
+        if any(d < 0 for d in days) or days != sorted(days):
+            raise ValueError(f"call days must be non-negative and ascending, not {days}")
+        return days
+
+
+class PrioritySpec(_Strict):
+    """How work queues rank leads: score, and the lead source's conversion rate."""
+
+    source_rates: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=dict,
+        description="lead → opportunity rate per source, used until enough history exists",
+    )
+    default_rate: float = Field(default=0.13, ge=0, le=1)
+    min_leads: PositiveInt = Field(
+        default=50, description="leads of a source needed before its own rate is learned"
+    )
+    score_scale: PositiveFloat = Field(
+        default=100.0, description="the score that doubles a lead's priority"
+    )
+
+
+class RoutingModel(_Strict):
+    """A whole routing configuration, as loaded from TOML or a dict."""
+
+    teams: list[TeamSpec] = Field(min_length=1)
+    admins: list[str] = Field(
+        default_factory=list, description="people who may do any pool operation on any lead"
+    )
+    seed: int = Field(default=0, description="seeds the tie-breaks, so replays are exact")
+    routers: RoutersSpec = Field(default_factory=RoutersSpec)
+    sla: SlaSpec = Field(default_factory=SlaSpec)
+    priority: PrioritySpec = Field(default_factory=PrioritySpec)

@@ -1,0 +1,30 @@
+"""The fallback router: every lead no other router took goes to one team's queue."""
+
+from __future__ import annotations
+
+from leadlife.lead import Lead
+from leadlife.routing.config import FallbackSpec
+from leadlife.routing.decision import RouteDecision
+
+__all__ = ["FallbackRouter"]
+
+
+class FallbackRouter:
+    """Always decides: the lead goes to ``spec.team``, whose strategy picks the member.
+
+    Put it last; routers after it are never asked.
+    """
+
+    name = "fallback"
+
+    def __init__(self, spec: FallbackSpec):
+        self.spec = spec
+        self._reason = f"no other router took the lead; team queue {spec.team}"
+
+    def __repr__(self) -> str:
+        return f"FallbackRouter(team={self.spec.team!r})"
+
+    def route(self, lead: Lead) -> RouteDecision:
+        """The fallback team, for any lead."""
+        # A fresh decision each time: its evidence dict must not be shared between leads.
+        return RouteDecision(router=self.name, reason=self._reason, team=self.spec.team)

@@ -1,0 +1,212 @@
+"""Lead pool operations: claim, assign, transfer, return to the pool.
+
+Each operation is an event (``lead_claimed``, ``lead_assigned``, ``lead_transferred``,
+``lead_returned``), so it is validated, stored in the event log, replayed, and
+idempotent on its id like any other event. Who may do what:
+
+================  =========================================================
+claim             a member of the lead's team (any team's member for a lead
+                  no team holds yet), for an open lead nobody owns
+assign            a manager of the lead's team or of the member's team
+transfer          the owner, a manager of the lead's team, or an admin;
+                  needs a reason
+return            the owner, a manager of the lead's team, or an admin;
+                  needs a reason; the lead waits in its team's pool and
+                  re-enters nurture
+================  =========================================================
+
+Admins may do all four. Asking for what is already so (claiming a lead you own,
+returning a lead already in the pool) changes nothing. A refused operation raises
+:class:`~leadlife.errors.NotPermittedError` and nothing is applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from leadlife.errors import InvalidEventError, NotPermittedError
+from leadlife.events import Event
+from leadlife.lead import Assignment, Lead
+from leadlife.routing.teams import Member, Team
+
+__all__ = ["POOL_EVENTS", "Roster", "apply_pool_event", "pool_event"]
+
+POOL_EVENTS: dict[str, str] = {
+    "lead_claimed": "claim",
+    "lead_assigned": "assign",
+    "lead_transferred": "transfer",
+    "lead_returned": "return",
+}
+"""Event type → the pool operation it carries."""
+
+_TYPE_OF = {action: kind for kind, action in POOL_EVENTS.items()}
+
+
+def pool_event(
+    action: str,
+    lead_id: str,
+    at: datetime,
+    *,
+    event_id: str | None = None,
+    **data: Any,
+) -> dict[str, Any]:
+    """The event dict of one pool operation (``claim``, ``assign``, ``transfer``, ``return``).
+
+    Without ``event_id`` the id is built from the operation, lead, people and moment,
+    so sending the same operation twice is recognised as a duplicate.
+    """
+    kind = _TYPE_OF[action]
+    people = ":".join(str(data[k]) for k in ("member", "to", "by") if data.get(k) is not None)
+    return {
+        "id": event_id or f"{kind}:{lead_id}:{people}:{at.isoformat()}",
+        "lead_id": lead_id,
+        "type": kind,
+        "at": at,
+        "data": {k: v for k, v in data.items() if v is not None},
+    }
+
+
+class Roster(Protocol):
+    """Who is who: what pool operations need to know of the routing configuration."""
+
+    admins: frozenset[str]
+
+    def team(self, team_id: str) -> Team | None: ...
+
+    def member(self, member_id: str) -> Member | None: ...
+
+
+def apply_pool_event(roster: Roster, lead: Lead, event: Event) -> Assignment | None:
+    """Apply a pool event to ``lead``; the assignment it made, or None when nothing changed.
+
+    Raises :class:`NotPermittedError` (nothing applied) when the actor may not do it.
+    """
+    action = POOL_EVENTS[event.type]
+    data = event.data
+    owner, team = lead.owner, lead.team
+    if not lead.stage.is_open:
+        raise _refuse(
+            action, _actor(data), lead, event, f"it is {lead.stage.name}", "reopen it first"
+        )
+    if action == "claim":
+        member_id = _text(data, "member", action, lead, event)
+        member = _known(roster, member_id, "data.member", action, lead, event)
+        if owner == member_id:
+            return None
+        if owner is not None:
+            raise _refuse(
+                action,
+                member_id,
+                lead,
+                event,
+                f"it is owned by {owner!r}",
+                "ask the owner or a manager to transfer it",
+            )
+        if team is not None and member.team != team and member_id not in roster.admins:
+            raise _refuse(
+                action,
+                member_id,
+                lead,
+                event,
+                f"it waits in the pool of team {team!r}",
+                f"only members of team {team!r} may claim it; ask a manager to assign it",
+            )
+        return _assignment(
+            event, "claimed", lead, member_id, member.team, member_id, "claimed from the pool"
+        )
+    by = _text(data, "by", action, lead, event)
+    if action == "assign":
+        member_id = _text(data, "member", action, lead, event)
+        member = _known(roster, member_id, "data.member", action, lead, event)
+        if not _manages(roster, by, team) and not _manages(roster, by, member.team):
+            raise _refuse(
+                action,
+                by,
+                lead,
+                event,
+                "only a manager of the lead's or the member's team may",
+                "ask a manager, or claim the lead yourself",
+            )
+        if owner == member_id:
+            return None
+        reason = str(data.get("reason") or f"assigned by {by}")
+        return _assignment(event, "assigned", lead, member_id, member.team, by, reason)
+    reason = _text(data, "reason", action, lead, event)
+    if owner is None:
+        if action == "return":
+            return None  # already in the pool
+        raise _refuse(
+            action,
+            by,
+            lead,
+            event,
+            "nobody owns it",
+            "claim or assign it instead",
+        )
+    if by != owner and not _manages(roster, by, team):
+        raise _refuse(
+            action,
+            by,
+            lead,
+            event,
+            f"it is owned by {owner!r}",
+            "only the owner, a manager of its team or an admin may",
+        )
+    if action == "return":
+        return _assignment(event, "returned", lead, None, team, by, reason)
+    to = _text(data, "to", action, lead, event)
+    target = _known(roster, to, "data.to", action, lead, event)
+    if to == owner:
+        return None
+    return _assignment(event, "transferred", lead, to, target.team, by, reason)
+
+
+def _manages(roster: Roster, person: str, team_id: str | None) -> bool:
+    if person in roster.admins:
+        return True
+    team = None if team_id is None else roster.team(team_id)
+    return team is not None and person in team.managers
+
+
+def _assignment(
+    event: Event, action: str, lead: Lead, to: str | None, team: str | None, by: str, reason: str
+) -> Assignment:
+    return Assignment(event.at, action, lead.owner, to, team, reason, by=by, event_id=event.id)
+
+
+def _actor(data: Mapping[str, Any]) -> str:
+    return str(data.get("by") or data.get("member") or "?")
+
+
+def _text(data: Mapping[str, Any], name: str, action: str, lead: Lead, event: Event) -> str:
+    value = data.get(name)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise InvalidEventError(
+        f"data.{name}",
+        f"missing or empty; a {action} needs it",
+        f"add data.{name} (a {'reason' if name == 'reason' else 'person id'}) to the event",
+        event_id=event.id,
+    )
+
+
+def _known(
+    roster: Roster, member_id: str, field: str, action: str, lead: Lead, event: Event
+) -> Member:
+    member = roster.member(member_id)
+    if member is None:
+        raise InvalidEventError(
+            field,
+            f"{member_id!r} is a member of no team",
+            "name a member listed under [[teams.members]] in the routing configuration",
+            event_id=event.id,
+        )
+    return member
+
+
+def _refuse(
+    action: str, actor: str, lead: Lead, event: Event, problem: str, fix: str
+) -> NotPermittedError:
+    return NotPermittedError(action, actor, lead.id, problem, fix, event_id=event.id)

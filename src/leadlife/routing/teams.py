@@ -1,0 +1,211 @@
+"""Teams and the strategies that share their leads among members.
+
+Two strategies, both deterministic under the routing ``seed``:
+
+* **round robin** takes turns in a rotation whose starting order is a seeded shuffle
+  (not "whoever is listed first"); each pick moves the member to the back. Members
+  available throughout any stretch of leads therefore receive counts that differ by
+  at most one, and an absent member simply keeps its place: on return it gets its
+  next turn, never a backlog.
+* **capacity** shares leads in proportion to each member's daily quota (monthly
+  capacity / 30) with smooth weighted round robin: every eligible member earns its
+  quota in credit per lead, the richest takes the lead and pays the total. Only
+  eligible members earn credit, so an absent member accrues nothing to be paid back
+  in a flood. A member is eligible while present and below its quota of leads
+  received in the last 24 hours.
+
+Choosing (:meth:`Team.choose`) never changes state; :meth:`Team.record` applies a
+choice once the lead carrying it has been stored, so a failed write moves nothing.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from collections.abc import Collection, Iterable
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from leadlife.errors import RoutingConfigError
+from leadlife.routing.config import Absence, TeamSpec
+
+__all__ = ["Member", "Team"]
+
+_DAY = 86_400.0
+_NO_ONE: frozenset[str] = frozenset()
+
+
+class Member:
+    """One salesperson: their daily quota and when they are away."""
+
+    __slots__ = ("_ends", "_starts", "capacity", "daily_quota", "id", "team")
+
+    def __init__(
+        self,
+        member_id: str,
+        team: str,
+        capacity: int | None,
+        absences: Iterable[tuple[float, float]],
+    ):
+        self.id = member_id
+        self.team = team
+        self.capacity = capacity
+        self.daily_quota = None if capacity is None else capacity / 30.0
+        # Overlapping absences merge, so one binary search answers "away at ts?".
+        merged: list[list[float]] = []
+        for start, end in sorted(absences):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        self._starts = [start for start, _ in merged]
+        self._ends = [end for _, end in merged]
+
+    def available(self, ts: float) -> bool:
+        """False while an absence covers epoch-seconds ``ts`` (``[from, until)``)."""
+        index = bisect.bisect_right(self._starts, ts) - 1
+        return index < 0 or ts >= self._ends[index]
+
+    def __repr__(self) -> str:
+        return f"Member({self.id!r}, team={self.team!r})"
+
+
+class Team:
+    """A team's members, managers and the state of its sharing strategy."""
+
+    def __init__(self, spec: TeamSpec, *, seed: int, path: str, source: str = "<dict>"):
+        self.id = spec.id
+        self.strategy = spec.strategy
+        self.sticky = spec.sticky
+        self.managers = frozenset(spec.managers)
+        zone = _zone(spec.timezone, f"{path}.timezone", source)
+        members: dict[str, Member] = {}
+        for index, member in enumerate(spec.members):
+            where = f"{path}.members.{index}"
+            if member.id in members:
+                raise RoutingConfigError(
+                    f"{where}.id",
+                    f"member {member.id!r} is listed twice in team {spec.id!r}",
+                    "list each member once",
+                    source=source,
+                )
+            if spec.strategy == "capacity" and member.capacity is None:
+                raise RoutingConfigError(
+                    f"{where}.capacity",
+                    f"team {spec.id!r} shares leads by capacity, but member {member.id!r} has none",
+                    "give every member a monthly capacity, or use strategy = 'round_robin'",
+                    source=source,
+                )
+            spans = [_span(a, zone) for a in member.absences]
+            members[member.id] = Member(member.id, spec.id, member.capacity, spans)
+        self.members = members
+        order = list(members)
+        # The seed decides the first rotation: nobody is favoured by where they are listed.
+        random.Random(f"{seed}:{spec.id}").shuffle(order)
+        self._rotation: list[str] = order
+        self._rank = {member_id: place for place, member_id in enumerate(order)}
+        self._credit: dict[str, float] = dict.fromkeys(order, 0.0)
+        self._received: dict[str, list[float]] = {m: [] for m in order}
+        self._version = 0
+        self._eligible_cache: tuple[int, float, dict[str, float]] = (-1, 0.0, {})
+
+    # -- choosing ----------------------------------------------------------------------
+
+    def choose(self, ts: float, exclude: Collection[str] = _NO_ONE) -> tuple[str | None, str]:
+        """``(member, reason)`` for a lead arriving at ``ts``; member None: nobody can take it."""
+        if self.strategy == "round_robin":
+            for member_id in self._rotation:
+                if member_id not in exclude and self.members[member_id].available(ts):
+                    return member_id, f"round robin in team {self.id}"
+            return None, f"every member of team {self.id} is away"
+        eligible = self._eligible(ts, exclude)
+        if not eligible:
+            return None, f"every member of team {self.id} is away or at their daily quota"
+        credit, rank = self._credit, self._rank
+        best = max(eligible, key=lambda m: (credit[m] + eligible[m], -rank[m]))
+        quota = eligible[best]
+        return best, (
+            f"capacity share in team {self.id} ({self.received(best, ts)} of {quota:g} leads today)"
+        )
+
+    def _eligible(self, ts: float, exclude: Collection[str]) -> dict[str, float]:
+        # record() asks again what choose() just asked; nothing changed in between.
+        cached = self._eligible_cache
+        if cached[0] == self._version and cached[1] == ts and not exclude:
+            return cached[2]
+        eligible: dict[str, float] = {}
+        for member_id in self._rotation:
+            member = self.members[member_id]
+            quota = member.daily_quota
+            if (
+                quota is not None
+                and member_id not in exclude
+                and member.available(ts)
+                and self.received(member_id, ts) < quota
+            ):
+                eligible[member_id] = quota
+        if not exclude:
+            self._eligible_cache = (self._version, ts, eligible)
+        return eligible
+
+    def received(self, member_id: str, ts: float) -> int:
+        """Leads ``member_id`` received in the 24 hours up to ``ts``."""
+        window = self._received[member_id]
+        if not window:
+            return 0
+        if window[-1] <= ts:  # the usual case: nothing recorded after ts
+            return len(window) - bisect.bisect_right(window, ts - _DAY)
+        return bisect.bisect_right(window, ts) - bisect.bisect_right(window, ts - _DAY)
+
+    # -- recording ---------------------------------------------------------------------
+
+    def record(self, member_id: str, ts: float, *, by_strategy: bool) -> None:
+        """Count a lead ``member_id`` received at ``ts``; a strategy pick also takes its turn."""
+        window = self._received.get(member_id)
+        if window is None:
+            return  # an owner from outside the team (an account owner, a transfer)
+        if by_strategy:
+            if self.strategy == "round_robin":
+                self._rotation.remove(member_id)
+                self._rotation.append(member_id)
+            else:
+                eligible = self._eligible(ts, _NO_ONE)
+                for other, quota in eligible.items():
+                    self._credit[other] += quota
+                self._credit[member_id] -= sum(eligible.values())
+        # Receipts stay sorted (bisect counts a window); they mostly arrive in order.
+        if not window or window[-1] <= ts:
+            window.append(ts)
+        else:
+            bisect.insort(window, ts)
+        # Only the last day counts; drop what the newest receipt leaves behind.
+        old = bisect.bisect_right(window, window[-1] - _DAY)
+        if old:
+            del window[:old]
+        self._version += 1
+
+    def rotation(self) -> list[str]:
+        """The round-robin order: who is next first."""
+        return list(self._rotation)
+
+
+def _zone(name: str, path: str, source: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RoutingConfigError(
+            path,
+            f"unknown time zone {name!r}",
+            "use an IANA zone name such as 'Asia/Shanghai' or 'UTC'",
+            source=source,
+        ) from None
+
+
+def _span(absence: Absence, zone: ZoneInfo) -> tuple[float, float]:
+    """``[start, end)`` in epoch seconds; whole days run to the end of ``until``."""
+    start, until = absence.from_, absence.until
+    if isinstance(start, datetime) and isinstance(until, datetime):
+        return start.timestamp(), until.timestamp()
+    begin = datetime.combine(start, time(), zone)
+    end = datetime.combine(until + timedelta(days=1), time(), zone)
+    return begin.timestamp(), end.timestamp()
