@@ -1062,4 +1062,5 @@ def test_fallback_always_decides_its_team() -> None:
     decision = router.route(lead())
     assert (decision.router, decision.team, decision.owner) == ("fallback", "pool", None)
     assert decision.reason == "no other router took the lead; team queue pool"
-    assert router.route(lead()).evidence is not decision.evidence
+    with pytest.raises(TypeError):
+        decision.evidence["shared"] = True  # type: ignore[index]  # one read-only decision

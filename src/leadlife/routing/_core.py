@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import attrs
 from pydantic import ValidationError
 
 from leadlife.errors import RoutingConfigError
@@ -89,6 +88,8 @@ class Routing:
         self.routers: list[Router] = self._build_routers(ip_lookup)
         self.timers = FollowUpTimers(model.sla)
         self._retry = model.sla.pool_retry_minutes * _MINUTE
+        window = model.sla.speed_to_lead_minutes
+        self._first_touch = "" if window is None else f"; first touch due within {window:g} minutes"
 
     # -- loading -------------------------------------------------------------------
 
@@ -325,16 +326,16 @@ class Routing:
             return
         if owner == previous and lead.follow_up is not None:
             return  # sticky: the owner's timers run on
-        touched = ts if action == "accepted" else None
-        lead.follow_up = FollowUp(assigned_ts=ts, touched_ts=touched)
-        if action != "accepted":
+        if action == "accepted":
+            lead.follow_up = FollowUp(ts, ts)  # accepting it is the first touch
+        else:
+            lead.follow_up = FollowUp(ts)
             notices.append(
                 Notice(
                     "lead_assigned",
                     lead.id,
                     assignment.at,
-                    f"lead {lead.id} is yours ({assignment.reason}); first touch due "
-                    f"within {self.model.sla.speed_to_lead_minutes or 0:g} minutes",
+                    f"lead {lead.id} is yours ({assignment.reason}){self._first_touch}",
                     {
                         "to": owner,
                         "team": lead.team,
@@ -441,7 +442,7 @@ class Routing:
                 )
             self.apply(lead, assignment, notices)
             if assignment.action == "reassigned" and lead.follow_up is not None:
-                lead.follow_up = attrs.evolve(lead.follow_up, reassignments=reassignments)
+                lead.follow_up = lead.follow_up._replace(reassignments=reassignments)
             made.append(assignment)
 
     def _retry_pool(self, lead: Lead, at: datetime) -> Assignment | None:

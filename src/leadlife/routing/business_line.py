@@ -65,6 +65,8 @@ class BusinessLineRouter:
         sme = profile.get("sme")
         capital = size_number(profile.get("registered_capital"))
         employees = size_number(profile.get("employees"))
+        if sme is not True and capital is None and employees is None:
+            return None  # most leads, before enrichment: decide nothing, build nothing
         evidence: dict[str, Any] = {
             "sme": sme if isinstance(sme, bool) else None,
             "registered_capital": capital,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -28,7 +29,7 @@ class RouteDecision:
     reason: str
     team: str | None = None
     owner: str | None = None
-    evidence: Mapping[str, Any] = attrs.field(factory=dict)
+    evidence: Mapping[str, Any] = MappingProxyType({})
 
     def __attrs_post_init__(self) -> None:
         if self.team is None and self.owner is None:

@@ -19,12 +19,16 @@ class FallbackRouter:
 
     def __init__(self, spec: FallbackSpec):
         self.spec = spec
-        self._reason = f"no other router took the lead; team queue {spec.team}"
+        # Decisions are immutable, so every lead can share this one.
+        self._decision = RouteDecision(
+            router=self.name,
+            reason=f"no other router took the lead; team queue {spec.team}",
+            team=spec.team,
+        )
 
     def __repr__(self) -> str:
         return f"FallbackRouter(team={self.spec.team!r})"
 
     def route(self, lead: Lead) -> RouteDecision:
         """The fallback team, for any lead."""
-        # A fresh decision each time: its evidence dict must not be shared between leads.
-        return RouteDecision(router=self.name, reason=self._reason, team=self.spec.team)
+        return self._decision

@@ -71,6 +71,22 @@ _CJK_GAP = re.compile(f"(?<=[{_CJK}]) (?=[{_CJK}])")
 _LETTER_RUN = re.compile(r"(?<![^\s])[a-z](?: [a-z])+(?![^\s])")
 
 
+def _keep(char: str) -> str:
+    """Letters, marks and digits stay; punctuation and symbols split words; controls go."""
+    if char.isalnum() or char.isspace():
+        return char
+    kind = unicodedata.category(char)[0]
+    if kind in "PS":
+        return " "
+    return "" if kind == "C" else char
+
+
+_ASCII_KEEP = {
+    code: replacement for code in range(128) if (replacement := _keep(chr(code))) != chr(code)
+}
+"""What :func:`_keep` does to each ASCII character, as a ``str.translate`` table."""
+
+
 @lru_cache(maxsize=65_536)
 def normalize_company(name: str) -> str:
     """The key of a company name: ``"Acme Media Co., Ltd."`` and ``"acme media"`` share one.
@@ -91,10 +107,14 @@ def normalize_company(name: str) -> str:
     callers must treat ``""`` as "no name", never as a key that matches. Idempotent:
     normalizing a key gives the key.
     """
-    # NFKC again after case folding: folding can leave text NFKC would change.
-    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
-    text = " ".join("".join(map(_keep, text)).split())
-    text = _CJK_GAP.sub("", text)
+    if name.isascii():
+        # Most names are ASCII: NFKC changes nothing there and one table does _keep's work.
+        text = " ".join(name.lower().translate(_ASCII_KEEP).split())
+    else:
+        # NFKC again after case folding: folding can leave text NFKC would change.
+        text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+        text = " ".join("".join(map(_keep, text)).split())
+        text = _CJK_GAP.sub("", text)
     text = _LETTER_RUN.sub(lambda m: m.group().replace(" ", ""), text)
     while text:
         stripped = _strip_suffix(text)
@@ -102,16 +122,6 @@ def normalize_company(name: str) -> str:
             break
         text = stripped
     return text
-
-
-def _keep(char: str) -> str:
-    """Letters, marks and digits stay; punctuation and symbols split words; controls go."""
-    if char.isalnum() or char.isspace():
-        return char
-    kind = unicodedata.category(char)[0]
-    if kind in "PS":
-        return " "
-    return "" if kind == "C" else char
 
 
 def _strip_suffix(text: str) -> str:

@@ -21,6 +21,7 @@ choice once the lead carrying it has been stored, so a failed write moves nothin
 from __future__ import annotations
 
 import bisect
+import math
 import random
 from collections.abc import Collection, Iterable
 from datetime import datetime, time, timedelta
@@ -38,7 +39,7 @@ _NO_ONE: frozenset[str] = frozenset()
 class Member:
     """One salesperson: their daily quota and when they are away."""
 
-    __slots__ = ("_ends", "_starts", "capacity", "daily_quota", "id", "team")
+    __slots__ = ("_ends", "_known", "_starts", "capacity", "daily_quota", "id", "team")
 
     def __init__(
         self,
@@ -60,11 +61,26 @@ class Member:
                 merged.append([start, end])
         self._starts = [start for start, _ in merged]
         self._ends = [end for _, end in merged]
+        # The last answer and the span it holds for: leads mostly arrive in time order,
+        # so the next question usually falls in the same span. (An empty span to start.)
+        self._known: tuple[float, float, bool] = (
+            (-math.inf, math.inf, True) if not merged else (0.0, 0.0, True)
+        )
 
     def available(self, ts: float) -> bool:
         """False while an absence covers epoch-seconds ``ts`` (``[from, until)``)."""
-        index = bisect.bisect_right(self._starts, ts) - 1
-        return index < 0 or ts >= self._ends[index]
+        low, high, answer = self._known
+        if low <= ts < high:
+            return answer
+        starts, ends = self._starts, self._ends
+        index = bisect.bisect_right(starts, ts) - 1
+        if index >= 0 and ts < ends[index]:
+            self._known = (starts[index], ends[index], False)
+            return False
+        low = ends[index] if index >= 0 else -math.inf
+        high = starts[index + 1] if index + 1 < len(starts) else math.inf
+        self._known = (low, high, True)
+        return True
 
     def __repr__(self) -> str:
         return f"Member({self.id!r}, team={self.team!r})"
@@ -107,6 +123,7 @@ class Team:
         self._credit: dict[str, float] = dict.fromkeys(order, 0.0)
         self._received: dict[str, list[float]] = {m: [] for m in order}
         self._version = 0
+        self._round_robin_reason = f"round robin in team {spec.id}"
         self._eligible_cache: tuple[int, float, dict[str, float]] = (-1, 0.0, {})
 
     # -- choosing ----------------------------------------------------------------------
@@ -114,9 +131,10 @@ class Team:
     def choose(self, ts: float, exclude: Collection[str] = _NO_ONE) -> tuple[str | None, str]:
         """``(member, reason)`` for a lead arriving at ``ts``; member None: nobody can take it."""
         if self.strategy == "round_robin":
+            members = self.members
             for member_id in self._rotation:
-                if member_id not in exclude and self.members[member_id].available(ts):
-                    return member_id, f"round robin in team {self.id}"
+                if member_id not in exclude and members[member_id].available(ts):
+                    return member_id, self._round_robin_reason
             return None, f"every member of team {self.id} is away"
         eligible = self._eligible(ts, exclude)
         if not eligible:
@@ -134,16 +152,26 @@ class Team:
         if cached[0] == self._version and cached[1] == ts and not exclude:
             return cached[2]
         eligible: dict[str, float] = {}
+        members, received, since = self.members, self._received, ts - _DAY
+        bisect_right = bisect.bisect_right
         for member_id in self._rotation:
-            member = self.members[member_id]
+            member = members[member_id]
             quota = member.daily_quota
+            if quota is None or member_id in exclude or not member.available(ts):
+                continue
+            window = received[member_id]
+            # received(), inlined: this loop runs over the whole team for every lead.
             if (
-                quota is not None
-                and member_id not in exclude
-                and member.available(ts)
-                and self.received(member_id, ts) < quota
+                window
+                and (
+                    len(window) - bisect_right(window, since)
+                    if window[-1] <= ts
+                    else bisect_right(window, ts) - bisect_right(window, since)
+                )
+                >= quota
             ):
-                eligible[member_id] = quota
+                continue
+            eligible[member_id] = quota
         if not exclude:
             self._eligible_cache = (self._version, ts, eligible)
         return eligible
