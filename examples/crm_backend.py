@@ -1,9 +1,12 @@
-"""Wiring leadlife into a CRM backend: SQLite storage, a notice channel, events in, ticks.
+"""Wiring leadlife into a CRM backend: SQLite storage, a notice channel, routing, ticks.
 
 A backend developer's view. The host supplies two things through one plugin: where
 leads live (a SQLite database the CRM already has) and where notices go (the CRM's
-task list for salespeople). Events arrive from the website and the sales tools; a
-scheduled job ticks the engine; a restart finds every lead where it was left.
+task list for salespeople). A routing configuration, registered beside it, puts each
+qualified lead in a team and with an owner, and its follow-up timers remind the owner
+through the same channel. Events arrive from the website and the sales tools; the
+sales tools claim and transfer leads; a scheduled job ticks the engine; a restart
+finds every lead where it was left, owner, team and timers included.
 
     python examples/crm_backend.py                 # a throwaway database
     python examples/crm_backend.py crm.sqlite3     # keep the database
@@ -15,6 +18,7 @@ import pickle
 import sqlite3
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,15 +26,47 @@ from typing import Any
 
 import leadlife
 from leadlife import Event, Lead, Notice, Stage, StageChange
+from leadlife.routing import Routing
 from leadlife.storage import Storage
+
+# Who works the leads: two regional teams by the phone number's place, and inside
+# sales for the rest (see docs/routing.md). Loaded once; a typo fails here, loudly.
+ROUTING = """
+seed = 3
+
+[[teams]]
+id = "north"
+managers = ["nora"]
+members = [{ id = "rep07" }, { id = "rep08" }]
+
+[[teams]]
+id = "east"
+managers = ["evan"]
+members = [{ id = "rep03" }, { id = "rep05" }]
+
+[[teams]]
+id = "inside"
+managers = ["ines"]
+members = [{ id = "rep11" }, { id = "rep12" }]
+
+[routers.region]
+regions = [
+    { team = "north", places = ["Beijing", "Tianjin", "Hebei"] },
+    { team = "east", places = ["Shanghai", "Jiangsu", "Zhejiang"] },
+]
+
+[routers.fallback]
+team = "inside"
+"""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS leads (
     id            TEXT PRIMARY KEY,
     stage         TEXT NOT NULL,
     owner         TEXT,
+    team          TEXT,
     next_check_at REAL,              -- epoch seconds; what due() looks at
-    state         BLOB NOT NULL      -- the whole Lead, pickled
+    state         BLOB NOT NULL      -- the whole Lead, pickled: assignments, timers too
 );
 CREATE INDEX IF NOT EXISTS leads_due ON leads (next_check_at);
 CREATE TABLE IF NOT EXISTS events (
@@ -78,9 +114,9 @@ class SQLiteStorage:
         check = None if lead.next_check_at is None else lead.next_check_at.timestamp()
         with self._db:  # one transaction: commits on success, rolls back on error
             self._db.execute(
-                "INSERT OR REPLACE INTO leads (id, stage, owner, next_check_at, state) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (lead.id, lead.stage.value, lead.owner, check, pickle.dumps(lead)),
+                "INSERT OR REPLACE INTO leads (id, stage, owner, team, next_check_at, state) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (lead.id, lead.stage.value, lead.owner, lead.team, check, pickle.dumps(lead)),
             )
             if event is not None:
                 self._db.execute(
@@ -142,10 +178,13 @@ class CrmTasks:
 
     def __init__(self) -> None:
         self.tasks: list[str] = []
+        self.kinds: Counter[str] = Counter()
 
     def send(self, notice: Notice, lead: Lead) -> None:
-        owner = lead.owner or "marketing"
-        self.tasks.append(f"{notice.at:%Y-%m-%d} [{owner}] {notice.kind}: {notice.message}")
+        self.kinds[notice.kind] += 1
+        # Routing's notices name the person in data["to"]; the rest go to the owner.
+        owner = notice.data.get("to") or lead.owner or "marketing"
+        self.tasks.append(f"{notice.at:%Y-%m-%d %H:%M} [{owner}] {notice.kind}: {notice.message}")
 
 
 class CrmBackend:
@@ -205,10 +244,17 @@ def events() -> list[dict[str, Any]]:
     ]
 
 
+def ev_call(key: str, lead: str, at: datetime, *, connected: bool) -> dict[str, Any]:
+    """A call logged by the phone system: a touch for the owner's follow-up timers."""
+    data = {"connected": connected}
+    return {"id": key, "lead_id": lead, "type": "call_attempt", "at": at, "data": data}
+
+
 def main(path: Path) -> None:
     clock = leadlife.FixedClock(T0)
     backend = CrmBackend(path)
-    engine = leadlife.Engine(plugins=[backend], clock=clock)
+    routing = Routing.from_toml(ROUTING, source="ROUTING")
+    engine = leadlife.Engine(plugins=[backend, routing], clock=clock)
     storage = engine.storage
     assert isinstance(storage, SQLiteStorage)
     assert isinstance(storage, Storage)
@@ -222,7 +268,33 @@ def main(path: Path) -> None:
     for rejection in report.rejected:
         print(f"  rejected #{rejection.index} {rejection.event_id}: {rejection.reason}")
     for lead in storage.leads():
-        print(f"  {lead.id:<5} {lead.stage.name:<4} score {lead.score:>3g}  owner {lead.owner}")
+        print(
+            f"  {lead.id:<5} {lead.stage.name:<4} score {lead.score:>3g}  "
+            f"owner {lead.owner}  team {lead.team}"
+        )
+    # Routing decided on the form that qualified the lead; each change of owner since
+    # is an Assignment, with who made it and why. Nobody touched Li within two
+    # five-minute windows, so her follow-up timers gave her to the other member.
+    li = engine.get("li")
+    routed = li.assignments[0]
+    print(f"li was routed by {routed.router} to {routed.to_owner}: {routed.reason}")
+    print("li's owners: " + ", ".join(f"{a.action} {a.to_owner}" for a in li.assignments))
+
+    # The sales tools: inside sales claims Wang, a hot lead marketing has not qualified,
+    # and calls him; Li's manager hands her to a colleague, who calls her at once.
+    next_day = T0 + timedelta(hours=21)
+    wang = engine.claim("wang", "rep11", at=next_day)
+    engine.ingest(ev_call("c1", "wang", next_day + timedelta(minutes=2), connected=False))
+    print(f"rep11 claimed wang: owner {wang.owner}, team {wang.team}")
+    li = engine.transfer(
+        "li", "rep08", by="nora", reason="rep07 is on leave from tomorrow", at=next_day
+    )
+    engine.ingest(ev_call("c2", "li", next_day + timedelta(minutes=3), connected=True))
+    print(f"nora transferred li: owner {li.owner}, team {li.team}")
+    tasks, kinds = backend.channel.tasks, backend.channel.kinds
+    print(f"tasks so far: {len(tasks)} ({', '.join(f'{k} {n}' for k, n in kinds.items())})")
+    print(f"  e.g. {next(task for task in tasks if 'speed_to_lead_missed' in task)}")
+    before = len(tasks)
 
     # The scheduler ticks the engine once a day for four months.
     for _ in range(120):
@@ -235,19 +307,35 @@ def main(path: Path) -> None:
             )
 
     print(f"pushed to the CRM as customers: {', '.join(backend.pushed)}")
-    print("tasks for the sales team:")
-    for task in backend.channel.tasks:
+    print("tasks for the sales team from the daily ticks:")
+    for task in backend.channel.tasks[before:]:
         print(f"  {task}")
     storage.close()
 
     # A restart: a new engine on the same database finds every lead as it was left.
-    restarted = leadlife.Engine(plugins=[CrmBackend(path)], clock=clock)
+    # Team rotations start again from the seed; a host that needs the very same turns
+    # replays its event log into the fresh engine instead.
+    restarted = leadlife.Engine(
+        plugins=[CrmBackend(path), Routing.from_toml(ROUTING, source="ROUTING")], clock=clock
+    )
     funnel = {stage.name: n for stage, n in restarted.funnel().items() if n}
     print(f"after restart: {len(restarted.storage)} leads, funnel {funnel}")
     li = restarted.get("li")
     trail = " -> ".join([Stage.COLD.name, *(c.to_stage.name for c in li.history)])
     print(f"li's trajectory: {trail}; events on file: {len(list(restarted.storage.events('li')))}")
+    state = li.follow_up
+    calls = "none" if state is None else f"{state.attempts}, connected {state.connected}"
+    print(
+        f"li after restart: owner {li.owner}, team {li.team}, "
+        f"{len(li.assignments)} assignments ({li.assignments[-1].action} by "
+        f"{li.assignments[-1].by}: {li.assignments[-1].reason}); calls {calls}"
+    )
     assert isinstance(restarted.storage, SQLiteStorage)
+    rows = restarted.storage.query(
+        "SELECT team, owner, COUNT(*) FROM leads WHERE owner IS NOT NULL "
+        "GROUP BY team, owner ORDER BY team, owner"
+    )
+    print("leads by team and owner: " + ", ".join(f"{t}/{o} {n}" for t, o, n in rows))
     rows = restarted.storage.query(
         "SELECT rule, COUNT(*) FROM stage_changes GROUP BY rule ORDER BY COUNT(*) DESC, rule"
     )

@@ -54,8 +54,8 @@ def test_demo_prints_the_top_open_leads() -> None:
     start = lines.index("Top 10 open leads by score (scorer 'rules')")
     assert lines[start - 1] == ""
     assert lines[start + 1].split() == ["lead", "stage", "score", "grade", "top", "reasons"]
-    rows = lines[start + 3 :]
-    assert len(rows) == 10
+    rows = lines[start + 3 : start + 13]
+    assert lines[start + 13] == ""  # the routing table follows
 
     engine = run_demo(World(leads=300, days=21, seed=5)).engine
     open_leads = [lead for lead in engine.storage.leads() if lead.stage.is_open]
@@ -68,3 +68,122 @@ def test_demo_prints_the_top_open_leads() -> None:
         assert grade == why.grade
         expected = [f"{c.rule} {round(c.points, 1):+g}" for c in why.contributions[:3]]
         assert reasons.split(", ") == expected
+
+
+def test_demo_prints_the_routing_table() -> None:
+    """After the top leads, the demo prints one row per team and the notices by kind."""
+    from leadlife.demo import DEMO_ROUTING
+
+    args = ["demo", "--leads", "300", "--days", "21", "--seed", "5"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    teams = [team["id"] for team in DEMO_ROUTING["teams"]]
+    start = lines.index(
+        f"Routing: {len(teams)} teams; open leads owned now and waiting in the pool"
+    )
+    assert lines[start - 1] == ""
+    assert lines[start + 1].split() == [
+        "team",
+        "strategy",
+        "members",
+        "owned",
+        "pool",
+        "routed",
+        "by",
+    ]
+    rows = lines[start + 3 : start + 3 + len(teams)]
+    assert [row.split()[0] for row in rows] == teams
+    assert rows[0].split()[1:4] == ["capacity", "rep00", "rep01"]
+    assert "business_line" in rows[0]
+    assert "fallback" in rows[-1]
+    assert lines[start + 4 + len(teams)].startswith("Assignments: routed ")
+    assert "Notices: " in result.output
+    assert "lead_assigned" in result.output
+
+
+def test_demo_routes_every_rep_in_one_team() -> None:
+    """The reps the world's sales_accepted events name are each in exactly one demo team."""
+    from leadlife.demo import DEMO_ROUTING
+
+    members = [m["id"] for team in DEMO_ROUTING["teams"] for m in team["members"]]
+    assert sorted(members) == [f"rep{n:02d}" for n in range(12)]
+
+
+def test_demo_routed_leads_are_owned_by_their_team() -> None:
+    """Every routed lead's owner, and every owner it had, is a member of the lead's team then."""
+    from leadlife.demo import World, run_demo
+
+    result = run_demo(World(leads=300, days=21, seed=5))
+    engine = result.engine
+    routing = engine.routing
+    assert routing is not None
+    routed = [lead for lead in engine.storage.leads() if lead.assignments]
+    assert routed
+    for lead in routed:
+        assert lead.team in routing.teams, lead.id
+        if lead.owner is not None:
+            assert lead.owner in routing.teams[lead.team].members, lead.id
+        for assignment in lead.assignments:
+            team = routing.teams[assignment.team or ""]
+            assert assignment.to_owner is None or assignment.to_owner in team.members
+    routers = {a.router for lead in routed for a in lead.assignments if a.router}
+    assert routers == {"business_line", "region", "fallback"}
+    assert result.notices_by_kind["lead_assigned"] > 0
+
+
+def test_demo_routing_is_deterministic() -> None:
+    """The same world gives the same owners, assignments and notices twice."""
+    from leadlife.demo import World, run_demo
+
+    def owners() -> tuple[object, ...]:
+        result = run_demo(World(leads=200, days=14, seed=9))
+        leads = sorted(result.engine.storage.leads(), key=lambda lead: lead.id)
+        return (
+            [(lead.id, lead.team, lead.owner, lead.assignments) for lead in leads],
+            result.notices_by_kind,
+        )
+
+    assert owners() == owners()
+
+
+def test_demo_runs_without_routing() -> None:
+    """run_demo(routing=None) routes nothing and reports that instead of a team table."""
+    from leadlife.demo import World, format_routing, run_demo
+
+    result = run_demo(World(leads=200, days=14, seed=3), routing=None)
+    assert result.engine.routing is None
+    assert all(lead.team is None and not lead.assignments for lead in result.engine.storage.leads())
+    assert format_routing(result.engine).startswith("No routing configuration")
+
+
+def test_demo_registry_data_follow_the_lead_number() -> None:
+    """company_verified events carry the company size of their lead's number."""
+    from leadlife.demo import World, generate_events
+    from leadlife.demo.world import company_size
+
+    verified = [
+        e
+        for e in generate_events(World(leads=200, days=14, seed=3))
+        if e["type"] == "company_verified"
+    ]
+    assert verified
+    for event in verified:
+        employees, capital = company_size(int(event["lead_id"][1:]))
+        assert (event["data"]["employees"], event["data"]["registered_capital"]) == (
+            employees,
+            capital,
+        )
+
+
+def test_demo_world_keeps_its_event_stream() -> None:
+    """Regression: the registry data draw nothing from the world's generator, so a seed's
+    events keep the ids, leads, types and moments they had before (pinned digest)."""
+    import hashlib
+
+    from leadlife.demo import World, generate_events
+
+    events = generate_events(World(leads=200, days=14, seed=3))
+    key = "|".join(f"{e['id']},{e['lead_id']},{e['type']},{e['at']}" for e in events)
+    assert len(events) == 750
+    assert hashlib.sha256(key.encode()).hexdigest()[:16] == "a34b441179231da5"

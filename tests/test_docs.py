@@ -30,6 +30,7 @@ CONCEPT_PAGES = {
     "scoring.md",
     "plugins.md",
     "time.md",
+    "routing.md",
     "architecture.md",
     "cli.md",
     "features.md",

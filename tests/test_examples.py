@@ -55,7 +55,7 @@ def run_python(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
 
 
 def test_crm_backend_runs(tmp_path: Path) -> None:
-    """The CRM example ingests, ticks, notifies and finds its leads again after a restart."""
+    """The CRM example ingests, routes, ticks, notifies, and finds its leads after a restart."""
     database = tmp_path / "crm.sqlite3"
     out = run_python(str(EXAMPLES / "crm_backend.py"), str(database)).stdout
     assert "ingested 16 events: 14 accepted, 1 duplicate, 1 rejected" in out
@@ -64,12 +64,35 @@ def test_crm_backend_runs(tmp_path: Path) -> None:
     assert "reactivation_due: lead wang has been silent for 90 days" in out
     assert "pushed to the CRM as customers: zhao" in out
     assert "after restart: 3 leads" in out
+    # Routing: the Beijing phone puts li in team north; claim and transfer are events.
+    assert "li was routed by region to rep0" in out
+    assert "place 'Beijing' belongs to team north" in out
+    assert "rep11 claimed wang: owner rep11, team inside" in out
+    assert "nora transferred li: owner rep08, team north" in out
+    assert "speed_to_lead_missed: lead li has waited 5 minutes" in out
+    # The follow-up notices of the ticks reach the CRM's task list, addressed to the owner.
+    ticked = out.split("tasks for the sales team from the daily ticks:")[1]
+    assert "[rep11] call_attempt_due: call attempt 2 of 6 for lead wang is due" in ticked
+    assert "[rep08] sal_idle: SAL li has shown no activity for 2 days" in ticked
+    assert "call_attempt_due: call attempt 2 of 6 for lead li" not in ticked  # li's call connected
+    # Owner, team, assignments and timers survive the pickled round trip through SQLite.
+    assert (
+        "li after restart: owner rep08, team north, 3 assignments "
+        "(transferred by nora: rep07 is on leave from tomorrow); calls 1, connected True"
+    ) in out
+    assert "leads by team and owner: east/rep03 1, inside/rep11 1, north/rep08 1" in out
     with sqlite3.connect(database) as db:
         stages = dict(db.execute("SELECT id, stage FROM leads").fetchall())
+        owners = {row[0]: row[1:] for row in db.execute("SELECT id, owner, team FROM leads")}
         events = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
     db.close()
     assert stages == {"li": "sql", "wang": "cold", "zhao": "won"}
-    assert events == 14
+    assert owners == {
+        "li": ("rep08", "north"),
+        "wang": ("rep11", "inside"),
+        "zhao": ("rep03", "east"),
+    }
+    assert events == 18  # 14 accepted, then a claim, a transfer and two calls
 
 
 def test_crm_backend_runs_without_arguments() -> None:

@@ -374,6 +374,32 @@ def test_fork_copies_every_field(engine: leadlife.Engine) -> None:
     assert lead.behaviour.total("download") == 0
 
 
+def test_a_routed_lead_pickles_with_its_assignments() -> None:
+    """A lead with teams, assignments and follow-up timers survives pickle (hosts store it so)."""
+    import pickle
+
+    from leadlife.lead import NO_EVIDENCE
+    from leadlife.routing import Routing
+
+    routing = Routing.from_dict(
+        {
+            "teams": [{"id": "inside", "members": [{"id": "amy"}]}],
+            "routers": {"fallback": {"team": "inside"}},
+        }
+    )
+    engine = leadlife.Engine(plugins=[routing])
+    lead = make_sal(engine)
+    assert lead.assignments
+    assert lead.follow_up is not None
+    assert lead.assignments[0].evidence is NO_EVIDENCE  # the fallback matched nothing
+    loaded = pickle.loads(pickle.dumps(lead))
+    assert loaded.same_state(lead)
+    assert (loaded.team, loaded.owner) == (lead.team, lead.owner)
+    assert loaded.assignments[0].evidence is NO_EVIDENCE
+    again = pickle.loads(pickle.dumps(routing))  # the configuration's state pickles too
+    assert again.teams["inside"].rotation() == routing.teams["inside"].rotation()
+
+
 def test_old_objection_still_blocks_after_demotion(engine: leadlife.Engine) -> None:
     """Regression: after SAL→SQL, an objection to the latest quote still keeps the lead out.
 

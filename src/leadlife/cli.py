@@ -46,8 +46,9 @@ def main() -> None:
 @click.option("--days", default=42, show_default=True, help="How many days of events.")
 @click.option("--seed", default=7, show_default=True, help="Seed of the synthetic world.")
 def demo(leads: int, days: int, seed: int) -> None:
-    """Run a seeded synthetic world through the engine; print the funnel and top leads."""
-    from leadlife.demo import World, format_funnel, format_top_leads, run_demo
+    """Run a seeded synthetic world through the engine; print the funnel, the top leads
+    and who owns them."""
+    from leadlife.demo import World, format_funnel, format_routing, format_top_leads, run_demo
 
     world = World(leads=leads, days=days, seed=seed)
     click.echo(
@@ -59,12 +60,14 @@ def demo(leads: int, days: int, seed: int) -> None:
         f"Ingested {report.accepted} events ({report.duplicates} duplicates, "
         f"{len(report.rejected)} rejected); {report.stage_changes} stage changes on ingest, "
         f"{result.tick_changes} from {result.ticks} daily ticks; "
-        f"{result.notices} reactivation notices."
+        f"{sum(result.notices_by_kind.values())} notices."
     )
     click.echo("")
     click.echo(format_funnel(result.engine))
     click.echo("")
     click.echo(format_top_leads(result.engine))
+    click.echo("")
+    click.echo(format_routing(result.engine))
 
 
 # -- leadlife score ---------------------------------------------------------------------

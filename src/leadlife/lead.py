@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -16,9 +15,34 @@ if TYPE_CHECKING:
     from leadlife.scoring.protocol import Scorer, ScoreResult
 from leadlife.stages import Stage
 
-__all__ = ["Assignment", "Lead", "StageChange"]
+__all__ = ["NO_EVIDENCE", "Assignment", "Lead", "StageChange"]
 
-_NO_EVIDENCE: Mapping[str, Any] = MappingProxyType({})
+
+class _NoEvidence(Mapping[str, Any]):
+    """The empty, read-only evidence of decisions and assignments that matched nothing.
+
+    One shared instance; it pickles by name, so stored leads load back to it.
+    """
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "{}"
+
+    def __reduce__(self) -> str:
+        return "NO_EVIDENCE"
+
+
+NO_EVIDENCE: Mapping[str, Any] = _NoEvidence()
 
 
 @attrs.frozen(slots=True)
@@ -57,7 +81,7 @@ class Assignment:
     router: str | None = None
     strategy: str | None = None
     event_id: str | None = None
-    evidence: Mapping[str, Any] = _NO_EVIDENCE
+    evidence: Mapping[str, Any] = NO_EVIDENCE
 
 
 @attrs.define(slots=True, eq=False)

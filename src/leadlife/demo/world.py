@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["CHANNELS", "World", "generate_events"]
+__all__ = ["CHANNELS", "World", "company_size", "generate_events"]
 
 CHANNELS = ("seo", "sem", "wecom", "webinar", "referral", "email")
 INDUSTRIES = ("advertising", "media", "retail", "education", "manufacturing", "finance")
@@ -44,7 +44,7 @@ def generate_events(world: World) -> list[dict[str, Any]]:
     rng = random.Random(world.seed)
     events: list[dict[str, Any]] = []
     for number in range(world.leads):
-        events.extend(_lead_story(rng, world, f"u{number:06d}"))
+        events.extend(_lead_story(rng, world, number))
     # Stories run on past the world's end; what happens after it is not part of it.
     events = [e for e in events if e["at"] < world.end]
     events.sort(key=lambda e: e["at"])
@@ -54,8 +54,26 @@ def generate_events(world: World) -> list[dict[str, Any]]:
     return events
 
 
-def _lead_story(rng: random.Random, world: World, lead_id: str) -> Iterator[dict[str, Any]]:
+def company_size(number: int) -> tuple[int, int]:
+    """``(employees, registered capital in CNY)`` of lead ``number``'s company.
+
+    A fixed hash of the number, not a draw from the world's random generator, so the
+    registry data add nothing to the sequence of draws: every seed's events keep
+    their order and count. About one company in eight has 1,000 employees or more.
+    """
+    h = (number * 0x9E3779B1 + 0x7F4A7C15) & 0xFFFFFFFF
+    h ^= h >> 15
+    h = (h * 0x2C1B3C6D) & 0xFFFFFFFF
+    h ^= h >> 12
+    share = h / 2**32
+    employees = max(3, round(5 * 10 ** (3.5 * share**3)))  # most companies are small
+    capital_per_head = 20_000 + (h >> 8) % 180_000
+    return employees, round(employees * capital_per_head, -4)
+
+
+def _lead_story(rng: random.Random, world: World, number: int) -> Iterator[dict[str, Any]]:
     """One person's journey: browsing, maybe contact, maybe sales, maybe a deal."""
+    lead_id = f"u{number:06d}"
     channel = rng.choice(CHANNELS)
     interest = rng.betavariate(1.2, 3.0)  # most visitors are lukewarm
     t = world.start + timedelta(seconds=rng.uniform(0, world.days * 86_400 * 0.8))
@@ -88,9 +106,14 @@ def _lead_story(rng: random.Random, world: World, lead_id: str) -> Iterator[dict
     yield event("form_submit", phone=phone, asset_id=f"a{rng.randrange(200)}")
     if rng.random() < 0.6:
         t += timedelta(minutes=rng.uniform(1, 120))
+        employees, capital = company_size(number)
         yield {
             **event(
-                "company_verified", company=f"Company {lead_id}", industry=rng.choice(INDUSTRIES)
+                "company_verified",
+                company=f"Company {lead_id}",
+                industry=rng.choice(INDUSTRIES),
+                employees=employees,
+                registered_capital=capital,
             ),
             "channel": "registry",
         }

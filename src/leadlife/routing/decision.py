@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-from leadlife.lead import Lead
+from leadlife.lead import NO_EVIDENCE, Lead
 
 __all__ = ["RouteDecision", "Router"]
 
@@ -29,7 +28,7 @@ class RouteDecision:
     reason: str
     team: str | None = None
     owner: str | None = None
-    evidence: Mapping[str, Any] = MappingProxyType({})
+    evidence: Mapping[str, Any] = NO_EVIDENCE
 
     def __attrs_post_init__(self) -> None:
         if self.team is None and self.owner is None:
