@@ -119,12 +119,16 @@ class Team:
         # The seed decides the first rotation: nobody is favoured by where they are listed.
         random.Random(f"{seed}:{spec.id}").shuffle(order)
         self._rotation: list[str] = order
-        self._rank = {member_id: place for place, member_id in enumerate(order)}
         self._credit: dict[str, float] = dict.fromkeys(order, 0.0)
         self._received: dict[str, list[float]] = {m: [] for m in order}
         self._version = 0
         self._round_robin_reason = f"round robin in team {spec.id}"
-        self._eligible_cache: tuple[int, float, dict[str, float]] = (-1, 0.0, {})
+        self._eligible_cache: tuple[int, float, dict[str, float], str | None] = (
+            -1,
+            0.0,
+            {},
+            None,
+        )
 
     # -- choosing ----------------------------------------------------------------------
 
@@ -136,24 +140,27 @@ class Team:
                 if member_id not in exclude and members[member_id].available(ts):
                     return member_id, self._round_robin_reason
             return None, f"every member of team {self.id} is away"
-        eligible = self._eligible(ts, exclude)
-        if not eligible:
+        eligible, best = self._eligible(ts, exclude)
+        if best is None:
             return None, f"every member of team {self.id} is away or at their daily quota"
-        credit, rank = self._credit, self._rank
-        best = max(eligible, key=lambda m: (credit[m] + eligible[m], -rank[m]))
-        quota = eligible[best]
         return best, (
-            f"capacity share in team {self.id} ({self.received(best, ts)} of {quota:g} leads today)"
+            f"capacity share in team {self.id} "
+            f"({self.received(best, ts)} of {eligible[best]:g} leads today)"
         )
 
-    def _eligible(self, ts: float, exclude: Collection[str]) -> dict[str, float]:
+    def _eligible(self, ts: float, exclude: Collection[str]) -> tuple[dict[str, float], str | None]:
+        """``({eligible member: quota}, the one smooth weighted round robin picks)``."""
         # record() asks again what choose() just asked; nothing changed in between.
         cached = self._eligible_cache
         if cached[0] == self._version and cached[1] == ts and not exclude:
-            return cached[2]
+            return cached[2], cached[3]
         eligible: dict[str, float] = {}
         members, received, since = self.members, self._received, ts - _DAY
+        credit = self._credit
         bisect_right = bisect.bisect_right
+        best: str | None = None
+        best_credit = -math.inf
+        # One pass over the team, in rotation order, which is also the tie-break.
         for member_id in self._rotation:
             member = members[member_id]
             quota = member.daily_quota
@@ -172,9 +179,12 @@ class Team:
             ):
                 continue
             eligible[member_id] = quota
+            value = credit[member_id] + quota
+            if value > best_credit:
+                best, best_credit = member_id, value
         if not exclude:
-            self._eligible_cache = (self._version, ts, eligible)
-        return eligible
+            self._eligible_cache = (self._version, ts, eligible, best)
+        return eligible, best
 
     def received(self, member_id: str, ts: float) -> int:
         """Leads ``member_id`` received in the 24 hours up to ``ts``."""
@@ -197,7 +207,7 @@ class Team:
                 self._rotation.remove(member_id)
                 self._rotation.append(member_id)
             else:
-                eligible = self._eligible(ts, _NO_ONE)
+                eligible = self._eligible(ts, _NO_ONE)[0]
                 for other, quota in eligible.items():
                     self._credit[other] += quota
                 self._credit[member_id] -= sum(eligible.values())
