@@ -237,6 +237,16 @@ def test_without_routing_a_team_decision_leaves_the_lead_in_that_pool() -> None:
     assert lead.assignments[-1].router == "teams"
 
 
+def test_pool_operations_without_routing_are_refused() -> None:
+    """Without a routing configuration a claim is an error, not a silent no-op."""
+    engine = leadlife.Engine(clock=leadlife.FixedClock(T0))
+    qualify(engine, "u1")
+    with pytest.raises(InvalidEventError, match="no routing configuration") as caught:
+        engine.claim("u1", "amy", at=T0 + MINUTE)
+    assert caught.value.field == "type"
+    assert engine.get("u1").event_count == 1
+
+
 def test_replaying_the_event_log_gives_the_same_owners() -> None:
     """Assignment is deterministic: the same events into a fresh engine give the same owners."""
     engine, _ = build()

@@ -32,7 +32,7 @@ from leadlife.plugins.manager import LeadlifePluginManager, call_each, get_plugi
 from leadlife.profile import set_profile_field
 from leadlife.reports import IngestReport, PluginFailure, Rejection, TickError, TickReport
 from leadlife.routing import RouteDecision, Router, Routing
-from leadlife.routing.pool import pool_event
+from leadlife.routing.pool import POOL_EVENTS, pool_event
 from leadlife.rules import Rulebook, load_rulebook
 from leadlife.scoring.protocol import Scorer, ScoreResult
 from leadlife.stages import Stage
@@ -282,6 +282,13 @@ class Engine:
             made = routing.observe(lead, event, ts, owner_before, notices)
             if made is not None:
                 assignments.append(made)
+        elif event.type in POOL_EVENTS:
+            raise InvalidEventError(
+                "type",
+                f"{event.type} is a pool operation, and no routing configuration is registered",
+                "register a leadlife.routing.Routing as a plugin (docs/routing.md)",
+                event_id=event.id,
+            )
         if (
             lead.team is None
             and self.routers
@@ -291,7 +298,9 @@ class Engine:
             made = self._route(lead, now, event.id, failures, notices)
             if made is not None:
                 assignments.append(made)
-        self._schedule(lead)
+        rulebook.schedule(lead)
+        if routing is not None:
+            self._schedule_follow_up(lead, routing)
         self._commit(lead, event, changes)
         if assignments and routing is not None:
             routing.committed(assignments)
@@ -478,10 +487,15 @@ class Engine:
     def _schedule(self, lead: Lead) -> None:
         self.rulebook.schedule(lead)
         if self.routing is not None:
-            due = self.routing.due_ts(lead)
-            if due is not None:
-                current = lead.next_check_ts
-                lead.next_check_ts = due if current is None else min(current, due)
+            self._schedule_follow_up(lead, self.routing)
+
+    @staticmethod
+    def _schedule_follow_up(lead: Lead, routing: Routing) -> None:
+        """Bring ``lead.next_check_ts`` forward to its next follow-up timer, if sooner."""
+        due = routing.due_ts(lead)
+        if due is not None:
+            current = lead.next_check_ts
+            lead.next_check_ts = due if current is None else min(current, due)
 
     def _commit(self, lead: Lead, event: Event | None, changes: list[StageChange]) -> None:
         try:
