@@ -9,13 +9,14 @@ event, and the follow-up timers at ``tick``).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from leadlife.errors import RoutingConfigError
+from leadlife.clock import require_aware
+from leadlife.errors import InvalidTimeError, RoutingConfigError
 from leadlife.events import Event
 from leadlife.lead import Assignment, Lead
 from leadlife.notices import Notice
@@ -29,6 +30,8 @@ from leadlife.routing.teams import Member, Team
 from leadlife.toml_files import model_keys, parse_toml, read_toml, rulebook_error
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from leadlife.routing.region import IpLookup
 
 __all__ = ["Routing", "load_routing"]
@@ -36,6 +39,7 @@ __all__ = ["Routing", "load_routing"]
 _MINUTE = 60.0
 _DOCS = "docs/routing.md"
 _STRATEGY_PICKS = frozenset({"round_robin", "capacity"})
+_NOT_PROFILE = frozenset({"owner", "at"})  # route_frame's own columns
 
 
 class Routing:
@@ -226,65 +230,52 @@ class Routing:
 
         An owner in the decision wins; else a sticky team keeps a lead's current owner
         (one named by an event before the lead was routed); else the team's strategy
-        picks. When nobody can take the
-        lead it waits in the team's pool (``to_owner`` None, action ``pooled``).
+        picks. When nobody can take the lead it waits in the team's pool (``to_owner``
+        None, action ``pooled``).
         """
-        owner = decision.owner
-        team_id = decision.team
-        if owner is not None:
-            member = self._members.get(owner)
-            return Assignment(
-                at,
-                "routed",
-                lead.owner,
-                owner,
-                member.team if member is not None else team_id,
-                decision.reason,
-                router=decision.router,
-                evidence=decision.evidence,
-                event_id=event_id,
-            )
-        assert team_id is not None  # RouteDecision checks it has one of the two
-        team = self.teams[team_id]
-        current = lead.owner
-        if team.sticky and current is not None:
-            return Assignment(
-                at,
-                "routed",
-                current,
-                current,
-                team_id,
-                f"{decision.reason}; {current} already owns the lead (sticky)",
-                router=decision.router,
-                evidence=decision.evidence,
-                strategy="sticky",
-                event_id=event_id,
-            )
-        member_id, why = team.choose(at.timestamp())
-        if member_id is None:
-            return Assignment(
-                at,
-                "pooled",
-                current,
-                None,
-                team_id,
-                f"{decision.reason}; {why}",
-                router=decision.router,
-                evidence=decision.evidence,
-                event_id=event_id,
-            )
+        action, owner, team, reason, strategy = self._place(
+            lead.owner, decision.team, decision.owner, decision.reason, at.timestamp()
+        )
         return Assignment(
             at,
-            "routed",
-            current,
-            member_id,
-            team_id,
-            f"{decision.reason}; {why}",
+            action,
+            lead.owner,
+            owner,
+            team,
+            reason,
             router=decision.router,
             evidence=decision.evidence,
-            strategy=team.strategy,
+            strategy=strategy,
             event_id=event_id,
         )
+
+    def _place(
+        self,
+        current: str | None,
+        team_id: str | None,
+        owner: str | None,
+        reason: str,
+        ts: float,
+    ) -> tuple[str, str | None, str | None, str, str | None]:
+        """``(action, owner, team, reason, strategy)`` of one decision: one rule for
+        :meth:`assign` and :meth:`route_frame`."""
+        if owner is not None:
+            member = self._members.get(owner)
+            return "routed", owner, member.team if member is not None else team_id, reason, None
+        assert team_id is not None  # RouteDecision checks it has one of the two
+        team = self.teams[team_id]
+        if team.sticky and current is not None:
+            return (
+                "routed",
+                current,
+                team_id,
+                f"{reason}; {current} already owns the lead (sticky)",
+                "sticky",
+            )
+        member_id, why = team.choose(ts)
+        if member_id is None:
+            return "pooled", None, team_id, f"{reason}; {why}", None
+        return "routed", member_id, team_id, f"{reason}; {why}", team.strategy
 
     def apply(self, lead: Lead, assignment: Assignment, notices: list[Notice]) -> None:
         """Put ``assignment`` on ``lead`` (owner, team, record, timers) with its notice."""
@@ -349,16 +340,126 @@ class Routing:
     def committed(self, assignments: Iterable[Assignment]) -> None:
         """Count stored assignments in their teams' quotas and rotations."""
         for assignment in assignments:
-            owner, team_id = assignment.to_owner, assignment.team
-            if owner is None or team_id is None or assignment.strategy == "sticky":
-                continue
-            team = self.teams.get(team_id)
-            if team is not None:
-                team.record(
-                    owner,
-                    assignment.at.timestamp(),
-                    by_strategy=assignment.strategy in _STRATEGY_PICKS,
-                )
+            self._count(
+                assignment.to_owner,
+                assignment.team,
+                assignment.at.timestamp(),
+                assignment.strategy,
+            )
+
+    def _count(
+        self, owner: str | None, team_id: str | None, ts: float, strategy: str | None
+    ) -> None:
+        if owner is None or team_id is None or strategy == "sticky":
+            return
+        team = self.teams.get(team_id)
+        if team is not None:
+            team.record(owner, ts, by_strategy=strategy in _STRATEGY_PICKS)
+
+    # -- many leads at once --------------------------------------------------------
+
+    def route_frame(
+        self, frame: pd.DataFrame, at: datetime | Sequence[datetime] | None = None
+    ) -> pd.DataFrame:
+        """Route and assign many leads at once, one per row, in the frame's order.
+
+        ``frame`` has the profile fields the routers read as columns (``account_id``,
+        ``email``, ``email_valid``, ``company``, ``ip``, ``phone``, ``phone_valid``,
+        ``registered_capital``, ``employees``, ``sme``; a missing value or column means
+        the field is unknown) and, optionally, ``owner``: a current owner, which sticky
+        teams keep. ``at`` is when the leads are routed: one aware datetime, or one per
+        row (a sequence, or an ``at`` column when ``at`` is None).
+
+        The result, indexed like ``frame``, has the columns ``router``, ``team``,
+        ``owner``, ``action``, ``strategy`` and ``reason``: for each row what the
+        engine's assignment would record for that lead routed at that moment, in that
+        order (all None where no router decides). The routers work per distinct value
+        over the whole frame; the teams' rotations, credits and daily quotas advance as
+        the rows are assigned, as the engine's commits advance them.
+        """
+        import numpy as np
+        import pandas as pd
+
+        size = len(frame)
+        moments = self._moments(frame, at, size)
+        routers = np.full(size, None, dtype=object)
+        teams = np.full(size, None, dtype=object)
+        owners = np.full(size, None, dtype=object)
+        reasons = np.full(size, None, dtype=object)
+        pending = np.ones(size, dtype=bool)
+        for router in self.routers:
+            rows = np.flatnonzero(pending)
+            if rows.size == 0:
+                break
+            part = frame.iloc[rows]
+            by_frame = getattr(router, "route_frame", None)
+            decided = by_frame(part) if callable(by_frame) else _route_rows(router, part)
+            why = decided["reason"].to_numpy(dtype=object)
+            hit = np.fromiter((not _missing(reason) for reason in why), dtype=bool, count=len(why))
+            taken = rows[hit]
+            routers[taken] = router.name
+            # A string column may hold NaN for "none" (pandas infers str dtype): None here.
+            teams[taken] = [_text(v) for v in decided["team"].to_numpy(dtype=object)[hit]]
+            owners[taken] = [_text(v) for v in decided["owner"].to_numpy(dtype=object)[hit]]
+            reasons[taken] = why[hit]
+            pending[taken] = False
+        current = (
+            frame["owner"].to_numpy(dtype=object)
+            if "owner" in frame.columns
+            else np.full(size, None, dtype=object)
+        )
+        actions = np.full(size, None, dtype=object)
+        strategies = np.full(size, None, dtype=object)
+        place, count = self._place, self._count
+        for row in np.flatnonzero(~pending).tolist():
+            held = current[row]
+            ts = moments[row]
+            action, owner, team_id, reason, strategy = place(
+                None if _missing(held) else str(held), teams[row], owners[row], reasons[row], ts
+            )
+            count(owner, team_id, ts, strategy)
+            actions[row], owners[row], teams[row] = action, owner, team_id
+            reasons[row], strategies[row] = reason, strategy
+        columns = {
+            "router": routers,
+            "team": teams,
+            "owner": owners,
+            "action": actions,
+            "strategy": strategies,
+            "reason": reasons,
+        }
+        # object columns keep None as None (pandas would infer str and turn it into NaN)
+        return pd.DataFrame(
+            {
+                name: pd.Series(values, index=frame.index, dtype=object)
+                for name, values in columns.items()
+            }
+        )
+
+    @staticmethod
+    def _moments(
+        frame: pd.DataFrame, at: datetime | Sequence[datetime] | None, size: int
+    ) -> list[float]:
+        """Epoch seconds per row, each moment checked for a timezone."""
+        if isinstance(at, datetime):
+            return [require_aware(at, "at").timestamp()] * size
+        values = frame["at"] if at is None and "at" in frame.columns else at
+        if values is None:
+            raise InvalidTimeError("at", None)
+        import pandas as pd
+
+        if isinstance(values, pd.Series | pd.DatetimeIndex) and isinstance(
+            values.dtype, pd.DatetimeTZDtype
+        ):
+            # Aware by its dtype: convert the whole column at once.
+            if len(values) != size:
+                raise ValueError(f"at has {len(values)} moments for {size} rows; give one per row")
+            seconds = pd.DatetimeIndex(values).as_unit("ns").asi8 / 1e9
+            return [float(x) for x in seconds.tolist()]
+        moments = [require_aware(moment, "at").timestamp() for moment in values]
+        if len(moments) != size:
+            raise ValueError(f"at has {len(moments)} moments for {size} rows; give one per row")
+        return moments
 
     # -- events --------------------------------------------------------------------
 
@@ -474,6 +575,53 @@ class Routing:
         """Open leads ranked by score and source conversion rate (see ``work_queue``)."""
         pool = list(leads)
         return work_queue(pool, self.source_rates(pool), **filters)
+
+
+def _missing(value: object) -> bool:
+    """None, NaN, pd.NA or NaT: a field the row does not know."""
+    if value is None or (isinstance(value, float) and value != value):
+        return True
+    import pandas as pd
+
+    return value is pd.NA or value is pd.NaT
+
+
+def _text(value: object) -> str | None:
+    return None if _missing(value) else str(value)
+
+
+def _route_rows(router: Router, part: pd.DataFrame) -> pd.DataFrame:
+    """``route_frame`` for a router that has none: its ``route`` on each row's lead."""
+    import pandas as pd
+
+    teams: list[str | None] = []
+    owners: list[str | None] = []
+    reasons: list[str | None] = []
+    for values in part.to_dict("records"):
+        lead = Lead("row")
+        lead.profile = {
+            k: v for k, v in values.items() if k not in _NOT_PROFILE and not _missing(v)
+        }
+        answer = router.route(lead)
+        if isinstance(answer, str) and answer:
+            answer = RouteDecision(
+                router.name, f"router {router.name} chose {answer}", owner=answer
+            )
+        if isinstance(answer, RouteDecision):
+            teams.append(answer.team)
+            owners.append(answer.owner)
+            reasons.append(answer.reason)
+        else:
+            teams.append(None)
+            owners.append(None)
+            reasons.append(None)
+    return pd.DataFrame(
+        {
+            "team": pd.Series(teams, index=part.index, dtype=object),
+            "owner": pd.Series(owners, index=part.index, dtype=object),
+            "reason": pd.Series(reasons, index=part.index, dtype=object),
+        }
+    )
 
 
 def load_routing(
