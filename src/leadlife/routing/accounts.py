@@ -26,8 +26,8 @@ uses the nearest ancestor's owner, so its leads go to the customer's owner.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any, Final, Literal, NamedTuple, NoReturn, TypeAlias
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, NoReturn, TypeAlias
 
 from leadlife.errors import RoutingConfigError
 from leadlife.lead import Lead
@@ -36,6 +36,11 @@ from leadlife.routing.config import AccountSpec, ExistingAccountSpec
 from leadlife.routing.decision import RouteDecision
 from leadlife.routing.names import normalize_company
 from leadlife.scoring.model import FREE_MAIL_DOMAINS
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pandas as pd
 
 __all__ = ["FREE_MAIL_PROVIDERS", "AccountMatch", "ExistingAccountRouter", "MatchedBy"]
 
@@ -81,7 +86,8 @@ class ExistingAccountRouter:
 
     See the module docstring for the evidence and its precedence. Everything is
     checked and indexed when the router is built; :meth:`route` is a few dictionary
-    look-ups and one binary search.
+    look-ups and one binary search. :meth:`route_frame` decides a whole DataFrame of
+    profiles, looking each distinct value up once.
 
     :param spec: the accounts and the team recorded with their owners.
     :param path: where ``spec`` sits in the routing configuration, for errors.
@@ -272,30 +278,49 @@ class ExistingAccountRouter:
         """
         profile = lead.profile
         found: list[AccountMatch] = []
-        account_id = profile.get("account_id")
+        if (match := self._account_id_match(profile.get("account_id"))) is not None:
+            found.append(match)
+        email = profile.get("email")
+        if (
+            isinstance(email, str)
+            and profile.get("email_valid") is not False
+            and (domain := _email_domain(email)) is not None
+            and (match := self._email_domain_match(domain)) is not None
+        ):
+            found.append(match)
+        company = profile.get("company")
+        if isinstance(company, str) and (match := self._name_match(company)) is not None:
+            found.append(match)
+        ip = profile.get("ip")
+        if isinstance(ip, str) and (match := self._ip_match(ip)) is not None:
+            found.append(match)
+        return found
+
+    def _account_id_match(self, account_id: object) -> AccountMatch | None:
+        """The ``account_id`` evidence of a profile value (text, or an integer), if any."""
         if isinstance(account_id, int) and not isinstance(account_id, bool):
             account_id = str(account_id)
-        if isinstance(account_id, str) and account_id.strip() in self._owners:
-            key = account_id.strip()
-            found.append(AccountMatch("account_id", key, key, key))
-        email = profile.get("email")
-        if isinstance(email, str) and profile.get("email_valid") is not False:
-            domain = email.rpartition("@")[2].strip().rstrip(".").lower()
-            if domain and "@" in email:
-                match = self._domain_match(domain)
-                if match is not None:
-                    found.append(AccountMatch("domain", domain, match, self._domains[match]))
-        company = profile.get("company")
-        if isinstance(company, str) and (key := normalize_company(company)):
-            owner = self._names.get(key)
-            if owner is not None:
-                found.append(AccountMatch("name", company, key, owner))
-        ip = profile.get("ip")
-        if isinstance(ip, str):
-            hit = self._networks.lookup(ip)
-            if hit is not None:
-                found.append(AccountMatch("ip", ip, hit[1], hit[0]))
-        return found
+        if isinstance(account_id, str) and (key := account_id.strip()) in self._owners:
+            return AccountMatch("account_id", key, key, key)
+        return None
+
+    def _email_domain_match(self, domain: str) -> AccountMatch | None:
+        """The ``domain`` evidence of an e-mail's domain, if any."""
+        match = self._domain_match(domain)
+        if match is None:
+            return None
+        return AccountMatch("domain", domain, match, self._domains[match])
+
+    def _name_match(self, company: str) -> AccountMatch | None:
+        """The ``name`` evidence of a company, if any."""
+        key = normalize_company(company)
+        owner = self._names.get(key) if key else None
+        return None if owner is None else AccountMatch("name", company, key, owner)
+
+    def _ip_match(self, ip: str) -> AccountMatch | None:
+        """The ``ip`` evidence of an address, if any."""
+        hit = self._networks.lookup(ip)
+        return None if hit is None else AccountMatch("ip", ip, hit[1], hit[0])
 
     def _domain_match(self, domain: str) -> str | None:
         """The most specific listed domain ``domain`` is, or is a subdomain of."""
@@ -308,21 +333,30 @@ class ExistingAccountRouter:
                 return None
             domain = domain[dot + 1 :]
 
+    def _decide(self, found: Sequence[AccountMatch]) -> _Decided:
+        """The owner, reason and conflicts for the (non-empty) matches of one lead."""
+        account = found[0].account
+        owner, owner_account = self._owners[account]
+        outranked = [match for match in found[1:] if match.account != account]
+        via = "" if owner_account == account else f", a department of {owner_account}"
+        reason = (
+            f"{_KIND_WORDS[found[0].matched_by]} {found[0].value} belongs to account "
+            f"{account}{via} (owner {owner})"
+        )
+        if outranked:
+            others = "; ".join(
+                f"{_KIND_WORDS[k]} {v} points at account {other}" for k, v, _, other in outranked
+            )
+            reason = f"{reason}; conflicts, outranked: {others}"
+        return _Decided(owner, owner_account, reason, outranked)
+
     def route(self, lead: Lead) -> RouteDecision | None:
         """The account owner's decision for a lead of a known account, else None."""
         found = self.matches(lead)
         if not found:
             return None
         kind, value, listed, account = found[0]
-        owner, owner_account = self._owners[account]
-        outranked = [match for match in found[1:] if match.account != account]
-        via = "" if owner_account == account else f", a department of {owner_account}"
-        reason = f"{_KIND_WORDS[kind]} {value} belongs to account {account}{via} (owner {owner})"
-        if outranked:
-            others = "; ".join(
-                f"{_KIND_WORDS[k]} {v} points at account {other}" for k, v, _, other in outranked
-            )
-            reason = f"{reason}; conflicts, outranked: {others}"
+        owner, owner_account, reason, outranked = self._decide(found)
         conflicts = [
             {"account": other, "matched_by": k, "value": v, "match": m}
             for k, v, m, other in outranked
@@ -339,6 +373,151 @@ class ExistingAccountRouter:
         return RouteDecision(
             router=self.name, reason=reason, team=self._team, owner=owner, evidence=evidence
         )
+
+    def route_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The decisions for many leads at once: one row per row of ``frame`` (same index),
+        columns ``team``, ``owner``, ``reason`` (object; None where the router passes).
+
+        Row *i* is what :meth:`route` decides for a lead whose profile holds the row's
+        values (the columns ``account_id``, ``email``, ``email_valid``, ``company``
+        and ``ip``; a missing column, None, NaN or ``pd.NA`` is an absent key). Each
+        distinct value is looked up once, so a million rows take seconds.
+        """
+        import numpy as np
+        import pandas as pd
+
+        rows = len(frame)
+
+        def column(name: str) -> npt.NDArray[np.object_] | None:
+            if name not in frame.columns:
+                return None
+            return frame[name].to_numpy(dtype=object)  # type: ignore[no-any-return]
+
+        # Per kind, in precedence order: the matches, and each row's position in them.
+        kinds: list[tuple[list[AccountMatch], npt.NDArray[np.intp]]] = []
+        if (values := column("account_id")) is not None:
+            codes, distinct = _distinct(values, _is_account_id_type)
+            kinds.append(_positions(codes, [self._account_id_match(v) for v in distinct]))
+        if (values := column("email")) is not None:
+            codes, distinct = _distinct(values, _is_str_type)
+            by_domain: dict[str, AccountMatch | None] = {}
+            found: list[AccountMatch | None] = []
+            for email in distinct:
+                domain = _email_domain(email)
+                if domain is None:
+                    found.append(None)
+                    continue
+                if domain not in by_domain:
+                    by_domain[domain] = self._email_domain_match(domain)
+                found.append(by_domain[domain])
+            matches, positions = _positions(codes, found)
+            if (valid := column("email_valid")) is not None:
+                codes, distinct = _distinct(valid, _is_bool_type)
+                invalid = np.array([v is False for v in distinct] + [False], dtype=bool)[codes]
+                positions[invalid] = -1
+            kinds.append((matches, positions))
+        if (values := column("company")) is not None:
+            codes, distinct = _distinct(values, _is_str_type)
+            kinds.append(_positions(codes, [self._name_match(v) for v in distinct]))
+        if (values := column("ip")) is not None:
+            codes, distinct = _distinct(values, _is_str_type)
+            kinds.append(_positions(codes, [self._ip_match(v) for v in distinct]))
+
+        teams = np.full(rows, None, dtype=object)
+        owners = np.full(rows, None, dtype=object)
+        reasons = np.full(rows, None, dtype=object)
+        if kinds:
+            decided = np.flatnonzero(np.logical_or.reduce([p >= 0 for _, p in kinds]))
+            tables = [matches for matches, _ in kinds]
+            fields: dict[tuple[int, ...], tuple[str, str]] = {}
+            decided_owners: list[str] = []
+            decided_reasons: list[str] = []
+            for combination in zip(*(p[decided].tolist() for _, p in kinds), strict=True):
+                if (owner_reason := fields.get(combination)) is None:
+                    decision = self._decide(
+                        [table[i] for table, i in zip(tables, combination, strict=True) if i >= 0]
+                    )
+                    owner_reason = fields[combination] = (decision.owner, decision.reason)
+                decided_owners.append(owner_reason[0])
+                decided_reasons.append(owner_reason[1])
+            teams[decided] = self._team
+            owners[decided] = decided_owners
+            reasons[decided] = decided_reasons
+        return pd.DataFrame(
+            {"team": teams, "owner": owners, "reason": reasons}, index=frame.index, dtype=object
+        )
+
+
+class _Decided(NamedTuple):
+    """What the matches of one lead decide (see :meth:`ExistingAccountRouter._decide`)."""
+
+    owner: str
+    owner_account: str
+    """The account the owner comes from: the matched account or its nearest ancestor."""
+    reason: str
+    outranked: list[AccountMatch]
+
+
+def _email_domain(email: str) -> str | None:
+    """The domain of an e-mail address, lower-cased without a trailing dot, if it has one."""
+    domain = email.rpartition("@")[2].strip().rstrip(".").lower()
+    return domain if domain and "@" in email else None
+
+
+def _is_str_type(kind: type) -> bool:
+    return issubclass(kind, str)
+
+
+def _is_bool_type(kind: type) -> bool:
+    return kind is bool
+
+
+def _is_account_id_type(kind: type) -> bool:
+    return issubclass(kind, str) or (issubclass(kind, int) and not issubclass(kind, bool))
+
+
+def _distinct(
+    values: npt.NDArray[np.object_], accept: Callable[[type], bool]
+) -> tuple[npt.NDArray[np.intp], list[Any]]:
+    """Each value's position among the distinct ``values`` of accepted types (-1: others).
+
+    Values are told apart by type as well as by value: pandas holds ``1``, ``1.0`` and
+    ``True`` equal, where a profile's ``1`` and ``True`` differ.
+    """
+    import numpy as np
+    import pandas as pd
+
+    codes = np.full(len(values), -1, dtype=np.intp)
+    distinct: list[Any] = []
+    type_codes, types = pd.factorize(
+        np.fromiter(map(type, values), dtype=object, count=len(values))
+    )
+    for type_code, kind in enumerate(types):
+        if not accept(kind):
+            continue
+        rows = np.flatnonzero(type_codes == type_code)
+        sub_codes, sub_distinct = pd.factorize(values[rows])
+        codes[rows] = np.where(sub_codes >= 0, sub_codes + len(distinct), -1)
+        distinct.extend(sub_distinct.tolist())
+    return codes, distinct
+
+
+def _positions(
+    codes: npt.NDArray[np.intp], found: list[AccountMatch | None]
+) -> tuple[list[AccountMatch], npt.NDArray[np.intp]]:
+    """The matches among ``found`` (one per distinct value) and each row's position in them."""
+    import numpy as np
+
+    matches: list[AccountMatch] = []
+    lookup: list[int] = []
+    for match in found:
+        if match is None:
+            lookup.append(-1)
+        else:
+            lookup.append(len(matches))
+            matches.append(match)
+    lookup.append(-1)  # code -1 (a value of another type) indexes this last entry
+    return matches, np.array(lookup, dtype=np.intp)[codes]
 
 
 def _domain(raw: str) -> str | None:

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from leadlife.lead import Lead
 from leadlife.routing.config import BusinessLineSpec
 from leadlife.routing.decision import RouteDecision
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pandas as pd
 
 __all__ = ["BusinessLineRouter", "Segment", "size_number"]
 
@@ -60,20 +65,29 @@ class BusinessLineRouter:
 
     def segment(self, lead: Lead) -> tuple[Segment, str, dict[str, Any]] | None:
         """``(segment, why, evidence)`` for the lead, or None when its size is unknown."""
-        spec = self.spec
         profile = lead.profile
         sme = profile.get("sme")
         capital = size_number(profile.get("registered_capital"))
         employees = size_number(profile.get("employees"))
         if sme is not True and capital is None and employees is None:
             return None  # most leads, before enrichment: decide nothing, build nothing
+        found = self._segment(sme is True, capital, employees)
+        if found is None:
+            return None
         evidence: dict[str, Any] = {
             "sme": sme if isinstance(sme, bool) else None,
             "registered_capital": capital,
             "employees": employees,
         }
-        if sme is True:
-            return "long_tail", "the registry tags the company an SME", evidence
+        return found[0], found[1], evidence
+
+    def _segment(
+        self, sme: bool, capital: float | None, employees: float | None
+    ) -> tuple[Segment, str] | None:
+        """``(segment, why)`` from the SME tag (True or not) and the sizes, or None."""
+        spec = self.spec
+        if sme:
+            return "long_tail", "the registry tags the company an SME"
         reasons: list[str] = []
         below: list[str] = []
         if capital is not None and spec.min_registered_capital is not None:
@@ -90,10 +104,20 @@ class BusinessLineRouter:
             else:
                 below.append(f"{_show(employees)} employees is below {spec.min_employees}")
         if reasons:
-            return "key_account", " and ".join(reasons), evidence
+            return "key_account", " and ".join(reasons)
         if below:
-            return "long_tail", " and ".join(below), evidence
+            return "long_tail", " and ".join(below)
         return None
+
+    def _team(self, segment: Segment, why: str) -> tuple[str, str] | None:
+        """``(team, reason)`` for a segment, or None for the long tail without a team."""
+        if segment == "key_account":
+            team = self.spec.key_account_team
+            return team, f"{why}: key-account team {team}"
+        if self.spec.long_tail_team is None:
+            return None
+        team = self.spec.long_tail_team
+        return team, f"{why}: long-tail team {team}"
 
     def route(self, lead: Lead) -> RouteDecision | None:
         """The key-account or long-tail team for the lead, or None (see the class)."""
@@ -101,16 +125,59 @@ class BusinessLineRouter:
         if found is None:
             return None
         segment, why, evidence = found
-        if segment == "key_account":
-            team = self.spec.key_account_team
-            reason = f"{why}: key-account team {team}"
-        else:
-            if self.spec.long_tail_team is None:
-                return None
-            team = self.spec.long_tail_team
-            reason = f"{why}: long-tail team {team}"
+        decided = self._team(segment, why)
+        if decided is None:
+            return None
+        team, reason = decided
         evidence["segment"] = segment
         return RouteDecision(router=self.name, reason=reason, team=team, evidence=evidence)
+
+    def route_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The decisions for many leads at once: one row per row of ``frame`` (same index),
+        columns ``team``, ``owner``, ``reason`` (object; None where the router passes).
+
+        Row *i* is what :meth:`route` decides for a lead whose profile is the row's
+        record (``frame.to_dict("records")``: numpy scalars read as Python ones), a
+        None, NaN or ``pd.NA`` cell (or a missing column) counting as an absent key.
+        Sizes are read once per distinct value and reasons built once per distinct
+        ``(sme, registered_capital, employees)``.
+        """
+        import numpy as np
+        import pandas as pd
+
+        rows = len(frame)
+        sme = true_mask(frame, "sme")
+        capital = _sizes(frame, "registered_capital")
+        employees = _sizes(frame, "employees")
+        known = sme | ~np.isnan(capital) | ~np.isnan(employees)
+        where = np.flatnonzero(known)
+        team = np.full(rows, None, dtype=object)
+        reason = np.full(rows, None, dtype=object)
+        if len(where):
+            # Distinct (sme, capital, employees) by bit pattern, so -0.0 stays apart from 0.0.
+            capital_codes, capital_bits = pd.factorize(capital[where].view(np.int64))
+            employee_codes, employee_bits = pd.factorize(employees[where].view(np.int64))
+            width = len(employee_bits)
+            combined = (capital_codes.astype(np.int64) * width + employee_codes) * 2 + sme[where]
+            codes, combos = pd.factorize(combined)
+            capital_values = np.asarray(capital_bits, dtype=np.int64).view(np.float64)
+            employee_values = np.asarray(employee_bits, dtype=np.int64).view(np.float64)
+            teams = np.full(len(combos), None, dtype=object)
+            reasons = np.full(len(combos), None, dtype=object)
+            for i, combo in enumerate(combos.tolist()):
+                pair, is_sme = divmod(combo, 2)
+                at_capital, at_employees = divmod(pair, width)
+                found = self._segment(
+                    bool(is_sme),
+                    _number(capital_values[at_capital]),
+                    _number(employee_values[at_employees]),
+                )
+                decided = None if found is None else self._team(*found)
+                if decided is not None:
+                    teams[i], reasons[i] = decided
+            team[where] = teams[codes]
+            reason[where] = reasons[codes]
+        return decisions_frame(frame.index, team, reason)
 
 
 def size_number(value: Any) -> float | None:
@@ -137,3 +204,109 @@ def size_number(value: Any) -> float | None:
 
 def _show(number: float) -> str:
     return f"{number:,.0f}" if number == int(number) else f"{number:,}"
+
+
+# -- frames -----------------------------------------------------------------------------
+
+
+def _number(value: np.float64) -> float | None:
+    """A size from a float array, NaN meaning unknown."""
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def true_mask(frame: pd.DataFrame, name: str) -> npt.NDArray[np.bool_]:
+    """Where column ``name`` holds True itself, as ``profile.get(name) is True`` tests
+    (numpy's True counts: a row's values are read as Python ones)."""
+    import numpy as np
+
+    rows = len(frame)
+    if name not in frame.columns:
+        return np.zeros(rows, dtype=bool)
+    column = frame[name]
+    kind = column.dtype.kind
+    if kind == "b":  # numpy's bools are Python bools once read; NA is absent
+        return np.asarray(column.to_numpy(dtype=bool, na_value=False), dtype=bool)
+    if kind in "iufcmM":
+        return np.zeros(rows, dtype=bool)
+    values = column.to_numpy(dtype=object)
+    true = np.True_
+    found = (value is True or value is true for value in values)
+    return np.fromiter(found, dtype=bool, count=rows)
+
+
+def distinct(values: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.intp], list[Any]]:
+    """``(codes, uniques)`` of an object array, code -1 for None, NaN and ``pd.NA``.
+
+    Values that cannot be hashed (lists, dicts) count as missing: no router reads them.
+    Equal values of different types (``1``, ``1.0``, ``True``) share a code.
+    """
+    import pandas as pd
+
+    try:
+        codes, uniques = pd.factorize(values)
+    except TypeError:
+        values = values.copy()
+        for i, value in enumerate(values):
+            try:
+                hash(value)
+            except TypeError:
+                values[i] = None
+        codes, uniques = pd.factorize(values)
+    return codes, list(uniques)
+
+
+def decisions_frame(
+    index: pd.Index, team: npt.NDArray[np.object_], reason: npt.NDArray[np.object_]
+) -> pd.DataFrame:
+    """The ``team``, ``owner`` (None) and ``reason`` columns of :meth:`route_frame`."""
+    import numpy as np
+    import pandas as pd
+
+    owner = np.full(len(index), None, dtype=object)
+    return pd.DataFrame({"team": team, "owner": owner, "reason": reason}, index=index, dtype=object)
+
+
+def _sizes(frame: pd.DataFrame, name: str) -> npt.NDArray[np.float64]:
+    """:func:`size_number` of every cell of column ``name``, NaN for None."""
+    import numpy as np
+
+    rows = len(frame)
+    if name not in frame.columns:
+        return np.full(rows, np.nan)
+    column = frame[name]
+    kind = column.dtype.kind
+    if kind == "b":
+        return np.full(rows, np.nan)  # bools are not sizes
+    if kind in "iuf":
+        sizes = np.array(column.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            sizes[~(np.isfinite(sizes) & (sizes >= 0))] = np.nan
+        return sizes
+    values = column.to_numpy(dtype=object)
+    codes, uniques = distinct(values)
+    # Equal strings are alike; equal numbers of other types may not be (True and 1).
+    by_code = np.full(len(uniques) + 1, np.nan)
+    mixed = np.zeros(len(uniques) + 1, dtype=bool)
+    for i, value in enumerate(uniques):
+        if isinstance(value, str):
+            number = size_number(value)
+            if number is not None:
+                by_code[i] = number
+        else:
+            mixed[i] = True
+    out = by_code[codes]  # code -1 picks the NaN at the end
+    redo = np.flatnonzero(mixed[codes])
+    if len(redo):
+        memo: dict[tuple[type, Any], float | None] = {}
+        for row in redo.tolist():
+            value = values[row]
+            key = (type(value), value)
+            try:
+                number = memo[key]
+            except KeyError:
+                number = memo[key] = size_number(value)
+            if number == 0:  # 0.0 and -0.0 are equal keys but show apart
+                number = size_number(value)
+            out[row] = math.nan if number is None else number
+    return out

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from leadlife.lead import Lead
 from leadlife.routing.config import FallbackSpec
 from leadlife.routing.decision import RouteDecision
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["FallbackRouter"]
 
@@ -32,3 +37,16 @@ class FallbackRouter:
     def route(self, lead: Lead) -> RouteDecision:
         """The fallback team, for any lead."""
         return self._decision
+
+    def route_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The decisions for many leads at once: one row per row of ``frame`` (same index),
+        columns ``team``, ``owner``, ``reason`` (object): the fallback team on every row."""
+        import numpy as np
+
+        from leadlife.routing.business_line import decisions_frame
+
+        rows = len(frame)
+        decision = self._decision
+        team = np.full(rows, decision.team, dtype=object)
+        reason = np.full(rows, decision.reason, dtype=object)
+        return decisions_frame(frame.index, team, reason)

@@ -108,14 +108,19 @@ def normalize_company(name: str) -> str:
     normalizing a key gives the key.
     """
     if name.isascii():
-        # Most names are ASCII: NFKC changes nothing there and one table does _keep's work.
-        text = " ".join(name.lower().translate(_ASCII_KEEP).split())
+        # Most names are ASCII: NFKC changes nothing there and one table does _keep's work
+        # (only needed when there is something other than letters, digits and spaces).
+        text = name.lower()
+        if not text.replace(" ", "").isalnum():
+            text = text.translate(_ASCII_KEEP)
+        text = " ".join(text.split())
     else:
         # NFKC again after case folding: folding can leave text NFKC would change.
         text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
         text = " ".join("".join(map(_keep, text)).split())
         text = _CJK_GAP.sub("", text)
-    text = _LETTER_RUN.sub(lambda m: m.group().replace(" ", ""), text)
+    if " " in text and any(len(word) == 1 for word in text.split(" ")):
+        text = _LETTER_RUN.sub(lambda m: m.group().replace(" ", ""), text)
     while text:
         stripped = _strip_suffix(text)
         if stripped == text:

@@ -13,15 +13,20 @@ number, not with this module.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from leadlife.errors import RoutingConfigError
 from leadlife.lead import Lead
 from leadlife.networks import Network, NetworkTable, find_overlaps, parse_network
 from leadlife.routing.config import RegionSpec
 from leadlife.routing.decision import RouteDecision
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pandas as pd
 
 __all__ = ["CidrTable", "IpLookup", "PhoneGeocoder", "RegionRouter", "geocode", "place_key"]
 
@@ -334,24 +339,57 @@ class RegionRouter:
             return self._by_phone(phone)
         return None
 
+    def route_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The decisions for many leads at once: one row per row of ``frame`` (same index),
+        columns ``team``, ``owner``, ``reason`` (object; None where the router passes).
+
+        Row *i* is what :meth:`route` decides for a lead whose profile is the row's
+        record (``frame.to_dict("records")``: numpy scalars read as Python ones), a
+        None, NaN or ``pd.NA`` cell (or a missing column) counting as an absent key.
+        Each distinct address and phone number is looked up once.
+        """
+        import numpy as np
+
+        from leadlife.routing.business_line import decisions_frame, true_mask
+
+        rows = len(frame)
+        team = np.full(rows, None, dtype=object)
+        reason = np.full(rows, None, dtype=object)
+        open_ = np.ones(rows, dtype=bool)
+        if self._use_ip and "ip" in frame.columns:
+            ips = frame["ip"].to_numpy(dtype=object)
+            open_[_fill(team, reason, np.arange(rows), ips, self._ip)] = False
+        if self._places and "phone" in frame.columns:
+            where = np.flatnonzero(true_mask(frame, "phone_valid") & open_)
+            phones = frame["phone"].to_numpy(dtype=object)[where]
+            _fill(team, reason, where, phones, self._phone)
+        return decisions_frame(frame.index, team, reason)
+
     def _by_ip(self, ip: str) -> RouteDecision | None:
+        found = self._ip_match(ip)
+        if found is None:
+            return None
+        team, network = found
         evidence: dict[str, Any] = {"matched_by": "ip", "value": ip}
-        if self._table is not None:
-            hit = self._table.match(ip)
-            if hit is None:
-                return None
-            team, network = hit
+        if network is not None:
             evidence["network"] = network
-            reason = f"IP {ip} is in {network}, a network of team {team}"
-        else:
-            found = self.ip_lookup.region(ip)
-            if not found:
-                return None
-            team = found
-            reason = f"IP {ip} is in the region of team {team}"
+        reason = _ip_reason(ip, team, network)
         return RouteDecision(router=self.name, reason=reason, team=team, evidence=evidence)
 
-    def _by_phone(self, phone: str) -> RouteDecision | None:
+    def _ip_match(self, ip: str) -> tuple[str, str | None] | None:
+        """``(team, network)`` of an address (network None from a custom lookup), or None."""
+        if self._table is not None:
+            return self._table.match(ip)
+        found = self.ip_lookup.region(ip)
+        return (found, None) if found else None
+
+    def _ip(self, ip: str) -> tuple[str, str] | None:
+        """``(team, reason)`` of a non-empty address, or None."""
+        found = self._ip_match(ip)
+        return None if found is None else (found[0], _ip_reason(ip, *found))
+
+    def _phone_match(self, phone: str) -> tuple[str, str, str, str | None] | None:
+        """``(team, place, description, region code)`` of a valid number, or None."""
         found = self._geocoder(phone)
         if found is None:
             return None
@@ -359,11 +397,21 @@ class RegionRouter:
         hit = self.place(description, region_code)
         if hit is None:
             return None
-        team, place = hit
-        where = description or region_code
+        return hit[0], hit[1], description, region_code
+
+    def _phone(self, phone: str) -> tuple[str, str] | None:
+        """``(team, reason)`` of a valid number, or None."""
+        found = self._phone_match(phone)
+        return None if found is None else (found[0], _phone_reason(phone, *found))
+
+    def _by_phone(self, phone: str) -> RouteDecision | None:
+        found = self._phone_match(phone)
+        if found is None:
+            return None
+        team, place, description, region_code = found
         return RouteDecision(
             router=self.name,
-            reason=f"phone {phone} is from {where}; place {place!r} belongs to team {team}",
+            reason=_phone_reason(phone, team, place, description, region_code),
             team=team,
             evidence={
                 "matched_by": "phone",
@@ -373,3 +421,46 @@ class RegionRouter:
                 "region_code": region_code,
             },
         )
+
+
+def _ip_reason(ip: str, team: str, network: str | None) -> str:
+    if network is None:
+        return f"IP {ip} is in the region of team {team}"
+    return f"IP {ip} is in {network}, a network of team {team}"
+
+
+def _phone_reason(
+    phone: str, team: str, place: str, description: str, region_code: str | None
+) -> str:
+    where = description or region_code
+    return f"phone {phone} is from {where}; place {place!r} belongs to team {team}"
+
+
+def _fill(
+    team: npt.NDArray[np.object_],
+    reason: npt.NDArray[np.object_],
+    rows: npt.NDArray[np.intp],
+    values: npt.NDArray[np.object_],
+    answer: Callable[[str], tuple[str, str] | None],
+) -> npt.NDArray[np.intp]:
+    """Set ``team`` and ``reason`` at ``rows`` from ``answer`` of each distinct non-empty
+    string in ``values`` (the cells of those rows), and give the rows it set; other
+    values decide nothing."""
+    import numpy as np
+
+    from leadlife.routing.business_line import distinct
+
+    codes, uniques = distinct(values)
+    teams = np.full(len(uniques) + 1, None, dtype=object)  # the last one for code -1
+    reasons = np.full(len(uniques) + 1, None, dtype=object)
+    hits = np.zeros(len(uniques) + 1, dtype=bool)
+    for i, value in enumerate(uniques):
+        found = answer(value) if isinstance(value, str) and value else None
+        if found is not None:
+            teams[i], reasons[i] = found
+            hits[i] = True
+    decided = np.flatnonzero(hits[codes])
+    at = rows[decided]
+    team[at] = teams[codes[decided]]
+    reason[at] = reasons[codes[decided]]
+    return at
