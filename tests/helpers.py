@@ -6,6 +6,8 @@ import itertools
 from datetime import datetime, timedelta
 from typing import Any
 
+from leadlife.notices import Notice
+from leadlife.plugins import hookimpl
 from tests.conftest import T0
 
 _ids = itertools.count()
@@ -35,3 +37,18 @@ def days(n: float) -> timedelta:
 
 def hours(n: float) -> timedelta:
     return timedelta(hours=n)
+
+
+class Inbox:
+    """A plugin that keeps every notice the engine fans out."""
+
+    def __init__(self) -> None:
+        self.notices: list[Notice] = []
+
+    @hookimpl
+    def leadlife_notify(self, notice: Notice) -> None:
+        self.notices.append(notice)
+
+    def kinds(self, lead_id: str | None = None) -> list[str]:
+        """The notices' kinds, in order, for one lead or all."""
+        return [n.kind for n in self.notices if lead_id is None or n.lead_id == lead_id]

@@ -12,12 +12,11 @@ import leadlife
 from leadlife import Stage
 from leadlife.errors import InvalidEventError, NotPermittedError, RoutingConfigError, StorageError
 from leadlife.lead import Lead
-from leadlife.notices import Notice
 from leadlife.plugins import hookimpl
 from leadlife.plugins.default_storage import MemoryStorage
 from leadlife.routing import RouteDecision, Routing
 from tests.conftest import T0
-from tests.helpers import days, ev
+from tests.helpers import Inbox, days, ev
 
 PHONE = "+8613800138000"
 MINUTE = timedelta(minutes=1)
@@ -39,20 +38,6 @@ CONFIG: dict[str, Any] = {
         "fallback": {"team": "smb"},
     },
 }
-
-
-class Inbox:
-    """Collects every notice and stage change the engine fans out."""
-
-    def __init__(self) -> None:
-        self.notices: list[Notice] = []
-
-    @hookimpl
-    def leadlife_notify(self, notice: Notice) -> None:
-        self.notices.append(notice)
-
-    def kinds(self, lead_id: str | None = None) -> list[str]:
-        return [n.kind for n in self.notices if lead_id is None or n.lead_id == lead_id]
 
 
 def build(config: dict[str, Any] | None = None, *plugins: object) -> tuple[leadlife.Engine, Inbox]:

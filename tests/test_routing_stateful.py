@@ -11,10 +11,10 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 import leadlife
 from leadlife.errors import InvalidEventError
-from leadlife.notices import Notice
-from leadlife.plugins import get_plugin_manager, hookimpl
+from leadlife.plugins import get_plugin_manager
 from leadlife.routing import Routing
 from tests.conftest import T0
+from tests.helpers import Inbox
 from tests.strategies import event_payloads
 
 LEADS = ["u1", "u2", "u3", "u4"]
@@ -47,15 +47,6 @@ CONFIG: dict[str, Any] = {
         "fallback": {"team": "a"},
     },
 }
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.notices: list[Notice] = []
-
-    @hookimpl
-    def leadlife_notify(self, notice: Notice) -> None:
-        self.notices.append(notice)
 
 
 class RoutingModel(RuleBasedStateMachine):
