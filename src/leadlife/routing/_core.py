@@ -24,6 +24,7 @@ from leadlife.plugins.hookspecs import hookimpl
 from leadlife.routing.config import RoutingModel
 from leadlife.routing.decision import RouteDecision, Router
 from leadlife.routing.follow_up import FollowUp, FollowUpTimers
+from leadlife.routing.frames import missing, route_rows, text
 from leadlife.routing.pool import POOL_EVENTS, apply_pool_event
 from leadlife.routing.priority import QueueEntry, SourceRates, work_queue
 from leadlife.routing.teams import Member, Team
@@ -39,7 +40,6 @@ __all__ = ["Routing", "load_routing"]
 _MINUTE = 60.0
 _DOCS = "docs/routing.md"
 _STRATEGY_PICKS = frozenset({"round_robin", "capacity"})
-_NOT_PROFILE = frozenset({"owner", "at"})  # route_frame's own columns
 
 
 class Routing:
@@ -393,14 +393,14 @@ class Routing:
                 break
             part = frame.iloc[rows]
             by_frame = getattr(router, "route_frame", None)
-            decided = by_frame(part) if callable(by_frame) else _route_rows(router, part)
+            decided = by_frame(part) if callable(by_frame) else route_rows(router, part)
             why = decided["reason"].to_numpy(dtype=object)
-            hit = np.fromiter((not _missing(reason) for reason in why), dtype=bool, count=len(why))
+            hit = np.fromiter((not missing(reason) for reason in why), dtype=bool, count=len(why))
             taken = rows[hit]
             routers[taken] = router.name
             # A string column may hold NaN for "none" (pandas infers str dtype): None here.
-            teams[taken] = [_text(v) for v in decided["team"].to_numpy(dtype=object)[hit]]
-            owners[taken] = [_text(v) for v in decided["owner"].to_numpy(dtype=object)[hit]]
+            teams[taken] = [text(v) for v in decided["team"].to_numpy(dtype=object)[hit]]
+            owners[taken] = [text(v) for v in decided["owner"].to_numpy(dtype=object)[hit]]
             reasons[taken] = why[hit]
             pending[taken] = False
         current = (
@@ -415,7 +415,7 @@ class Routing:
             held = current[row]
             ts = moments[row]
             action, owner, team_id, reason, strategy = place(
-                None if _missing(held) else str(held), teams[row], owners[row], reasons[row], ts
+                None if missing(held) else str(held), teams[row], owners[row], reasons[row], ts
             )
             count(owner, team_id, ts, strategy)
             actions[row], owners[row], teams[row] = action, owner, team_id
@@ -575,53 +575,6 @@ class Routing:
         """Open leads ranked by score and source conversion rate (see ``work_queue``)."""
         pool = list(leads)
         return work_queue(pool, self.source_rates(pool), **filters)
-
-
-def _missing(value: object) -> bool:
-    """None, NaN, pd.NA or NaT: a field the row does not know."""
-    if value is None or (isinstance(value, float) and value != value):
-        return True
-    import pandas as pd
-
-    return value is pd.NA or value is pd.NaT
-
-
-def _text(value: object) -> str | None:
-    return None if _missing(value) else str(value)
-
-
-def _route_rows(router: Router, part: pd.DataFrame) -> pd.DataFrame:
-    """``route_frame`` for a router that has none: its ``route`` on each row's lead."""
-    import pandas as pd
-
-    teams: list[str | None] = []
-    owners: list[str | None] = []
-    reasons: list[str | None] = []
-    for values in part.to_dict("records"):
-        lead = Lead("row")
-        lead.profile = {
-            k: v for k, v in values.items() if k not in _NOT_PROFILE and not _missing(v)
-        }
-        answer = router.route(lead)
-        if isinstance(answer, str) and answer:
-            answer = RouteDecision(
-                router.name, f"router {router.name} chose {answer}", owner=answer
-            )
-        if isinstance(answer, RouteDecision):
-            teams.append(answer.team)
-            owners.append(answer.owner)
-            reasons.append(answer.reason)
-        else:
-            teams.append(None)
-            owners.append(None)
-            reasons.append(None)
-    return pd.DataFrame(
-        {
-            "team": pd.Series(teams, index=part.index, dtype=object),
-            "owner": pd.Series(owners, index=part.index, dtype=object),
-            "reason": pd.Series(reasons, index=part.index, dtype=object),
-        }
-    )
 
 
 def load_routing(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from leadlife.lead import Lead
 from leadlife.routing.config import BusinessLineSpec
 from leadlife.routing.decision import RouteDecision
+from leadlife.routing.frames import decisions_frame, distinct, true_mask
 
 if TYPE_CHECKING:
     import numpy as np
@@ -213,58 +214,6 @@ def _number(value: np.float64) -> float | None:
     """A size from a float array, NaN meaning unknown."""
     number = float(value)
     return None if math.isnan(number) else number
-
-
-def true_mask(frame: pd.DataFrame, name: str) -> npt.NDArray[np.bool_]:
-    """Where column ``name`` holds True itself, as ``profile.get(name) is True`` tests
-    (numpy's True counts: a row's values are read as Python ones)."""
-    import numpy as np
-
-    rows = len(frame)
-    if name not in frame.columns:
-        return np.zeros(rows, dtype=bool)
-    column = frame[name]
-    kind = column.dtype.kind
-    if kind == "b":  # numpy's bools are Python bools once read; NA is absent
-        return np.asarray(column.to_numpy(dtype=bool, na_value=False), dtype=bool)
-    if kind in "iufcmM":
-        return np.zeros(rows, dtype=bool)
-    values = column.to_numpy(dtype=object)
-    true = np.True_
-    found = (value is True or value is true for value in values)
-    return np.fromiter(found, dtype=bool, count=rows)
-
-
-def distinct(values: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.intp], list[Any]]:
-    """``(codes, uniques)`` of an object array, code -1 for None, NaN and ``pd.NA``.
-
-    Values that cannot be hashed (lists, dicts) count as missing: no router reads them.
-    Equal values of different types (``1``, ``1.0``, ``True``) share a code.
-    """
-    import pandas as pd
-
-    try:
-        codes, uniques = pd.factorize(values)
-    except TypeError:
-        values = values.copy()
-        for i, value in enumerate(values):
-            try:
-                hash(value)
-            except TypeError:
-                values[i] = None
-        codes, uniques = pd.factorize(values)
-    return codes, list(uniques)
-
-
-def decisions_frame(
-    index: pd.Index, team: npt.NDArray[np.object_], reason: npt.NDArray[np.object_]
-) -> pd.DataFrame:
-    """The ``team``, ``owner`` (None) and ``reason`` columns of :meth:`route_frame`."""
-    import numpy as np
-    import pandas as pd
-
-    owner = np.full(len(index), None, dtype=object)
-    return pd.DataFrame({"team": team, "owner": owner, "reason": reason}, index=index, dtype=object)
 
 
 def _sizes(frame: pd.DataFrame, name: str) -> npt.NDArray[np.float64]:

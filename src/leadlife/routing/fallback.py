@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from leadlife.lead import Lead
 from leadlife.routing.config import FallbackSpec
 from leadlife.routing.decision import RouteDecision
+from leadlife.routing.frames import decisions_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,8 +43,6 @@ class FallbackRouter:
         """The decisions for many leads at once: one row per row of ``frame`` (same index),
         columns ``team``, ``owner``, ``reason`` (object): the fallback team on every row."""
         import numpy as np
-
-        from leadlife.routing.business_line import decisions_frame
 
         rows = len(frame)
         decision = self._decision

@@ -22,6 +22,7 @@ from leadlife.lead import Lead
 from leadlife.networks import Network, NetworkTable, find_overlaps, parse_network
 from leadlife.routing.config import RegionSpec
 from leadlife.routing.decision import RouteDecision
+from leadlife.routing.frames import decisions_frame, distinct, true_mask
 
 if TYPE_CHECKING:
     import numpy as np
@@ -350,8 +351,6 @@ class RegionRouter:
         """
         import numpy as np
 
-        from leadlife.routing.business_line import decisions_frame, true_mask
-
         rows = len(frame)
         team = np.full(rows, None, dtype=object)
         reason = np.full(rows, None, dtype=object)
@@ -447,8 +446,6 @@ def _fill(
     string in ``values`` (the cells of those rows), and give the rows it set; other
     values decide nothing."""
     import numpy as np
-
-    from leadlife.routing.business_line import distinct
 
     codes, uniques = distinct(values)
     teams = np.full(len(uniques) + 1, None, dtype=object)  # the last one for code -1
