@@ -16,7 +16,15 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pandas as pd
 
-__all__ = ["decisions_frame", "distinct", "missing", "route_rows", "text", "true_mask"]
+__all__ = [
+    "decisions_frame",
+    "distinct",
+    "missing",
+    "normalize_contacts",
+    "route_rows",
+    "text",
+    "true_mask",
+]
 
 NOT_PROFILE = frozenset({"owner", "at"})
 """Columns of ``Routing.route_frame`` that are not profile fields."""
@@ -117,3 +125,38 @@ def route_rows(router: Router, part: pd.DataFrame) -> pd.DataFrame:
             "reason": pd.Series(reasons, index=part.index, dtype=object),
         }
     )
+
+
+def normalize_contacts(frame: pd.DataFrame, phone_region: str | None = None) -> pd.DataFrame:
+    """``frame`` with ``phone`` and ``email`` as the engine keeps them in a profile.
+
+    Raw contact columns (from a CSV export, say) become what ``set_profile_field``
+    makes of them when an event brings them: phone numbers in E.164 where valid, with
+    ``phone_valid``; addresses trimmed and lower-cased, with ``email_valid``. Each
+    distinct value is checked once. Columns already there (``phone_valid``...) are kept.
+    ``phone_region`` reads numbers written without ``+country`` (ISO 3166 alpha-2).
+    """
+    import pandas as pd
+
+    from leadlife.profile import check_email, check_phone
+
+    out = frame.copy()
+    for name, check in (
+        ("phone", lambda raw: check_phone(raw.strip(), phone_region)),
+        ("email", check_email),
+    ):
+        if name not in out.columns or f"{name}_valid" in out.columns:
+            continue
+        values = out[name].to_numpy(dtype=object)
+        checked = {
+            value: check(value) if isinstance(value, str) else (value, False)
+            for value in pd.unique(values)
+            if not missing(value)
+        }
+        out[name] = pd.Series(
+            [checked[v][0] if v in checked else None for v in values], index=out.index, dtype=object
+        )
+        out[f"{name}_valid"] = pd.Series(
+            [checked[v][1] if v in checked else None for v in values], index=out.index, dtype=object
+        )
+    return out

@@ -1,0 +1,119 @@
+"""`leadlife route`: a CSV of leads routed and assigned by a routing configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from click.testing import CliRunner
+
+from leadlife.cli import main
+from leadlife.routing import Routing
+from leadlife.routing.frames import normalize_contacts
+
+ROUTING = """
+[[teams]]
+id = "ka"
+members = [{ id = "kim" }, { id = "kai" }]
+[[teams]]
+id = "north"
+members = [{ id = "nia" }]
+[[teams]]
+id = "inside"
+members = [{ id = "ian" }, { id = "ivy" }]
+[[routers.existing_account.accounts]]
+id = "acme"
+owner = "kim"
+domains = ["acme.com"]
+[routers.business_line]
+key_account_team = "ka"
+min_employees = 500
+[routers.region]
+regions = [{ team = "north", places = ["Beijing"] }]
+[routers.fallback]
+team = "inside"
+"""
+CSV = (
+    "id,email,company,employees,phone,sme\n"
+    "u1,li@ACME.com,,,,\n"
+    "u2,,Big Co,5000,,false\n"
+    "u3,x@gmail.com,Small,10,13800138000,\n"
+    "u4,,,,,\n"
+    "u5,,Huge,9000,,yes\n"
+)
+AT = "2026-11-02T09:00:00+08:00"
+
+
+def run(tmp_path: Path, *extra: str, csv: str = CSV, routing: str = ROUTING) -> tuple[int, str]:
+    (tmp_path / "routing.toml").write_text(routing, encoding="utf-8")
+    (tmp_path / "leads.csv").write_text(csv, encoding="utf-8")
+    result = CliRunner().invoke(
+        main,
+        [
+            "route",
+            str(tmp_path / "leads.csv"),
+            "--routing",
+            str(tmp_path / "routing.toml"),
+            "-o",
+            str(tmp_path / "routed.csv"),
+            *extra,
+        ],
+    )
+    return result.exit_code, result.output
+
+
+def test_route_writes_each_lead_with_its_team_owner_and_reason(tmp_path: Path) -> None:
+    """Every row gets the team, owner, router, action, strategy and reason; input columns stay."""
+    code, output = run(tmp_path, "--at", AT, "--phone-region", "CN")
+    assert code == 0, output
+    assert "Routed 5 leads" in output
+    routed = pd.read_csv(tmp_path / "routed.csv", dtype=object, keep_default_na=False)
+    assert list(routed.columns[:6]) == ["id", "email", "company", "employees", "phone", "sme"]
+    assert list(routed["router"]) == [
+        "existing_account",
+        "business_line",
+        "region",
+        "fallback",
+        "fallback",
+    ]
+    assert list(routed["team"]) == ["ka", "ka", "north", "inside", "inside"]
+    assert routed["owner"][0] == "kim"
+    assert routed["phone"][2] == "13800138000"  # the input as it was
+    assert "Beijing" in routed["reason"][2]
+
+
+def test_route_matches_route_frame_on_the_checked_profiles(tmp_path: Path) -> None:
+    """The command gives what route_frame gives on the same leads, contacts checked."""
+    code, output = run(tmp_path, "--at", AT, "--phone-region", "CN")
+    assert code == 0, output
+    routed = pd.read_csv(tmp_path / "routed.csv", dtype=object, keep_default_na=False)
+    frame = pd.DataFrame(
+        [
+            {"email": "li@ACME.com"},
+            {"company": "Big Co", "employees": "5000", "sme": False},
+            {"email": "x@gmail.com", "company": "Small", "employees": "10", "phone": "13800138000"},
+            {},
+            {"company": "Huge", "employees": "9000", "sme": True},
+        ]
+    )
+    expected = Routing.from_toml(ROUTING).route_frame(
+        normalize_contacts(frame, "CN"), pd.Timestamp(AT).to_pydatetime()
+    )
+    assert list(routed["owner"]) == [v or "" for v in expected["owner"]]
+    assert list(routed["reason"]) == [v or "" for v in expected["reason"]]
+
+
+def test_route_reports_a_bad_configuration_in_one_line(tmp_path: Path) -> None:
+    """A routing configuration naming an unknown team fails with its key path, and no output."""
+    code, output = run(tmp_path, routing=ROUTING.replace('team = "inside"', 'team = "insdie"'))
+    assert code != 0
+    assert "routers.fallback.team" in output
+    assert "\n" not in output.strip()
+    assert not (tmp_path / "routed.csv").exists()
+
+
+def test_route_refuses_a_naive_moment(tmp_path: Path) -> None:
+    """--at without a timezone is refused before anything is read."""
+    code, output = run(tmp_path, "--at", "2026-11-02T09:00:00")
+    assert code != 0
+    assert "no timezone" in output
