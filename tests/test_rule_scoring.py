@@ -493,3 +493,21 @@ def test_free_mail_reads_a_domain_column_when_the_frame_has_one() -> None:
     leads = [lead_with(profile={"email": e}) for e in emails]
     assert "email_domain" in lead_frame(leads, rules, T0).columns
     assert [RuleScorer(rules).score(lead, T0) for lead in leads] == expected
+
+
+def test_free_mail_is_one_list_for_scoring_and_routing() -> None:
+    """Regression: a provider the account router refuses (tom.com) also scores as free mail."""
+    from leadlife.errors import RoutingConfigError
+    from leadlife.routing.accounts import ExistingAccountRouter
+    from leadlife.routing.config import ExistingAccountSpec
+
+    rules = ScoringRules.from_dict(
+        {"fit": [{"id": "free", "when": {"field": "email", "matches": "free_mail"}, "points": -20}]}
+    )
+    lead = lead_with(profile={"email": "li@tom.com"})
+    assert RuleScorer(rules).score(lead, T0) == -20.0
+    spec = ExistingAccountSpec.model_validate(
+        {"accounts": [{"id": "a", "owner": "kim", "domains": ["tom.com"]}]}
+    )
+    with pytest.raises(RoutingConfigError, match="free"):
+        ExistingAccountRouter(spec)

@@ -46,16 +46,9 @@ __all__ = ["FREE_MAIL_PROVIDERS", "AccountMatch", "ExistingAccountRouter", "Matc
 
 MatchedBy: TypeAlias = Literal["account_id", "domain", "name", "ip"]
 
-FREE_MAIL_PROVIDERS: Final = FREE_MAIL_DOMAINS | {
-    "21cn.com",
-    "188.com",
-    "live.cn",
-    "outlook.cn",
-    "sina.cn",
-    "tom.com",
-    "yahoo.com.cn",
-}
-"""Domains (and their subdomains) an account may not list: anyone can have an address there."""
+FREE_MAIL_PROVIDERS: Final = FREE_MAIL_DOMAINS
+"""Domains (and their subdomains) an account may not list: anyone can have an address
+there. The same list the scoring rules' ``free_mail`` test reads."""
 
 _DOMAIN = re.compile(
     r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"

@@ -57,6 +57,13 @@ FREE_MAIL_DOMAINS = frozenset(
         "139.com",
         "yeah.net",
         "aliyun.com",
+        "21cn.com",
+        "188.com",
+        "live.cn",
+        "outlook.cn",
+        "sina.cn",
+        "tom.com",
+        "yahoo.com.cn",
     }
 )
 NAMED_PATTERNS = {"free_mail": "an e-mail address at a free mail provider"}
