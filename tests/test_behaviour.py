@@ -19,9 +19,13 @@ BASE = T0.timestamp()
     offsets=st.lists(st.integers(0, 90 * DAY_SECONDS), min_size=1, max_size=60),
     retention=st.integers(1, 40),
     window=st.integers(1, 40),
+    back=st.integers(0, 40),
 )
-def test_windows_match_a_naive_count(offsets: list[int], retention: int, window: int) -> None:
-    """Window counts equal counting the raw timestamps, for any arrival order.
+def test_windows_match_a_naive_count(
+    offsets: list[int], retention: int, window: int, back: int
+) -> None:
+    """Window counts equal counting the raw timestamps, for any arrival order, also
+    for windows ending before the newest day; buckets stay in day order.
 
     Buckets older than the retention (measured from the newest day) may be pruned, so
     the check covers windows inside the retention.
@@ -29,11 +33,16 @@ def test_windows_match_a_naive_count(offsets: list[int], retention: int, window:
     behaviour = Behaviour()
     for offset in offsets:
         behaviour.record("download", BASE + offset, retention)
+    window = min(window, retention)
+    back = min(back, retention - window)
     newest_day = int(max(BASE + o for o in offsets) // DAY_SECONDS)
-    now_ts = newest_day * DAY_SECONDS + 1
+    today = newest_day - back
+    now_ts = today * DAY_SECONDS + 1
     days = [int((BASE + o) // DAY_SECONDS) for o in offsets]
-    expected = sum(1 for d in days if newest_day - min(window, retention) < d <= newest_day)
-    assert behaviour.count_ts("download", min(window, retention), now_ts) == expected
+    expected = sum(1 for d in days if today - window < d <= today)
+    assert behaviour.count_ts("download", window, now_ts) == expected
+    buckets = behaviour.stats["download"][3][0::2]
+    assert list(buckets) == sorted(set(buckets))
     assert behaviour.total("download") == len(offsets)
     assert behaviour.last_ts("download") == BASE + max(offsets)
     stats = dict(behaviour.items())["download"]

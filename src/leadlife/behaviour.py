@@ -5,7 +5,7 @@ at most a window's worth of buckets, and an out-of-order event lands in the buck
 its own day.
 
 Each event type's counters are one plain tuple ``(total, first_ts, last_ts, days)``
-whose ``days`` is a flat tuple of ``day, count`` pairs. Entries are replaced,
+whose ``days`` is a flat tuple of ``day, count`` pairs in day order. Entries are replaced,
 never mutated, so a forked :class:`Behaviour` shares unchanged entries with its parent
 at no cost; and since they hold no references, the cyclic garbage collector stops
 tracking them, which keeps its passes short with millions of leads in memory.
@@ -13,15 +13,46 @@ tracking them, which keeps its passes short with millions of leads in memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-__all__ = ["DAY_SECONDS", "Behaviour", "TypeStats"]
+__all__ = ["DAY_SECONDS", "Behaviour", "TypeStats", "window_count"]
 
 DAY_SECONDS = 86_400
 
 _Entry = tuple[int, float, float, tuple[int, ...]]
+
+
+def window_count(days: tuple[int, ...], within_days: int, now_ts: float) -> int:
+    """The count in day pairs ``days`` on the ``within_days`` UTC days ending on
+    ``now_ts``'s day."""
+    today = int(now_ts // DAY_SECONDS)
+    first = today - within_days
+    total = 0
+    # Day order lets the newest days be read first and the rest skipped; a plain
+    # loop, as this runs per event for every windowed rule.
+    index = len(days) - 2
+    while index >= 0:
+        day = days[index]
+        if day <= first:
+            break
+        if day <= today:
+            total += days[index + 1]
+        index -= 2
+    return total
+
+
+def _pruned(days: tuple[int, ...], retention_days: int) -> tuple[int, ...]:
+    """``days`` without the buckets older than ``retention_days`` before the newest,
+    once there are more buckets than a retention period holds."""
+    if len(days) <= 2 * (retention_days + 1):
+        return days
+    horizon = days[-2] - retention_days
+    start = 0
+    while days[start] < horizon:
+        start += 2
+    return days[start:]
 
 
 class TypeStats(NamedTuple):
@@ -53,29 +84,30 @@ class Behaviour:
             self._stats[event_type] = (1, ts, ts, (day, 1))
             return
         total, first, last, days = old
-        if days[-2] == day:  # events mostly arrive in time order: today's bucket is last
+        latest = days[-2]
+        if latest == day:  # events mostly arrive in time order: today's bucket is last
             days = (*days[:-1], days[-1] + 1)
-        else:
-            for index in range(0, len(days), 2):
-                if days[index] == day:
-                    days = (*days[: index + 1], days[index + 1] + 1, *days[index + 2 :])
-                    break
+        elif latest < day:
+            days = _pruned((*days, day, 1), retention_days)
+        else:  # a late event: its day's bucket, or a new one in its place by day
+            index = len(days) - 2
+            while index >= 0 and days[index] > day:
+                index -= 2
+            if index >= 0 and days[index] == day:
+                days = (*days[: index + 1], days[index + 1] + 1, *days[index + 2 :])
             else:
-                days = (*days, day, 1)
-                if len(days) > 2 * (retention_days + 1):
-                    horizon = max(days[0::2]) - retention_days
-                    days = tuple(
-                        value
-                        for index in range(0, len(days), 2)
-                        if days[index] >= horizon
-                        for value in (days[index], days[index + 1])
-                    )
+                days = _pruned((*days[: index + 2], day, 1, *days[index + 2 :]), retention_days)
         self._stats[event_type] = (
             total + 1,
             ts if ts < first else first,
             ts if ts > last else last,
             days,
         )
+
+    @property
+    def stats(self) -> Mapping[str, tuple[int, float, float, tuple[int, ...]]]:
+        """Every event type's raw counters (see :meth:`entry`); read it, don't change it."""
+        return self._stats
 
     def entry(self, event_type: str) -> tuple[int, float, float, tuple[int, ...]] | None:
         """The raw counters ``(total, first_ts, last_ts, day pairs)``, or None."""
@@ -93,12 +125,7 @@ class Behaviour:
     def count_ts(self, event_type: str, within_days: int, now_ts: float) -> int:
         """:meth:`count` with ``now`` given in epoch seconds."""
         entry = self._stats.get(event_type)
-        if entry is None:
-            return 0
-        days = entry[3]
-        today = int(now_ts // DAY_SECONDS)
-        first = today - within_days
-        return sum(days[i + 1] for i in range(0, len(days), 2) if first < days[i] <= today)
+        return 0 if entry is None else window_count(entry[3], within_days, now_ts)
 
     def last_ts(self, event_type: str) -> float | None:
         """Epoch seconds of the latest ``event_type``, or None."""

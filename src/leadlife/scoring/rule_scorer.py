@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from leadlife.lead import Lead
+from leadlife.scoring.fused import fuse
 from leadlife.scoring.protocol import Contribution, ScoreResult
 from leadlife.scoring.rules import CompiledRule, ScoringRules, load_scoring_rules
 
@@ -38,6 +39,7 @@ class RuleScorer:
                 self._by_event.setdefault(key[0], []).append(rule)
             else:
                 self._always.append(rule)
+        self._total = fuse(self.rules)
 
     def counters(self) -> dict[str, dict[str, dict[str, Any]]]:
         """Narrowed counters the engine should keep for these rules (pricing page views…)."""
@@ -45,14 +47,7 @@ class RuleScorer:
 
     def score(self, lead: Lead, now: datetime) -> float:
         """The lead's total score at ``now`` (the same number :meth:`explain` gives)."""
-        now_ts = now.timestamp()
-        points = [p for rule in self._candidates(lead) if (p := rule.scalar(lead, now_ts)[0])]
-        total = math.fsum(points)
-        cap = self.rules.total_cap
-        if cap is not None and total > cap:
-            points.append(cap - total)
-            return math.fsum(points)
-        return total
+        return self._total(lead, now.timestamp())
 
     def explain(self, lead: Lead, now: datetime) -> ScoreResult:
         """The score with fit, engagement, grade and its contributions, largest first."""

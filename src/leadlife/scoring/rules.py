@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from pydantic import ValidationError
 
+from leadlife.behaviour import window_count
 from leadlife.lead import Lead
 from leadlife.scoring.model import (
     FREE_MAIL_DOMAINS,
@@ -166,13 +167,8 @@ def _count(lead: Lead, event: str, within_days: int | None, now: float) -> int:
     return lead.behaviour.count_ts(event, within_days, now)
 
 
-def _in_window(days: tuple[int, ...], within_days: int, now: float) -> int:
-    today = int(now // _DAY)
-    first = today - within_days
-    return sum(days[i + 1] for i in range(0, len(days), 2) if first < days[i] <= today)
-
-
-def _clamp(points: float, cap: float | None) -> float:
+def clamp(points: float, cap: float | None) -> float:
+    """``points`` limited to ``[-cap, cap]`` (unlimited when ``cap`` is None)."""
     if cap is None:
         return points
     return max(-cap, min(cap, points))
@@ -317,7 +313,7 @@ def _compile_fit(rule: FitRule, default_id: str, model: ScoringRulesModel) -> Co
     rule_id = rule.id or default_id
     name = rule.when.field
     test, test_v = field_test(rule.when)
-    points = _clamp(rule.points, rule.max_points)
+    points = clamp(rule.points, rule.max_points)
 
     def scalar(lead: Lead, now: float) -> tuple[float, Any]:
         value = lead.profile.get(name, MISSING)
@@ -393,7 +389,7 @@ def _compile_engagement(
     cap = rule.max_points
     if isinstance(when, InactiveWhen):
         limit = when.inactive_days * _DAY
-        points = _clamp(rule.points, cap)
+        points = clamp(rule.points, cap)
 
         def inactive(lead: Lead, now: float) -> tuple[float, Any]:
             idle = lead.idle_ts
@@ -425,7 +421,7 @@ def _compile_engagement(
         entry = lead.behaviour.entry(event)
         if entry is None:
             return 0.0, None
-        n = entry[0] if window is None else _in_window(entry[3], window, now)
+        n = entry[0] if window is None else window_count(entry[3], window, now)
         if n < least:
             return 0.0, None
         points = base * n if every else base
@@ -488,7 +484,7 @@ def _compile_weighted(rule: WeightedRule, default_id: str) -> CompiledRule:
 
         def counted(lead: Lead, now: float) -> tuple[float, Any]:
             n = _count(lead, event, window, now)
-            return (_clamp(weight * n, cap), n) if n else (0.0, None)
+            return (clamp(weight * n, cap), n) if n else (0.0, None)
 
         def counted_v(frame: pd.DataFrame, now: float) -> np.ndarray:
             import numpy as np
@@ -505,7 +501,7 @@ def _compile_weighted(rule: WeightedRule, default_id: str) -> CompiledRule:
 
         def category(lead: Lead, now: float) -> tuple[float, Any]:
             value = lead.profile.get(name)
-            return _clamp(weight * category_score(value), cap), value
+            return clamp(weight * category_score(value), cap), value
 
         def category_score(value: Any) -> float:
             text = _text(value)
@@ -525,7 +521,7 @@ def _compile_weighted(rule: WeightedRule, default_id: str) -> CompiledRule:
         value = lead.profile.get(name)
         number = _number(value)
         if number is not None:
-            return _clamp(weight * number, cap), value
+            return clamp(weight * number, cap), value
         return 0.0, None
 
     def numeric_v(frame: pd.DataFrame, now: float) -> np.ndarray:
