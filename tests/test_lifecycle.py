@@ -374,6 +374,23 @@ def test_fork_copies_every_field(engine: leadlife.Engine) -> None:
     assert lead.behaviour.total("download") == 0
 
 
+def test_later_events_never_change_a_stored_lead(engine: leadlife.Engine) -> None:
+    """The engine's working copy shares history, milestones and reentry with the stored
+    lead; moves, milestones and SAL re-entry replace them, so a lead the host holds
+    keeps the state it was returned with."""
+    held = engine.ingest(ev("form_submit", lead="u1", phone=PHONE, asset_id="p1"))
+    history, milestones, reentry = list(held.history), dict(held.milestones), dict(held.reentry)
+    engine.ingest(ev("company_verified", hours(1), lead="u1", company="Acme", industry="media"))
+    engine.ingest(ev("sales_accepted", hours(2), lead="u1", owner="rep7"))
+    engine.tick(T0 + days(5))  # SAL idle: back to SQL, with a re-entry epoch for SAL
+    engine.ingest(ev("chat_started", days(6), lead="u1"))
+    lead = engine.get("u1")
+    assert Stage.SAL in lead.reentry
+    assert len(lead.history) > len(history)
+    assert lead.milestones.keys() > milestones.keys()
+    assert (held.history, held.milestones, held.reentry) == (history, milestones, reentry)
+
+
 def test_a_routed_lead_pickles_with_its_assignments() -> None:
     """A lead with teams, assignments and follow-up timers survives pickle (hosts store it so)."""
     import pickle

@@ -87,8 +87,15 @@ class Engine:
         self.routers: list[tuple[str, Router]] = []
         self.channels: list[tuple[str, Channel]] = []
         self.routing: Routing | None = None
-        self._scorer_plugins: dict[str, str] = {}
-        self._incremental: dict[str, Callable[[Lead, Event, float, datetime], float]] = {}
+        # (name, plugin, score, score_event or None) per scorer, read on every event
+        self._scoring: list[
+            tuple[
+                str,
+                str,
+                Callable[[Lead, datetime], float],
+                Callable[[Lead, Event, float, datetime], float] | None,
+            ]
+        ] = []
         self._enrich_hooks = False
         self._counters: dict[str, dict[str, dict[str, Any]]] = {}
         self._retention_days = self.rulebook.retention_days
@@ -114,7 +121,6 @@ class Engine:
                 source=self.rulebook.source,
             )
         self.scorers = scorers
-        self._scorer_plugins = owners
         counters: dict[str, dict[str, dict[str, Any]]] = {}
         for scorer in scorers.values():
             wanted = getattr(scorer, "counters", None)
@@ -128,11 +134,15 @@ class Engine:
             [self.rulebook.retention_days]
             + [int(getattr(scorer, "window_days", 0) or 0) for scorer in scorers.values()]
         )
-        self._incremental = {
-            name: update
+        self._scoring = [
+            (
+                name,
+                owners[name],
+                scorer.score,
+                update if callable(update := getattr(scorer, "score_event", None)) else None,
+            )
             for name, scorer in scorers.items()
-            if callable(update := getattr(scorer, "score_event", None))
-        }
+        ]
         self.enrichers = self._collect("leadlife_register_enrichers", Enricher)
         self.routers = self._collect("leadlife_register_routers", Router)
         self.channels = self._collect("leadlife_register_channels", Channel)
@@ -253,7 +263,7 @@ class Engine:
                     event_id=event.id,
                 )
             return stored, 0, True
-        lead = Lead(event.lead_id) if stored is None else stored.fork()
+        lead = Lead(event.lead_id) if stored is None else stored.working_copy()
         changes: list[StageChange] = []
         notices: list[Notice] = []
         assignments: list[Assignment] = []
@@ -375,27 +385,27 @@ class Engine:
         from the event alone instead of rescoring the whole lead.
         """
         scores = lead.scores
-        event_id = None if event is None else event.id
-        for name, scorer in self.scorers.items():
+        for name, plugin, score, incremental in self._scoring:
             try:
-                previous = scores.get(name)
-                incremental = self._incremental.get(name)
-                if event is not None and incremental is not None and previous is not None:
+                if (
+                    incremental is not None
+                    and event is not None
+                    and (previous := scores.get(name)) is not None
+                ):
                     value = float(incremental(lead, event, previous, now))
                 else:
-                    value = float(scorer.score(lead, now))
+                    value = float(score(lead, now))
             except Exception as exc:
-                self._failed(
-                    failures, self._scorer_plugins[name], f"scorer {name}", exc, event_id, lead.id
-                )
+                event_id = None if event is None else event.id
+                self._failed(failures, plugin, f"scorer {name}", exc, event_id, lead.id)
                 continue
             if not math.isfinite(value):
                 self._failed(
                     failures,
-                    self._scorer_plugins[name],
+                    plugin,
                     f"scorer {name}",
                     f"returned {value}; scores must be finite",
-                    event_id,
+                    None if event is None else event.id,
                     lead.id,
                 )
                 continue
@@ -638,7 +648,7 @@ class Engine:
         stored = self.storage.get(lead_id)
         if stored is None:
             return changes, notices
-        lead = stored.fork()
+        lead = stored.working_copy()
         assignments: list[Assignment] = []
         self._catch_up(lead, now.timestamp(), changes, notices, assignments)
         # Scores may depend on time (decay, windows); refresh them for the leads touched.

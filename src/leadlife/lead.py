@@ -160,7 +160,20 @@ class Lead:
         return _utc(self.idle_ts)
 
     def fork(self) -> Lead:
-        """A copy whose changes never reach this lead: the engine's unit of work."""
+        """A copy whose changes never reach this lead, and that shares no mutable container."""
+        new = self.working_copy()
+        new.history = self.history.copy()
+        new.milestones = self.milestones.copy()
+        new.reentry = self.reentry.copy()
+        return new
+
+    def working_copy(self) -> Lead:
+        """The engine's unit of work: a copy that may share ``history``, ``milestones``
+        and ``reentry`` with this lead.
+
+        Those three change on few events, so they are shared, and the engine replaces
+        them instead of changing them in place. Everything else is copied.
+        """
         # Built slot by slot: this runs once per event, and skipping __init__'s
         # defaults and factories halves its cost.
         new = _new_lead(Lead)
@@ -171,14 +184,14 @@ class Lead:
         new.scores = self.scores.copy()
         new.score = self.score
         new.owner = self.owner
-        new.history = self.history.copy()
-        new.milestones = self.milestones.copy()
+        new.history = self.history
+        new.milestones = self.milestones
         new.first_seen_ts = self.first_seen_ts
         new.last_event_ts = self.last_event_ts
         new.last_activity_ts = self.last_activity_ts
         new.asleep_ts = self.asleep_ts
         new.next_check_ts = self.next_check_ts
-        new.reentry = self.reentry.copy()
+        new.reentry = self.reentry
         new.event_count = self.event_count
         new.team = self.team
         new.assignments = self.assignments  # tuples: shared until replaced

@@ -294,7 +294,11 @@ class Rulebook:
         if narrowed:
             data = event.data
             for key, wanted in narrowed.items():
-                if all(data.get(name) == value for name, value in wanted.items()):
+                # a loop, not all(generator): this runs per event for every such key
+                for name, value in wanted.items():
+                    if data.get(name) != value:
+                        break
+                else:
                     lead.behaviour.record(key, ts, retention)
         lead.event_count += 1
         profile = lead.profile
@@ -317,7 +321,7 @@ class Rulebook:
         if milestone is not None:
             reached = lead.milestones.get(milestone)
             if reached is None or event.at < reached:
-                lead.milestones[milestone] = event.at
+                lead.milestones = {**lead.milestones, milestone: event.at}
 
     def touches_ladder(self, event_type: str, enriched: Iterable[str] = ()) -> bool:
         """Whether an event of this type (with these enriched fields) can change the ladder."""
@@ -381,7 +385,7 @@ class Rulebook:
                 event.id,
                 changes,
             )
-            lead.reentry.clear()
+            lead.reentry = {}
             force = True
         stage = lead.stage
         if stage not in _OPEN:
@@ -454,7 +458,7 @@ class Rulebook:
         self.graph.step(lead.stage, target, lead_id=lead.id, reason=reason)
         change = StageChange(at, lead.stage, target, reason, rule, event_id)
         lead.stage = target
-        lead.history.append(change)
+        lead.history = [*lead.history, change]
         changes.append(change)
 
     # -- time ----------------------------------------------------------------------
@@ -507,7 +511,7 @@ class Rulebook:
                     None,
                     changes,
                 )
-                lead.reentry[Stage.SAL] = at
+                lead.reentry = {**lead.reentry, Stage.SAL: at}
             elif lead.stage is Stage.WARM or lead.stage is Stage.HOT:
                 band = self.band_for(lead, due)
                 if band.rank < lead.stage.rank:
