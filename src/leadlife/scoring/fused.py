@@ -18,7 +18,13 @@ from typing import Any
 
 from leadlife.behaviour import DAY_SECONDS, window_count
 from leadlife.lead import Lead
-from leadlife.scoring.model import EngagementRule, EventWhen, FitRule, InactiveWhen
+from leadlife.scoring.model import (
+    EngagementRule,
+    EventWhen,
+    FitRule,
+    InactiveWhen,
+    WeightedRule,
+)
 from leadlife.scoring.rules import (
     MISSING,
     CompiledRule,
@@ -41,6 +47,7 @@ class _Writer:
             "MISSING": MISSING,
             "fsum": math.fsum,
             "window_count": window_count,
+            "clamp": clamp,
         }
 
     def bind(self, prefix: str, value: Any) -> str:
@@ -75,8 +82,12 @@ def fuse(rules: ScoringRules) -> ScoreFunction:
             groups.setdefault(engagement.when.key, []).append(engagement)
     for key, group in groups.items():
         _event_group(out, key, group, model.half_life_days, model.decay_floor)
-    for rule in compiled:  # weighted rules: their scalar closures, behind their trigger
-        _call(out, rule)
+    for weighted in model.weighted:
+        rule = next(compiled)
+        if weighted.values is not None and weighted.field is not None:
+            _category(out, weighted, rule)
+        else:  # their scalar closures, behind their trigger
+            _call(out, rule)
     out.line(1, "total = fsum(pts)")
     if rules.total_cap is not None:
         cap = out.bind("cap", rules.total_cap)
@@ -160,6 +171,28 @@ def _event_group(
                 out.line(depth, f"if p < -{high}:")
                 out.line(depth + 1, f"p = -{high}")
         out.line(depth, f"add(p{scale})")
+
+
+def _category(out: _Writer, weighted: WeightedRule, rule: CompiledRule) -> None:
+    """A category table: text values read inline, anything else by the scalar closure."""
+    assert weighted.values is not None
+    name = out.bind("field", weighted.field)
+    table = out.bind("table", dict(weighted.values))
+    default = out.bind("default", weighted.default)
+    weight = out.bind("weight", weighted.weight)
+    depth = 1
+    if rule.trigger[0] == "field":
+        out.line(1, f"if {name} in profile:")
+        depth = 2
+    out.line(depth, f"value = profile.get({name})")
+    out.line(depth, "if value.__class__ is str:")
+    if weighted.max_points is None:
+        out.line(depth + 1, f"add({weight} * {table}.get(value, {default}))")
+    else:
+        cap = out.bind("cap", weighted.max_points)
+        out.line(depth + 1, f"add(clamp({weight} * {table}.get(value, {default}), {cap}))")
+    out.line(depth, "else:")
+    out.line(depth + 1, f"add({out.bind('rule', rule.scalar)}(lead, now)[0])")
 
 
 def _call(out: _Writer, rule: CompiledRule) -> None:
