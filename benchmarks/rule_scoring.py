@@ -30,6 +30,7 @@ import gc
 import math
 import re
 import resource
+import statistics
 import time
 import tracemalloc
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -81,7 +82,7 @@ TARGET_LEADS_PER_S = 30e6
 TARGET_X_NUMPY = 3.0
 TARGET_X_INPUT = 3.0
 TARGET_US_PER_EVENT = 10.0
-ENGINE_RUNS = 4
+ENGINE_RUNS = 6
 """Engine runs of each kind (without, with, with a timed rule scorer), interleaved."""
 
 
@@ -782,6 +783,11 @@ def _engine_part(rules: ScoringRules, leads: int) -> dict[str, Any]:
             f"leads, e.g. {stored[worst].id}: {per_lead[worst]} vs {batch[worst]}"
         )
     extra_us = (scored_t.best - base_t.best) / count * 1e6
+    # Each scored run follows its own run without the scorer: the median of those
+    # differences is steadier than best against best, which compares two lucky runs.
+    paired_us = statistics.median(
+        (scored - plain) / count * 1e6 for plain, scored in zip(base_runs, scored_runs, strict=True)
+    )
     alone_us = alone.best / len(stored) * 1e6
     explain_us = explain.best / len(stored) * 1e6
     print_table(
@@ -801,6 +807,7 @@ def _engine_part(rules: ScoringRules, leads: int) -> dict[str, Any]:
                 ", ".join(f"{t:.2f}" for t in scored_t.runs),
             ],
             ["difference (best run vs best run)", "", f"{extra_us:.2f}", ""],
+            ["difference (median of the run pairs)", "", f"{paired_us:.2f}", ""],
             [
                 "time inside RuleScorer.score, per event",
                 "",
@@ -834,6 +841,7 @@ def _engine_part(rules: ScoringRules, leads: int) -> dict[str, Any]:
         "default_engine": {"us_per_event": base_t.best / count * 1e6, **base_t.as_dict()},
         "with_rule_scorer": {"us_per_event": scored_t.best / count * 1e6, **scored_t.as_dict()},
         "rule_scoring_us_per_event": extra_us,
+        "rule_scoring_paired_median_us_per_event": paired_us,
         "inside_score_us_per_event": inside_us,
         "inside_score_s_per_run": [ns / 1e9 for ns in inside_ns],
         "collector_inside_score_s_per_run": [ns / 1e9 for ns in paused_ns],
@@ -1236,6 +1244,11 @@ def run(quick: bool = False) -> dict[str, Any]:
     x_numpy = results["score_frame_x_numpy"]
     rate = results["rates_leads_per_s"]["score_frame"]
     memory = results["memory"]
+    # A difference between engine runs is as noisy as the runs, and can even come out
+    # below the time spent inside the scorer: the target is judged on the larger of
+    # the median paired difference and the time inside.
+    paired = engine["rule_scoring_paired_median_us_per_event"]
+    judged = max(paired, engine["inside_score_us_per_event"])
     print()
     targets = [
         target(
@@ -1255,9 +1268,10 @@ def run(quick: bool = False) -> dict[str, Any]:
         ),
         target(
             f"rule scoring in the engine under {TARGET_US_PER_EVENT:g} µs per event",
-            engine["rule_scoring_us_per_event"] < TARGET_US_PER_EVENT,
-            f"{engine['rule_scoring_us_per_event']:.2f} µs/event; timed inside "
-            f"RuleScorer.score: {engine['inside_score_us_per_event']:.2f} µs/event",
+            judged < TARGET_US_PER_EVENT,
+            f"{judged:.2f} µs/event, the larger of the median paired difference between "
+            f"engine runs ({paired:.2f}) and the time inside RuleScorer.score "
+            f"({engine['inside_score_us_per_event']:.2f})",
         ),
     ]
     max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux

@@ -138,9 +138,13 @@ def _event_group(
         assert half_life_days is not None
         half = out.bind("half", half_life_days * DAY_SECONDS)
         floor = out.bind("floor", decay_floor)
+        rest = out.bind("rest", 1.0 - decay_floor)  # the same float the rules compute
         out.line(2, "last = entry[2]")
         out.line(2, "age = 0.0 if last > now else now - last")
-        out.line(2, f"decay = {floor} + (1.0 - {floor}) * 2.0 ** (-age / {half})")
+        if decay_floor:
+            out.line(2, f"decay = {floor} + {rest} * 2.0 ** (-age / {half})")
+        else:  # 0.0 + 1.0 * x is x, exactly
+            out.line(2, f"decay = 2.0 ** (-age / {half})")
     windows: dict[int | None, str] = {None: "entry[0]"}
     for rule in group:
         assert isinstance(rule.when, EventWhen)
