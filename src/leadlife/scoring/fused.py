@@ -5,9 +5,10 @@ Walking the compiled rules one closure at a time costs a call, a tuple and a cou
 lookup per rule; here the rules are written out as the body of a single function
 instead (as :mod:`dataclasses` and attrs write ``__init__``): each event type's
 counters are looked up once, its decay factor computed once, and every constant is
-bound once as a name of the function. The arithmetic is the scalar path's, step for step, so the function
-returns exactly the total :meth:`RuleScorer.explain` adds up (a property test holds
-both to equality). Rules without a written-out form call their scalar closure.
+bound once as a name of the function. The arithmetic is the scalar path's, step for
+step, so the function returns exactly the total :meth:`RuleScorer.explain` adds up
+(a property test holds both to equality). Rules without a written-out form call
+their scalar closure.
 """
 
 from __future__ import annotations
