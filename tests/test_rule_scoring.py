@@ -270,13 +270,16 @@ def rulebooks(draw: st.DrawFn) -> dict[str, Any]:
         st.lists(
             st.one_of(
                 st.builds(
-                    lambda w: {
+                    lambda w, default, cap: {
                         "field": "tier",
                         "values": {"1": 100, "2": 40},
                         "weight": w,
-                        "default": 5,
+                        "default": default,
+                        **({"max_points": cap} if cap else {}),
                     },
                     st.floats(-2, 2),
+                    st.sampled_from([5, 0]),  # 0: only leads with a tier can score
+                    st.sampled_from([None, 60]),
                 ),
                 st.builds(
                     lambda w: {"field": "employees", "weight": w, "max_points": 30},
