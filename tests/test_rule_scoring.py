@@ -514,3 +514,19 @@ def test_free_mail_is_one_list_for_scoring_and_routing() -> None:
     )
     with pytest.raises(RoutingConfigError, match="free"):
         ExistingAccountRouter(spec)
+
+
+def test_rule_scorer_pickles_and_scores_alike() -> None:
+    """Hosts ship scorers to worker processes: a pickled scorer scores and explains alike."""
+    import pickle
+
+    default = leadlife.Engine().scorers["rules"]  # fit, decay, caps and a total cap
+    lead = lead_with(("offline_event_attended", 0), ("download", 1), profile={"email": "a@qq.com"})
+    now = T0 + timedelta(days=3)
+    for scorer in (RuleScorer(SEED_RULES), default):
+        copy = pickle.loads(pickle.dumps(scorer))
+        assert isinstance(copy, RuleScorer)
+        assert copy.name == scorer.name
+        assert copy.score(lead, now) == scorer.score(lead, now) != 0
+        assert copy.explain(lead, now) == scorer.explain(lead, now)
+    assert {c.rule for c in default.explain(lead, now).contributions} >= {"free_mail"}

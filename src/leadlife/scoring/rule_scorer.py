@@ -41,6 +41,10 @@ class RuleScorer:
                 self._always.append(rule)
         self._total = fuse(self.rules)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The written-out score function does not pickle; the rules do (see ScoringRules).
+        return RuleScorer, (self.rules,)
+
     def counters(self) -> dict[str, dict[str, dict[str, Any]]]:
         """Narrowed counters the engine should keep for these rules (pricing page views…)."""
         return self.rules.counters()

@@ -94,6 +94,11 @@ class ScoringRules:
         self.grades = sorted(model.grades.items(), key=lambda item: item[1], reverse=True)
         self.total_cap = model.total_cap
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The compiled closures do not pickle; the validated model does, and compiles
+        # again on the other side (worker processes, a Dask cluster).
+        return _rebuild, (self.model, self.source)
+
     def counters(self) -> dict[str, dict[str, dict[str, Any]]]:
         """Narrowed counters the rules read: ``{event type: {key: data to match}}``."""
         return self.model.counters()
@@ -140,6 +145,10 @@ class ScoringRules:
         """Read and validate a TOML scoring rulebook file."""
         text, source = read_toml(path)
         return cls.from_toml(text, source=source)
+
+
+def _rebuild(model: ScoringRulesModel, source: str) -> ScoringRules:
+    return ScoringRules(model, source=source)
 
 
 def load_scoring_rules(
