@@ -12,6 +12,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from leadlife.channels import Channel
@@ -43,6 +44,7 @@ __all__ = ["Engine"]
 log = logging.getLogger("leadlife.engine")
 trace_log = logging.getLogger("leadlife.hooks")
 EventInput = Event | Mapping[str, Any]
+_NOTHING: Mapping[str, Any] = MappingProxyType({})  # no enricher set a field
 
 
 class Engine:
@@ -271,7 +273,12 @@ class Engine:
         ts = event.at.timestamp()
         if due is not None and due <= ts:
             self._catch_up(lead, ts, changes, notices, assignments)
-        enrichment, ordered = self._enrich(event, lead, failures)
+        enrichment: Mapping[str, Any]
+        ordered: Mapping[str, Any]
+        if self.enrichers or self._enrich_hooks:
+            enrichment, ordered = self._enrich(event, lead, failures)
+        else:
+            enrichment = ordered = _NOTHING
         owner_before = lead.owner
         rulebook.record(lead, event, enrichment, ts, self._counters, self._retention_days)
         if ordered:
@@ -324,8 +331,6 @@ class Engine:
         """The profile fields enrichers set: ``(fields, fields applied even when late)``."""
         merged: dict[str, Any] = {}
         ordered: dict[str, Any] = {}
-        if not self.enrichers and not self._enrich_hooks:
-            return merged, ordered
         for plugin, enricher in self.enrichers:
             try:
                 result = enricher.enrich(event, lead)
