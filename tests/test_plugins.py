@@ -85,6 +85,23 @@ def test_hook_leadlife_storage(pm: LeadlifePluginManager) -> None:
     assert len(mine) == 1
 
 
+def test_memory_storage_event_ids_leave_the_garbage_collector() -> None:
+    """The index of seen event ids (one entry per event ever stored) is not something
+    the cyclic gc visits on every full collection, and still answers duplicates."""
+    import gc
+
+    engine = leadlife.Engine()
+    for n in range(50):
+        engine.ingest(ev("page_view", hours(n), event_id=f"e{n}"))
+    gc.collect()
+    storage = engine.storage
+    assert isinstance(storage, MemoryStorage)
+    assert not gc.is_tracked(storage._event_ids)
+    assert storage.has_event("e7")
+    assert not storage.has_event("e50")
+    assert engine.ingest_many([ev("page_view", hours(7), event_id="e7")]).duplicates == 1
+
+
 def test_storage_that_is_not_storage_is_refused(pm: LeadlifePluginManager) -> None:
     """A storage hook returning the wrong kind of object fails at engine construction."""
 

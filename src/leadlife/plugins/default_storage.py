@@ -27,7 +27,10 @@ class MemoryStorage:
     def __init__(self) -> None:
         self._leads: dict[str, Lead] = {}
         self._events: dict[str, list[_EventRow]] = {}
-        self._event_ids: set[str] = set()
+        # A dict, not a set: holding only strings, a dict drops out of the cyclic
+        # garbage collector's view, while it visits every member of a set on each
+        # full collection (millions of event ids).
+        self._event_ids: dict[str, None] = {}
         self._due: list[tuple[float, str]] = []
         self._queued: dict[str, float] = {}
 
@@ -40,7 +43,7 @@ class MemoryStorage:
     def commit(self, lead: Lead, event: Event | None, changes: Sequence[StageChange]) -> None:
         self._leads[lead.id] = lead
         if event is not None:
-            self._event_ids.add(event.id)
+            self._event_ids[event.id] = None
             row = (event.id, event.type, event.at, event.channel, event.source, event.data)
             log = self._events.get(lead.id)
             if log is None:
