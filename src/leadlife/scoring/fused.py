@@ -138,11 +138,11 @@ def _event_group(
     if decays:
         assert half_life_days is not None
         half = out.bind("half", half_life_days * DAY_SECONDS)
-        floor = out.bind("floor", decay_floor)
-        rest = out.bind("rest", 1.0 - decay_floor)  # the same float the rules compute
         out.line(2, "last = entry[2]")
         out.line(2, "age = 0.0 if last > now else now - last")
         if decay_floor:
+            floor = out.bind("floor", decay_floor)
+            rest = out.bind("rest", 1.0 - decay_floor)  # the same float the rules compute
             out.line(2, f"decay = {floor} + {rest} * 2.0 ** (-age / {half})")
         else:  # 0.0 + 1.0 * x is x, exactly
             out.line(2, f"decay = 2.0 ** (-age / {half})")
