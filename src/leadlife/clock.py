@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from leadlife.errors import InvalidTimeError
 
-__all__ = ["Clock", "FixedClock", "require_aware", "system_clock"]
+__all__ = ["Clock", "FixedClock", "epoch_seconds", "require_aware", "system_clock"]
 
 Clock = Callable[[], datetime]
 
@@ -38,6 +38,26 @@ class FixedClock:
         """Move forward by ``delta`` and return the new time."""
         self.now += delta
         return self.now
+
+
+_last_epoch: tuple[datetime, float] = (datetime.fromtimestamp(0, UTC), 0.0)
+
+
+def epoch_seconds(moment: datetime) -> float:
+    """``moment.timestamp()``, remembered for the most recent ``moment`` asked about.
+
+    Per event, the engine and then its scorers each need the event time in epoch
+    seconds, and an aware datetime's ``timestamp()`` costs about a microsecond. The
+    memo keeps a reference to the datetime it answered for, so no other object can
+    take its identity while it is remembered.
+    """
+    global _last_epoch
+    last = _last_epoch  # one read of one tuple: safe across threads
+    if last[0] is moment:
+        return last[1]
+    ts = moment.timestamp()
+    _last_epoch = (moment, ts)
+    return ts
 
 
 def require_aware(moment: datetime, name: str) -> datetime:

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from leadlife.channels import Channel
-from leadlife.clock import Clock, require_aware, system_clock
+from leadlife.clock import Clock, epoch_seconds, require_aware, system_clock
 from leadlife.enrichment import Enricher
 from leadlife.errors import (
     InvalidEventError,
@@ -270,7 +270,7 @@ class Engine:
         notices: list[Notice] = []
         assignments: list[Assignment] = []
         due = lead.next_check_ts
-        ts = event.at.timestamp()
+        ts = epoch_seconds(event.at)
         if due is not None and due <= ts:
             self._catch_up(lead, ts, changes, notices, assignments)
         enrichment: Mapping[str, Any]

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from leadlife.clock import epoch_seconds
 from leadlife.lead import Lead
 from leadlife.scoring.fused import fuse
 from leadlife.scoring.protocol import Contribution, ScoreResult
@@ -51,11 +52,11 @@ class RuleScorer:
 
     def score(self, lead: Lead, now: datetime) -> float:
         """The lead's total score at ``now`` (the same number :meth:`explain` gives)."""
-        return self._total(lead, now.timestamp())
+        return self._total(lead, epoch_seconds(now))
 
     def explain(self, lead: Lead, now: datetime) -> ScoreResult:
         """The score with fit, engagement, grade and its contributions, largest first."""
-        total, fit, engagement, parts = self._tally(lead, now.timestamp())
+        total, fit, engagement, parts = self._tally(lead, epoch_seconds(now))
         parts.sort(key=lambda c: abs(c.points), reverse=True)
         return ScoreResult(self.name, total, tuple(parts), fit, engagement, self.rules.grade(fit))
 
