@@ -74,7 +74,9 @@ class Behaviour:
 
     def fork(self) -> Behaviour:
         """A copy that can be changed without touching this one."""
-        return Behaviour(self._stats.copy())
+        new = _new_behaviour(Behaviour)  # skips __init__: this runs once per event
+        new._stats = self._stats.copy()
+        return new
 
     def record(self, event_type: str, ts: float, retention_days: int) -> None:
         """Count one ``event_type`` at epoch-seconds ``ts``."""
@@ -172,3 +174,6 @@ class Behaviour:
 
     def __repr__(self) -> str:
         return f"Behaviour({dict(self.totals())})"
+
+
+_new_behaviour = object.__new__

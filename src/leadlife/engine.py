@@ -45,6 +45,7 @@ log = logging.getLogger("leadlife.engine")
 trace_log = logging.getLogger("leadlife.hooks")
 EventInput = Event | Mapping[str, Any]
 _NOTHING: Mapping[str, Any] = MappingProxyType({})  # no enricher set a field
+_isfinite = math.isfinite
 
 
 class Engine:
@@ -232,9 +233,11 @@ class Engine:
         """Apply many events; bad ones are rejected one by one with their reason."""
         report = IngestReport()
         failures = report.failures
+        ingest = self._ingest
+        accepted = duplicates = stage_changes = 0
         for index, raw in enumerate(events):
             try:
-                _, changes, duplicate = self._ingest(raw, failures)
+                _, changes, duplicate = ingest(raw, failures)
             except LeadlifeError as exc:
                 event_id = raw.id if isinstance(raw, Event) else None
                 if event_id is None and isinstance(raw, Mapping):
@@ -243,14 +246,18 @@ class Engine:
                 report.rejected.append(Rejection(index, event_id, str(exc), exc))
                 continue
             if duplicate:
-                report.duplicates += 1
+                duplicates += 1
             else:
-                report.accepted += 1
-                report.stage_changes += changes
+                accepted += 1
+                stage_changes += changes
+        report.accepted = accepted
+        report.duplicates = duplicates
+        report.stage_changes = stage_changes
         return report
 
     def _ingest(self, raw: EventInput, failures: list[PluginFailure]) -> tuple[Lead, int, bool]:
-        self._sync()
+        if self.plugin_manager.generation != self._generation:
+            self._sync()
         event = parse_event(raw)
         rulebook = self.rulebook
         rulebook.check(event)
@@ -315,10 +322,13 @@ class Engine:
             made = self._route(lead, now, event.id, failures, notices)
             if made is not None:
                 assignments.append(made)
-        rulebook.schedule(lead)
+        lead.next_check_ts = rulebook.due_ts(lead)
         if routing is not None:
             self._schedule_follow_up(lead, routing)
-        self._commit(lead, event, changes)
+        try:
+            storage.commit(lead, event, changes)
+        except Exception as exc:
+            raise StorageError(type(storage).__name__, "Storage.commit", event.id, exc) from exc
         if assignments and routing is not None:
             routing.committed(assignments)
         if changes or notices:
@@ -404,7 +414,7 @@ class Engine:
                 event_id = None if event is None else event.id
                 self._failed(failures, plugin, f"scorer {name}", exc, event_id, lead.id)
                 continue
-            if not math.isfinite(value):
+            if not _isfinite(value):
                 self._failed(
                     failures,
                     plugin,

@@ -38,6 +38,7 @@ __all__ = ["Rulebook", "load_rulebook"]
 
 _DAY = 86_400.0
 _EPS = 1e-9
+_INF = math.inf
 _LENIENT = EventTypeSpec()
 _CLOSE_TARGET = {"won": Stage.WON, "disqualified": Stage.DISQUALIFIED}
 _OPEN = frozenset(stage for stage in Stage if stage.is_open)
@@ -307,12 +308,14 @@ class Rulebook:
         for name in spec.profile:
             if name in data and (in_order or name not in profile):
                 set_profile_field(profile, name, data[name], region)
-        for name, value in spec.sets.items():
-            if in_order or name not in profile:
-                profile[name] = value
-        for name, value in enrichment.items():
-            if in_order or name not in profile:
-                set_profile_field(profile, name, value, region)
+        if spec.sets:
+            for name, value in spec.sets.items():
+                if in_order or name not in profile:
+                    profile[name] = value
+        if enrichment:
+            for name, value in enrichment.items():
+                if in_order or name not in profile:
+                    set_profile_field(profile, name, value, region)
         if spec.owner_from is not None and in_order:
             owner = data.get(spec.owner_from)
             if owner:
@@ -434,8 +437,11 @@ class Rulebook:
 
     def band_for(self, lead: Lead, now_ts: float) -> Stage:
         """The Cold/Warm/Hot band of ``lead`` at ``now_ts``, silence-cooled."""
-        base = self._base_band(lead.score)
-        idle = lead.idle_ts
+        score = lead.score
+        base = 2 if score >= self._hot else 1 if score >= self._warm else 0  # _base_band
+        idle = lead.last_activity_ts
+        if idle is None:
+            idle = lead.first_seen_ts  # lead.idle_ts, without a property call per event
         if base and idle is not None:
             silent = now_ts - idle
             if silent > 0:
@@ -466,18 +472,26 @@ class Rulebook:
     def due_ts(self, lead: Lead) -> float | None:
         """Epoch seconds at which a time rule next applies to ``lead`` (None: never)."""
         stage = lead.stage
-        idle = lead.idle_ts
-        if idle is None or not stage.is_open:
+        idle = lead.last_activity_ts
+        if idle is None:
+            idle = lead.first_seen_ts  # lead.idle_ts, without a property call per event
+        if idle is None or stage not in _OPEN:
             return None
-        due = math.inf
+        due = _INF
         if stage is Stage.SAL:
             due = self._sal_since(lead, idle) + self._sal_idle
         elif stage is Stage.WARM or stage is Stage.HOT:
-            steps = max(1, self._base_band(lead.score) - BANDS.index(stage) + 1)
-            due = idle + steps * self._cooling
+            # one cooling period per band the score stands above the stage, at least one
+            score = lead.score
+            steps = (2 if score >= self._hot else 1 if score >= self._warm else 0) - (
+                2 if stage is Stage.HOT else 1
+            )
+            due = idle + (steps + 1 if steps > 0 else 1) * self._cooling
         if lead.asleep_ts is None:
-            due = min(due, idle + self._sleep)
-        return None if due == math.inf else due
+            sleep = idle + self._sleep
+            if sleep < due:
+                due = sleep
+        return None if due == _INF else due
 
     @staticmethod
     def _sal_since(lead: Lead, idle: float) -> float:
