@@ -21,6 +21,7 @@ from typing import Any
 
 import leadlife
 
+from . import _instructions
 from ._events import generate
 from ._harness import best_of, fmt_rate, print_table, section, target
 
@@ -144,6 +145,33 @@ def print_profile(stats: pstats.Stats, events: int, top: int = 15) -> None:
         )
 
 
+def count_instructions(quick: bool) -> dict[str, Any] | None:
+    """Instructions per event (cachegrind), engine and floor; None without valgrind."""
+    print()
+    if not _instructions.available():
+        print("instructions per event: valgrind is not installed; not counted")
+        return None
+    counted = _instructions.per_event(300 if quick else 1_000)
+    print_table(
+        f"instructions per event (cachegrind), {counted['events']:,} events over "
+        f"{counted['leads']:,} leads: steady where timings are not",
+        ["what runs per event", "instructions/event", "x floor"],
+        [
+            [
+                "Event.model_validate (validation floor)",
+                f"{counted['validation_floor']:,.0f}",
+                "1.00x",
+            ],
+            [
+                "Engine.ingest_many (default plugins)",
+                f"{counted['engine']:,.0f}",
+                f"{counted['multiple_of_validation_floor']:.2f}x",
+            ],
+        ],
+    )
+    return counted
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     """Run the engine-throughput benchmark, print its tables, return its results."""
     leads = 10_000 if quick else 100_000
@@ -254,6 +282,8 @@ def run(quick: bool = False) -> dict[str, Any]:
     print_profile(pstats.Stats(profiler), len(slice_))
     del engine
 
+    instructions = count_instructions(quick)
+
     max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     return {
         "events": count,
@@ -277,6 +307,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             "us_per_event": 1e6 / floor_rate,
             **floor.as_dict(),
         },
+        "instructions": instructions,
         "last_run": facts,
         "plugins": plugins,
         "max_rss_mib": max_rss,
