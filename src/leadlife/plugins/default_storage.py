@@ -41,27 +41,25 @@ class MemoryStorage:
         return event_id in self._event_ids
 
     def commit(self, lead: Lead, event: Event | None, changes: Sequence[StageChange]) -> None:
-        self._leads[lead.id] = lead
+        lead_id = lead.id
+        self._leads[lead_id] = lead
         if event is not None:
             self._event_ids[event.id] = None
             row = (event.id, event.type, event.at, event.channel, event.source, event.data)
-            log = self._events.get(lead.id)
+            log = self._events.get(lead_id)
             if log is None:
-                self._events[lead.id] = [row]
+                self._events[lead_id] = [row]
             else:
                 log.append(row)
-        self._queue(lead)
-
-    def _queue(self, lead: Lead) -> None:
         ts = lead.next_check_ts
         if ts is None:
-            self._queued.pop(lead.id, None)
+            self._queued.pop(lead_id, None)
             return
-        queued = self._queued.get(lead.id)
+        queued = self._queued.get(lead_id)
         # A later check needs no new entry: the queued one re-queues it when it pops.
         if queued is None or ts < queued:
-            self._queued[lead.id] = ts
-            heapq.heappush(self._due, (ts, lead.id))
+            self._queued[lead_id] = ts
+            heapq.heappush(self._due, (ts, lead_id))
 
     def due(self, now: datetime) -> list[str]:
         """Due lead ids; they stay queued until a commit moves their check past ``now``."""
