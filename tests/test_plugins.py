@@ -5,6 +5,7 @@ Each hook has a ``test_hook_<name>`` test; ``test_every_hook_has_a_test`` enforc
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -606,25 +607,25 @@ def test_hook_tracing(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCapture
     assert any("leadlife_enrich_event" in r.getMessage() for r in caplog.records)
 
 
+class PickyStorage(MemoryStorage):
+    """In-memory storage that refuses to store one lead's time-rule changes."""
+
+    refuse: str | None = None
+
+    def commit(self, lead: Lead, event: Event | None, changes: Any) -> None:
+        if event is None and lead.id == self.refuse:
+            raise OSError("row locked")
+        super().commit(lead, event, changes)
+
+    @hookimpl
+    def leadlife_storage(self) -> MemoryStorage:
+        return self
+
+
 def test_tick_goes_on_when_one_lead_fails(pm: LeadlifePluginManager) -> None:
     """Regression: a lead whose tick cannot be stored is reported and stays due; others move."""
-
-    class PickyStorage(MemoryStorage):
-        refuse: str | None = None
-
-        def commit(self, lead: Lead, event: Event | None, changes: Any) -> None:
-            if event is None and lead.id == self.refuse:
-                raise OSError("row locked")
-            super().commit(lead, event, changes)
-
     storage = PickyStorage()
-
-    class Plugin:
-        @hookimpl
-        def leadlife_storage(self) -> MemoryStorage:
-            return storage
-
-    engine = leadlife.Engine(plugins=[Plugin()], plugin_manager=pm)
+    engine = leadlife.Engine(plugins=[storage], plugin_manager=pm)
     engine.ingest(ev("page_view", lead="u1"))
     engine.ingest(ev("page_view", lead="u3"))
     storage.refuse = "u1"
@@ -633,6 +634,33 @@ def test_tick_goes_on_when_one_lead_fails(pm: LeadlifePluginManager) -> None:
     assert [(e.lead_id, type(e.error).__name__) for e in report.errors] == [("u1", "StorageError")]
     storage.refuse = None
     assert [n.lead_id for n in engine.tick(T0 + days(101)).notices] == ["u1"]
+
+
+def test_reports_keep_their_errors_without_reference_cycles(pm: LeadlifePluginManager) -> None:
+    """Regression: a rejected event or a failed tick tied the report, through the
+    error's traceback and the catching frame, into a cycle holding the whole batch,
+    which only the cyclic collector frees, and never while a host pauses it."""
+    storage = PickyStorage()
+    engine = leadlife.Engine(plugins=[storage], plugin_manager=pm)
+    batch = [ev("page_view", lead="u1"), {"id": "no-lead"}, ev("page_view", lead="u2")]
+    gc.collect()
+    gc.disable()
+    try:
+        report = engine.ingest_many(batch)
+        storage.refuse = "u1"
+        ticked = engine.tick(T0 + days(100))
+        assert [r.index for r in report.rejected] == [1]
+        assert [e.lead_id for e in ticked.errors] == ["u1"]
+        # kept without tracebacks, which would link back to the batch; still explained
+        error = report.rejected[0].error
+        assert error.__traceback__ is None
+        assert "lead_id" in str(error)
+        assert isinstance(ticked.errors[0].error.__cause__, OSError)
+        del report, ticked
+        unreachable = gc.collect()
+    finally:
+        gc.enable()
+    assert unreachable == 0
 
 
 def test_plugin_objects_get_readable_names(pm: LeadlifePluginManager) -> None:

@@ -243,7 +243,7 @@ class Engine:
                 if event_id is None and isinstance(raw, Mapping):
                     value = raw.get("id")
                     event_id = value if isinstance(value, str) else None
-                report.rejected.append(Rejection(index, event_id, str(exc), exc))
+                report.rejected.append(Rejection(index, event_id, str(exc), _caught(exc)))
                 continue
             if duplicate:
                 duplicates += 1
@@ -646,7 +646,7 @@ class Engine:
                 changes, notices = self._tick_lead(lead_id, now, failures)
             except LeadlifeError as exc:
                 # One lead that cannot move must not stop the others; it stays due.
-                errors.append(TickError(lead_id, str(exc), exc))
+                errors.append(TickError(lead_id, str(exc), _caught(exc)))
                 log.warning("tick skipped lead %s: %s", lead_id, exc)
                 continue
             all_changes.extend(changes)
@@ -701,6 +701,27 @@ class Engine:
                 f"no scorer named {name!r}; registered: {', '.join(sorted(self.scorers))}"
             )
         return lead.explain(self.scorers[name], lead.last_event_at or self.clock())
+
+
+def _caught(error: LeadlifeError) -> LeadlifeError:
+    """``error`` and the errors it chains, without tracebacks, to be kept in a report.
+
+    A traceback's frames link back to the frames that called them, up to the one
+    that caught the error, whose locals hold the report and the caller's whole
+    batch. Kept, it makes a cycle that only the cyclic collector frees (never while
+    a host pauses it), so a batch with one rejected event would stay in memory
+    until then. The error keeps its type, message and fields.
+    """
+    pending: list[BaseException] = [error]
+    seen: set[int] = set()
+    while pending:
+        chained = pending.pop()
+        if id(chained) in seen:
+            continue
+        seen.add(id(chained))
+        chained.__traceback__ = None
+        pending.extend(e for e in (chained.__cause__, chained.__context__) if e is not None)
+    return error
 
 
 def _routed(lead: Lead) -> bool:

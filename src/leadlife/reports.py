@@ -28,7 +28,11 @@ class PluginFailure:
 
 @attrs.frozen(slots=True)
 class Rejection:
-    """An event that was not applied, and why."""
+    """An event that was not applied, and why.
+
+    ``error`` is the exception, kept without its traceback (which would hold the
+    whole batch in memory through the frames it passed).
+    """
 
     index: int
     event_id: str | None
@@ -54,7 +58,10 @@ class IngestReport:
 
 @attrs.frozen(slots=True)
 class TickError:
-    """A lead a tick could not move; it stays due and is tried again next tick."""
+    """A lead a tick could not move; it stays due and is tried again next tick.
+
+    ``error`` is kept without its traceback, as in :class:`Rejection`.
+    """
 
     lead_id: str
     reason: str
