@@ -706,11 +706,11 @@ class Engine:
 def _caught(error: LeadlifeError) -> LeadlifeError:
     """``error`` and the errors it chains, without tracebacks, to be kept in a report.
 
-    A traceback's frames link back to the frames that called them, up to the one
-    that caught the error, whose locals hold the report and the caller's whole
-    batch. Kept, it makes a cycle that only the cyclic collector frees (never while
-    a host pauses it), so a batch with one rejected event would stay in memory
-    until then. The error keeps its type, message and fields.
+    A traceback's frames link to their callers, the frame that caught the error
+    among them, and that frame's locals hold the report and the caller's whole
+    batch. Kept, the traceback makes a cycle that only the cyclic collector frees
+    (never while a host pauses it), so a batch with one rejected event would stay
+    in memory until then. The error keeps its type, message, fields and causes.
     """
     pending: list[BaseException] = [error]
     seen: set[int] = set()
