@@ -14,6 +14,7 @@ from importlib import metadata
 from typing import Any
 
 __all__ = [
+    "CollectorTime",
     "Timing",
     "best_of",
     "fmt_bytes",
@@ -38,6 +39,51 @@ class Timing:
 
     def as_dict(self) -> dict[str, Any]:
         return {"best_s": self.best, "runs_s": self.runs}
+
+
+class CollectorTime:
+    """Collections and seconds of the cyclic garbage collector, per generation,
+    while installed (``with CollectorTime() as collector: ...``)."""
+
+    def __init__(self) -> None:
+        self.collections = [0, 0, 0]
+        self.seconds = [0.0, 0.0, 0.0]
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        generation = info["generation"]
+        self.collections[generation] += 1
+        self.seconds[generation] += time.perf_counter() - self._started
+
+    def __enter__(self) -> CollectorTime:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    @property
+    def total_s(self) -> float:
+        return sum(self.seconds)
+
+    def summary(self) -> str:
+        return ", ".join(
+            f"{n:,} {name} {t:.1f} s"
+            for name, n, t in zip(_GENERATIONS, self.collections, self.seconds, strict=True)
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "total_s": self.total_s,
+            "collections": dict(zip(_GENERATIONS, self.collections, strict=True)),
+            "seconds": dict(zip(_GENERATIONS, self.seconds, strict=True)),
+        }
+
+
+_GENERATIONS = ("young", "middle", "full")
 
 
 def best_of(
