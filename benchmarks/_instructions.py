@@ -23,6 +23,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import leadlife
+
+from ._events import generate
+
 __all__ = ["MODES", "available", "count", "per_event"]
 
 MODES = ("setup", "validate", "engine")
@@ -68,8 +72,6 @@ def count(mode: str, leads: int) -> int:
 
 def per_event(leads: int) -> dict[str, Any]:
     """Instructions per event of the validation floor and of the whole engine."""
-    from ._events import generate
-
     events = len(generate(leads))
     setup = count("setup", leads)
     validate = count("validate", leads) - setup
@@ -84,10 +86,6 @@ def per_event(leads: int) -> dict[str, Any]:
 
 
 def _child(mode: str, leads: int) -> None:
-    import leadlife
-
-    from ._events import generate
-
     gc.disable()  # as in the timed runs' generation; the count is of the work alone
     events = generate(leads)
     # Warm up in every mode, set-up included: first uses (phone metadata, caches)
