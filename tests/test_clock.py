@@ -25,7 +25,7 @@ def test_epoch_seconds_agrees_with_timestamp(sequence: list[datetime], data: st.
         assert epoch_seconds(moment) == moment.timestamp()
 
 
-def test_epoch_seconds_tells_equal_moments_apart_by_object() -> None:
+def test_epoch_seconds_never_answers_a_new_object_from_the_memo() -> None:
     first = datetime(2026, 11, 2, 9, 0, tzinfo=timezone(timedelta(hours=8)))
     assert epoch_seconds(first) == first.timestamp()
     # A new object for another moment must not be answered from the memo, even when

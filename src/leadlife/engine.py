@@ -256,7 +256,7 @@ class Engine:
         return report
 
     def _ingest(self, raw: EventInput, failures: list[PluginFailure]) -> tuple[Lead, int, bool]:
-        if self.plugin_manager.generation != self._generation:
+        if self.plugin_manager.generation != self._generation:  # _sync's own test, inline
             self._sync()
         event = parse_event(raw)
         rulebook = self.rulebook
@@ -322,13 +322,10 @@ class Engine:
             made = self._route(lead, now, event.id, failures, notices)
             if made is not None:
                 assignments.append(made)
-        lead.next_check_ts = rulebook.due_ts(lead)
+        lead.next_check_ts = rulebook.due_ts(lead)  # self._schedule, on locals
         if routing is not None:
             self._schedule_follow_up(lead, routing)
-        try:
-            storage.commit(lead, event, changes)
-        except Exception as exc:
-            raise StorageError(type(storage).__name__, "Storage.commit", event.id, exc) from exc
+        self._commit(lead, event, changes)
         if assignments and routing is not None:
             routing.committed(assignments)
         if changes or notices:
