@@ -78,6 +78,18 @@ class Behaviour:
         new._stats = self._stats.copy()
         return new
 
+    def take_counts(self, other: Behaviour) -> None:
+        """Hold ``other``'s counters from now on, in this object's own dict.
+
+        Updating the dict in place, rather than taking ``other``'s, keeps one
+        long-lived dict per lead (see :meth:`Lead.take_state`); types are never
+        dropped, so after the update both hold the same entries.
+        """
+        stats, theirs = self._stats, other._stats
+        stats.update(theirs)
+        if len(stats) != len(theirs):  # ``other`` lost a type: take its dict whole
+            self._stats = theirs.copy()
+
     def record(self, event_type: str, ts: float, retention_days: int) -> None:
         """Count one ``event_type`` at epoch-seconds ``ts``."""
         day = int(ts // DAY_SECONDS)

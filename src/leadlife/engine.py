@@ -237,7 +237,9 @@ class Engine:
         accepted = duplicates = stage_changes = 0
         for index, raw in enumerate(events):
             try:
-                _, changes, duplicate = ingest(raw, failures)
+                # Only the counts: a lead held here could not take its next event's
+                # state in place (see MemoryStorage).
+                changes, duplicate = ingest(raw, failures)[1:]
             except LeadlifeError as exc:
                 event_id = raw.id if isinstance(raw, Event) else None
                 if event_id is None and isinstance(raw, Mapping):
@@ -273,6 +275,7 @@ class Engine:
                 )
             return stored, 0, True
         lead = Lead(event.lead_id) if stored is None else stored.working_copy()
+        del stored  # held here, the stored lead could not take the new state in place
         changes: list[StageChange] = []
         notices: list[Notice] = []
         assignments: list[Assignment] = []
@@ -661,6 +664,7 @@ class Engine:
         if stored is None:
             return changes, notices
         lead = stored.working_copy()
+        del stored  # as in _ingest
         assignments: list[Assignment] = []
         self._catch_up(lead, now.timestamp(), changes, notices, assignments)
         # Scores may depend on time (decay, windows); refresh them for the leads touched.

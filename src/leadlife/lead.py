@@ -198,6 +198,36 @@ class Lead:
         new.follow_up = self.follow_up
         return new
 
+    def take_state(self, other: Lead) -> None:
+        """Hold ``other``'s state from now on, keeping this object (for stores).
+
+        A store that keeps leads as objects can have its stored lead take each new
+        state in place, instead of storing the engine's new copy: one long-lived
+        object per lead, not a new one per event, which keeps the cyclic garbage
+        collector's passes rare with millions of leads. Whoever holds this lead sees
+        it change, so a store does it only for a lead nobody else holds, as
+        :class:`~leadlife.plugins.default_storage.MemoryStorage` does. The two leads
+        share their containers afterwards, as a lead and its working copy do.
+        """
+        self.stage = other.stage
+        self.profile = other.profile
+        self.behaviour.take_counts(other.behaviour)
+        self.scores = other.scores
+        self.score = other.score
+        self.owner = other.owner
+        self.history = other.history
+        self.milestones = other.milestones
+        self.first_seen_ts = other.first_seen_ts
+        self.last_event_ts = other.last_event_ts
+        self.last_activity_ts = other.last_activity_ts
+        self.asleep_ts = other.asleep_ts
+        self.next_check_ts = other.next_check_ts
+        self.reentry = other.reentry
+        self.event_count = other.event_count
+        self.team = other.team
+        self.assignments = other.assignments
+        self.follow_up = other.follow_up
+
     def same_state(self, other: Lead) -> bool:
         """True when every field of ``other`` equals this lead's."""
         return all(getattr(self, f.name) == getattr(other, f.name) for f in attrs.fields(Lead))

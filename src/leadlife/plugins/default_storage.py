@@ -3,25 +3,48 @@
 from __future__ import annotations
 
 import heapq
+import sys
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 from typing import Any
 
+from pydantic_core import TzInfo
+
+from leadlife.clock import epoch_seconds
 from leadlife.events import Event
 from leadlife.lead import Lead, StageChange
 from leadlife.plugins.hookspecs import hookimpl
 
 __all__ = ["MemoryStorage"]
 
-
-_EventRow = tuple[str, str, datetime, str | None, str | None, dict[str, Any]]
+# (id, type, epoch seconds or the datetime, zone number or -1, channel, source,
+#  the data's keys..., then its values...)
+_EventRow = tuple[Any, ...]
+_ROW_HEAD = 6  # the fields before the data
+# Below 2**32 s (the year 2106) a float epoch holds every microsecond exactly.
+_EXACT_EPOCH = float(2**32)
 
 
 class MemoryStorage:
     """Leads and events in dicts; due leads found through a heap of ``next_check_ts``.
 
-    Events are kept as plain tuples, not models: a few times smaller, and mostly
-    invisible to the cyclic garbage collector, which matters at millions of events.
+    Built for millions of leads in one process, where the cyclic garbage collector's
+    passes over the stored objects cost more than the engine's own work unless
+    the store gives it little to do. CPython starts a full pass each time the
+    objects that outlived two younger passes reach a quarter of the long-lived
+    ones, so what counts is how many long-lived objects each event replaces:
+
+    - A lead is one object for as long as it is stored. A commit makes it take the
+      new state in place (:meth:`Lead.take_state`) when nothing but this store
+      holds it. A lead someone else holds (returned by ``get`` or ``ingest``,
+      given to a hook, kept from ``leads()``) is replaced instead, and so never
+      changes under its holder.
+    - An event is kept as one flat tuple of strings and numbers, which the
+      collector stops tracking: its time as epoch seconds and the number of its
+      fixed UTC offset (validation gives every parsed time a zone object of its
+      own, which the collector would track), its data as keys, then values. It is
+      rebuilt when read, its time with a :class:`datetime.timezone` of the same
+      offset. Times in named zones (``zoneinfo``) or past 2106 are kept as given.
     """
 
     def __init__(self) -> None:
@@ -33,6 +56,8 @@ class MemoryStorage:
         self._event_ids: dict[str, None] = {}
         self._due: list[tuple[float, str]] = []
         self._queued: dict[str, float] = {}
+        self._zones: list[timezone] = []  # a row's zone number indexes this list
+        self._zone_numbers: dict[tzinfo, int] = {}
 
     def get(self, lead_id: str) -> Lead | None:
         return self._leads.get(lead_id)
@@ -42,10 +67,15 @@ class MemoryStorage:
 
     def commit(self, lead: Lead, event: Event | None, changes: Sequence[StageChange]) -> None:
         lead_id = lead.id
-        self._leads[lead_id] = lead
-        if event is not None:
-            self._event_ids[event.id] = None
-            row = (event.id, event.type, event.at, event.channel, event.source, event.data)
+        row = None if event is None else self._row(event)  # may raise: before any write
+        leads = self._leads
+        stored = leads.get(lead_id)
+        if stored is not None and stored is not lead and _holders(stored) == _HELD_ONLY_BY_STORE:
+            stored.take_state(lead)  # nothing else holds it: nobody sees it change
+        else:
+            leads[lead_id] = lead
+        if row is not None:
+            self._event_ids[row[0]] = None
             log = self._events.get(lead_id)
             if log is None:
                 self._events[lead_id] = [row]
@@ -60,6 +90,31 @@ class MemoryStorage:
         if queued is None or ts < queued:
             self._queued[lead_id] = ts
             heapq.heappush(self._due, (ts, lead_id))
+
+    def _row(self, event: Event) -> _EventRow:
+        at = event.at
+        zone = at.tzinfo
+        number = self._zone_numbers.get(zone, -1) if type(zone) is TzInfo else -1
+        if number < 0:
+            number = self._zone_number(zone)
+        at_ts = epoch_seconds(at)
+        moment = at_ts if number >= 0 and -_EXACT_EPOCH < at_ts < _EXACT_EPOCH else at
+        data = event.data
+        head = (event.id, event.type, moment, number, event.channel, event.source)
+        return (*head, *data, *data.values()) if data else head
+
+    def _zone_number(self, zone: tzinfo | None) -> int:
+        """The number of fixed-offset ``zone`` in ``self._zones``, or -1 for a zone
+        that is not a fixed offset (its rows keep their datetime)."""
+        if type(zone) is not TzInfo and type(zone) is not timezone:
+            return -1
+        number = self._zone_numbers.get(zone)
+        if number is None:
+            offset = zone.utcoffset(None)
+            assert offset is not None  # both zone types always have an offset
+            number = self._zone_numbers[zone] = len(self._zones)
+            self._zones.append(timezone(offset))
+        return number
 
     def due(self, now: datetime) -> list[str]:
         """Due lead ids; they stay queued until a commit moves their check past ``now``."""
@@ -88,16 +143,22 @@ class MemoryStorage:
         return iter(list(self._leads.values()))
 
     def events(self, lead_id: str | None = None) -> Iterator[Event]:
+        zones = self._zones
         if lead_id is not None:
-            return (_event(lead_id, row) for row in list(self._events.get(lead_id, ())))
-        return (_event(owner, row) for owner, log in list(self._events.items()) for row in log)
+            rows = list(self._events.get(lead_id, ()))
+            return (_event(lead_id, row, zones) for row in rows)
+        logs = list(self._events.items())
+        return (_event(owner, row, zones) for owner, log in logs for row in log)
 
     def __len__(self) -> int:
         return len(self._leads)
 
 
-def _event(lead_id: str, row: _EventRow) -> Event:
-    event_id, kind, at, channel, source, data = row
+def _event(lead_id: str, row: _EventRow, zones: Sequence[timezone]) -> Event:
+    event_id, kind, moment, zone, channel, source = row[:_ROW_HEAD]
+    at = moment if isinstance(moment, datetime) else datetime.fromtimestamp(moment, zones[zone])
+    half = (len(row) - _ROW_HEAD) // 2
+    data = dict(zip(row[_ROW_HEAD : _ROW_HEAD + half], row[_ROW_HEAD + half :], strict=True))
     # Validated when it came in; rebuilding it needs no second validation.
     return Event.model_construct(
         id=event_id,
@@ -108,6 +169,32 @@ def _event(lead_id: str, row: _EventRow) -> Event:
         source=source,
         data=data,
     )
+
+
+_getrefcount = getattr(sys, "getrefcount", None)  # not every interpreter counts
+
+
+def _holders(lead: Lead) -> tuple[int, int, int]:
+    """Reference counts of ``lead``, its behaviour and its counters, as seen here."""
+    if _getrefcount is None:
+        return (-1, -1, -1)
+    behaviour = lead.behaviour
+    counters = behaviour.stats
+    return _getrefcount(lead), _getrefcount(behaviour), _getrefcount(counters)
+
+
+def _calibrate() -> tuple[int, int, int] | None:
+    """What :func:`_holders` answers for a lead that only its store and the caller's
+    variable hold: measured, since interpreters count their own references apart."""
+    if _getrefcount is None:
+        return None
+    store = {"probe": Lead("probe")}
+    probe = store.get("probe")
+    assert probe is not None
+    return _holders(probe)
+
+
+_HELD_ONLY_BY_STORE = _calibrate()
 
 
 @hookimpl(trylast=True)
