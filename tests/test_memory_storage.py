@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import sys
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -330,3 +332,35 @@ def test_events_read_back_are_independent_copies(engine: leadlife.Engine) -> Non
     (again,) = engine.storage.events("u1")
     assert again.data == {"asset_id": "a1"}
     assert again.at == T0.astimezone(UTC)
+
+
+def test_another_thread_never_reads_a_lead_half_way_through_its_update() -> None:
+    """A reader thread sees each stored lead either before or after an event, never
+    during the commit that makes it take the new state."""
+    engine = leadlife.Engine(clock=leadlife.FixedClock(T0))
+    events = [
+        {"id": f"t{i}", "lead_id": "u1", "type": "page_view", "at": T0 + hours(i / 100)}
+        for i in range(3000)
+    ]
+    torn: list[tuple[int, int]] = []
+    finished = threading.Event()
+
+    def read() -> None:
+        while not finished.is_set():
+            lead = engine.storage.get("u1")
+            if lead is not None and lead.behaviour.total("page_view") != lead.event_count:
+                torn.append((lead.behaviour.total("page_view"), lead.event_count))
+            del lead  # held, the lead would be replaced instead of updated
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    reader = threading.Thread(target=read)
+    try:
+        reader.start()
+        report = engine.ingest_many(events)
+    finally:
+        finished.set()
+        reader.join()
+        sys.setswitchinterval(interval)
+    assert report.accepted == len(events)
+    assert torn == []

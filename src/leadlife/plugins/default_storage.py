@@ -45,10 +45,17 @@ class MemoryStorage:
       own, which the collector would track), its data as keys, then values. It is
       rebuilt when read, its time with a :class:`datetime.timezone` of the same
       offset. Times in named zones (``zoneinfo``) or past 2106 are kept as given.
+
+    Other threads may read leads while one thread ingests: a reader never gets a
+    lead half-way through taking its new state. Ingesting from several threads at
+    once needs the host's own lock around the engine.
     """
 
     def __init__(self) -> None:
         self._leads: dict[str, Lead] = {}
+        # Odd while a commit may be changing a stored lead in place; readers in other
+        # threads read again when it is odd or moved (a sequence lock, lock-free).
+        self._writing = 0
         self._events: dict[str, list[_EventRow]] = {}
         # A dict, not a set: holding only strings, a dict drops out of the cyclic
         # garbage collector's view, while it visits every member of a set on each
@@ -60,7 +67,11 @@ class MemoryStorage:
         self._zone_numbers: dict[tzinfo, int] = {}
 
     def get(self, lead_id: str) -> Lead | None:
-        return self._leads.get(lead_id)
+        while True:
+            writing = self._writing
+            lead = self._leads.get(lead_id)
+            if writing == self._writing and not writing & 1:
+                return lead
 
     def has_event(self, event_id: str) -> bool:
         return event_id in self._event_ids
@@ -69,11 +80,21 @@ class MemoryStorage:
         lead_id = lead.id
         row = None if event is None else self._row(event)  # may raise: before any write
         leads = self._leads
-        stored = leads.get(lead_id)
-        if stored is not None and stored is not lead and _holders(stored) == _HELD_ONLY_BY_STORE:
-            stored.take_state(lead)  # nothing else holds it: nobody sees it change
-        else:
-            leads[lead_id] = lead
+        # Odd from before the holders are counted: a reader that got the lead
+        # before is counted among them, one that gets it after reads again.
+        self._writing += 1
+        try:
+            stored = leads.get(lead_id)
+            if (
+                stored is not None
+                and stored is not lead
+                and _holders(stored) == _HELD_ONLY_BY_STORE
+            ):
+                stored.take_state(lead)  # nothing else holds it: nobody sees it change
+            else:
+                leads[lead_id] = lead
+        finally:
+            self._writing += 1
         if row is not None:
             self._event_ids[row[0]] = None
             log = self._events.get(lead_id)
@@ -140,7 +161,11 @@ class MemoryStorage:
         return found
 
     def leads(self) -> Iterator[Lead]:
-        return iter(list(self._leads.values()))
+        while True:
+            writing = self._writing
+            leads = list(self._leads.values())
+            if writing == self._writing and not writing & 1:
+                return iter(leads)
 
     def events(self, lead_id: str | None = None) -> Iterator[Event]:
         zones = self._zones
@@ -185,8 +210,10 @@ def _holders(lead: Lead) -> tuple[int, int, int]:
 
 def _calibrate() -> tuple[int, int, int] | None:
     """What :func:`_holders` answers for a lead that only its store and the caller's
-    variable hold: measured, since interpreters count their own references apart."""
-    if _getrefcount is None:
+    variable hold: measured, since interpreters count their own references apart.
+    None where counts cannot be trusted across threads (no GIL)."""
+    gil_enabled = getattr(sys, "_is_gil_enabled", None)
+    if _getrefcount is None or (gil_enabled is not None and not gil_enabled()):
         return None
     store = {"probe": Lead("probe")}
     probe = store.get("probe")
