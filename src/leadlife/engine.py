@@ -220,7 +220,9 @@ class Engine:
     # -- ingest --------------------------------------------------------------------
 
     def ingest(self, event: EventInput) -> Lead:
-        """Apply one event and return the lead as stored.
+        """Apply one event and return the lead in its new state.
+
+        The lead returned is the caller's to keep: later events do not change it.
 
         Raises :class:`~leadlife.errors.InvalidEventError` for bad input and
         :class:`~leadlife.errors.StorageError` when the event could not be stored;
