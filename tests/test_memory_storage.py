@@ -364,3 +364,21 @@ def test_another_thread_never_reads_a_lead_half_way_through_its_update() -> None
         sys.setswitchinterval(interval)
     assert report.accepted == len(events)
     assert torn == []
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(1969, 7, 20, 20, 17, 40, 5, tzinfo=UTC),
+        datetime(2200, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+    ],
+)
+def test_times_outside_1970_to_2106_are_kept_as_given(moment: datetime) -> None:
+    """Outside the range a float epoch holds exactly, a row keeps the datetime itself."""
+    storage = MemoryStorage()
+    event = leadlife.Event(id="e1", lead_id="u1", type="page_view", at=moment)
+    storage.commit(Lead("u1"), event, [])
+    (row,) = storage._events["u1"]  # type: ignore[attr-defined]
+    assert row[2] is event.at
+    (back,) = storage.events("u1")
+    assert back.at == moment

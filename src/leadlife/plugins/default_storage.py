@@ -21,7 +21,8 @@ __all__ = ["MemoryStorage"]
 #  the data's keys..., then its values...)
 _EventRow = tuple[Any, ...]
 _ROW_HEAD = 6  # the fields before the data
-# Below 2**32 s (the year 2106) a float epoch holds every microsecond exactly.
+# From 1970 to 2106 (2**32 s) a float epoch holds every microsecond exactly; times
+# before 1970 are kept as given too, as some platforms cannot convert them back.
 _EXACT_EPOCH = float(2**32)
 
 
@@ -44,7 +45,8 @@ class MemoryStorage:
       fixed UTC offset (validation gives every parsed time a zone object of its
       own, which the collector would track), its data as keys, then values. It is
       rebuilt when read, its time with a :class:`datetime.timezone` of the same
-      offset. Times in named zones (``zoneinfo``) or past 2106 are kept as given.
+      offset. Times in named zones (``zoneinfo``), before 1970 or past 2106 are
+      kept as given.
 
     Other threads may read leads while one thread ingests: a reader never gets a
     lead half-way through taking its new state. Ingesting from several threads at
@@ -119,7 +121,7 @@ class MemoryStorage:
         if number < 0:
             number = self._zone_number(zone)
         at_ts = epoch_seconds(at)
-        moment = at_ts if number >= 0 and -_EXACT_EPOCH < at_ts < _EXACT_EPOCH else at
+        moment = at_ts if number >= 0 and 0.0 <= at_ts < _EXACT_EPOCH else at
         data = event.data
         head = (event.id, event.type, moment, number, event.channel, event.source)
         return (*head, *data, *data.values()) if data else head
