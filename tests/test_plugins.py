@@ -386,6 +386,37 @@ def test_plugins_registered_later_are_picked_up(pm: LeadlifePluginManager) -> No
     assert len(outbox.sent) == 1
 
 
+def test_stage_hooks_registered_or_removed_between_events_take_effect(
+    pm: LeadlifePluginManager,
+) -> None:
+    """The fan-out hooks follow the plugins as they are now, not as they were at the
+    first call."""
+    seen: list[tuple[str, str]] = []
+
+    class Watcher:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        @hookimpl
+        def leadlife_stage_changed(self, lead: Lead, change: StageChange) -> None:
+            seen.append((self.name, change.to_stage.value))
+
+    engine = leadlife.Engine(plugin_manager=pm, clock=leadlife.FixedClock(T0))
+    first = Watcher("first")
+    pm.register(first)
+    engine.ingest(ev("download", asset_id="a1"))  # COLD -> WARM
+    pm.register(Watcher("second"))
+    engine.ingest(ev("form_submit", hours(1), phone="+8613800138000", asset_id="p1"))
+    pm.unregister(first)
+    engine.ingest(ev("company_verified", hours(2), company="Acme", industry="media"))
+    assert seen == [
+        ("first", "warm"),
+        ("second", "mql"),
+        ("first", "mql"),
+        ("second", "sql"),
+    ]
+
+
 # -- per event and fan-out -----------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import metadata
 from typing import Any
 
@@ -26,6 +26,7 @@ class LeadlifePluginManager(pluggy.PluginManager):
     def __init__(self) -> None:
         super().__init__("leadlife")
         self.generation = 0
+        self._call_plans: dict[str, list[tuple[str, Callable[..., Any], tuple[str, ...]]]] = {}
         self.trace_hooks = bool(os.environ.get("LEADLIFE_TRACE_HOOKS"))
         if self.trace_hooks:
             # pluggy traces the hooks called as a whole (storage, rulebook); call_each
@@ -36,12 +37,28 @@ class LeadlifePluginManager(pluggy.PluginManager):
     def register(self, plugin: object, name: str | None = None) -> str | None:
         result = super().register(plugin, name)
         self.generation += 1
+        self._call_plans.clear()
         return result
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
         result = super().unregister(plugin, name)
         self.generation += 1
+        self._call_plans.clear()
         return result
+
+    def call_plan(self, hook_name: str) -> list[tuple[str, Callable[..., Any], tuple[str, ...]]]:
+        """``(plugin name, function, argument names)`` of each implementation of
+        ``hook_name``, in call order; kept until a plugin is registered or removed,
+        as fan-out hooks are called many times per batch."""
+        plan = self._call_plans.get(hook_name)
+        if plan is None:
+            caller: pluggy.HookCaller = getattr(self.hook, hook_name)
+            plan = [
+                (impl.plugin_name, impl.function, tuple(impl.argnames))
+                for impl in reversed(caller.get_hookimpls())
+            ]
+            self._call_plans[hook_name] = plan
+        return plan
 
 
 def _default_plugins() -> list[tuple[str, object]]:
@@ -91,18 +108,17 @@ def call_each(
     Yields ``(plugin_name, result, error)``: one plugin raising does not stop the
     others, and the caller knows which plugin failed.
     """
-    caller: pluggy.HookCaller = getattr(pm.hook, hook_name)
-    for impl in reversed(caller.get_hookimpls()):
-        args = {name: kwargs[name] for name in impl.argnames}
-        started = time.perf_counter() if pm.trace_hooks else 0.0
+    trace = pm.trace_hooks
+    for plugin_name, function, argnames in pm.call_plan(hook_name):
+        started = time.perf_counter() if trace else 0.0
         try:
-            result = impl.function(**args)
+            result = function(*[kwargs[name] for name in argnames])
         except Exception as exc:
-            if pm.trace_hooks:
-                trace_log.debug("%s[%s] raised %r", hook_name, impl.plugin_name, exc)
-            yield impl.plugin_name, None, exc
+            if trace:
+                trace_log.debug("%s[%s] raised %r", hook_name, plugin_name, exc)
+            yield plugin_name, None, exc
             continue
-        if pm.trace_hooks:
+        if trace:
             spent = (time.perf_counter() - started) * 1e6
-            trace_log.debug("%s[%s] -> %r (%.1f µs)", hook_name, impl.plugin_name, result, spent)
-        yield impl.plugin_name, result, None
+            trace_log.debug("%s[%s] -> %r (%.1f µs)", hook_name, plugin_name, result, spent)
+        yield plugin_name, result, None
