@@ -1,13 +1,18 @@
-"""Clock helpers: the epoch-seconds memo must always agree with ``timestamp()``."""
+"""Clock helpers: the epoch-seconds memo agrees with ``timestamp()``; kept times keep
+their moment and offset."""
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadlife.clock import epoch_seconds
+import leadlife
+from leadlife.clock import EXACT_EPOCH_UNTIL, epoch_seconds, with_standard_zone
+from leadlife.events import Event
 
 zones = st.builds(
     lambda minutes: timezone(timedelta(minutes=minutes)), st.integers(-14 * 60, 14 * 60)
@@ -34,3 +39,53 @@ def test_epoch_seconds_never_answers_a_new_object_from_the_memo() -> None:
     later = datetime(2026, 11, 2, 9, 0, 1, tzinfo=UTC)
     assert epoch_seconds(later) == later.timestamp()
     assert epoch_seconds(later) == later.timestamp()
+
+
+@given(moments)
+def test_with_standard_zone_keeps_the_moment_and_its_offset(moment: datetime) -> None:
+    """A parsed time comes back equal, with the same offset and text, in a shared
+    standard zone; outside 1970-2106 it comes back as it was."""
+    parsed = Event.model_validate(
+        {"id": "e", "lead_id": "u", "type": "page_view", "at": moment.isoformat()}
+    ).at
+    kept = with_standard_zone(parsed, parsed.timestamp())
+    assert kept == moment
+    assert kept.isoformat() == parsed.isoformat()
+    if parsed.timestamp() < EXACT_EPOCH_UNTIL:
+        assert type(kept.tzinfo) is timezone
+        again = Event.model_validate(
+            {"id": "e", "lead_id": "u", "type": "page_view", "at": moment.isoformat()}
+        ).at
+        assert with_standard_zone(again, again.timestamp()).tzinfo is kept.tzinfo
+    else:
+        assert kept is parsed
+
+
+def test_with_standard_zone_leaves_other_zones_alone() -> None:
+    """Standard and named zones, and times before 1970, are returned as they are."""
+    for moment in (
+        datetime(2026, 11, 2, 9, 0, tzinfo=timezone(timedelta(hours=8))),
+        datetime(2026, 11, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")),
+        datetime(1969, 12, 31, 23, 0, tzinfo=UTC),
+    ):
+        assert with_standard_zone(moment, moment.timestamp()) is moment
+
+
+def test_times_kept_in_leads_hold_no_zone_the_collector_tracks() -> None:
+    """Stage changes and milestones from parsed events keep standard zones."""
+    engine = leadlife.Engine(clock=leadlife.FixedClock(datetime(2026, 11, 2, tzinfo=UTC)))
+    lead = engine.ingest(
+        {
+            "id": "e1",
+            "lead_id": "u1",
+            "type": "form_submit",
+            "at": "2026-11-02T09:00:00+08:00",
+            "data": {"phone": "+8613800138000", "asset_id": "p1"},
+        }
+    )
+    kept = [change.at for change in lead.history] + list(lead.milestones.values())
+    assert lead.history
+    assert lead.milestones
+    assert all(type(at.tzinfo) is timezone for at in kept)
+    assert not any(gc.is_tracked(at.tzinfo) for at in kept)
+    assert lead.history[-1].at.isoformat() == "2026-11-02T09:00:00+08:00"

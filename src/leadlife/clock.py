@@ -7,11 +7,24 @@ caller leaves ``now`` out.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+
+from pydantic_core import TzInfo
 
 from leadlife.errors import InvalidTimeError
 
-__all__ = ["Clock", "FixedClock", "epoch_seconds", "require_aware", "system_clock"]
+__all__ = [
+    "EXACT_EPOCH_UNTIL",
+    "Clock",
+    "FixedClock",
+    "epoch_seconds",
+    "require_aware",
+    "system_clock",
+    "with_standard_zone",
+]
+
+EXACT_EPOCH_UNTIL = float(2**32)
+"""From 0 (1970) up to this (2106), a float epoch holds every microsecond exactly."""
 
 Clock = Callable[[], datetime]
 
@@ -58,6 +71,30 @@ def epoch_seconds(moment: datetime) -> float:
     ts = moment.timestamp()
     _last_epoch = (moment, ts)
     return ts
+
+
+_STANDARD_ZONES: dict[tzinfo, timezone] = {}
+
+
+def with_standard_zone(moment: datetime, ts: float) -> datetime:
+    """``moment``, whose epoch seconds are ``ts``, with a shared
+    :class:`datetime.timezone` of its offset in place of the zone validation gave it.
+
+    Validation gives each time it parses a zone object of its own, which Python's
+    cyclic garbage collector tracks for as long as the time is kept. Times that
+    leads keep (stage changes, milestones) get a shared standard zone instead,
+    which it does not track. Other zones, and times outside 1970-2106, are
+    returned as they are.
+    """
+    zone = moment.tzinfo
+    if type(zone) is not TzInfo or not 0.0 <= ts < EXACT_EPOCH_UNTIL:
+        return moment
+    standard = _STANDARD_ZONES.get(zone)
+    if standard is None:
+        offset = zone.utcoffset(None)
+        assert offset is not None  # a parsed zone is a fixed offset
+        standard = _STANDARD_ZONES[zone] = timezone(offset)
+    return datetime.fromtimestamp(ts, standard)
 
 
 def require_aware(moment: datetime, name: str) -> datetime:

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic_core import TzInfo
 
-from leadlife.clock import epoch_seconds
+from leadlife.clock import EXACT_EPOCH_UNTIL, epoch_seconds
 from leadlife.events import Event
 from leadlife.lead import Lead, StageChange
 from leadlife.plugins.hookspecs import hookimpl
@@ -21,9 +21,6 @@ __all__ = ["MemoryStorage"]
 #  the data's keys..., then its values...)
 _EventRow = tuple[Any, ...]
 _ROW_HEAD = 6  # the fields before the data
-# From 1970 to 2106 (2**32 s) a float epoch holds every microsecond exactly; times
-# before 1970 are kept as given too, as some platforms cannot convert them back.
-_EXACT_EPOCH = float(2**32)
 
 
 class MemoryStorage:
@@ -121,7 +118,8 @@ class MemoryStorage:
         if number < 0:
             number = self._zone_number(zone)
         at_ts = epoch_seconds(at)
-        moment = at_ts if number >= 0 and 0.0 <= at_ts < _EXACT_EPOCH else at
+        # Before 1970 some platforms cannot turn an epoch back into a time.
+        moment = at_ts if number >= 0 and 0.0 <= at_ts < EXACT_EPOCH_UNTIL else at
         data = event.data
         head = (event.id, event.type, moment, number, event.channel, event.source)
         return (*head, *data, *data.values()) if data else head

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from leadlife.clock import with_standard_zone
 from leadlife.errors import InvalidEventError, RulebookError, StageGraphError
 from leadlife.events import Event
 from leadlife.lead import Lead, StageChange
@@ -47,7 +48,7 @@ _BAND_SET = frozenset(BANDS)
 
 def _moment(event: Event, ts: float, now: float) -> datetime:
     """The event's own ``at`` when it is the newest, else the lead's newest time."""
-    return event.at if now == ts else datetime.fromtimestamp(now, UTC)
+    return with_standard_zone(event.at, ts) if now == ts else datetime.fromtimestamp(now, UTC)
 
 
 class Rulebook:
@@ -324,7 +325,7 @@ class Rulebook:
         if milestone is not None:
             reached = lead.milestones.get(milestone)
             if reached is None or event.at < reached:
-                lead.milestones = {**lead.milestones, milestone: event.at}
+                lead.milestones = {**lead.milestones, milestone: with_standard_zone(event.at, ts)}
 
     def touches_ladder(self, event_type: str, enriched: Iterable[str] = ()) -> bool:
         """Whether an event of this type (with these enriched fields) can change the ladder."""
