@@ -33,9 +33,9 @@ def taken(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     original = Lead.take_state
 
-    def counting(self: Lead, other: Lead) -> None:
+    def counting(self: Lead, other: Lead, **options: bool) -> None:
         calls.append(self.id)
-        original(self, other)
+        original(self, other, **options)
 
     monkeypatch.setattr(Lead, "take_state", counting)
     return calls
@@ -90,6 +90,54 @@ def test_a_held_behaviour_or_counters_keep_their_counts(
     counts_after = dict(held.totals()) if part == "behaviour" else dict(held)
     assert counts_after == counts_before
     assert engine.get("u1").behaviour.total("download") == 2
+
+
+def test_a_held_history_keeps_its_changes(engine: leadlife.Engine, taken: list[str]) -> None:
+    """Holding only a lead's history list keeps that list as it was, while the
+    stored lead itself still takes the new state in place."""
+    engine.ingest(ev("download", asset_id="a1"))  # COLD -> WARM
+    history = engine.get("u1").history
+    engine.ingest(ev("form_submit", hours(1), phone=PHONE, asset_id="p1"))  # -> MQL
+    assert taken == ["u1"]
+    assert [change.to_stage for change in history] == [Stage.WARM]
+    assert [change.to_stage for change in engine.get("u1").history] == [Stage.WARM, Stage.MQL]
+
+
+def test_a_history_nobody_else_holds_is_extended_in_place(
+    engine: leadlife.Engine,
+) -> None:
+    """The stored lead keeps one history list, its changes appended."""
+    engine.ingest_many(
+        [
+            ev("download", asset_id="a1"),  # COLD -> WARM
+            ev("page_view", hours(1), page="pricing"),  # no move
+            ev("form_submit", hours(2), phone=PHONE, asset_id="p1"),  # -> MQL
+            ev("company_verified", hours(3), company="Acme", industry="media"),  # -> SQL
+        ]
+    )
+    first = id(engine.storage._leads["u1"].history)  # type: ignore[attr-defined]
+    engine.ingest_many([ev("deal_won", hours(4), amount=1)])
+    lead = engine.storage._leads["u1"]  # type: ignore[attr-defined]
+    assert id(lead.history) == first
+    assert [change.to_stage for change in lead.history] == [
+        Stage.WARM,
+        Stage.MQL,
+        Stage.SQL,
+        Stage.WON,
+    ]
+
+
+def test_take_state_extends_a_history_only_when_asked() -> None:
+    """With extend_history the list is kept and extended; without, it is taken."""
+    source = _full_lead("u1")
+    for extend in (True, False):
+        target = source.working_copy()
+        target.history = []
+        kept = target.history
+        target.take_state(source, extend_history=extend)
+        assert target.history == source.history
+        assert (target.history is kept) is extend
+        assert (target.history is source.history) is not extend
 
 
 def test_a_hook_keeping_the_lead_keeps_a_snapshot(taken: list[str]) -> None:
@@ -217,9 +265,9 @@ def test_updating_in_place_and_replacing_store_the_same_leads(
     taken: list[str] = []
     original = Lead.take_state
 
-    def counting(self: Lead, other: Lead) -> None:
+    def counting(self: Lead, other: Lead, **options: bool) -> None:
         taken.append(self.id)
-        original(self, other)
+        original(self, other, **options)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Lead, "take_state", counting)

@@ -198,7 +198,7 @@ class Lead:
         new.follow_up = self.follow_up
         return new
 
-    def take_state(self, other: Lead) -> None:
+    def take_state(self, other: Lead, *, extend_history: bool = False) -> None:
         """Hold ``other``'s state from now on, keeping this object (for stores).
 
         A store that keeps leads as objects can have its stored lead take each new
@@ -208,6 +208,10 @@ class Lead:
         it change, so a store does it only for a lead nobody else holds, as
         :class:`~leadlife.plugins.default_storage.MemoryStorage` does. The two leads
         share their containers afterwards, as a lead and its working copy do.
+
+        With ``extend_history``, for a history list nobody else holds either, the
+        list is kept and the new changes appended to it (``other``'s history starts
+        with this one's: history is append-only).
         """
         self.stage = other.stage
         self.profile = other.profile
@@ -215,7 +219,17 @@ class Lead:
         self.scores = other.scores
         self.score = other.score
         self.owner = other.owner
-        self.history = other.history
+        mine, theirs = self.history, other.history
+        if theirs is not mine:
+            known = len(mine)
+            if (
+                extend_history
+                and len(theirs) > known
+                and (not known or theirs[known - 1] is mine[-1])
+            ):
+                mine.extend(theirs[known:])
+            else:
+                self.history = theirs
         self.milestones = other.milestones
         self.first_seen_ts = other.first_seen_ts
         self.last_event_ts = other.last_event_ts

@@ -84,13 +84,20 @@ class MemoryStorage:
         self._writing += 1
         try:
             stored = leads.get(lead_id)
-            if (
-                stored is not None
-                and stored is not lead
-                and _holders(stored) == _HELD_ONLY_BY_STORE
-            ):
-                stored.take_state(lead)  # nothing else holds it: nobody sees it change
-            else:
+            alone = _HELD_ONLY_BY_STORE
+            in_place = False
+            if stored is not None and stored is not lead and alone is not None:
+                lead_refs, behaviour_refs, counters_refs, history_refs = _holders(stored)
+                if (
+                    lead_refs == alone[0]
+                    and behaviour_refs == alone[1]
+                    and counters_refs == alone[2]
+                ):
+                    # Nothing else holds it: nobody sees it change. Its history list
+                    # is extended in place too when it is the lead's alone.
+                    stored.take_state(lead, extend_history=history_refs == alone[3])
+                    in_place = True
+            if not in_place:
                 leads[lead_id] = lead
         finally:
             self._writing += 1
@@ -199,16 +206,23 @@ def _event(lead_id: str, row: _EventRow, zones: Sequence[timezone]) -> Event:
 _getrefcount = getattr(sys, "getrefcount", None)  # not every interpreter counts
 
 
-def _holders(lead: Lead) -> tuple[int, int, int]:
-    """Reference counts of ``lead``, its behaviour and its counters, as seen here."""
+def _holders(lead: Lead) -> tuple[int, int, int, int]:
+    """Reference counts of ``lead``, its behaviour, its counters and its history, as
+    seen here."""
     if _getrefcount is None:
-        return (-1, -1, -1)
+        return (-1, -1, -1, -1)
     behaviour = lead.behaviour
     counters = behaviour.stats
-    return _getrefcount(lead), _getrefcount(behaviour), _getrefcount(counters)
+    history = lead.history
+    return (
+        _getrefcount(lead),
+        _getrefcount(behaviour),
+        _getrefcount(counters),
+        _getrefcount(history),
+    )
 
 
-def _calibrate() -> tuple[int, int, int] | None:
+def _calibrate() -> tuple[int, int, int, int] | None:
     """What :func:`_holders` answers for a lead that only its store and the caller's
     variable hold: measured, since interpreters count their own references apart.
     None where counts cannot be trusted across threads (no GIL)."""
