@@ -12,7 +12,7 @@ import tracemalloc
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
-from typing import Any
+from typing import Any, Self
 
 __all__ = [
     "CollectorTime",
@@ -42,7 +42,21 @@ class Timing:
         return {"best_s": self.best, "runs_s": self.runs}
 
 
-class CollectorTime:
+class _CollectorWatch:
+    """A ``gc.callbacks`` entry for the length of a ``with`` block."""
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+
+class CollectorTime(_CollectorWatch):
     """Collections and seconds of the cyclic garbage collector, per generation,
     while installed (``with CollectorTime() as collector: ...``)."""
 
@@ -58,13 +72,6 @@ class CollectorTime:
         generation = info["generation"]
         self.collections[generation] += 1
         self.seconds[generation] += time.perf_counter() - self._started
-
-    def __enter__(self) -> CollectorTime:
-        gc.callbacks.append(self._callback)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        gc.callbacks.remove(self._callback)
 
     @property
     def total_s(self) -> float:
@@ -87,7 +94,7 @@ class CollectorTime:
 _GENERATIONS = ("young", "middle", "full")
 
 
-class Promotions:
+class Promotions(_CollectorWatch):
     """Objects that middle collections move into the oldest generation, by type,
     while installed (``with Promotions() as promoted: ...``).
 
@@ -112,13 +119,6 @@ class Promotions:
             type(obj).__name__ for obj in gc.get_objects(2) if id(obj) not in before
         )
         self._before = set()
-
-    def __enter__(self) -> Promotions:
-        gc.callbacks.append(self._callback)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        gc.callbacks.remove(self._callback)
 
     @property
     def total(self) -> int:
