@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import leadlife
-from leadlife.clock import EXACT_EPOCH_UNTIL, epoch_seconds, with_standard_zone
+from leadlife.clock import EXACT_EPOCH_UNTIL, epoch_seconds, standard_zone, with_standard_zone
 from leadlife.events import Event
 
 zones = st.builds(
@@ -62,13 +62,18 @@ def test_with_standard_zone_keeps_the_moment_and_its_offset(moment: datetime) ->
 
 
 def test_with_standard_zone_leaves_other_zones_alone() -> None:
-    """Standard and named zones, and times before 1970, are returned as they are."""
+    """Standard and named zones, and times before 1970, are returned as they are;
+    only fixed offsets have a standard zone."""
     for moment in (
         datetime(2026, 11, 2, 9, 0, tzinfo=timezone(timedelta(hours=8))),
         datetime(2026, 11, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")),
         datetime(1969, 12, 31, 23, 0, tzinfo=UTC),
     ):
         assert with_standard_zone(moment, moment.timestamp()) is moment
+    eight = timezone(timedelta(hours=8))
+    assert standard_zone(eight) is eight
+    assert standard_zone(ZoneInfo("Asia/Shanghai")) is None
+    assert standard_zone(None) is None
 
 
 def test_times_kept_in_leads_hold_no_zone_the_collector_tracks() -> None:

@@ -19,6 +19,7 @@ __all__ = [
     "FixedClock",
     "epoch_seconds",
     "require_aware",
+    "standard_zone",
     "system_clock",
     "with_standard_zone",
 ]
@@ -76,6 +77,22 @@ def epoch_seconds(moment: datetime) -> float:
 _STANDARD_ZONES: dict[tzinfo, timezone] = {}
 
 
+def standard_zone(zone: tzinfo | None) -> timezone | None:
+    """The shared :class:`datetime.timezone` of a fixed-offset ``zone``: one per
+    offset for the zones validation gives parsed times, a standard zone itself;
+    None for any other zone (named ones, whose offset changes)."""
+    if type(zone) is timezone:
+        return zone
+    if type(zone) is not TzInfo:
+        return None
+    standard = _STANDARD_ZONES.get(zone)
+    if standard is None:
+        offset = zone.utcoffset(None)
+        assert offset is not None  # a parsed zone is a fixed offset
+        standard = _STANDARD_ZONES[zone] = timezone(offset)
+    return standard
+
+
 def with_standard_zone(moment: datetime, ts: float) -> datetime:
     """``moment``, whose epoch seconds are ``ts``, with a shared
     :class:`datetime.timezone` of its offset in place of the zone validation gave it.
@@ -86,15 +103,9 @@ def with_standard_zone(moment: datetime, ts: float) -> datetime:
     which it does not track. Other zones, and times outside 1970-2106, are
     returned as they are.
     """
-    zone = moment.tzinfo
-    if type(zone) is not TzInfo or not 0.0 <= ts < EXACT_EPOCH_UNTIL:
+    if type(moment.tzinfo) is not TzInfo or not 0.0 <= ts < EXACT_EPOCH_UNTIL:
         return moment
-    standard = _STANDARD_ZONES.get(zone)
-    if standard is None:
-        offset = zone.utcoffset(None)
-        assert offset is not None  # a parsed zone is a fixed offset
-        standard = _STANDARD_ZONES[zone] = timezone(offset)
-    return datetime.fromtimestamp(ts, standard)
+    return datetime.fromtimestamp(ts, standard_zone(moment.tzinfo))
 
 
 def require_aware(moment: datetime, name: str) -> datetime:

@@ -5,19 +5,17 @@ from __future__ import annotations
 import heapq
 import sys
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime
 from typing import Any
 
-from pydantic_core import TzInfo
-
-from leadlife.clock import EXACT_EPOCH_UNTIL, epoch_seconds
+from leadlife.clock import EXACT_EPOCH_UNTIL, epoch_seconds, standard_zone
 from leadlife.events import Event
 from leadlife.lead import Lead, StageChange
 from leadlife.plugins.hookspecs import hookimpl
 
 __all__ = ["MemoryStorage"]
 
-# (id, type, epoch seconds or the datetime, zone number or -1, channel, source,
+# (id, type, epoch seconds or the datetime, its standard zone or None, channel, source,
 #  the data's keys..., then its values...)
 _EventRow = tuple[Any, ...]
 _ROW_HEAD = 6  # the fields before the data
@@ -38,9 +36,10 @@ class MemoryStorage:
       given to a hook, kept from ``leads()``) is replaced instead, and so never
       changes under its holder.
     - An event is kept as one flat tuple of strings and numbers, which the
-      collector stops tracking: its time as epoch seconds and the number of its
-      fixed UTC offset (validation gives every parsed time a zone object of its
-      own, which the collector would track), its data as keys, then values. It is
+      collector stops tracking: its time as epoch seconds and the shared standard
+      zone of its fixed UTC offset (validation gives every parsed time a zone
+      object of its own, which the collector would track), its data as keys, then
+      values. It is
       rebuilt when read, its time with a :class:`datetime.timezone` of the same
       offset. Times in named zones (``zoneinfo``), before 1970 or past 2106 are
       kept as given.
@@ -62,8 +61,6 @@ class MemoryStorage:
         self._event_ids: dict[str, None] = {}
         self._due: list[tuple[float, str]] = []
         self._queued: dict[str, float] = {}
-        self._zones: list[timezone] = []  # a row's zone number indexes this list
-        self._zone_numbers: dict[tzinfo, int] = {}
 
     def get(self, lead_id: str) -> Lead | None:
         while True:
@@ -120,29 +117,17 @@ class MemoryStorage:
 
     def _row(self, event: Event) -> _EventRow:
         at = event.at
-        zone = at.tzinfo
-        number = self._zone_numbers.get(zone, -1) if type(zone) is TzInfo else -1
-        if number < 0:
-            number = self._zone_number(zone)
+        zone = standard_zone(at.tzinfo)
         at_ts = epoch_seconds(at)
         # Before 1970 some platforms cannot turn an epoch back into a time.
-        moment = at_ts if number >= 0 and 0.0 <= at_ts < EXACT_EPOCH_UNTIL else at
+        if zone is None or not 0.0 <= at_ts < EXACT_EPOCH_UNTIL:
+            moment: float | datetime = at
+            zone = None
+        else:
+            moment = at_ts
         data = event.data
-        head = (event.id, event.type, moment, number, event.channel, event.source)
+        head = (event.id, event.type, moment, zone, event.channel, event.source)
         return (*head, *data, *data.values()) if data else head
-
-    def _zone_number(self, zone: tzinfo | None) -> int:
-        """The number of fixed-offset ``zone`` in ``self._zones``, or -1 for a zone
-        that is not a fixed offset (its rows keep their datetime)."""
-        if type(zone) is not TzInfo and type(zone) is not timezone:
-            return -1
-        number = self._zone_numbers.get(zone)
-        if number is None:
-            offset = zone.utcoffset(None)
-            assert offset is not None  # both zone types always have an offset
-            number = self._zone_numbers[zone] = len(self._zones)
-            self._zones.append(timezone(offset))
-        return number
 
     def due(self, now: datetime) -> list[str]:
         """Due lead ids; they stay queued until a commit moves their check past ``now``."""
@@ -175,20 +160,19 @@ class MemoryStorage:
                 return iter(leads)
 
     def events(self, lead_id: str | None = None) -> Iterator[Event]:
-        zones = self._zones
         if lead_id is not None:
             rows = list(self._events.get(lead_id, ()))
-            return (_event(lead_id, row, zones) for row in rows)
+            return (_event(lead_id, row) for row in rows)
         logs = list(self._events.items())
-        return (_event(owner, row, zones) for owner, log in logs for row in log)
+        return (_event(owner, row) for owner, log in logs for row in log)
 
     def __len__(self) -> int:
         return len(self._leads)
 
 
-def _event(lead_id: str, row: _EventRow, zones: Sequence[timezone]) -> Event:
+def _event(lead_id: str, row: _EventRow) -> Event:
     event_id, kind, moment, zone, channel, source = row[:_ROW_HEAD]
-    at = moment if isinstance(moment, datetime) else datetime.fromtimestamp(moment, zones[zone])
+    at = moment if zone is None else datetime.fromtimestamp(moment, zone)
     half = (len(row) - _ROW_HEAD) // 2
     data = dict(zip(row[_ROW_HEAD : _ROW_HEAD + half], row[_ROW_HEAD + half :], strict=True))
     # Validated when it came in; rebuilding it needs no second validation.
