@@ -110,6 +110,11 @@ class SQLiteStorage:
         query = "SELECT 1 FROM events WHERE id = ?"
         return self._db.execute(query, (event_id,)).fetchone() is not None
 
+    def event_lead(self, event_id: str) -> str | None:
+        """Optional: whose event this id is, so a resent id costs one lookup."""
+        row = self._db.execute("SELECT lead_id FROM events WHERE id = ?", (event_id,)).fetchone()
+        return None if row is None else str(row[0])
+
     def commit(self, lead: Lead, event: Event | None, changes: Sequence[StageChange]) -> None:
         check = None if lead.next_check_at is None else lead.next_check_at.timestamp()
         with self._db:  # one transaction: commits on success, rolls back on error

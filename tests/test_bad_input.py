@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +127,50 @@ def test_unknown_lead(engine: leadlife.Engine) -> None:
         engine.get("ghost")
     with pytest.raises(LeadlifeError):
         engine.get("ghost")
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        "9999-12-31T23:59:59-05:00",
+        "9999-12-31T23:59:59Z",
+        "0001-01-01T00:00:00+14:00",
+        "1899-12-31T23:59:59Z",
+        "3000-01-01T00:00:00Z",
+    ],
+)
+def test_time_outside_the_engine_range_is_refused(busy: leadlife.Engine, at: str) -> None:
+    """Regression: a "9999-12-31" placeholder was stored, then every later event of the
+    lead failed with a bare ValueError, which also stopped ingest_many."""
+    before = snapshot(busy)
+    with pytest.raises(InvalidEventError, match="1900 to 2999") as info:
+        busy.ingest(dict(ev("page_view"), at=at, id="far"))
+    assert info.value.field == "at"
+    assert snapshot(busy) == before
+    report = busy.ingest_many([dict(ev("page_view"), at=at, id="far"), ev("download", hours(1))])
+    assert (report.accepted, [r.event_id for r in report.rejected]) == (1, ["far"])
+
+
+def test_times_at_the_ends_of_the_range_are_kept(engine: leadlife.Engine) -> None:
+    """The first and the last second the engine accepts go through, and tick after them."""
+    early = engine.ingest(dict(ev("page_view", lead="old"), at="1900-01-01T00:00:00Z"))
+    late = engine.ingest(dict(ev("page_view", lead="new"), at="2999-12-31T23:59:59Z"))
+    assert early.first_seen_at == datetime(1900, 1, 1, tzinfo=UTC)
+    assert late.next_check_at is not None
+    assert engine.tick(datetime(2999, 12, 31, 23, 59, 59, tzinfo=UTC)).errors == ()
+
+
+def test_event_id_of_another_existing_lead_is_refused(busy: leadlife.Engine) -> None:
+    """Regression: an id already used by lead u1, sent for an existing lead u2, was
+    counted as a duplicate and lost; for a new lead it was refused."""
+    busy.ingest(ev("page_view", lead="u2", event_id="b0"))
+    taken = next(event.id for event in busy.storage.events("u1"))
+    reused = ev("deal_won", hours(2), lead="u2", event_id=taken)
+    with pytest.raises(InvalidEventError, match="another lead") as info:
+        busy.ingest(reused)
+    assert info.value.field == "id"
+    report = busy.ingest_many([reused])
+    assert (report.duplicates, len(report.rejected)) == (0, 1)
+    assert [event.id for event in busy.storage.events("u2")] == ["b0"]
+    # The same id for its own lead is still a duplicate.
+    assert busy.ingest_many([dict(reused, lead_id="u1")]).duplicates == 1

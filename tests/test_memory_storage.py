@@ -430,3 +430,45 @@ def test_times_outside_1970_to_2106_are_kept_as_given(moment: datetime) -> None:
     assert row[2] is event.at
     (back,) = storage.events("u1")
     assert back.at == moment
+
+
+def test_nested_event_data_is_the_stores_own(engine: leadlife.Engine) -> None:
+    """Regression: nested lists and dicts in data were shared with the sender and with
+    readers, so changing them after ingest rewrote the stored log."""
+    raw = ev("page_view", tags=["a"], utm={"source": "expo"}, page="/x")
+    engine.ingest(raw)
+    raw["data"]["tags"].append("changed by the sender")
+    raw["data"]["utm"]["source"] = "changed"
+    (read,) = engine.storage.events("u1")
+    assert read.data == {"tags": ["a"], "utm": {"source": "expo"}, "page": "/x"}
+    read.data["tags"].clear()
+    (again,) = engine.storage.events("u1")
+    assert again.data["tags"] == ["a"]
+
+
+def test_due_names_a_lead_once_whatever_its_heap_entries() -> None:
+    """Regression: a check moved earlier and then back left two heap entries at the same
+    time, and due() named the lead twice (ticking it twice)."""
+    storage = MemoryStorage()
+
+    def check_at(ts: float) -> None:
+        lead = Lead("u1")
+        lead.next_check_ts = ts
+        storage.commit(lead, None, [])
+
+    check_at(1000.0)
+    check_at(500.0)
+    check_at(1000.0)
+    assert storage.due(datetime.fromtimestamp(600, UTC)) == []
+    assert storage.due(datetime.fromtimestamp(2000, UTC)) == ["u1"]
+    assert storage.due(datetime.fromtimestamp(3000, UTC)) == ["u1"]  # still due: not moved
+
+
+def test_event_lead_names_the_lead_of_an_event_id(engine: leadlife.Engine) -> None:
+    """Ids map to the stored lead's own id object (no new string per event)."""
+    engine.ingest(ev("page_view", event_id="p1"))
+    storage = engine.storage
+    assert isinstance(storage, MemoryStorage)
+    assert storage.event_lead("p1") == "u1"
+    assert storage.event_lead("nope") is None
+    assert storage.event_lead("p1") is engine.get("u1").id

@@ -718,3 +718,149 @@ def test_duplicate_channel_names_are_refused(pm: LeadlifePluginManager) -> None:
 
     with pytest.raises(RegistrationError, match="channel named 'outbox' is already registered"):
         leadlife.Engine(plugins=[Plugin()], plugin_manager=pm)
+
+
+def test_storage_hook_returning_a_class_names_the_plugin(pm: LeadlifePluginManager) -> None:
+    """Regression: a class passed the protocol's attribute checks, then failed on ingest."""
+
+    class Typo:
+        @hookimpl
+        def leadlife_storage(self) -> object:
+            return MemoryStorage  # no parentheses
+
+    pm.register(Typo(), name="typo-storage")
+    with pytest.raises(RegistrationError, match="a class: return an instance") as info:
+        leadlife.Engine(plugin_manager=pm)
+    assert info.value.plugin == "typo-storage"
+
+
+@pytest.mark.parametrize("option", ["wrapper", "hookwrapper"])
+def test_hook_wrappers_on_per_plugin_hooks_are_refused(
+    pm: LeadlifePluginManager, option: str
+) -> None:
+    """Regression: a wrapper of a hook leadlife calls plugin by plugin never ran, and on
+    leadlife_enrich_event it was recorded as a broken enricher."""
+
+    class Timing:
+        @hookimpl(**{option: True})
+        def leadlife_stage_changed(self, change: StageChange) -> Any:
+            yield
+
+    plugin = Timing()
+    with pytest.raises(RegistrationError, match="hook wrapper") as info:
+        pm.register(plugin, name="timing")
+    assert (info.value.plugin, info.value.hook) == ("timing", "leadlife_stage_changed")
+    assert not pm.is_registered(plugin)
+    assert leadlife.Engine(plugin_manager=pm).ingest(ev("download")).stage is Stage.WARM
+
+
+def test_hook_wrappers_on_whole_hooks_still_work(pm: LeadlifePluginManager) -> None:
+    """pluggy calls leadlife_storage as a whole, so a wrapper there runs as pluggy says."""
+    seen: list[object] = []
+
+    class Watch:
+        @hookimpl(wrapper=True)
+        def leadlife_storage(self) -> Any:
+            storage = yield
+            seen.append(storage)
+            return storage
+
+    pm.register(Watch(), name="watch")
+    engine = leadlife.Engine(plugin_manager=pm)
+    assert seen == [engine.storage]
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value"),
+    [("counters", lambda: None), ("counters", lambda: 1 / 0), ("window_days", "year")],
+)
+def test_scorer_with_unusable_counters_names_the_plugin(
+    pm: LeadlifePluginManager, attribute: str, value: object
+) -> None:
+    """Regression: these escaped engine construction as AttributeError or ValueError."""
+
+    class Odd:
+        name = "odd"
+
+        def score(self, lead: Lead, now: datetime) -> float:
+            return 0.0
+
+        def explain(self, lead: Lead, now: datetime) -> ScoreResult:
+            return ScoreResult(0.0, ())
+
+    setattr(Odd, attribute, staticmethod(value) if callable(value) else value)
+
+    class Plugin:
+        @hookimpl
+        def leadlife_register_scorers(self, register: Callable[[object], None]) -> None:
+            register(Odd())
+
+    pm.register(Plugin(), name="odd-scorer")
+    with pytest.raises(RegistrationError, match="unusable counters") as info:
+        leadlife.Engine(plugin_manager=pm)
+    assert info.value.plugin == "odd-scorer"
+
+
+class LockedStorage(MemoryStorage):
+    """Storage whose reads fail for one lead, as a locked database would."""
+
+    locked: str | None = None
+
+    def get(self, lead_id: str) -> Lead | None:
+        if lead_id == self.locked:
+            raise OSError("database is locked")
+        return super().get(lead_id)
+
+    @hookimpl
+    def leadlife_storage(self) -> MemoryStorage:
+        return self
+
+
+def test_failing_storage_read_rejects_only_that_event(pm: LeadlifePluginManager) -> None:
+    """Regression: a raising Storage.get escaped ingest_many and tick, losing the rest of
+    the batch and every other lead's tick."""
+    storage = LockedStorage()
+    engine = leadlife.Engine(plugins=[storage], plugin_manager=pm)
+    engine.ingest(ev("page_view", lead="u1"))
+    engine.ingest(ev("page_view", lead="u2"))
+    storage.locked = "u1"
+    report = engine.ingest_many(
+        [ev("download", hours(1), lead="u1", event_id="g1"), ev("download", hours(1), lead="u2")]
+    )
+    assert report.accepted == 1
+    assert [(r.event_id, type(r.error).__name__) for r in report.rejected] == [
+        ("g1", "StorageError")
+    ]
+    error = report.rejected[0].error
+    assert isinstance(error, StorageError)
+    assert error.hook == "Storage.get"
+    assert "database is locked" in str(error)
+    tick = engine.tick(T0 + days(100))
+    assert [n.lead_id for n in tick.notices] == ["u2"]
+    assert [e.lead_id for e in tick.errors] == ["u1"]
+    with pytest.raises(StorageError, match="nothing was applied"):
+        engine.get("u1")
+    storage.locked = None
+    assert engine.ingest(ev("download", hours(1), lead="u1", event_id="g1")).event_count == 2
+
+
+def test_storage_without_event_lead_still_refuses_another_leads_id(
+    pm: LeadlifePluginManager,
+) -> None:
+    """Storages need not answer event_lead: the engine then reads the lead's event log."""
+
+    class Plain(MemoryStorage):
+        event_lead = None  # as a third-party storage without the method
+
+        @hookimpl
+        def leadlife_storage(self) -> MemoryStorage:
+            return self
+
+    engine = leadlife.Engine(plugins=[Plain()], plugin_manager=pm)
+    engine.ingest(ev("page_view", lead="u1", event_id="x1"))
+    engine.ingest(ev("page_view", lead="u2", event_id="x2"))
+    report = engine.ingest_many(
+        [ev("page_view", lead="u1", event_id="x1"), ev("page_view", lead="u2", event_id="x1")]
+    )
+    assert report.duplicates == 1
+    assert [(r.event_id, "another lead" in r.reason) for r in report.rejected] == [("x1", True)]

@@ -68,6 +68,15 @@ def test_default_rulebook_loads() -> None:
             "qualification.SQL.when",
             "add the key",
         ),
+        # Regressions: each loaded, then failed every lead at run time.
+        ({"phone_region": "XX"}, "phone_region", "unknown region 'XX'"),
+        ({"phone_region": "12"}, "phone_region", "ISO 3166 alpha-2"),
+        (
+            {"event_types": {"download": {"points": float("nan")}}},
+            "event_types.download.points",
+            "finite",
+        ),
+        ({"bands": {"hot": float("inf")}}, "bands.hot", "finite"),
     ],
 )
 def test_bad_rulebook_names_the_path(data: dict[str, Any], path: str, words: str) -> None:
@@ -75,6 +84,16 @@ def test_bad_rulebook_names_the_path(data: dict[str, Any], path: str, words: str
     error = error_for(data)
     assert error.path == path
     assert words in str(error)
+
+
+def test_phone_region_is_read_in_any_case() -> None:
+    """``"cn"`` is the region CN: national numbers validate under it."""
+    rules = Rulebook.from_dict({"extends": "default", "phone_region": "cn"})
+    assert rules.phone_region == "CN"
+    engine = leadlife.Engine(rulebook=rules)
+    lead = engine.ingest(ev("form_submit", phone="13800138000", asset_id="a1"))
+    assert lead.profile["phone"] == "+8613800138000"
+    assert lead.stage is Stage.MQL
 
 
 def test_strict_rulebook_checks_condition_event_types() -> None:

@@ -14,7 +14,9 @@ from pydantic_core import TzInfo
 from leadlife.errors import InvalidTimeError
 
 __all__ = [
+    "EARLIEST_TS",
     "EXACT_EPOCH_UNTIL",
+    "LATEST_TS",
     "Clock",
     "FixedClock",
     "epoch_seconds",
@@ -26,6 +28,12 @@ __all__ = [
 
 EXACT_EPOCH_UNTIL = float(2**32)
 """From 0 (1970) up to this (2106), a float epoch holds every microsecond exactly."""
+
+EARLIEST_TS = -2_208_988_800.0  # 1900-01-01T00:00:00Z
+LATEST_TS = 32_503_680_000.0  # 3000-01-01T00:00:00Z
+"""Event times the engine accepts, in epoch seconds: ``EARLIEST_TS <= ts < LATEST_TS``.
+Far from the ends of :class:`datetime.datetime`, so that the time rules' added days
+and the conversions to UTC never leave its range (a "9999-12-31" placeholder would)."""
 
 Clock = Callable[[], datetime]
 

@@ -16,7 +16,14 @@ from types import MappingProxyType
 from typing import Any
 
 from leadlife.channels import Channel
-from leadlife.clock import Clock, epoch_seconds, require_aware, system_clock
+from leadlife.clock import (
+    EARLIEST_TS,
+    LATEST_TS,
+    Clock,
+    epoch_seconds,
+    require_aware,
+    system_clock,
+)
 from leadlife.enrichment import Enricher
 from leadlife.errors import (
     InvalidEventError,
@@ -79,9 +86,13 @@ class Engine:
             rulebook if rulebook is not None else pm.hook.leadlife_rulebook()
         )
         storage = pm.hook.leadlife_storage()
-        if not isinstance(storage, Storage):
+        # A class answers the protocol's attribute checks too: it must be an instance.
+        if not isinstance(storage, Storage) or isinstance(storage, type):
             raise RegistrationError(
-                "?", "leadlife_storage", f"returned {storage!r}, which is not a Storage"
+                pm.answering_plugin("leadlife_storage"),
+                "leadlife_storage",
+                f"returned {storage!r}, which is not a Storage"
+                + (" (a class: return an instance of it)" if isinstance(storage, type) else ""),
             )
         self.storage: Storage = storage
         self.failures: deque[PluginFailure] = deque(maxlen=failure_log_size)
@@ -125,18 +136,26 @@ class Engine:
             )
         self.scorers = scorers
         counters: dict[str, dict[str, dict[str, Any]]] = {}
-        for scorer in scorers.values():
+        retention_days = self.rulebook.retention_days
+        for name, scorer in scorers.items():
             wanted = getattr(scorer, "counters", None)
-            if callable(wanted):
-                for kind, keys in wanted().items():
-                    counters.setdefault(kind, {}).update(keys)
+            try:
+                if callable(wanted):
+                    for kind, keys in wanted().items():
+                        counters.setdefault(kind, {}).update(keys)
+                # Scorers reading longer windows than the rulebook's (a model's 365-day
+                # counts) say so with ``window_days``; day buckets are kept that long.
+                retention_days = max(retention_days, int(getattr(scorer, "window_days", 0) or 0))
+            except Exception as exc:
+                raise RegistrationError(
+                    owners[name],
+                    "leadlife_register_scorers",
+                    f"scorer {name!r} has unusable counters() or window_days: {exc!r}; "
+                    "counters() returns {event type: {key: data to match}}, "
+                    "window_days a whole number of days",
+                ) from exc
         self._counters = counters
-        # Scorers reading longer windows than the rulebook's (a model's 365-day counts)
-        # say so with ``window_days``; day buckets are then kept that long.
-        self._retention_days = max(
-            [self.rulebook.retention_days]
-            + [int(getattr(scorer, "window_days", 0) or 0) for scorer in scorers.values()]
-        )
+        self._retention_days = retention_days
         self._scoring = [
             (
                 name,
@@ -152,7 +171,9 @@ class Engine:
         routing = pm.hook.leadlife_routing()
         if routing is not None and not isinstance(routing, Routing):
             raise RegistrationError(
-                "?", "leadlife_routing", f"returned {routing!r}, which is not a Routing"
+                pm.answering_plugin("leadlife_routing"),
+                "leadlife_routing",
+                f"returned {routing!r}, which is not a Routing",
             )
         self.routing = routing
         self._enrich_hooks = bool(pm.hook.leadlife_enrich_event.get_hookimpls())
@@ -263,12 +284,28 @@ class Engine:
         if self.plugin_manager.generation != self._generation:  # _sync's own test, inline
             self._sync()
         event = parse_event(raw)
+        ts = epoch_seconds(event.at)
+        if not EARLIEST_TS <= ts < LATEST_TS:
+            raise InvalidEventError(
+                "at",
+                f"{event.at.isoformat()} is outside the years 1900 to 2999 the engine "
+                "keeps time in (its time rules add days, its reports turn it into UTC)",
+                "send the time the event happened; leave out placeholder dates",
+                event_id=event.id,
+            )
         rulebook = self.rulebook
         rulebook.check(event)
         storage = self.storage
-        stored = storage.get(event.lead_id)
-        if storage.has_event(event.id):
-            if stored is None:
+        try:
+            stored = storage.get(event.lead_id)
+        except Exception as exc:
+            raise self._storage_error("Storage.get", event.id, exc) from exc
+        try:
+            seen = storage.has_event(event.id)
+        except Exception as exc:
+            raise self._storage_error("Storage.has_event", event.id, exc) from exc
+        if seen:
+            if stored is None or not self._is_own_event(event):
                 raise InvalidEventError(
                     "id",
                     f"already used by an event of another lead, not {event.lead_id!r}",
@@ -282,7 +319,6 @@ class Engine:
         notices: list[Notice] = []
         assignments: list[Assignment] = []
         due = lead.next_check_ts
-        ts = epoch_seconds(event.at)
         if due is not None and due <= ts:
             self._catch_up(lead, ts, changes, notices, assignments)
         enrichment: Mapping[str, Any]
@@ -528,12 +564,27 @@ class Engine:
         try:
             self.storage.commit(lead, event, changes)
         except Exception as exc:
-            raise StorageError(
-                type(self.storage).__name__,
-                "Storage.commit",
-                None if event is None else event.id,
-                exc,
+            raise self._storage_error(
+                "Storage.commit", None if event is None else event.id, exc
             ) from exc
+
+    def _storage_error(self, operation: str, event_id: str | None, exc: Exception) -> StorageError:
+        return StorageError(type(self.storage).__name__, operation, event_id, exc)
+
+    def _is_own_event(self, event: Event) -> bool:
+        """Whether the stored event with ``event.id`` is one of ``event.lead_id``'s.
+
+        Asked only of resent ids. Storages may answer it directly with an
+        ``event_lead(event_id)`` method; otherwise the lead's event log is read.
+        """
+        storage = self.storage
+        try:
+            event_lead = getattr(storage, "event_lead", None)
+            if event_lead is not None:
+                return bool(event_lead(event.id) == event.lead_id)
+            return any(logged.id == event.id for logged in storage.events(event.lead_id))
+        except Exception as exc:
+            raise self._storage_error("Storage.event_lead", event.id, exc) from exc
 
     def _fan_out(
         self,
@@ -643,7 +694,11 @@ class Engine:
         all_notices: list[Notice] = []
         failures: list[PluginFailure] = []
         errors: list[TickError] = []
-        for lead_id in self.storage.due(now):
+        try:
+            due = self.storage.due(now)
+        except Exception as exc:
+            raise self._storage_error("Storage.due", None, exc) from exc
+        for lead_id in due:
             try:
                 changes, notices = self._tick_lead(lead_id, now, failures)
             except LeadlifeError as exc:
@@ -662,7 +717,10 @@ class Engine:
     ) -> tuple[list[StageChange], list[Notice]]:
         changes: list[StageChange] = []
         notices: list[Notice] = []
-        stored = self.storage.get(lead_id)
+        try:
+            stored = self.storage.get(lead_id)
+        except Exception as exc:
+            raise self._storage_error("Storage.get", None, exc) from exc
         if stored is None:
             return changes, notices
         lead = stored.working_copy()
@@ -683,7 +741,10 @@ class Engine:
 
     def get(self, lead_id: str) -> Lead:
         """The stored lead; raises :class:`~leadlife.errors.LeadNotFoundError`."""
-        lead = self.storage.get(lead_id)
+        try:
+            lead = self.storage.get(lead_id)
+        except Exception as exc:
+            raise self._storage_error("Storage.get", None, exc) from exc
         if lead is None:
             raise LeadNotFoundError(lead_id)
         return lead

@@ -169,15 +169,21 @@ class PluginError(LeadlifeError):
         self.hook = hook
         self.event_id = event_id
         self.error = error
+        subject = "" if event_id is None else f" for event {event_id!r}"
+        outcome = (
+            "nothing was applied"
+            if event_id is None
+            else "the event was not applied and can be sent again"
+        )
         super().__init__(
-            f"plugin {plugin!r} failed in {hook} for event {event_id!r}: "
-            f"{type(error).__name__}: {error}. Fix the plugin or unregister it; "
-            "the event was not applied and can be sent again."
+            f"plugin {plugin!r} failed in {hook}{subject}: "
+            f"{type(error).__name__}: {error}. Fix the plugin or unregister it; {outcome}."
         )
 
 
 class StorageError(PluginError):
-    """The storage plugin could not persist an event; the event was not applied."""
+    """The storage plugin failed to read or write (``hook`` names the operation); the
+    event, or the lead's tick, was not applied."""
 
 
 class LeadNotFoundError(LeadlifeError, KeyError):

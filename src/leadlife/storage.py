@@ -2,6 +2,11 @@
 
 The engine writes through :meth:`Storage.commit` only, once per event or tick, with
 the lead, the event and the stage changes as one unit.
+
+A storage may also answer ``event_lead(event_id) -> str | None``, the id of the lead
+whose event has this id. The engine asks it when an event id comes again, to tell a
+resent event from an id another lead already uses; without it, it reads the lead's
+event log instead.
 """
 
 from __future__ import annotations

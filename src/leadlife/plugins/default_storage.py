@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import heapq
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ __all__ = ["MemoryStorage"]
 #  the data's keys..., then its values...)
 _EventRow = tuple[Any, ...]
 _ROW_HEAD = 6  # the fields before the data
+_SCALARS = frozenset({str, int, float, bool, type(None)})  # data values stored as they are
 
 
 class MemoryStorage:
@@ -55,10 +57,10 @@ class MemoryStorage:
         # threads read again when it is odd or moved (a sequence lock, lock-free).
         self._writing = 0
         self._events: dict[str, list[_EventRow]] = {}
-        # A dict, not a set: holding only strings, a dict drops out of the cyclic
-        # garbage collector's view, while it visits every member of a set on each
-        # full collection (millions of event ids).
-        self._event_ids: dict[str, None] = {}
+        # Event id -> its lead's id. Holding only strings, a dict drops out of the
+        # cyclic garbage collector's view (it would visit every member of a set of
+        # millions of ids on each full collection).
+        self._event_ids: dict[str, str] = {}
         self._due: list[tuple[float, str]] = []
         self._queued: dict[str, float] = {}
 
@@ -71,6 +73,10 @@ class MemoryStorage:
 
     def has_event(self, event_id: str) -> bool:
         return event_id in self._event_ids
+
+    def event_lead(self, event_id: str) -> str | None:
+        """The id of the lead whose event has this id, or None (see the Storage protocol)."""
+        return self._event_ids.get(event_id)
 
     def commit(self, lead: Lead, event: Event | None, changes: Sequence[StageChange]) -> None:
         lead_id = lead.id
@@ -99,7 +105,7 @@ class MemoryStorage:
         finally:
             self._writing += 1
         if row is not None:
-            self._event_ids[row[0]] = None
+            self._event_ids[row[0]] = lead_id  # the stored lead's own id object
             log = self._events.get(lead_id)
             if log is None:
                 self._events[lead_id] = [row]
@@ -127,18 +133,29 @@ class MemoryStorage:
             moment = at_ts
         data = event.data
         head = (event.id, event.type, moment, zone, event.channel, event.source)
-        return (*head, *data, *data.values()) if data else head
+        if not data:
+            return head
+        values: Iterable[Any] = data.values()
+        if not _SCALARS.issuperset(map(type, values)):
+            # Validation copies only the top level: nested lists and dicts are still
+            # the sender's, who may change them after ingest.
+            values = [v if type(v) in _SCALARS else copy.deepcopy(v) for v in values]
+        return (*head, *data, *values)
 
     def due(self, now: datetime) -> list[str]:
         """Due lead ids; they stay queued until a commit moves their check past ``now``."""
         limit = now.timestamp()
         found: list[str] = []
         requeue: list[tuple[float, str]] = []
+        handled: set[str] = set()
         heap = self._due
         while heap and heap[0][0] <= limit:
             ts, lead_id = heapq.heappop(heap)
-            if self._queued.get(lead_id) != ts:
-                continue  # superseded by an earlier entry
+            if self._queued.get(lead_id) != ts or lead_id in handled:
+                # Superseded by an earlier entry, or a second entry at the time the
+                # lead was just re-queued at: once per call.
+                continue
+            handled.add(lead_id)
             lead = self._leads.get(lead_id)
             current = None if lead is None else lead.next_check_ts
             if current is None:
@@ -174,7 +191,10 @@ def _event(lead_id: str, row: _EventRow) -> Event:
     event_id, kind, moment, zone, channel, source = row[:_ROW_HEAD]
     at = moment if zone is None else datetime.fromtimestamp(moment, zone)
     half = (len(row) - _ROW_HEAD) // 2
-    data = dict(zip(row[_ROW_HEAD : _ROW_HEAD + half], row[_ROW_HEAD + half :], strict=True))
+    values = row[_ROW_HEAD + half :]
+    data = dict(zip(row[_ROW_HEAD : _ROW_HEAD + half], values, strict=True))
+    if not _SCALARS.issuperset(map(type, values)):
+        data = copy.deepcopy(data)  # a reader's changes must not reach the log
     # Validated when it came in; rebuilding it needs no second validation.
     return Event.model_construct(
         id=event_id,

@@ -11,9 +11,19 @@ from typing import Any
 
 import pluggy
 
+from leadlife.errors import RegistrationError
 from leadlife.plugins import hookspecs
 
-__all__ = ["ENTRY_POINT_GROUP", "LeadlifePluginManager", "call_each", "get_plugin_manager"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "WHOLE_HOOKS",
+    "LeadlifePluginManager",
+    "call_each",
+    "get_plugin_manager",
+]
+
+WHOLE_HOOKS = frozenset({"leadlife_storage", "leadlife_rulebook", "leadlife_routing"})
+"""The hooks pluggy calls as a whole (first answer wins); wrappers work on these."""
 
 ENTRY_POINT_GROUP = "leadlife"
 log = logging.getLogger("leadlife.plugins")
@@ -38,7 +48,42 @@ class LeadlifePluginManager(pluggy.PluginManager):
         result = super().register(plugin, name)
         self.generation += 1
         self._call_plans.clear()
+        try:
+            self._refuse_wrappers(plugin)
+        except RegistrationError:
+            self.unregister(plugin)
+            raise
         return result
+
+    def _refuse_wrappers(self, plugin: object) -> None:
+        """Refuse hook wrappers on the hooks leadlife calls one plugin at a time.
+
+        Those hooks are called implementation by implementation, so that one failing
+        plugin is recorded and the others still run; a wrapper there would never run.
+        """
+        for caller in self.get_hookcallers(plugin) or ():
+            if caller.name in WHOLE_HOOKS:
+                continue
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and (impl.hookwrapper or impl.wrapper):
+                    raise RegistrationError(
+                        impl.plugin_name,
+                        caller.name,
+                        "is a hook wrapper, which leadlife does not run: it calls this hook "
+                        "one plugin at a time, so that a failing plugin cannot stop the "
+                        "others. Implement it as a plain hook",
+                    )
+
+    def answering_plugin(self, hook_name: str) -> str:
+        """The name of the plugin whose implementation answers a ``firstresult`` hook
+        (asking them again, in order); ``"?"`` when none does."""
+        caller: pluggy.HookCaller = getattr(self.hook, hook_name)
+        for impl in reversed(caller.get_hookimpls()):
+            if impl.hookwrapper or impl.wrapper:
+                continue
+            if impl.function() is not None:
+                return impl.plugin_name
+        return "?"
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
         result = super().unregister(plugin, name)

@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     PositiveFloat,
     Tag,
+    field_validator,
     model_validator,
 )
 
@@ -36,7 +37,10 @@ __all__ = [
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # NaN or infinite points and bands would fail every score at run time, not at load.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 class FieldCondition(FieldWhen):
@@ -209,3 +213,18 @@ class RulebookModel(_Strict):
     scoring: ScoringRulesModel | None = Field(
         default=None, description="rule-scorer rules; registered as a scorer by that name"
     )
+
+    @field_validator("phone_region")
+    @classmethod
+    def _known_region(cls, region: str | None) -> str | None:
+        if region is None:
+            return None
+        import phonenumbers  # heavy metadata; only for rulebooks that name a region
+
+        code = region.upper()
+        if code not in phonenumbers.SUPPORTED_REGIONS:
+            # A region the metadata lacks would make every national number invalid.
+            raise ValueError(
+                f"unknown region {region!r}; use an ISO 3166 alpha-2 code such as 'CN' or 'US'"
+            )
+        return code

@@ -70,7 +70,10 @@ NAMED_PATTERNS = {"free_mail": "an e-mail address at a free mail provider"}
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # A NaN or infinite number would fail every lead at run time, not at load.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 class FieldWhen(_Strict):
