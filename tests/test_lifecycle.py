@@ -292,6 +292,86 @@ def test_reopen_of_open_lead_changes_nothing(engine: leadlife.Engine) -> None:
     assert (lead.stage, lead.history) == (Stage.COLD, [])
 
 
+@pytest.mark.parametrize("reason", [False, 0, [], "   "])
+def test_reopen_with_a_blank_or_non_text_reason_is_rejected(
+    engine: leadlife.Engine, reason: object
+) -> None:
+    """Regression: these passed the check, then failed inside the stage graph with a
+    TransitionNotAllowed that named no field; now they are refused up front."""
+    engine.ingest(ev("deal_lost", reason="budget"))
+    before = engine.get("u1").fork()
+    with pytest.raises(InvalidEventError) as info:
+        engine.ingest(ev("reopened", hours(1), reason=reason))
+    assert info.value.field == "data.reason"
+    assert engine.get("u1").same_state(before)
+
+
+def test_a_custom_reopening_type_needs_a_reason_too(
+    pm: leadlife.plugins.LeadlifePluginManager,
+) -> None:
+    """A rulebook's own ``reopens = true`` type without ``requires`` still needs a reason."""
+    rules = {"extends": "default", "event_types": {"revived": {"reopens": True}}}
+    engine = leadlife.Engine(rules, plugin_manager=pm)
+    engine.ingest(ev("deal_won", reason="signed"))
+    with pytest.raises(InvalidEventError, match="reopening a closed lead needs one"):
+        engine.ingest(ev("revived", hours(1)))
+    assert engine.ingest(ev("revived", hours(2), reason=" upsell ")).history[-1].reason == "upsell"
+
+
+def test_a_late_close_from_before_a_reopening_moves_nothing(engine: leadlife.Engine) -> None:
+    """Regression: a deal_won older than the lead's reopening, arriving after it, closed
+    the reopened lead again; in time order the reopening undid it."""
+    engine.ingest(ev("form_submit", phone=PHONE, asset_id="p1"))
+    engine.ingest(ev("deal_lost", days(1), reason="budget"))
+    engine.ingest(ev("reopened", days(10), reason="new budget"))
+    lead = engine.ingest(ev("deal_won", days(5), reason="late news"))
+    assert lead.stage is Stage.MQL
+    assert lead.behaviour.total("deal_won") == 1  # counted all the same
+    # A late close with nothing reopened since still closes.
+    engine.ingest(ev("page_view", days(20), lead="u2"))
+    assert engine.ingest(ev("deal_won", days(15), lead="u2")).stage is Stage.WON
+
+
+def test_a_late_reopening_from_before_a_later_close_keeps_the_lead_closed(
+    engine: leadlife.Engine,
+) -> None:
+    """Regression: a reopening older than a close the lead had seen since reopened it;
+    in time order that later close ends it again."""
+    engine.ingest(ev("form_submit", phone=PHONE, asset_id="p1"))
+    engine.ingest(ev("deal_won", days(2), reason="signed"))
+    engine.ingest(ev("deal_lost", days(12), reason="churned"))  # closed already: counted
+    lead = engine.ingest(ev("reopened", days(10), reason="upsell"))
+    assert lead.stage is Stage.WON
+    assert engine.ingest(ev("reopened", days(13), reason="win-back")).stage is Stage.MQL
+
+
+def test_sleep_after_a_reopening_counts_from_the_reopening(engine: leadlife.Engine) -> None:
+    """Regression: a lead closed for months and then reopened got a reactivation notice
+    dated while it was closed, since its silence counted the closed time."""
+    engine.ingest(ev("page_view"))
+    engine.ingest(ev("deal_lost", days(1), reason="budget"))
+    lead = engine.ingest(ev("reopened", days(120), reason="new budget"))
+    assert lead.next_check_at == T0 + days(210)
+    assert engine.tick(T0 + days(200)).notices == ()
+    (notice,) = engine.tick(T0 + days(211)).notices
+    assert (notice.kind, notice.at) == ("reactivation_due", T0 + days(210))
+
+
+def test_a_ladder_on_the_source_climbs_on_any_event_with_that_source(
+    pm: leadlife.plugins.LeadlifePluginManager,
+) -> None:
+    """Regression: an entry rule reading ``source`` was skipped on events whose type
+    writes no ladder field, though every event with a source writes it."""
+    rules = {
+        "extends": "default",
+        "qualification": {"MQL": {"when": {"field": "source", "equals": "expo-2026"}}},
+    }
+    engine = leadlife.Engine(rules, plugin_manager=pm)
+    engine.ingest(ev("page_view"))
+    lead = engine.ingest(dict(ev("page_view", hours(1)), source="expo-2026"))
+    assert lead.stage is Stage.MQL
+
+
 # -- profile, milestones and windows ----------------------------------------------
 
 

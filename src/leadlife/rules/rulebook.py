@@ -44,6 +44,7 @@ _LENIENT = EventTypeSpec()
 _CLOSE_TARGET = {"won": Stage.WON, "disqualified": Stage.DISQUALIFIED}
 _OPEN = frozenset(stage for stage in Stage if stage.is_open)
 _BAND_SET = frozenset(BANDS)
+_SOURCE_FIELDS = frozenset({"source", "latest_source"})
 
 
 def _moment(event: Event, ts: float, now: float) -> datetime:
@@ -99,6 +100,10 @@ class Rulebook:
                 self._check_declared(stage, event_types_in(spec.when))
         # A window can open up with time alone (under a "not"), so timed ladders always run.
         self._ladder_timed = any(windows[1:])
+        # record() writes these from any event that carries a source.
+        self._ladder_reads_source = bool(self._ladder_fields & _SOURCE_FIELDS)
+        self._close_types = tuple(n for n, spec in self.event_types.items() if spec.closes)
+        self._reopen_types = tuple(n for n, spec in self.event_types.items() if spec.reopens)
         if model.scoring is not None:
             if self.strict:
                 self._check_scoring_events(model.scoring)
@@ -235,12 +240,24 @@ class Rulebook:
                     event_id=event.id,
                 )
             return
+        data = event.data
         for name in spec.requires:
-            if event.data.get(name) in (None, ""):
+            value = data.get(name)
+            if value is None or (type(value) is str and not value.strip()):
                 raise InvalidEventError(
                     f"data.{name}",
                     f"missing; {event.type} events must carry it",
                     f"add data.{name} to the event",
+                    event_id=event.id,
+                )
+        if spec.reopens:
+            reason = data.get("reason")
+            if type(reason) is not str or not reason.strip():
+                raise InvalidEventError(
+                    "data.reason",
+                    f"{'missing' if reason is None else repr(reason) + ' is not a reason'}; "
+                    "reopening a closed lead needs one",
+                    "add data.reason, a short text saying why the lead reopens",
                     event_id=event.id,
                 )
 
@@ -368,6 +385,10 @@ class Rulebook:
         now = ts if last is None or last <= ts else last
         stage = lead.stage
         if spec.closes is not None and stage in _OPEN:
+            if now > ts and self._happened_after(lead, self._reopen_types, ts):
+                # A late close from before the lead's latest reopening: in time order
+                # the reopening undid it, so it moves nothing now.
+                return changes
             reason = str(event.data.get("reason") or event.type)
             self._move(
                 lead,
@@ -380,11 +401,15 @@ class Rulebook:
             )
             return changes
         if spec.reopens and stage not in _OPEN:
+            if now > ts and self._happened_after(lead, self._close_types, ts):
+                # A late reopening from before a close the lead has seen since: in time
+                # order that close ends it again, so the lead stays closed.
+                return changes
             self._move(
                 lead,
                 Stage.COLD,
                 _moment(event, ts, now),
-                str(event.data.get("reason") or ""),
+                str(event.data["reason"]).strip(),  # check() made sure it is there
                 f"reopening.{event.type}",
                 event.id,
                 changes,
@@ -394,10 +419,25 @@ class Rulebook:
         stage = lead.stage
         if stage not in _OPEN:
             return changes
-        ladder = force or lead.event_count == 1 or self.touches_ladder(event.type, enriched)
+        ladder = (
+            force
+            or lead.event_count == 1
+            or self.touches_ladder(event.type, enriched)
+            or (self._ladder_reads_source and event.source is not None)
+        )
         if ladder or stage in _BAND_SET:
             self._promote_or_band(lead, event, ts, now, changes, ladder=ladder)
         return changes
+
+    @staticmethod
+    def _happened_after(lead: Lead, event_types: tuple[str, ...], ts: float) -> bool:
+        """Whether the lead has seen an event of one of ``event_types`` after ``ts``."""
+        behaviour = lead.behaviour
+        for name in event_types:
+            last = behaviour.last_ts(name)
+            if last is not None and last > ts:
+                return True
+        return False
 
     def _promote_or_band(
         self,
@@ -489,10 +529,20 @@ class Rulebook:
             )
             due = idle + (steps + 1 if steps > 0 else 1) * self._cooling
         if lead.asleep_ts is None:
-            sleep = idle + self._sleep
+            sleep = self._sleep_from(lead, idle) + self._sleep
             if sleep < due:
                 due = sleep
         return None if due == _INF else due
+
+    def _sleep_from(self, lead: Lead, idle: float) -> float:
+        """Sleep counts the lead's silence from its last activity, or from its latest
+        reopening when that is later: the time it spent closed does not count."""
+        stats = lead.behaviour.stats
+        for name in self._reopen_types:
+            entry = stats.get(name)
+            if entry is not None and entry[2] > idle:
+                idle = entry[2]
+        return idle
 
     @staticmethod
     def _sal_since(lead: Lead, idle: float) -> float:
@@ -539,7 +589,7 @@ class Rulebook:
                         None,
                         changes,
                     )
-            if lead.asleep_ts is None and due >= idle + self._sleep:
+            if lead.asleep_ts is None and due >= self._sleep_from(lead, idle) + self._sleep:
                 lead.asleep_ts = due
                 notices.append(
                     Notice(
