@@ -510,6 +510,12 @@ def test_pooled_lead_is_offered_again_when_quota_frees() -> None:
         ),
         (lambda c: c["teams"][0].update(strategy="random"), "teams.0.strategy", "round_robin"),
         (lambda c: c["teams"][0].update(managrs=["x"]), "teams.0.managrs", "managers"),
+        # Regression: a misspelt *required* key was reported as missing, with no hint.
+        (
+            lambda c: c["teams"][0].update(membres=c["teams"][0].pop("members")),
+            "teams.0.membres",
+            "did you mean 'members'",
+        ),
         (
             lambda c: c["teams"][1]["members"].append({"id": "kim"}),
             "teams.1.members.3.id",

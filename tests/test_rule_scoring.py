@@ -195,7 +195,9 @@ FIELDS = {
         st.booleans(),
         st.sampled_from(["many", "450", " 12 ", "1e3", "nan", ""]),
     ),
-    "tier": st.sampled_from(["1", "2", 1, 2, None, "x"]),
+    # 1, 1.0 and True are equal to pandas, not as text: a frame mixing them once scored
+    # them all alike (regression).
+    "tier": st.sampled_from(["1", "2", 1, 2, 1.0, True, None, "x"]),
 }
 
 field_when = st.one_of(
@@ -414,6 +416,65 @@ def test_numbers_written_as_text_score_alike() -> None:
     lead = lead_with(profile={"employees": "450", "revenue": "12"})
     assert RuleScorer(rules).score(lead, T0) == 16.0
     assert score_frame(lead_frame([lead], rules, T0), rules, T0)["score"].iloc[0] == 16.0
+
+
+def test_equal_values_of_other_kinds_score_apart_in_a_frame() -> None:
+    """Regression: pd.factorize takes 1, 1.0 and True for one value, so a frame holding
+    all three scored each as the first one seen; their texts, and per-lead scores, differ."""
+    rules = ScoringRules.from_dict(
+        {
+            "weighted": [
+                {
+                    "id": "plan",
+                    "field": "plan",
+                    "values": {"1.0": 7, "True": 2, "1": 5},
+                    "weight": 1,
+                }
+            ]
+        }
+    )
+    group = []
+    for number, plan in enumerate([1.0, True, 1, None, 1]):
+        lead = lead_with(profile={} if plan is None else {"plan": plan})
+        lead.id = f"u{number}"
+        group.append(lead)
+    frame = score_frame(lead_frame(group, rules, T0), rules, T0)
+    scorer = RuleScorer(rules)
+    assert list(frame["score"]) == [scorer.score(lead, T0) for lead in group]
+    assert list(frame["score"]) == [7.0, 2.0, 5.0, 0.0, 5.0]
+
+
+def test_a_registered_rule_scorer_keeps_its_windows_day_buckets(
+    pm: leadlife.plugins.LeadlifePluginManager,
+) -> None:
+    """Regression: a RuleScorer registered by a plugin did not declare its 60-day window,
+    so the engine kept the rulebook's 30 days of buckets and it counted 31 of 45 views."""
+    rules = ScoringRules.from_dict(
+        {
+            "name": "views60",
+            "weighted": [
+                {
+                    "id": "v",
+                    "axis": "engagement",
+                    "event": "page_view",
+                    "within_days": 60,
+                    "weight": 1,
+                }
+            ],
+        }
+    )
+    scorer = RuleScorer(rules)
+    assert scorer.window_days == 60
+
+    class Plugin:
+        @leadlife.hookimpl
+        def leadlife_register_scorers(self, register: Any) -> None:
+            register(scorer)
+
+    engine = leadlife.Engine(plugins=[Plugin()], plugin_manager=pm)
+    for day in range(45):
+        lead = engine.ingest(ev("page_view", days(day)))
+    assert lead.scores["views60"] == 45
 
 
 def test_capped_batch_total_is_exactly_the_cap() -> None:

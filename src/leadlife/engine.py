@@ -7,6 +7,7 @@ engine only runs the pipeline, isolates plugin failures, and writes each lead on
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 from collections import deque
@@ -541,11 +542,30 @@ class Engine:
         notices: list[Notice],
         assignments: list[Assignment],
     ) -> None:
-        """Time rules due by ``until_ts``: follow-up timers first (they remind about the
-        stage the lead was in), then the rulebook's demotions and sleep."""
-        if self.routing is not None:
-            assignments.extend(self.routing.catch_up(lead, until_ts, notices))
-        self.rulebook.catch_up(lead, until_ts, changes, notices)
+        """Time rules due by ``until_ts``, in time order: follow-up timers, then the
+        rulebook's demotions and sleep; at the same moment the timers go first (they
+        remind about the stage the lead was in)."""
+        routing, rulebook = self.routing, self.rulebook
+        if routing is None:
+            rulebook.catch_up(lead, until_ts, changes, notices)
+            return
+        # One moment at a time: a reminder due after the lead left a stage must see
+        # that it left, and a demotion due after a reassignment must follow it.
+        while True:
+            follow = routing.due_ts(lead)
+            rule = rulebook.due_ts(lead)
+            done = (len(changes), len(notices), len(assignments))
+            if follow is not None and follow <= until_ts and (rule is None or follow <= rule):
+                assignments.extend(routing.catch_up(lead, follow, notices))
+            elif rule is not None and rule <= until_ts:
+                rulebook.catch_up(lead, rule, changes, notices)
+            else:
+                return
+            if (len(changes), len(notices), len(assignments)) == done and (
+                routing.due_ts(lead),
+                rulebook.due_ts(lead),
+            ) == (follow, rule):
+                return  # nothing was due after all; never spin
 
     def _schedule(self, lead: Lead) -> None:
         self.rulebook.schedule(lead)
@@ -698,9 +718,19 @@ class Engine:
             due = self.storage.due(now)
         except Exception as exc:
             raise self._storage_error("Storage.due", None, exc) from exc
-        for lead_id in due:
+        now_ts = now.timestamp()
+        # Without routing, leads' time rules are independent: each lead catches up to
+        # now at once. Routing's teams are shared (quotas, turns): then every lead's
+        # rules run in time order across leads, one due moment at a time, so a late
+        # tick routes as timely ticks would have.
+        steps: list[tuple[float, str]] = [(now_ts, lead_id) for lead_id in due]
+        if self.routing is not None and len(due) > 1:
+            steps = self._first_steps(due, now_ts, errors)
+        heapq.heapify(steps)
+        while steps:
+            until_ts, lead_id = heapq.heappop(steps)
             try:
-                changes, notices = self._tick_lead(lead_id, now, failures)
+                changes, notices, next_ts = self._tick_lead(lead_id, now, until_ts, failures)
             except LeadlifeError as exc:
                 # One lead that cannot move must not stop the others; it stays due.
                 errors.append(TickError(lead_id, str(exc), _caught(exc)))
@@ -708,13 +738,33 @@ class Engine:
                 continue
             all_changes.extend(changes)
             all_notices.extend(notices)
+            if next_ts is not None and until_ts < next_ts <= now_ts:
+                heapq.heappush(steps, (next_ts, lead_id))
         return TickReport(
             now, tuple(all_changes), tuple(all_notices), tuple(failures), tuple(errors)
         )
 
+    def _first_steps(
+        self, due: list[str], now_ts: float, errors: list[TickError]
+    ) -> list[tuple[float, str]]:
+        """``(next check, lead id)`` of each due lead, to run them in time order."""
+        steps: list[tuple[float, str]] = []
+        for lead_id in due:
+            try:
+                lead = self.storage.get(lead_id)
+            except Exception as exc:
+                error = self._storage_error("Storage.get", None, exc)
+                errors.append(TickError(lead_id, str(error), error))
+                continue
+            if lead is not None and lead.next_check_ts is not None:
+                steps.append((min(lead.next_check_ts, now_ts), lead_id))
+        return steps
+
     def _tick_lead(
-        self, lead_id: str, now: datetime, failures: list[PluginFailure]
-    ) -> tuple[list[StageChange], list[Notice]]:
+        self, lead_id: str, now: datetime, until_ts: float, failures: list[PluginFailure]
+    ) -> tuple[list[StageChange], list[Notice], float | None]:
+        """Apply ``lead_id``'s time rules due by ``until_ts`` (at most ``now``); return
+        the changes, the notices and the lead's next check."""
         changes: list[StageChange] = []
         notices: list[Notice] = []
         try:
@@ -722,20 +772,24 @@ class Engine:
         except Exception as exc:
             raise self._storage_error("Storage.get", None, exc) from exc
         if stored is None:
-            return changes, notices
+            return changes, notices, None
         lead = stored.working_copy()
         del stored  # as in _ingest
         assignments: list[Assignment] = []
-        self._catch_up(lead, now.timestamp(), changes, notices, assignments)
-        # Scores may depend on time (decay, windows); refresh them for the leads touched.
-        self._score(lead, now, None, failures)
+        self._catch_up(lead, until_ts, changes, notices, assignments)
         self._schedule(lead)
+        due = lead.next_check_ts
+        if due is None or due > now.timestamp():
+            # The lead's last step of this tick. Scores may depend on time (decay,
+            # windows); refresh them for the leads touched.
+            self._score(lead, now, None, failures)
+            self._schedule(lead)
         self._commit(lead, None, changes)
         if assignments and self.routing is not None:
             self.routing.committed(assignments)
         if changes or notices:
             self._fan_out(lead, changes, notices, None, failures)
-        return changes, notices
+        return changes, notices, lead.next_check_ts
 
     # -- reading -------------------------------------------------------------------
 

@@ -83,7 +83,15 @@ def rulebook_error(
     ``docs`` names the page listing the keys, for the fix; ``known_keys`` lists the
     keys to suggest for a misspelt one (the rulebook's by default).
     """
-    first = exc.errors()[0]
+    errors = exc.errors()
+    first = errors[0]
+    if first["type"] == "missing":
+        # A misspelt required key is both missing and unknown: name the misspelling.
+        parent = first["loc"][:-1]
+        first = next(
+            (e for e in errors if e["type"] == "extra_forbidden" and e["loc"][:-1] == parent),
+            first,
+        )
     path, parts = readable_path(first["loc"])
     kind = first["type"]
     problem = first["msg"]

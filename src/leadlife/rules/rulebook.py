@@ -108,10 +108,7 @@ class Rulebook:
             if self.strict:
                 self._check_scoring_events(model.scoring)
             # Day buckets must reach back as far as the scoring rules' windows, too.
-            windows.extend(
-                [getattr(r.when, "within_days", None) or 0 for r in model.scoring.engagement]
-                + [w.within_days or 0 for w in model.scoring.weighted]
-            )
+            windows.append(model.scoring.window_days())
         self.retention_days = max(windows)
         self._touches: dict[str, bool] = {}
         self._check_graph()

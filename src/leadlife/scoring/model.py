@@ -288,3 +288,13 @@ class ScoringRulesModel(_Strict):
             if isinstance(when, EventWhen) and when.data:
                 found.setdefault(when.event, {})[when.key] = dict(when.data)
         return found
+
+    def window_days(self) -> int:
+        """The longest ``within_days`` the rules count over (0 when none): day buckets
+        must be kept that long."""
+        windows = [0]
+        for rule in self.engagement:
+            if isinstance(rule.when, EventWhen) and rule.when.within_days:
+                windows.append(rule.when.within_days)
+        windows.extend(w.within_days or 0 for w in self.weighted)
+        return max(windows)

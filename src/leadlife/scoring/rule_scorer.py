@@ -50,6 +50,12 @@ class RuleScorer:
         """Narrowed counters the engine should keep for these rules (pricing page views…)."""
         return self.rules.counters()
 
+    @property
+    def window_days(self) -> int:
+        """The longest window the rules count over, so the engine keeps day buckets
+        that long (a rulebook's own buckets may be shorter)."""
+        return self.rules.model.window_days()
+
     def score(self, lead: Lead, now: datetime) -> float:
         """The lead's total score at ``now`` (the same number :meth:`explain` gives)."""
         return self._total(lead, epoch_seconds(now))

@@ -281,10 +281,37 @@ def _per_distinct(col: pd.Series, test: Callable[[Any], Any], dtype: type = bool
         codes = col.cat.codes.to_numpy()
         distinct = col.cat.categories.to_numpy(dtype=object)
     else:
-        codes, distinct = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
+        values = col.to_numpy(dtype=object)
+        codes, distinct = pd.factorize(values, use_na_sentinel=True)
+        if len(distinct) and pd.api.types.infer_dtype(values, skipna=True) not in _ONE_KIND:
+            codes, distinct = _per_type(values, codes)
     # code -1 (missing) reads the answer for a missing value, kept last in the table
     table: np.ndarray = np.array([test(value) for value in distinct] + [test(MISSING)], dtype=dtype)
     return pd.Series(table[codes], index=col.index)
+
+
+# What pandas infers for distinct values of one kind, among which equal means same text.
+_ONE_KIND = frozenset({"string", "boolean", "integer", "floating", "empty"})
+
+
+def _per_type(values: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and distinct values that tell ``1``, ``1.0`` and ``True`` apart.
+
+    ``pd.factorize`` takes equal values for one, but their texts differ (``"1"``,
+    ``"1.0"``, ``"True"``), as do the per-lead rules' answers. Only columns mixing
+    kinds of values come here.
+    """
+    import numpy as np
+    import pandas as pd
+
+    kinds = pd.factorize(np.fromiter(map(type, values), dtype=object, count=len(values)))[0]
+    present = codes >= 0
+    keyed = codes[present].astype(np.int64) * (int(kinds.max()) + 1) + kinds[present]
+    present_codes, _ = pd.factorize(keyed)  # numbered in order of first appearance
+    new_codes = np.full(len(values), -1, dtype=np.intp)
+    new_codes[present] = present_codes
+    first = np.unique(present_codes, return_index=True)[1]
+    return new_codes, values[present][first]
 
 
 def _text(value: Any) -> str | None:
