@@ -25,6 +25,14 @@ def test_demo_prints_a_funnel() -> None:
     assert "0 rejected" in result.output
 
 
+def test_demo_refuses_a_world_of_no_leads_or_days() -> None:
+    """Regression: ``--leads -5`` ran an empty world without a word."""
+    for option in ("--leads", "--days"):
+        result = CliRunner().invoke(main, ["demo", option, "-5"])
+        assert result.exit_code == 2
+        assert f"Invalid value for '{option}'" in result.output
+
+
 def test_demo_is_deterministic() -> None:
     """The same seed prints the same funnel twice."""
     args = ["demo", "--leads", "200", "--days", "14", "--seed", "9"]

@@ -236,8 +236,9 @@ def test_label_problems_are_named(frame: pd.DataFrame) -> None:
     assert missing.value.missing == ("converted",)
     with pytest.raises(FeatureSchemaError, match="cannot drop 'Tags'"):
         quick(frame, drop=["lead_id", "Tags"])
-    with pytest.raises(ModelError, match="needs a binary label"):
+    with pytest.raises(ModelError, match="needs a binary label") as values:
         train(frame.assign(Converted=frame["Converted"] * 2 + (frame["visits"] > 3)), "Converted")
+    assert "np." not in str(values.value)  # regression: the values read np.int64(2)
 
 
 def test_yes_no_labels_and_unlabelled_rows(frame: pd.DataFrame) -> None:

@@ -42,8 +42,20 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--leads", default=3000, show_default=True, help="How many synthetic leads.")
-@click.option("--days", default=42, show_default=True, help="How many days of events.")
+@click.option(
+    "--leads",
+    default=3000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many synthetic leads.",
+)
+@click.option(
+    "--days",
+    default=42,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many days of events.",
+)
 @click.option("--seed", default=7, show_default=True, help="Seed of the synthetic world.")
 def demo(leads: int, days: int, seed: int) -> None:
     """Run a seeded synthetic world through the engine; print the funnel, the top leads

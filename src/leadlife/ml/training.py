@@ -258,7 +258,8 @@ def _binary_label(values: pd.Series, label: str) -> pd.Series:
     distinct = pd.unique(values)
     numeric = pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values)
     if not numeric or not set(np.asarray(distinct, dtype=object).tolist()) <= {0, 1}:
-        shown = ", ".join(repr(value) for value in list(distinct)[:6])
+        # .tolist() gives Python values: 2, not np.int64(2)
+        shown = ", ".join(repr(value) for value in np.asarray(distinct, dtype=object)[:6].tolist())
         raise ModelError(
             f"label {label!r} has the values {shown}; training needs a binary label. "
             "Fix: map it to 1 (converted) and 0 (not converted) first"
