@@ -526,7 +526,14 @@ class Rulebook:
             )
             due = idle + (steps + 1 if steps > 0 else 1) * self._cooling
         if lead.asleep_ts is None:
-            sleep = self._sleep_from(lead, idle) + self._sleep
+            since = idle  # self._sleep_from(lead, idle), inline: this runs per event
+            if self._reopen_types:
+                stats = lead.behaviour.stats
+                for name in self._reopen_types:
+                    entry = stats.get(name)
+                    if entry is not None and entry[2] > since:
+                        since = entry[2]
+            sleep = since + self._sleep
             if sleep < due:
                 due = sleep
         return None if due == _INF else due
