@@ -68,6 +68,11 @@ def test_default_rulebook_loads() -> None:
             "qualification.SQL.when",
             "add the key",
         ),
+        (
+            {"qualification": {"SQL": {"when": {"field": "employees", "min": 500, "max": 50}}}},
+            "qualification.SQL.when",
+            "min 500 is above max 50",
+        ),
         # Regressions: each loaded, then failed every lead at run time.
         ({"phone_region": "XX"}, "phone_region", "unknown region 'XX'"),
         ({"phone_region": "12"}, "phone_region", "ISO 3166 alpha-2"),

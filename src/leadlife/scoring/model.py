@@ -100,6 +100,8 @@ class FieldWhen(_Strict):
             raise ValueError("give one operator: exists, equals, in, min, max or matches")
         if len(given) > 1 and set(given) != {"min", "max"}:
             raise ValueError(f"give one operator, not {', '.join(given)}")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min:g} is above max {self.max:g}; no value could match")
         if self.matches is not None and self.matches not in NAMED_PATTERNS:
             import re
 
