@@ -527,3 +527,44 @@ def test_event_id_reused_by_another_lead_is_rejected(engine: leadlife.Engine) ->
     )
     assert (report.accepted, len(report.rejected)) == (1, 1)
     assert engine.get("u3").event_count == 1
+
+
+def test_a_tick_settles_a_band_its_own_rescoring_lowers(
+    pm: leadlife.plugins.LeadlifePluginManager,
+) -> None:
+    """Regression: the tick rescored a cooled lead at its end, the lower score made a
+    cooler band due already, and only a second tick at the same moment applied it."""
+    engine = leadlife.Engine(
+        {"extends": "default", "bands": {"scorer": "rules"}}, plugin_manager=pm
+    )
+    for minute in range(4):
+        engine.ingest(ev("download", hours(minute / 60), asset_id="x"))
+    assert engine.get("u1").stage is Stage.HOT
+    now = T0 + days(31)
+    first = engine.tick(now)
+    assert [(c.from_stage, c.to_stage) for c in first] == [
+        (Stage.HOT, Stage.WARM),
+        (Stage.WARM, Stage.COLD),
+    ]
+    assert engine.tick(now).stage_changes == ()
+    lead = engine.get("u1")
+    assert lead.next_check_at is not None
+    assert lead.next_check_at > now
+
+
+def test_explain_after_a_tick_adds_up_to_the_stored_score(
+    pm: leadlife.plugins.LeadlifePluginManager,
+) -> None:
+    """Regression: explain() ran as of the newest event while the tick had rescored the
+    lead later, so the explanation (50) did not add up to the score shown (-1.39)."""
+    engine = leadlife.Engine(
+        {"extends": "default", "bands": {"scorer": "rules"}}, plugin_manager=pm
+    )
+    for minute in range(4):
+        engine.ingest(ev("download", hours(minute / 60), asset_id="x"))
+    assert engine.explain("u1").value == engine.get("u1").score
+    now = T0 + days(31)
+    engine.tick(now)
+    lead = engine.get("u1")
+    assert lead.scored_at == now
+    assert engine.explain("u1").value == lead.score == lead.scores["rules"]

@@ -347,8 +347,9 @@ def test_limit() -> None:
     assert ids(work_queue(leads, rates, limit=2)) == ["u5", "u4"]
     assert ids(work_queue(leads, rates, limit=10)) == ids(work_queue(leads, rates))
     assert work_queue(leads, rates, limit=0) == []
-    with pytest.raises(ValueError, match="negative"):
-        work_queue(leads, rates, limit=-1)
+    for wrong in (-1, 2.5, True):  # regression: 2.5 failed inside heapq with a TypeError
+        with pytest.raises(ValueError, match="pass a whole number, 0 or more"):
+            work_queue(leads, rates, limit=wrong)
 
 
 def test_queue_accepts_a_one_shot_iterable() -> None:

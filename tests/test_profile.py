@@ -55,3 +55,12 @@ def test_email() -> None:
     """E-mails are trimmed and lower-cased; a missing domain is invalid."""
     assert check_email(" Ann@Example.COM ") == ("ann@example.com", True)
     assert check_email("ann@localhost") == ("ann@localhost", False)
+
+
+def test_internationalised_e_mail_domains_are_valid_in_punycode() -> None:
+    """Regression: a .中国 address was invalid in Unicode and in punycode alike, so
+    such a lead never had a valid contact and never matched an account's domain."""
+    assert check_email("Li@例子.中国") == ("li@xn--fsqu00a.xn--fiqs8s", True)
+    assert check_email("li@xn--fsqu00a.xn--fiqs8s") == ("li@xn--fsqu00a.xn--fiqs8s", True)
+    assert check_email("li@\uff25xample.com") == ("li@example.com", True)  # full width, folded
+    assert check_email("li@例子.") == ("li@xn--fsqu00a.", False)

@@ -117,3 +117,16 @@ def test_route_refuses_a_naive_moment(tmp_path: Path) -> None:
     code, output = run(tmp_path, "--at", "2026-11-02T09:00:00")
     assert code != 0
     assert "no timezone" in output
+
+
+def test_route_refuses_a_phone_region_the_metadata_does_not_know(tmp_path: Path) -> None:
+    """Regression: --phone-region XX ran, and every national number went unrouted by
+    region; the rulebook refuses such a region, and so does the command."""
+    code, output = run(tmp_path, "--at", AT, "--phone-region", "XX")
+    assert code == 2
+    assert "unknown region 'XX'" in output
+    assert not (tmp_path / "routed.csv").exists()
+    code, output = run(tmp_path, "--at", AT, "--phone-region", "cn")
+    assert code == 0, output
+    routed = pd.read_csv(tmp_path / "routed.csv", dtype=object, keep_default_na=False)
+    assert routed["router"][2] == "region"

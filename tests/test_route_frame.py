@@ -141,3 +141,26 @@ def test_empty_frame() -> None:
     result = Routing.from_dict(CONFIG).route_frame(pd.DataFrame(), T0)
     assert list(result.columns) == ["router", "team", "owner", "action", "strategy", "reason"]
     assert len(result) == 0
+
+
+def test_route_frame_reads_an_iso_moment_and_refuses_missing_ones() -> None:
+    """Regression: a string ``at`` was read character by character ("'2' has no
+    timezone"), and NaT in an aware column routed rows at the year 1677."""
+    frame = pd.DataFrame([{"company": "Initech"}, {}])
+    text = Routing.from_dict(CONFIG).route_frame(frame, "2026-11-02T09:00:00+00:00")
+    pd.testing.assert_frame_equal(text, Routing.from_dict(CONFIG).route_frame(frame, T0))
+    with pytest.raises(InvalidTimeError, match="not an ISO 8601 moment"):
+        Routing.from_dict(CONFIG).route_frame(frame, "yesterday")
+    gaps = frame.assign(at=pd.to_datetime(["2026-11-02T09:00:00Z", None]))
+    with pytest.raises(InvalidTimeError, match=r"at \(row 1\)"):
+        Routing.from_dict(CONFIG).route_frame(gaps)
+    with pytest.raises(InvalidTimeError, match="give the frame an 'at' column"):
+        Routing.from_dict(CONFIG).route_frame(frame)
+
+
+def test_a_blank_owner_cell_is_no_owner() -> None:
+    """Regression: an owner of spaces was kept as a sticky owner named "   "."""
+    frame = pd.DataFrame([{"owner": "   "}, {"owner": ""}])
+    routed = Routing.from_dict(CONFIG).route_frame(frame, T0)
+    assert list(routed["action"]) == ["routed", "routed"]
+    assert all(owner.strip() for owner in routed["owner"])

@@ -567,3 +567,6 @@ def test_work_queue_ranks_the_engine_leads() -> None:
     queue = engine.work_queue()
     assert [entry.lead_id for entry in queue] == ["good", "cheap"]
     assert queue[0].source == "website"
+    # Regression: a misspelt team gave an empty queue, as if the team had no leads.
+    with pytest.raises(ValueError, match="'insdie' is not a team"):
+        engine.work_queue(team="insdie")

@@ -225,6 +225,18 @@ def test_graph_missing_a_needed_move_fails_at_load() -> None:
         Rulebook(Rulebook.default().model, graph=graph)
 
 
+def test_graph_starting_elsewhere_than_cold_is_refused() -> None:
+    """Regression: the rulebook ignored the graph's initial stage (leads start COLD)."""
+    from leadlife.errors import StageGraphError
+    from leadlife.stages import DEFAULT_GRAPH, StageGraph
+
+    table = DEFAULT_GRAPH.table()
+    table[Stage.WARM][Stage.COLD] = leadlife.stages.Move.DEMOTION
+    graph = StageGraph(table, initial=Stage.WARM)
+    with pytest.raises(StageGraphError, match=r"give the graph initial=Stage\.COLD"):
+        Rulebook(Rulebook.default().model, graph=graph)
+
+
 def test_ladder_with_a_gap_is_refused() -> None:
     """Regression: SQL without MQL would silently disable SQL; it is a load error instead."""
     error = error_for({"qualification": {"SQL": {"when": {"field": "a", "exists": True}}}})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from leadlife.errors import StageGraphError, TransitionNotAllowed
@@ -151,3 +153,43 @@ def test_self_loop_is_a_definition_error() -> None:
     table[Stage.HOT][Stage.HOT] = Move.PROMOTION
     with pytest.raises(StageGraphError, match="lists itself"):
         StageGraph(table)
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda t: t[Stage.COLD].update(bogus=Move.PROMOTION), "unknown stage 'bogus'"),
+        (lambda t: t.update(bogus={Stage.COLD: Move.PROMOTION}), "unknown stage 'bogus'"),
+        (lambda t: t[Stage.COLD].update({Stage.MQL: "jump"}), "unknown move 'jump'"),
+        (lambda t: t.update({Stage.SAL: None}), "write {} for none"),
+    ],
+)
+def test_unknown_stages_and_moves_are_refused_when_defined(change: Any, words: str) -> None:
+    """Regression: these raised KeyError or TypeError, or were silently ignored."""
+    table: dict[Any, Any] = DEFAULT_GRAPH.table()
+    change(table)
+    with pytest.raises(StageGraphError, match=words):
+        StageGraph(table)
+
+
+def test_a_table_written_as_text_builds_the_same_graph() -> None:
+    """A graph read from a file names stages and moves by their text."""
+    text = {
+        stage.value: {target.name: move.value for target, move in moves.items()}
+        for stage, moves in DEFAULT_GRAPH.table().items()
+    }
+    assert StageGraph(text, initial="cold", ends=["won", "DISQUALIFIED"]).table() == (
+        DEFAULT_GRAPH.table()
+    )
+
+
+def test_the_initial_stage_must_be_open() -> None:
+    """Regression: a graph starting at WON was accepted."""
+    with pytest.raises(StageGraphError, match="initial stage WON is an end stage"):
+        StageGraph(DEFAULT_GRAPH.table(), initial=Stage.WON)
+
+
+def test_a_blank_reason_does_not_reopen() -> None:
+    """Regression: a reason of spaces passed step() for a REOPEN move."""
+    with pytest.raises(TransitionNotAllowed, match="reopening needs a reason"):
+        DEFAULT_GRAPH.step(Stage.WON, Stage.COLD, lead_id="u1", reason="   ")

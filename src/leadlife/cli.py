@@ -85,6 +85,18 @@ def demo(leads: int, days: int, seed: int) -> None:
 # -- leadlife score ---------------------------------------------------------------------
 
 
+def _phone_region(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--phone-region``: a region the phone metadata knows, in any case."""
+    if value is None:
+        return None
+    from leadlife.profile import phone_region_code
+
+    try:
+        return phone_region_code(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def _aware_moment(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
     """``--now``: an ISO 8601 date and time with its UTC offset; a naive one is refused."""
     if value is None:
@@ -235,6 +247,7 @@ def score(
 @click.option(
     "--phone-region",
     metavar="CC",
+    callback=_phone_region,
     help="ISO 3166 region for phone numbers written without +country (e.g. CN).",
 )
 @click.option(

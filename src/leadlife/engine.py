@@ -340,6 +340,7 @@ class Engine:
         last = lead.last_event_ts
         now = event.at if last is None or last <= ts else datetime.fromtimestamp(last, UTC)
         self._score(lead, now, event, failures)
+        lead.scored_ts = ts if last is None or last <= ts else last
         changes.extend(
             rulebook.evaluate(lead, event, enriched=enrichment, force=bool(changes), ts=ts)
         )
@@ -778,12 +779,24 @@ class Engine:
         assignments: list[Assignment] = []
         self._catch_up(lead, until_ts, changes, notices, assignments)
         self._schedule(lead)
+        now_ts = now.timestamp()
         due = lead.next_check_ts
-        if due is None or due > now.timestamp():
+        if due is None or due > now_ts:
             # The lead's last step of this tick. Scores may depend on time (decay,
-            # windows); refresh them for the leads touched.
-            self._score(lead, now, None, failures)
-            self._schedule(lead)
+            # windows); refresh them for the leads touched. A lower score can make a
+            # cooler band due already: apply it now, not at the next tick.
+            for _ in range(_RESCORE_ROUNDS):
+                self._score(lead, now, None, failures)
+                lead.scored_ts = now_ts
+                self._schedule(lead)
+                due = lead.next_check_ts
+                if due is None or due > now_ts:
+                    break
+                done = len(changes) + len(notices)
+                self._catch_up(lead, now_ts, changes, notices, assignments)
+                self._schedule(lead)
+                if len(changes) + len(notices) == done:
+                    break
         self._commit(lead, None, changes)
         if assignments and self.routing is not None:
             self.routing.committed(assignments)
@@ -818,7 +831,8 @@ class Engine:
             raise LeadlifeError(
                 f"no scorer named {name!r}; registered: {', '.join(sorted(self.scorers))}"
             )
-        return lead.explain(self.scorers[name], lead.last_event_at or self.clock())
+        # As of the moment its stored scores were computed, so the two agree.
+        return lead.explain(self.scorers[name], lead.scored_at or self.clock())
 
 
 def _caught(error: LeadlifeError) -> LeadlifeError:
@@ -840,6 +854,11 @@ def _caught(error: LeadlifeError) -> LeadlifeError:
         chained.__traceback__ = None
         pending.extend(e for e in (chained.__cause__, chained.__context__) if e is not None)
     return error
+
+
+# Rescoring and re-applying due rules at the end of a tick settles in one round for
+# any sane scorer; the bound keeps one that swings on every call from spinning.
+_RESCORE_ROUNDS = 3
 
 
 def _routed(lead: Lead) -> bool:

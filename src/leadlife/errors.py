@@ -54,15 +54,20 @@ class InvalidEventError(LeadlifeError, ValueError):
 
 
 class InvalidTimeError(LeadlifeError, ValueError):
-    """A moment given to the engine (``now``, a clock reading) has no timezone."""
+    """A moment given to the engine (``now``, a clock reading) has no timezone, or is
+    not a moment at all."""
 
-    def __init__(self, name: str, value: object):
+    def __init__(
+        self,
+        name: str,
+        value: object,
+        problem: str = "has no timezone",
+        fix: str = "pass an aware datetime, e.g. datetime.now(UTC) or "
+        "datetime(2026, 11, 2, tzinfo=UTC)",
+    ):
         self.name = name
         self.value = value
-        super().__init__(
-            f"{name}: {value!r} has no timezone. Fix: pass an aware datetime, "
-            "e.g. datetime.now(UTC) or datetime(2026, 11, 2, tzinfo=UTC)"
-        )
+        super().__init__(f"{name}: {value!r} {problem}. Fix: {fix}")
 
 
 class RegistrationError(LeadlifeError, TypeError):

@@ -117,6 +117,7 @@ class Lead:
     team: str | None = None
     assignments: tuple[Assignment, ...] = ()
     follow_up: FollowUp | None = None
+    scored_ts: float | None = None
 
     @property
     def is_open(self) -> bool:
@@ -142,6 +143,11 @@ class Lead:
     def asleep_since(self) -> datetime | None:
         """When the lead was flagged for reactivation after its silence (None: awake)."""
         return _utc(self.asleep_ts)
+
+    @property
+    def scored_at(self) -> datetime | None:
+        """The moment ``scores`` were computed as of: the newest event, or a later tick."""
+        return _utc(self.scored_ts)
 
     @property
     def next_check_at(self) -> datetime | None:
@@ -196,6 +202,7 @@ class Lead:
         new.team = self.team
         new.assignments = self.assignments  # tuples: shared until replaced
         new.follow_up = self.follow_up
+        new.scored_ts = self.scored_ts
         return new
 
     def take_state(self, other: Lead, *, extend_history: bool = False) -> None:
@@ -241,6 +248,7 @@ class Lead:
         self.team = other.team
         self.assignments = other.assignments
         self.follow_up = other.follow_up
+        self.scored_ts = other.scored_ts
 
     def same_state(self, other: Lead) -> bool:
         """True when every field of ``other`` equals this lead's."""
@@ -252,7 +260,7 @@ class Lead:
         ``now`` defaults to the lead's newest event; ``engine.explain(lead_id)`` picks
         the engine's band scorer for you.
         """
-        moment = now or self.last_event_at or self.first_seen_at
+        moment = now or self.scored_at or self.last_event_at or self.first_seen_at
         if moment is None:
             raise ValueError(f"lead {self.id!r} has seen no event; pass now=")
         return scorer.explain(self, moment)

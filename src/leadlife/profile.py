@@ -11,13 +11,33 @@ import re
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["CONTACT_FIELDS", "check_email", "check_phone", "set_profile_field"]
+__all__ = [
+    "CONTACT_FIELDS",
+    "check_email",
+    "check_phone",
+    "phone_region_code",
+    "set_profile_field",
+]
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+# The top-level domain: letters, or an internationalised one in punycode (xn--).
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.(?:[a-z]{2,}|xn--[a-z0-9-]{2,})$")
 CONTACT_FIELDS = frozenset({"phone", "email"})
 
 
 _E164 = re.compile(r"\+([1-9][0-9]{6,14})")
+
+
+def phone_region_code(region: str) -> str:
+    """``region`` as the phone metadata's code (``"cn"`` → ``"CN"``); ValueError if it
+    names no region the metadata knows, which would make every national number invalid."""
+    import phonenumbers  # heavy metadata; only for callers that name a region
+
+    code = region.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(
+            f"unknown region {region!r}; use an ISO 3166 alpha-2 code such as 'CN' or 'US'"
+        )
+    return code
 
 
 @lru_cache(maxsize=4096)
@@ -58,8 +78,18 @@ def _from_e164(digits: str) -> Any:
 
 
 def check_email(raw: str) -> tuple[str, bool]:
-    """``(normalised, valid)``: trimmed and lower-cased, checked for a plausible shape."""
+    """``(normalised, valid)``: trimmed and lower-cased, checked for a plausible shape.
+
+    An internationalised domain (``li@例子.中国``) is written in punycode
+    (``li@xn--fsqu00a.xn--fiqs8s``), the form routing lists account domains in.
+    """
     value = raw.strip().lower()
+    local, at, domain = value.rpartition("@")
+    if at and not domain.isascii():
+        try:
+            value = f"{local}@{domain.encode('idna').decode('ascii')}"
+        except UnicodeError:
+            return value, False
     return value, bool(_EMAIL.match(value))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from leadlife.errors import StageGraphError, TransitionNotAllowed
 
@@ -66,26 +67,30 @@ _REOPEN = Move.REOPEN
 class StageGraph:
     """A validated transition table.
 
-    ``table`` maps each stage to ``{target: Move}``. The graph is checked on
-    construction: every stage must be known, reachable from ``initial``, have at least
-    one way out, and be able to reach an end stage; leaving an end stage must be a
-    ``REOPEN`` move.
+    ``table`` maps each stage to ``{target: Move}``; stages and moves may be given as
+    their text (``"cold"``, ``"promotion"``), as in a table read from a file. The graph
+    is checked on construction: every stage and move must be known, every stage
+    reachable from ``initial`` (an open stage), have at least one way out, and be able
+    to reach an end stage; leaving an end stage must be a ``REOPEN`` move.
     """
 
     __slots__ = ("_allowed", "_moves", "ends", "initial")
 
     def __init__(
         self,
-        table: Mapping[Stage, Mapping[Stage, Move]],
+        table: Mapping[Any, Mapping[Any, Any]],
         *,
-        initial: Stage = Stage.COLD,
-        ends: Iterable[Stage] = _ENDS,
+        initial: Stage | str = Stage.COLD,
+        ends: Iterable[Stage | str] = _ENDS,
     ):
-        self.initial = initial
-        self.ends = frozenset(ends)
-        self._moves: dict[Stage, dict[Stage, Move]] = {
-            stage: dict(table.get(stage, {})) for stage in Stage
-        }
+        self.initial = _stage(initial, "initial")
+        self.ends = frozenset(_stage(end, "ends") for end in ends)
+        if self.initial in self.ends:
+            raise StageGraphError(
+                f"initial stage {self.initial.name} is an end stage; start at an open one",
+                [self.initial],
+            )
+        self._moves: dict[Stage, dict[Stage, Move]] = _moves(table)
         self._allowed = {stage: frozenset(moves) for stage, moves in self._moves.items()}
         self._check()
 
@@ -153,7 +158,7 @@ class StageGraph:
         move = self._moves[stage].get(target)
         if move is None:
             raise TransitionNotAllowed(lead_id, stage, target, self._sorted(stage))
-        if move is _REOPEN and not reason:
+        if move is _REOPEN and (not reason or reason.isspace()):
             raise TransitionNotAllowed(
                 lead_id, stage, target, self._sorted(stage), "reopening needs a reason"
             )
@@ -165,6 +170,51 @@ class StageGraph:
     def table(self) -> dict[Stage, dict[Stage, Move]]:
         """A copy of the transition table."""
         return {stage: dict(moves) for stage, moves in self._moves.items()}
+
+
+def _stage(value: object, where: str) -> Stage:
+    """``value`` as a Stage: a Stage, or its value or name as text ("cold", "COLD")."""
+    if isinstance(value, Stage):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        for stage in Stage:
+            if text.lower() == stage.value:
+                return stage
+    known = ", ".join(stage.value for stage in Stage)
+    raise StageGraphError(f"{where}: unknown stage {value!r}; the stages are {known}")
+
+
+def _moves(table: Mapping[Any, Mapping[Any, Any]]) -> dict[Stage, dict[Stage, Move]]:
+    """The table with every stage and move checked and turned into enum members."""
+    if not isinstance(table, Mapping):
+        raise StageGraphError(
+            f"the table must map each stage to {{target: move}}, not {type(table).__name__}"
+        )
+    moves: dict[Stage, dict[Stage, Move]] = {stage: {} for stage in Stage}
+    for key, targets in table.items():
+        stage = _stage(key, "table")
+        if not isinstance(targets, Mapping):
+            raise StageGraphError(
+                f"{stage.name}: its moves must be a mapping {{target: move}}, not "
+                f"{type(targets).__name__} (write {{}} for none)",
+                [stage],
+            )
+        for target_key, move in targets.items():
+            target = _stage(target_key, f"{stage.name}'s targets")
+            if isinstance(move, Move):
+                moves[stage][target] = move
+                continue
+            kinds = {kind.value: kind for kind in Move}
+            kind = kinds.get(move.strip().lower()) if isinstance(move, str) else None
+            if kind is None:
+                raise StageGraphError(
+                    f"{stage.name}→{target.name}: unknown move {move!r}; the moves are "
+                    + ", ".join(kinds),
+                    [stage, target],
+                )
+            moves[stage][target] = kind
+    return moves
 
 
 def _default_table() -> dict[Stage, dict[Stage, Move]]:

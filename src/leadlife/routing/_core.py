@@ -414,8 +414,10 @@ class Routing:
         for row in np.flatnonzero(~pending).tolist():
             held = current[row]
             ts = moments[row]
+            # A blank owner cell is no owner, not a sticky owner named "   ".
+            holder = None if missing(held) else (str(held).strip() or None)
             action, owner, team_id, reason, strategy = place(
-                None if missing(held) else str(held), teams[row], owners[row], reasons[row], ts
+                holder, teams[row], owners[row], reasons[row], ts
             )
             count(owner, team_id, ts, strategy)
             actions[row], owners[row], teams[row] = action, owner, team_id
@@ -441,11 +443,23 @@ class Routing:
         frame: pd.DataFrame, at: datetime | Sequence[datetime] | None, size: int
     ) -> list[float]:
         """Epoch seconds per row, each moment checked for a timezone."""
+        if isinstance(at, str):  # one ISO 8601 moment, not a sequence of characters
+            try:
+                at = datetime.fromisoformat(at)
+            except ValueError:
+                raise InvalidTimeError(
+                    "at",
+                    at,
+                    "is not an ISO 8601 moment",
+                    "give one with its UTC offset, e.g. '2026-11-05T09:00:00+08:00'",
+                ) from None
         if isinstance(at, datetime):
             return [require_aware(at, "at").timestamp()] * size
         values = frame["at"] if at is None and "at" in frame.columns else at
         if values is None:
-            raise InvalidTimeError("at", None)
+            raise InvalidTimeError(
+                "at", None, "is missing", "pass at=, or give the frame an 'at' column"
+            )
         import pandas as pd
 
         if isinstance(values, pd.Series | pd.DatetimeIndex) and isinstance(
@@ -454,7 +468,13 @@ class Routing:
             # Aware by its dtype: convert the whole column at once.
             if len(values) != size:
                 raise ValueError(f"at has {len(values)} moments for {size} rows; give one per row")
-            seconds = pd.DatetimeIndex(values).as_unit("ns").asi8 / 1e9
+            index = pd.DatetimeIndex(values)
+            if index.hasnans:
+                row = int(index.isna().argmax())
+                raise InvalidTimeError(
+                    f"at (row {row})", pd.NaT, "is not a moment", "give every row its time"
+                )
+            seconds = index.as_unit("ns").asi8 / 1e9
             return [float(x) for x in seconds.tolist()]
         moments = [require_aware(moment, "at").timestamp() for moment in values]
         if len(moments) != size:
@@ -573,6 +593,13 @@ class Routing:
 
     def work_queue(self, leads: Iterable[Lead], **filters: Any) -> list[QueueEntry]:
         """Open leads ranked by score and source conversion rate (see ``work_queue``)."""
+        team = filters.get("team")
+        if team is not None and team not in self.teams:
+            # Owners may come from outside the teams (an event names one); teams may not.
+            raise ValueError(
+                f"team={team!r} is not a team of the routing configuration "
+                f"(teams: {', '.join(sorted(self.teams))})"
+            )
         pool = list(leads)
         return work_queue(pool, self.source_rates(pool), **filters)
 

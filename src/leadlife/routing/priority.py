@@ -243,8 +243,8 @@ def work_queue(
         raise ValueError(
             f"owner={owner!r} and unowned=True ask for opposite leads; pass one of them"
         )
-    if limit is not None and limit < 0:
-        raise ValueError(f"limit={limit} is negative; pass 0 or more, or None for all")
+    if limit is not None and (type(limit) is not int or limit < 0):
+        raise ValueError(f"limit={limit!r}: pass a whole number, 0 or more, or None for all")
     scale = rates.spec.score_scale
     by_source: dict[str | None, SourceRate] = {}
     ranked: list[_Ranked] = []

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from leadlife.profile import phone_region_code
 from leadlife.scoring.model import FieldWhen, ScoringRulesModel
 
 __all__ = [
@@ -217,14 +218,4 @@ class RulebookModel(_Strict):
     @field_validator("phone_region")
     @classmethod
     def _known_region(cls, region: str | None) -> str | None:
-        if region is None:
-            return None
-        import phonenumbers  # heavy metadata; only for rulebooks that name a region
-
-        code = region.upper()
-        if code not in phonenumbers.SUPPORTED_REGIONS:
-            # A region the metadata lacks would make every national number invalid.
-            raise ValueError(
-                f"unknown region {region!r}; use an ISO 3166 alpha-2 code such as 'CN' or 'US'"
-            )
-        return code
+        return None if region is None else phone_region_code(region)

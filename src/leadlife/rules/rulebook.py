@@ -147,6 +147,12 @@ class Rulebook:
 
     def _check_graph(self) -> None:
         """Refuse, at load, a graph this rulebook's moves could not run on."""
+        if self.graph.initial is not Stage.COLD:
+            raise StageGraphError(
+                f"the graph starts at {self.graph.initial.name}, but the rulebook's leads "
+                "start at COLD and climb from there; give the graph initial=Stage.COLD",
+                [self.graph.initial],
+            )
         needed: dict[tuple[Stage, Stage], str] = {}
         tops = [Stage.COLD, Stage.WARM, Stage.HOT] + [step[0] for step in self._ladder]
         for low in tops:
