@@ -480,3 +480,87 @@ def test_profile_fields_come_from_forms_and_verification_without_leads() -> None
     assert frame.loc["u2", "industry"] is None
     early = build_features(events, as_of=AS_OF - timedelta(days=2, hours=12))
     assert early.loc["u1", "industry"] == "media"  # point in time: before verification
+
+
+def test_profiles_are_replayed_in_arrival_order_as_the_engine_saw_them() -> None:
+    """Regression: profiles were replayed in time order, so back-filled forms overwrote live.
+
+    The engine lets a late event fill only missing fields: a form back-filled after a
+    newer page view keeps the first form's industry live, and the rebuilt row must too.
+    """
+    spec = FeatureSpec(windows=(7,), text_buckets=0, profile_fields=("industry",))
+    log = [  # arrival order: the page view came in live, the forms were back-filled
+        event("page_view", timedelta(hours=1), event_id="p"),
+        event("form_submit", timedelta(days=3), event_id="f1", industry="retail"),
+        event("form_submit", timedelta(days=2), event_id="f2", industry="saas"),
+    ]
+    engine = engine_with(spec, get_plugin_manager(load_entrypoints=False))
+    assert engine.ingest_many(log).rejected == []
+    live = lead_features(engine.get("u1"), AS_OF, spec)
+    assert live["industry"] == "retail"
+    for events in (log, pd.DataFrame(log)):
+        assert build_features(events, as_of=AS_OF, spec=spec).loc["u1", "industry"] == "retail"
+
+
+@given(events=event_logs(), order=st.randoms(use_true_random=False))
+def test_profiles_rebuilt_from_a_log_in_any_order_equal_the_live_ones(
+    events: list[dict[str, Any]], order: Any
+) -> None:
+    """Profiles rebuilt from a log in any arrival order (late events too) are the live ones."""
+    order.shuffle(events)
+    engine = engine_with(SMALL, get_plugin_manager(load_entrypoints=False))
+    assert engine.ingest_many(events).rejected == []
+    frame = build_features(events, as_of=AS_OF, spec=SMALL)
+    for lead_id in frame.index:
+        assert_row_equal(lead_features(engine.get(lead_id), AS_OF, SMALL), frame.loc[lead_id])
+
+
+def test_a_frame_log_is_stripped_as_event_validation_strips() -> None:
+    """Regression: padded lead ids, types and channels of a CSV export split leads and types."""
+    spec = FeatureSpec(
+        windows=(1, 7), event_types=("page_view", "search"), text_buckets=0, profile_fields=()
+    )
+    events = [
+        event("page_view ", timedelta(days=2), lead="u1", channel=" sem"),
+        event("search", timedelta(hours=2), lead=" u1", channel="web "),
+    ]
+    from_events = build_features(events, as_of=AS_OF, spec=spec)
+    from_frame = build_features(pd.DataFrame(events), as_of=AS_OF, spec=spec)
+    assert from_frame.index.tolist() == ["u1"]
+    pd.testing.assert_frame_equal(from_frame, from_events)
+    assert from_frame.loc["u1", "n.page_view.7d"] == 1.0
+    assert from_frame.loc["u1", ["first_channel", "last_channel"]].tolist() == ["sem", "web"]
+
+
+def test_frame_events_without_an_id_are_refused_naming_the_column() -> None:
+    """Regression: rows without an id were taken for one repeated id and silently dropped."""
+    log = pd.DataFrame(
+        {
+            "id": ["a", None, " ", np.nan],
+            "lead_id": ["u1", "u1", "u2", "u2"],
+            "type": "page_view",
+            "at": pd.to_datetime([AS_OF - timedelta(hours=h) for h in (1, 2, 3, 4)], utc=True),
+        }
+    )
+    with pytest.raises(FeatureSchemaError, match=r"3 events have no id") as caught:
+        build_features(log, as_of=AS_OF, spec=SMALL)
+    assert caught.value.column == "id"
+    assert "unique id" in caught.value.fix
+    counted = build_features(log.drop(columns="id"), as_of=AS_OF, spec=SMALL)
+    assert counted["n.events"].tolist() == [2.0, 2.0]  # without ids, every row counts
+
+
+@pytest.mark.parametrize("value", ["1e400", math.inf, -math.inf, "-inf"])
+def test_non_finite_profile_numbers_are_unknown_on_both_paths(value: object) -> None:
+    """Regression: a profile's "1e400" became inf, which only the live path could score."""
+    spec = FeatureSpec(windows=(7,), text_buckets=0, profile_fields=("registered_capital",))
+    lead = Lead("u1", profile={"registered_capital": value})
+    live = lead_features(lead, AS_OF, spec)
+    assert math.isnan(live["registered_capital"])
+    for profiles in (
+        [lead],
+        pd.DataFrame({"registered_capital": [value]}, index=["u1"]),
+        pd.DataFrame({"registered_capital": [float(value)]}, index=["u1"]),  # type: ignore[arg-type]
+    ):
+        frame = build_features([], profiles, as_of=AS_OF, spec=spec)
+        assert math.isnan(frame.loc["u1", "registered_capital"])

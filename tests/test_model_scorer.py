@@ -489,3 +489,111 @@ def test_pickling_drops_and_rebuilds_the_compiled_trees(
     loaded = pickle.loads(dumped)
     assert isinstance(loaded.compiled_, CompiledTrees)
     assert loaded.score(leads[1], NOW) == forest.score(leads[1], NOW)
+
+
+def test_live_scores_read_raw_profile_values_as_training_cleaned_them(
+    pm: LeadlifePluginManager,
+) -> None:
+    """Regression: train() cleans the frame but live scoring did not clean the lead's row.
+
+    A Yes/No profile field failed every live score ("numeric when the encoder was
+    fitted but holds 'No'") and "saas " scored as an unknown industry.
+    """
+    from leadlife.ml.encoding import clean_frame
+    from leadlife.ml.features import build_features
+    from leadlife.ml.plugin import ModelScoring
+
+    book = leadlife.Rulebook.from_dict(
+        {
+            "extends": "default",
+            "event_types": {"form_submit": {"points": 5, "profile": ["opted_out", "industry"]}},
+        }
+    )
+    spec = FeatureSpec.from_rulebook(
+        book,
+        windows=(7,),
+        text_buckets=0,
+        profile_fields=("opted_out", "industry"),
+        numeric_fields=(),
+    )
+    rng = np.random.default_rng(0)
+    events, labels = [], {}
+    for i in range(400):
+        opted, industry = rng.choice(["Yes", "No"]), rng.choice(["saas ", "retail"])
+        events.append(
+            {
+                "id": f"f{i}",
+                "lead_id": f"L{i:03d}",
+                "type": "form_submit",
+                "at": T0 - timedelta(hours=int(rng.integers(1, 100))),
+                "data": {"opted_out": opted, "industry": industry},
+            }
+        )
+        labels[f"L{i:03d}"] = int(rng.random() < (0.8 if industry == "saas " else 0.1))
+    raw = build_features(events, as_of=T0, spec=spec, rulebook=book)
+    X = clean_frame(raw)  # what train() fits on
+    model = ModelScorer(estimator=_small_forest()).fit(X, pd.Series(labels)[X.index], spec=spec)
+    assert model.encoder_.numeric_columns_[-1] == "opted_out"
+    engine = leadlife.Engine(
+        rulebook=book,
+        plugins=[ModelScoring(model)],
+        plugin_manager=pm,
+        clock=leadlife.FixedClock(T0),
+    )
+    report = engine.ingest_many(events[:5])
+    assert report.rejected == []
+    assert list(engine.failures) == []  # no plugin failed to score
+    batch = model.score_frame(X.iloc[:5], reasons=False)["score"]
+    assert model.score_frame(raw.iloc[:5], reasons=False)["score"].tolist() == batch.tolist()
+    for lead_id, expected in batch.items():
+        lead = engine.get(str(lead_id))
+        assert model.name in lead.scores  # scored on ingest, no plugin failure
+        assert model.score(lead, T0) == pytest.approx(expected)
+
+
+def test_zero_rows_score_to_an_empty_result(forest: ModelScorer, data: Any) -> None:
+    """Regression: score_frame and predict_proba of no rows raised scikit-learn's error."""
+    X, _ = data
+    proba = forest.predict_proba(X.iloc[:0])
+    assert proba.shape == (0, 2)
+    assert forest.predict(X.iloc[:0]).shape == (0,)
+    scored = forest.score_frame(X.iloc[:0])
+    assert scored.empty
+    assert scored.columns.tolist() == ["probability", "score", "tag", "reasons"]
+    with pytest.raises(FeatureSchemaError, match="employees"):
+        forest.score_frame(X.iloc[:0].drop(columns="employees"))  # columns still checked
+
+
+def test_infinite_and_huge_numbers_are_missing_in_batch_and_live(
+    forest: ModelScorer, data: Any
+) -> None:
+    """Regression: inf scored live but score_frame and fit raised sklearn's raw error."""
+    X, y = data
+    for value in (math.inf, -math.inf, 1e300):
+        odd = X.iloc[:4].assign(employees=value)
+        unknown = X.iloc[:4].assign(employees=np.nan)
+        expected = forest.score_frame(unknown, reasons=False)["score"]
+        scored = forest.score_frame(odd)
+        assert scored["score"].tolist() == expected.tolist()
+        rows = [forest.score_row(row) for row in odd.to_dict("records")]
+        assert rows == pytest.approx(expected.tolist())
+    refit = ModelScorer(estimator=_small_forest()).fit(X.assign(employees=np.inf), y)
+    assert refit.predict_proba(X).shape == (len(X), 2)
+    array_model = ModelScorer(estimator=_small_forest()).fit(
+        X.drop(columns=SPEC.categorical_columns()).to_numpy(), y
+    )
+    numbers = X.drop(columns=SPEC.categorical_columns()).to_numpy()
+    numbers[0, 0] = np.inf
+    assert array_model.predict_proba(numbers).shape == (len(X), 2)
+
+
+def test_missing_labels_are_refused_with_a_library_error(data: Any) -> None:
+    """Regression: fit with a NaN label raised scikit-learn's bare "Input contains NaN"."""
+    X, y = data
+    labels = y.astype(float).where(np.arange(len(y)) % 10 != 0)
+    with pytest.raises(FeatureSchemaError, match=r"30 missing or infinite label") as caught:
+        ModelScorer(estimator=_small_forest()).fit(X, labels)
+    assert caught.value.column == "y"
+    assert "drop the rows without a label" in caught.value.fix
+    with pytest.raises(ValueError, match="label"):  # still a ValueError for sklearn callers
+        ModelScorer().fit(X, labels.to_numpy())

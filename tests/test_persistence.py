@@ -313,3 +313,64 @@ def test_hash_frame_counts_order_and_names() -> None:
     assert hash_frame(frame.rename(columns={"a": "c"})) != digest
     assert hash_frame(frame.assign(b=["x", np.nan, "z"])) == digest
     assert hash_frame(frame.assign(b=["x", "None", "z"])) != digest
+
+
+def test_all_missing_columns_fit_the_frame_and_the_spec_they_were_fitted_on(
+    tmp_path: Path,
+) -> None:
+    """Regression: load_model(features=X) refused the very frame fitted, for an all-NaN column.
+
+    The encoder makes an all-missing column categorical, while the frame's float64
+    NaN column and a FeatureSpec say numeric; such a column fits either kind.
+    """
+    from leadlife.ml.features import FeatureSpec
+    from leadlife.ml.scorer import ModelScorer
+
+    spec = FeatureSpec(windows=(7,), text_buckets=0, profile_fields=("employees",))
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({name: rng.poisson(2, 200).astype(float) for name in spec.columns()}).astype(
+        {"first_channel": object, "last_channel": object}
+    )
+    X["first_channel"] = rng.choice(["web", "chat"], 200)
+    X["last_channel"] = rng.choice(["web", "chat"], 200)
+    X["employees"] = np.nan  # no company was ever verified
+    y = (X["n.events"] > 2).astype(int)
+    model = ModelScorer(estimator=RandomForestClassifier(n_estimators=5, random_state=0))
+    model.fit(X, y, spec=spec)
+    assert "employees" in model.encoder_.categorical_columns_
+    path = save_model(model, tmp_path / "m", created_at=CREATED)
+    kinds = {item["name"]: item["kind"] for item in read_sidecar(path)["features"]}
+    assert kinds["employees"] is None
+    assert kinds["first_channel"] == "categorical"
+    for features in (X, spec):
+        assert type(load_model(path, features=features)) is ModelScorer
+    with pytest.raises(FeatureSchemaError, match="'first_channel' is numeric here"):
+        load_model(path, features=X.assign(first_channel=1.0))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("versions", "1.0", "'versions'"),
+        ("versions", {"leadlife": 1}, "'versions'"),
+        ("features", "visits", "'features' is 'visits'"),
+        ("features", [{"column": "visits"}], "'features' holds"),
+        ("features", [{"name": "visits", "kind": "text"}], "'features' holds"),
+        ("features", ["visits"], "'features' holds"),
+        ("sha256", 123, "'sha256'"),
+        ("estimator", None, "'estimator'"),
+    ],
+)
+def test_a_malformed_sidecar_is_an_integrity_error(
+    tmp_path: Path, model: RandomForestClassifier, field: str, value: Any, problem: str
+) -> None:
+    """Regression: wrongly shaped sidecar fields raised AttributeError, KeyError or TypeError."""
+    path = save_model(model, tmp_path / "m", created_at=CREATED)
+    sidecar_file = Path(f"{path}.json")
+    sidecar = json.loads(sidecar_file.read_text())
+    sidecar[field] = value
+    sidecar_file.write_text(json.dumps(sidecar))
+    with pytest.raises(ModelIntegrityError, match=f"malformed: its {problem}"):
+        load_model(path, features=["visits", "minutes"])
+    with pytest.raises(ModelIntegrityError, match="malformed"):
+        read_sidecar(path)

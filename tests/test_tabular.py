@@ -447,3 +447,47 @@ def test_an_all_missing_column_is_categorical_and_reads_live_values_as_unknown()
     assert np.isnan(encoder.encode_row(live)[1:]).all()
     model = ModelScorer(estimator=HistGradientBoostingClassifier(max_iter=5)).fit(frame, label)
     assert 0.0 <= model.score_row(live) <= 100.0
+
+
+def test_raw_cells_encode_as_clean_frame_would_have_left_them() -> None:
+    """Regression: a fitted encoder read raw live cells unlike the cleaned training frame.
+
+    Trained on clean_frame's output, "No" in a flag column was an error live and
+    "saas " an unknown category; transform and encode_row now read each cell as
+    clean_frame would have left it in a column of the fitted kind.
+    """
+    raw = pd.DataFrame(
+        {
+            "opted_out": ["Yes", "No", "no", "Select", "YES", "No"] * 5,
+            "industry": ["saas", "retail ", " saas", "Select", "", "retail"] * 5,
+        }
+    )
+    clean = clean_frame(raw)
+    encoder = TabularEncoder(min_frequency=1).fit(clean)
+    assert encoder.numeric_columns_ == ["opted_out"]
+    assert encoder.categories_["industry"] == ["retail", "saas"]
+    expected = encoder.transform(clean)
+    np.testing.assert_array_equal(encoder.transform(raw), expected)
+    rows = np.array([encoder.encode_row(row) for row in raw.to_dict("records")])
+    np.testing.assert_array_equal(rows, expected)
+    assert encoder.encode_row({"opted_out": " true ", "industry": "saas\t"}).tolist() == [1.0, 1.0]
+    assert np.isnan(encoder.encode_row({"opted_out": "", "industry": "media"})).all()
+    with pytest.raises(FeatureSchemaError, match="'opted_out'"):
+        encoder.encode_row({"opted_out": "maybe", "industry": "saas"})
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, 1e300, -3.5e38, "1e400", "inf"])
+def test_numbers_the_trees_cannot_compare_are_missing_on_both_paths(value: object) -> None:
+    """Regression: inf (or beyond float32) was scored live but raised sklearn's error in batch."""
+    frame, label = _leads(200)
+    encoder = TabularEncoder().fit(frame.assign(visits=frame["visits"].where(label == 0, np.inf)))
+    assert encoder.numeric_columns_[0] == "visits"
+    row = {**frame.iloc[0].to_dict(), "visits": value}
+    encoded = encoder.encode_row(row)
+    assert math.isnan(encoded[0])
+    np.testing.assert_array_equal(encoder.transform(pd.DataFrame([row])), encoded[np.newaxis])
+    big = frame.assign(visits=np.where(label == 1, 1e300, frame["visits"]))
+    matrix = encoder.transform(big)
+    assert np.isnan(matrix[label == 1, 0]).all()
+    assert big["visits"].eq(1e300).any()  # the caller's frame is left as it was
+    RandomForestClassifier(n_estimators=3, random_state=0).fit(matrix, label)

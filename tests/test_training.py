@@ -308,3 +308,19 @@ def test_saved_result_round_trips(result: TrainingResult, tmp_path: Path) -> Non
     np.testing.assert_array_equal(
         loaded.predict_proba(result.X_test), result.model.predict_proba(result.X_test)
     )
+
+
+def test_a_frame_without_feature_columns_is_refused(frame: pd.DataFrame) -> None:
+    """Regression: a frame of only the label (and dropped ids) raised scikit-learn's error."""
+    with pytest.raises(FeatureSchemaError, match="no feature columns") as caught:
+        quick(frame[["lead_id", "Converted"]])
+    assert "'lead_id'" in str(caught.value)
+    with pytest.raises(FeatureSchemaError, match="no feature columns"):
+        quick(frame[["Converted"]], drop=[])
+
+
+def test_infinite_values_train_as_missing(frame: pd.DataFrame) -> None:
+    """Regression: one inf in a column made train() raise scikit-learn's infinity error."""
+    odd = frame.assign(minutes=frame["minutes"].where(frame.index % 50 != 0, np.inf))
+    trained = quick(odd)
+    assert 0.5 < trained.report.metrics["roc_auc"] <= 1.0

@@ -10,6 +10,10 @@ tree models take, HistGradientBoosting as native categoricals through
 
 :meth:`TabularEncoder.encode_row` encodes one lead from a plain mapping without
 pandas; it gives exactly the row :meth:`TabularEncoder.transform` gives.
+
+Both read each cell as :func:`clean_frame` would have left it in a column of the kind
+fitted: a model trained on a cleaned frame sees the same values whether a lead comes
+cleaned (a batch) or raw (a live lead's profile, a CRM record).
 """
 
 from __future__ import annotations
@@ -41,6 +45,11 @@ OTHER = "(other)"
 
 _YES = frozenset({"yes", "true"})
 _NO = frozenset({"no", "false"})
+# clean_frame's default placeholders, casefolded, and the blank cell.
+_MISSING_WORDS = frozenset({"select", ""})
+# scikit-learn's forests compare float32 values: beyond this a number is inf to them,
+# and their input check refuses it.
+_LARGEST = float(np.finfo(np.float32).max)
 _NUMERIC_KINDS = frozenset(
     {"integer", "floating", "mixed-integer-float", "decimal", "boolean", "empty"}
 )
@@ -151,14 +160,32 @@ def _category_key(value: object) -> str | None:
 
 
 def _number(value: object, column: str) -> float:
-    """One numeric cell as a float (NaN when missing); text that is no number is an error."""
-    if type(value) is float:
-        return value
+    """One numeric cell as a float (NaN when missing); text that is no number is an error.
+
+    Text reads as :func:`clean_frame` reads it: ``Yes``/``No`` (``True``/``False``)
+    are 1.0/0.0, blanks and ``"Select"`` are missing. A number the trees cannot
+    compare (inf, or beyond float32's range) is missing too.
+    """
+    number = value if type(value) is float else _parse_number(value, column)
+    return number if -_LARGEST <= number <= _LARGEST else math.nan
+
+
+def _parse_number(value: object, column: str) -> float:
     try:
         return float(value)  # type: ignore[arg-type]
+    except OverflowError:  # an int beyond any float
+        return math.nan
     except (TypeError, ValueError):
         if _is_missing(value):
             return math.nan
+        if isinstance(value, str):
+            word = value.strip().casefold()
+            if word in _YES:
+                return 1.0
+            if word in _NO:
+                return 0.0
+            if word in _MISSING_WORDS:
+                return math.nan
         raise FeatureSchemaError(
             f"column {column!r} was numeric when the encoder was fitted but holds {value!r}",
             "give numbers (or missing values) in that column; run clean_frame on the "
@@ -342,8 +369,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                 out[:, j] = _floats(values, name)
             else:
                 index, codes = self._index_[j]
-                positions = index.get_indexer(_category_keys(_objects(values)))
-                out[:, j] = codes[positions]
+                out[:, j] = codes[_positions(index, _category_keys(_objects(values)))]
         return out
 
     def encode_row(self, row: Mapping[str, Any] | Sequence[Any] | NDArray[Any]) -> FloatArray:
@@ -371,10 +397,17 @@ class TabularEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             for name, lookup in plan:
                 value = row[name]
                 if lookup is None:
-                    append(value if type(value) is float else _number(value, name))
+                    if type(value) is float and -_LARGEST <= value <= _LARGEST:
+                        append(value)
+                    else:
+                        append(_number(value, name))
                 else:
                     key = value if type(value) is str else _category_key(value)
-                    append(lookup.get(key, nan))  # type: ignore[arg-type]
+                    code = lookup.get(key, nan)  # type: ignore[arg-type]
+                    if code != code and type(key) is str:
+                        # Unknown as given: maybe known once stripped, as clean_frame would.
+                        code = lookup.get(key.strip(), nan)
+                    append(code)
         except KeyError:
             missing = [name for name, _ in plan if name not in row]
             raise FeatureSchemaError(
@@ -444,15 +477,36 @@ def _objects(column: RawColumn) -> NDArray[Any]:
 
 
 def _floats(column: RawColumn, name: str) -> FloatArray:
-    """A numeric column as float64, NaN for missing; text that is no number is an error."""
+    """A numeric column as float64, NaN for missing; text that is no number is an error.
+
+    Cells read as :func:`_number` reads them, numbers the trees cannot compare included.
+    """
     if _is_number_dtype(column.dtype):
         values: FloatArray = (
             column.to_numpy(dtype=np.float64, na_value=np.nan)
             if isinstance(column, pd.Series)
             else column.astype(np.float64)
         )
-        return values
+        # np.where copies: to_numpy may be a view of the caller's frame.
+        with np.errstate(invalid="ignore"):
+            comparable = np.abs(values) <= _LARGEST
+        return values if comparable.all() else np.where(comparable, values, np.nan)
     return np.array([_number(value, name) for value in _objects(column).tolist()], dtype=np.float64)
+
+
+def _positions(index: pd.Index, keys: NDArray[Any]) -> NDArray[np.intp]:
+    """Each key's position in ``index`` (-1: unknown), as encode_row finds it.
+
+    A text unknown as given is looked up again stripped, as clean_frame would have
+    left it: padded values from a form match the category training saw.
+    """
+    positions: NDArray[np.intp] = index.get_indexer(keys)
+    missed = np.flatnonzero(positions < 0)
+    padded = [i for i in missed.tolist() if isinstance(keys[i], str) and keys[i] != keys[i].strip()]
+    if padded:
+        stripped = np.array([keys[i].strip() for i in padded], dtype=object)
+        positions[padded] = index.get_indexer(stripped)
+    return positions
 
 
 def _holds_text(column: RawColumn) -> bool:

@@ -300,20 +300,18 @@ def _category(value: Any) -> str | None:
 
 
 def _number(value: Any) -> float:
-    """A profile value as a float; NaN when unknown or not a number."""
+    """A profile value as a float; NaN when unknown, not a number, or not finite.
+
+    inf (a profile's ``"1e400"`` reads as inf) is no quantity a model can compare, so it
+    is unknown like a missing value, on both paths.
+    """
     if value is None:
         return math.nan
-    if isinstance(value, bool | int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return math.nan
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
         return math.nan
+    return number if math.isfinite(number) else math.nan
 
 
 def _texts(data: Any, keys: tuple[str, ...]) -> tuple[str, ...]:
@@ -525,14 +523,52 @@ def _log_from_frame(frame: pd.DataFrame) -> _Log:
         )
     size = len(frame)
     nothing = np.full(size, None, dtype=object)
+    ids = _stripped(frame["id"].to_numpy(dtype=object)) if "id" in frame.columns else None
+    if ids is not None:
+        unnamed = pd.isna(ids)
+        if unnamed.any():
+            rows = np.flatnonzero(unnamed)
+            raise FeatureSchemaError(
+                f"{len(rows)} events have no id (rows {rows[:5].tolist()}"
+                f"{', ...' if len(rows) > 5 else ''}); a repeated id counts once, so they "
+                "cannot be told apart",
+                "give every event its unique id, or leave out the 'id' column to count "
+                "every row as a distinct event",
+                column="id",
+            )
+    # Stripped as Event validation strips them, so a padded value from a CSV export
+    # is the same lead, type or channel as on the event path.
     return _Log(
-        frame["id"].to_numpy(dtype=object) if "id" in frame.columns else None,
-        frame["lead_id"].to_numpy(dtype=object),
-        frame["type"].to_numpy(dtype=object),
+        ids,
+        _stripped(frame["lead_id"].to_numpy(dtype=object)),
+        _stripped(frame["type"].to_numpy(dtype=object)),
         _aware_us(frame["at"]),
-        frame["channel"].to_numpy(dtype=object) if "channel" in frame.columns else nothing,
+        _stripped(frame["channel"].to_numpy(dtype=object))
+        if "channel" in frame.columns
+        else nothing,
         frame["data"].to_numpy(dtype=object) if "data" in frame.columns else nothing,
     )
+
+
+def _stripped(values: np.ndarray) -> np.ndarray:
+    """``values`` with texts stripped of spaces, a text of spaces only as None.
+
+    Each distinct value is stripped once: a log has few types and channels, and
+    each lead's id repeats over its events.
+    """
+    codes, distinct = pd.factorize(values)
+    cleaned = [
+        (value.strip() or None) if isinstance(value, str) else value for value in distinct.tolist()
+    ]
+    if all(
+        new is old or (isinstance(old, str) and new == old)
+        for new, old in zip(cleaned, distinct.tolist(), strict=True)
+    ):
+        return values
+    out = values.copy()
+    known = codes >= 0
+    out[known] = _object_array(cleaned)[codes[known]]
+    return out
 
 
 def _aware_us(column: pd.Series) -> np.ndarray:
@@ -573,13 +609,17 @@ def build_features(
         (``id``, ``lead_id``, ``type``, timezone-aware ``at``, optional ``channel``
         and ``data``), or an iterable of events or event dicts (validated as the
         engine does). Events at or after ``as_of`` are ignored; a repeated ``id``
-        counts once (its first occurrence), as the engine does.
+        counts once (its first occurrence), as the engine does. A frame's texts are
+        stripped as Event validation strips them, and with an ``id`` column every
+        row needs an id (else :class:`~leadlife.errors.FeatureSchemaError`).
     :param leads: profiles, as a DataFrame indexed by lead id with one column per
         profile field, or leads whose ``profile`` is read. They should be as of
         ``as_of`` too: the frame takes them as given. None rebuilds each lead's
-        profile from its own events before ``as_of``, taken in time order, with the
-        rulebook's profile rules (``Rulebook.record``, what the engine runs), so a
-        form's ``industry`` or a verified company is there as it would be live;
+        profile from its own events before ``as_of``, taken in the log's order (the
+        order the engine received them, so a late event only fills fields still
+        missing, as live), with the rulebook's profile rules (``Rulebook.record``,
+        what the engine runs), so a form's ``industry`` or a verified company is
+        there as it would be live;
         fields only enricher plugins set (the ``inferred_*`` ones) then stay unknown.
     :param rulebook: the rulebook whose profile rules rebuild profiles (None: the
         default rulebook).
@@ -628,7 +668,10 @@ def build_features(
     chosen = chosen[order]
     rows = rows[order]
     if profiles is None and spec.profile_fields:
-        profiles = _replayed_profiles(log, chosen, rows, index, spec, rulebook)
+        # Replayed as the engine saw them, in arrival order: a back-filled event then
+        # only fills the fields still missing, as it did live.
+        arrival = np.lexsort((chosen, rows))
+        profiles = _replayed_profiles(log, chosen[arrival], rows[arrival], index, spec, rulebook)
     at_us = log.at_us[chosen]
     seconds = at_us / 1e6  # equals datetime.timestamp(), as the live lead stores it
     kind_codes, kind_names = pd.factorize(log.kind)
@@ -823,7 +866,8 @@ def _replayed_profiles(
 ) -> pd.DataFrame | None:
     """Each lead's profile as the rulebook's ``record`` builds it from its events.
 
-    ``chosen`` are log positions in time order per lead, ``rows`` their leads' rows.
+    ``chosen`` are log positions in the log's (arrival) order per lead, ``rows`` their
+    leads' rows.
     The events are trusted (the log was validated when read), so they are built
     without validating again.
     """
@@ -885,7 +929,9 @@ def _profile_columns(
             if pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(
                 column.dtype
             ):
-                columns[name] = column.to_numpy(dtype=np.float64, na_value=np.nan)
+                values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+                # Not finite is unknown, as _number reads a live profile's value.
+                columns[name] = np.where(np.isfinite(values), values, np.nan)
             else:
                 columns[name] = np.fromiter(
                     map(_number, column.tolist()), dtype=np.float64, count=size

@@ -261,7 +261,53 @@ def read_sidecar(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"({FORMAT_VERSION})",
             "upgrade leadlife to the version that saved the model",
         )
+    _check_sidecar_fields(str(model_file), sidecar_file.name, data)
     return data
+
+
+def _check_sidecar_fields(where: str, name: str, data: Mapping[str, Any]) -> None:
+    """Refuse a sidecar whose fields have the wrong shape, naming the field.
+
+    The checks after this one read the fields as save_model writes them; an edited
+    or truncated sidecar would otherwise fail there with a raw Python error.
+    """
+    problem = None
+    versions = data["versions"]
+    if not isinstance(data["sha256"], str):
+        problem = f"its 'sha256' is {data['sha256']!r}, not a hex digest"
+    elif not isinstance(data["estimator"], str):
+        problem = f"its 'estimator' is {data['estimator']!r}, not a class path"
+    elif not isinstance(versions, dict) or not all(
+        isinstance(value, str) for value in versions.values()
+    ):
+        problem = f"its 'versions' is {versions!r}, not a mapping of package to version"
+    else:
+        problem = _schema_problem(data["features"])
+    if problem is not None:
+        raise ModelIntegrityError(
+            where,
+            f"{name} is malformed: {problem}",
+            "restore the sidecar from where the model was saved, or save the model again",
+        )
+
+
+def _schema_problem(schema: Any) -> str | None:
+    """What is wrong with a sidecar's 'features' (None: nothing)."""
+    if schema is None:
+        return None
+    if not isinstance(schema, list):
+        return f"its 'features' is {schema!r}, not a list of columns"
+    for item in schema:
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("name"), str)
+            or item.get("kind", None) not in (NUMERIC, CATEGORICAL, None)
+        ):
+            return (
+                f"its 'features' holds {item!r}; each column is "
+                f'{{"name": <str>, "kind": "{NUMERIC}", "{CATEGORICAL}" or null}}'
+            )
+    return None
 
 
 def model_versions(path: str | os.PathLike[str]) -> list[Path]:
@@ -281,7 +327,14 @@ def check_features(sidecar: Mapping[str, Any], features: Any) -> None:
     schema = sidecar.get("features")
     if schema is None:
         return
-    expected = {item["name"]: item["kind"] for item in schema}
+    problem = _schema_problem(schema)
+    if problem is not None:
+        raise ModelIntegrityError(
+            str(sidecar.get("model_file", "the model")),
+            f"the sidecar is malformed: {problem}",
+            "restore the sidecar from where the model was saved, or save the model again",
+        )
+    expected = {item["name"]: item.get("kind") for item in schema}
     given = _given_features(features)
     missing = [name for name in expected if name not in given]
     unexpected = [name for name in given if name not in expected]
@@ -511,15 +564,23 @@ def _model_kinds(model: Any) -> dict[str, str | None]:
         if categorical is not None and numeric is not None:
             kinds: dict[str, str | None] = {str(c): NUMERIC for c in numeric}
             kinds.update({str(c): CATEGORICAL for c in categorical})
+            # A categorical column without a single category was all missing in
+            # training (the encoder makes those categorical): its kind is unknown, and
+            # the frame it was fitted on (or a spec calling it numeric) fits it.
+            categories = getattr(encoder, "categories_", None)
+            if isinstance(categories, Mapping):
+                kinds.update({str(c): None for c in categorical if not categories.get(c)})
             return kinds
     return {}
 
 
 def _kind(column: pd.Series) -> str | None:
+    # All missing first: such a column fits either kind, whatever its dtype (a float
+    # column of NaN is what pandas makes of an empty numeric field).
+    if len(column) and column.isna().all():
+        return None
     if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
         return NUMERIC
-    if column.isna().all():
-        return None
     return CATEGORICAL
 
 

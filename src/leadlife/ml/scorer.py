@@ -163,7 +163,7 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
         """Class probabilities, columns in the order of ``classes_``."""
         check_is_fitted(self)
         X = self._check_input(X, reset=False)
-        return np.asarray(self.estimator_.predict_proba(self._encode(X)), dtype=np.float64)
+        return self._proba(self._encode(X))
 
     def predict(self, X: Any) -> NDArray[Any]:
         """The most probable class of each row."""
@@ -211,8 +211,7 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
         self._positive_column()
         X = self._check_input(X, reset=False)
         model_input = self._encode(X)
-        proba = np.asarray(self.estimator_.predict_proba(model_input), dtype=np.float64)
-        probability = proba[:, -1]
+        probability = self._proba(model_input)[:, -1]
         index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(probability))
         frame = pd.DataFrame(
             {
@@ -349,7 +348,8 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
             default_encoder = encoder is None or _is_tabular(encoder)
             if default_encoder:
                 # Arrays are numbers for leadlife's encoder; text belongs in DataFrames.
-                X = check_array(X, dtype=np.float64, ensure_all_finite="allow-nan")
+                # inf is let through: the encoder reads it as missing, as in frames.
+                X = check_array(X, dtype=np.float64, ensure_all_finite=False)
             else:
                 # Your encoder or pipeline checks values; rows and columns are checked here.
                 X = check_array(X, dtype=None, ensure_all_finite=False)
@@ -365,7 +365,21 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
         return X
 
     def _check_target(self, y: Any, X: Any) -> NDArray[Any]:
-        labels: NDArray[Any] = column_or_1d(check_array(y, ensure_2d=False, dtype=None), warn=True)
+        labels: NDArray[Any] = column_or_1d(
+            check_array(y, ensure_2d=False, dtype=None, ensure_all_finite=False), warn=True
+        )
+        unknown = pd.isna(labels)
+        if labels.dtype.kind == "f":
+            unknown |= np.isinf(labels)
+        if unknown.any():
+            # A FeatureSchemaError is a ValueError too, what scikit-learn callers expect.
+            raise FeatureSchemaError(
+                f"y holds {int(unknown.sum())} missing or infinite label(s) of "
+                f"{len(labels)}; every row fitted on needs a known outcome",
+                "drop the rows without a label first, e.g. X[y.notna()], y[y.notna()] "
+                "(train() leaves them out itself)",
+                column="y",
+            )
         check_classification_targets(labels)
         n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
         if len(labels) != n_rows:
@@ -391,6 +405,13 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
             fix = f"pass {self.n_features_in_} columns, in the order the model was trained on"
         problem = str(error).rstrip().rstrip(".")
         return FeatureSchemaError(problem, fix, missing=missing, unexpected=unexpected)
+
+    def _proba(self, model_input: Any) -> FloatArray:
+        """The estimator's class probabilities; no rows, no probabilities (not an error)."""
+        if model_input.shape[0] == 0:
+            # scikit-learn estimators refuse zero rows; an empty day's batch is no error.
+            return np.empty((0, len(self.classes_)), dtype=np.float64)
+        return np.asarray(self.estimator_.predict_proba(model_input), dtype=np.float64)
 
     def _encode(self, X: Any) -> Any:
         if isinstance(self.encoder_, str):

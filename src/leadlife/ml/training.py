@@ -125,7 +125,8 @@ def train(
     Raises :class:`~leadlife.errors.InsufficientDataError` before fitting anything
     when the whole frame has fewer than ``min_positives`` positive labels, and
     :class:`~leadlife.errors.FeatureSchemaError` when ``label`` or a ``drop`` column
-    is not in the frame. Leakage warnings (``LeakageWarning``) propagate to the caller.
+    is not in the frame, or no feature column is left. Leakage warnings
+    (``LeakageWarning``) propagate to the caller.
     ``progress`` receives one short message per stage.
     """
     say: Progress = progress or _silent
@@ -138,6 +139,14 @@ def train(
     data = data.loc[data[label].notna()]
     y = _binary_label(data[label], label)
     X = data.drop(columns=[label, *dropped])
+    if X.shape[1] == 0:
+        raise FeatureSchemaError(
+            f"the frame has no feature columns: only the label {label!r}"
+            + (f" and the dropped {_listing(dropped)}" if dropped else ""),
+            "give the frame the columns to learn from (e.g. build_features(...)), and "
+            "drop only identifiers and columns filled in after contact",
+            column=label,
+        )
     positives = int(y.sum())
     if positives < min_positives:
         raise InsufficientDataError(positives, min_positives, label)
