@@ -285,6 +285,66 @@ def test_enricher_applies_late_fields_from_late_events(
     assert lead.profile["earliest_source"] == expected
 
 
+class VerifiedCompany:
+    """Verifies data.company as one fact: its registered name, industry and flag."""
+
+    name = "verified-company"
+
+    def enrich(self, event: Event, lead: Lead) -> Mapping[str, Any] | None:
+        if str(event.data.get("company", "")).lower() != "acme":
+            return None
+        return {"company": "Acme Ltd", "industry": "media", "company_verified": True}
+
+
+def test_a_late_events_enrichment_is_not_mixed_with_newer_facts(
+    pm: LeadlifePluginManager,
+) -> None:
+    """Regression: a late event's verified company filled the missing industry and flag
+    of a lead whose newer form named another, unknown company: it became an SQL for
+    a company it never verified."""
+
+    class Plugin:
+        @hookimpl
+        def leadlife_register_enrichers(self, register: Callable[[object], None]) -> None:
+            register(VerifiedCompany())
+
+    engine = leadlife.Engine(plugins=[Plugin()], plugin_manager=pm)
+    form = {"phone": PHONE, "asset_id": "p"}
+    engine.ingest(ev("form_submit", hours(2), **form, company="Nobody Startup"))
+    lead = engine.ingest(ev("form_submit", hours(1), **form, company="acme"))  # late
+    assert lead.profile["company"] == "Nobody Startup"
+    assert "company_verified" not in lead.profile
+    assert "industry" not in lead.profile
+    assert lead.stage is Stage.MQL
+    # A late event whose whole fact is still missing fills it.
+    engine.ingest(ev("page_view", hours(3), lead="u2"))
+    late = engine.ingest(ev("form_submit", hours(1), lead="u2", **form, company="acme"))
+    assert (late.profile["company"], late.profile["industry"]) == ("Acme Ltd", "media")
+
+
+def test_an_applies_late_enricher_keeps_its_place_on_events_in_order(
+    pm: LeadlifePluginManager,
+) -> None:
+    """Regression: an applies_late enricher's fields were applied after everything else
+    on every event, overriding later enrichers; a later result wins, as documented."""
+
+    class Tier:
+        def __init__(self, name: str, applies_late: bool):
+            self.name, self.applies_late = name, applies_late
+
+        def enrich(self, event: Event, lead: Lead) -> Mapping[str, Any] | None:
+            return {"tier": self.name}
+
+    class Plugin:
+        @hookimpl
+        def leadlife_register_enrichers(self, register: Callable[[object], None]) -> None:
+            register(Tier("first", applies_late=True))
+            register(Tier("second", applies_late=False))
+
+    engine = leadlife.Engine(plugins=[Plugin()], plugin_manager=pm)
+    assert engine.ingest(ev("page_view")).profile["tier"] == "second"
+
+
 class FixedRouter:
     name = "fixed"
 

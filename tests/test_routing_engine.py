@@ -474,8 +474,8 @@ def test_sal_idle_reminds_the_owner_once() -> None:
     assert inbox.kinds("u1").count("sal_idle") == 1
 
 
-def test_pooled_lead_is_offered_again_when_quota_frees() -> None:
-    """When every member is at quota the lead waits in the pool and a later tick assigns it."""
+def one_lead_a_day() -> dict[str, Any]:
+    """CONFIG with team smb down to sam alone, at a capacity of one lead a day."""
     config = copy.deepcopy(CONFIG)
     config["teams"][1] = {
         "id": "smb",
@@ -483,7 +483,12 @@ def test_pooled_lead_is_offered_again_when_quota_frees() -> None:
         "members": [{"id": "sam", "capacity": 30}],
         "managers": ["smgr"],
     }
-    engine, inbox = build(config)
+    return config
+
+
+def test_pooled_lead_is_offered_again_when_quota_frees() -> None:
+    """When every member is at quota the lead waits in the pool and a later tick assigns it."""
+    engine, inbox = build(one_lead_a_day())
     assert qualify(engine, "u1").owner == "sam"
     waiting = qualify(engine, "u2", MINUTE)
     assert (waiting.owner, waiting.team, waiting.assignments[-1].action) == (None, "smb", "pooled")
@@ -494,6 +499,43 @@ def test_pooled_lead_is_offered_again_when_quota_frees() -> None:
     lead = engine.get("u2")
     assert lead.owner == "sam"
     assert lead.assignments[-1].action == "routed"
+
+
+def test_returning_a_pooled_lead_needs_a_manager_and_stops_its_offers() -> None:
+    """Regression: returning a lead pooled for want of capacity did nothing, asked no
+    permission (anyone could), and the team went on offering it; a returned lead
+    waits to be claimed."""
+    engine, inbox = build(one_lead_a_day())
+    qualify(engine, "u1")
+    assert qualify(engine, "u2", MINUTE).assignments[-1].action == "pooled"
+    with pytest.raises(NotPermittedError, match="only a manager of its team"):
+        engine.return_to_pool("u2", by="stranger", reason="tidy", at=T0 + MINUTE * 2)
+    lead = engine.return_to_pool("u2", by="smgr", reason="nurture first", at=T0 + MINUTE * 2)
+    assert (lead.assignments[-1].action, lead.follow_up) == ("returned", None)
+    assert inbox.kinds("u2")[-1] == "returned_to_pool"
+    engine.tick(T0 + days(3))
+    assert engine.get("u2").owner is None  # not offered again
+    again = engine.return_to_pool("u2", by="smgr", reason="still", at=T0 + MINUTE * 3)
+    assert again.assignments == lead.assignments  # already waiting: nothing to do
+
+
+def test_a_backdated_pool_operation_acts_on_the_leads_own_clock() -> None:
+    """Regression: a claim dated before the lead's newest event started the owner's
+    follow-up timers in the past, so one tick fired every missed window and
+    reassigned the lead at once, and the assignments went out of time order."""
+    engine, _ = build()
+    pooled(engine)
+    engine.ingest(ev("page_view", days(4), lead="u1"))
+    lead = engine.claim("u1", "sid", at=T0 + days(1))
+    claimed = lead.assignments[-1]
+    assert (claimed.action, claimed.at) == ("claimed", T0 + days(4))
+    assert lead.follow_up is not None
+    assert lead.follow_up.assigned_ts == (T0 + days(4)).timestamp()
+    report = engine.tick(T0 + days(4) + MINUTE)
+    assert "speed_to_lead_missed" not in [n.kind for n in report.notices]
+    assert engine.get("u1").owner == "sid"
+    times = [a.at for a in engine.get("u1").assignments]
+    assert times == sorted(times)
 
 
 # -- configuration ---------------------------------------------------------------------

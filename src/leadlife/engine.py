@@ -325,7 +325,10 @@ class Engine:
         enrichment: Mapping[str, Any]
         ordered: Mapping[str, Any]
         if self.enrichers or self._enrich_hooks:
-            enrichment, ordered = self._enrich(event, lead, failures)
+            last = lead.last_event_ts
+            enrichment, ordered = self._enrich(
+                event, lead, failures, late=last is not None and ts < last
+            )
         else:
             enrichment = ordered = _NOTHING
         owner_before = lead.owner
@@ -376,24 +379,35 @@ class Engine:
         return lead, len(changes), False
 
     def _enrich(
-        self, event: Event, lead: Lead, failures: list[PluginFailure]
+        self, event: Event, lead: Lead, failures: list[PluginFailure], *, late: bool
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The profile fields enrichers set: ``(fields, fields applied even when late)``."""
+        """The profile fields enrichers set: ``(fields, fields applied even when late)``.
+
+        On an event in time order every result is merged in order, a later one
+        winning. On a late event, a result is one fact (a verified company is its
+        name, industry and flag together): it fills the profile only when none of
+        its fields is set yet, else the lead would mix it with newer ones; and the
+        results of enrichers that order their fields by time themselves
+        (``applies_late``) are kept apart, to be applied whatever the profile holds.
+        """
         merged: dict[str, Any] = {}
         ordered: dict[str, Any] = {}
+        profile = lead.profile if late else None
         for plugin, enricher in self.enrichers:
             try:
                 result = enricher.enrich(event, lead)
             except Exception as exc:
                 self._failed(failures, plugin, f"enricher {enricher.name}", exc, event.id, lead.id)
                 continue
+            applies_late = late and getattr(enricher, "applies_late", False) is True
             self._merge_enrichment(
-                ordered if getattr(enricher, "applies_late", False) is True else merged,
+                ordered if applies_late else merged,
                 result,
                 plugin,
                 f"enricher {enricher.name}",
                 event,
                 failures,
+                None if applies_late else profile,
             )
         for plugin, result, error in call_each(
             self.plugin_manager, "leadlife_enrich_event", {"event": event, "lead": lead}
@@ -401,7 +415,9 @@ class Engine:
             if error is not None:
                 self._failed(failures, plugin, "leadlife_enrich_event", error, event.id, lead.id)
                 continue
-            self._merge_enrichment(merged, result, plugin, "leadlife_enrich_event", event, failures)
+            self._merge_enrichment(
+                merged, result, plugin, "leadlife_enrich_event", event, failures, profile
+            )
         return merged, ordered
 
     def _merge_enrichment(
@@ -412,7 +428,10 @@ class Engine:
         hook: str,
         event: Event,
         failures: list[PluginFailure],
+        late_profile: Mapping[str, Any] | None = None,
     ) -> None:
+        """Add one plugin's ``result`` to ``merged``; with ``late_profile`` (a late
+        event's lead profile), only when none of its fields is set there."""
         if result is None:
             return
         if not isinstance(result, Mapping) or not all(isinstance(k, str) for k in result):
@@ -424,6 +443,8 @@ class Engine:
                 event.id,
                 event.lead_id,
             )
+            return
+        if late_profile is not None and any(name in late_profile for name in result):
             return
         merged.update(result)
 

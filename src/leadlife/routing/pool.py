@@ -23,7 +23,7 @@ returning a lead already in the pool) changes nothing. A refused operation raise
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from leadlife.errors import InvalidEventError, NotPermittedError
@@ -136,7 +136,20 @@ def apply_pool_event(roster: Roster, lead: Lead, event: Event) -> Assignment | N
     reason = _text(data, "reason", action, lead, event)
     if owner is None:
         if action == "return":
-            return None  # already in the pool
+            if lead.follow_up is None:
+                return None  # already waiting in the pool to be claimed
+            # Pooled (nobody could take it): returning it stops the team offering it
+            # again, so that it waits to be claimed, as any returned lead.
+            if not _manages(roster, by, team):
+                raise _refuse(
+                    action,
+                    by,
+                    lead,
+                    event,
+                    f"it waits in the pool of team {team!r}",
+                    "only a manager of its team or an admin may return it",
+                )
+            return _assignment(event, "returned", lead, None, team, by, reason)
         raise _refuse(
             action,
             by,
@@ -173,7 +186,14 @@ def _manages(roster: Roster, person: str, team_id: str | None) -> bool:
 def _assignment(
     event: Event, action: str, lead: Lead, to: str | None, team: str | None, by: str, reason: str
 ) -> Assignment:
-    return Assignment(event.at, action, lead.owner, to, team, reason, by=by, event_id=event.id)
+    # On the lead's own clock, as the stage rules act: a late (backdated) operation
+    # happens at the newest time the lead has seen, so the new owner's follow-up
+    # timers start then, not in the past.
+    at = event.at
+    newest = lead.last_event_ts
+    if newest is not None and at.timestamp() < newest:
+        at = datetime.fromtimestamp(newest, UTC)
+    return Assignment(at, action, lead.owner, to, team, reason, by=by, event_id=event.id)
 
 
 def _actor(data: Mapping[str, Any]) -> str:

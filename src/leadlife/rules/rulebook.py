@@ -326,6 +326,12 @@ class Rulebook:
         profile = lead.profile
         data = event.data
         region = self.phone_region
+        if enrichment and not in_order:
+            # Enrichment wins over the event's own fields: on a late event, which only
+            # fills gaps, that means it fills them first.
+            for name, value in enrichment.items():
+                if name not in profile:
+                    set_profile_field(profile, name, value, region)
         for name in spec.profile:
             if name in data and (in_order or name not in profile):
                 set_profile_field(profile, name, data[name], region)
@@ -333,10 +339,9 @@ class Rulebook:
             for name, value in spec.sets.items():
                 if in_order or name not in profile:
                     profile[name] = value
-        if enrichment:
+        if enrichment and in_order:
             for name, value in enrichment.items():
-                if in_order or name not in profile:
-                    set_profile_field(profile, name, value, region)
+                set_profile_field(profile, name, value, region)
         if spec.owner_from is not None and in_order:
             owner = data.get(spec.owner_from)
             if owner:
