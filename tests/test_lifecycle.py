@@ -568,3 +568,24 @@ def test_explain_after_a_tick_adds_up_to_the_stored_score(
     lead = engine.get("u1")
     assert lead.scored_at == now
     assert engine.explain("u1").value == lead.score == lead.scores["rules"]
+
+
+def test_a_lead_that_unsubscribed_gets_no_reactivation_notice(
+    pm: leadlife.plugins.LeadlifePluginManager,
+) -> None:
+    """Regression: a lead who opted out of marketing was still sent to a reactivation
+    campaign after 90 silent days; it is flagged asleep, without the notice."""
+    engine = leadlife.Engine(plugin_manager=pm)
+    engine.ingest(ev("page_view"))
+    lead = engine.ingest(ev("unsubscribed", hours(1)))
+    assert lead.profile["unsubscribed"] is True
+    report = engine.tick(T0 + days(100))
+    assert report.notices == ()
+    assert engine.get("u1").asleep_since == T0 + hours(1) + days(90)
+    # The field is the rulebook's to choose; None sends every notice.
+    loud = leadlife.Engine(
+        {"extends": "default", "timers": {"opt_out_field": None}}, plugin_manager=pm
+    )
+    loud.ingest(ev("page_view", lead="u2"))
+    loud.ingest(ev("unsubscribed", hours(1), lead="u2"))
+    assert [n.kind for n in loud.tick(T0 + days(100)).notices] == ["reactivation_due"]

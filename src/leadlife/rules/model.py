@@ -183,6 +183,12 @@ class Timers(_Strict):
     sleep_days: PositiveFloat = Field(
         default=90.0, description="a lead silent this long is flagged for reactivation"
     )
+    opt_out_field: str | None = Field(
+        default="unsubscribed",
+        min_length=1,
+        description="profile field that, when true, withholds the reactivation notice "
+        "(the lead opted out of marketing); the lead is still flagged asleep",
+    )
 
 
 class QualificationSpec(_Strict):

@@ -73,6 +73,7 @@ class Rulebook:
         self._sal_idle = model.timers.sal_idle_days * _DAY
         self._cooling = model.timers.cooling_days * _DAY
         self._sleep = model.timers.sleep_days * _DAY
+        self._opt_out = model.timers.opt_out_field
         self.event_types: dict[str, EventTypeSpec] = dict(model.event_types)
         self._ladder: list[tuple[Stage, Predicate, str, str]] = []
         self._check_ladder(model)
@@ -606,15 +607,18 @@ class Rulebook:
                     )
             if lead.asleep_ts is None and due >= self._sleep_from(lead, idle) + self._sleep:
                 lead.asleep_ts = due
-                notices.append(
-                    Notice(
-                        "reactivation_due",
-                        lead.id,
-                        at,
-                        f"lead {lead.id} has been silent for {days:g} days; reactivate it",
-                        {"stage": lead.stage.value, "idle_since": lead.idle_since},
+                # A lead that opted out of marketing is asleep all the same, but no
+                # reactivation campaign may reach it.
+                if self._opt_out is None or lead.profile.get(self._opt_out) is not True:
+                    notices.append(
+                        Notice(
+                            "reactivation_due",
+                            lead.id,
+                            at,
+                            f"lead {lead.id} has been silent for {days:g} days; reactivate it",
+                            {"stage": lead.stage.value, "idle_since": lead.idle_since},
+                        )
                     )
-                )
             if (lead.stage, lead.asleep_ts) == before:
                 return  # nothing was due after all; never spin
 
