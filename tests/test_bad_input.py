@@ -174,3 +174,17 @@ def test_event_id_of_another_existing_lead_is_refused(busy: leadlife.Engine) -> 
     assert [event.id for event in busy.storage.events("u2")] == ["b0"]
     # The same id for its own lead is still a duplicate.
     assert busy.ingest_many([dict(reused, lead_id="u1")]).duplicates == 1
+
+
+def test_a_resent_id_is_a_duplicate_whatever_the_rest_says(busy: leadlife.Engine) -> None:
+    """Regression: a stored id resent with content the rules refuse (a reopen without a
+    reason, a time out of range) was rejected, not counted as the duplicate it is."""
+    taken = next(event.id for event in busy.storage.events("u1"))
+    before = snapshot(busy)
+    resent = [
+        ev("reopened", hours(1), event_id=taken),
+        dict(ev("page_view"), id=taken, at="9999-12-31T00:00:00Z"),
+    ]
+    report = busy.ingest_many(resent)
+    assert (report.duplicates, report.rejected) == (2, [])
+    assert snapshot(busy) == before

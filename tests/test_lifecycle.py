@@ -589,3 +589,26 @@ def test_a_lead_that_unsubscribed_gets_no_reactivation_notice(
     loud.ingest(ev("page_view", lead="u2"))
     loud.ingest(ev("unsubscribed", hours(1), lead="u2"))
     assert [n.kind for n in loud.tick(T0 + days(100)).notices] == ["reactivation_due"]
+
+
+def test_history_stays_in_time_order_after_a_tick_ran_past_a_later_event(
+    engine: leadlife.Engine,
+) -> None:
+    """Regression: an event newer than the lead's last event but older than a demotion
+    a tick had applied was stamped before that demotion: history out of time order."""
+    engine.ingest(ev("offline_event_attended"))
+    engine.tick(T0 + days(31))  # HOT -> WARM at day 30
+    lead = engine.ingest(ev("page_view", days(10)))
+    times = [change.at for change in lead.history]
+    assert times == sorted(times)
+    assert lead.stage_at(lead.history[-1].at) is lead.stage
+
+
+def test_a_late_event_names_the_owner_of_a_lead_without_one(engine: leadlife.Engine) -> None:
+    """Regression: a late sales_accepted never set the owner, so arrival order decided
+    whether the lead had one; like a profile field, a late event fills it if missing."""
+    engine.ingest(ev("page_view", hours(1)))
+    lead = engine.ingest(ev("sales_accepted", owner="rep1"))  # late
+    assert lead.owner == "rep1"
+    engine.ingest(ev("sales_accepted", hours(2), owner="rep2"))
+    assert engine.ingest(ev("sales_accepted", hours(1.5), owner="rep3")).owner == "rep2"

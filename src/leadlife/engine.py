@@ -285,17 +285,6 @@ class Engine:
         if self.plugin_manager.generation != self._generation:  # _sync's own test, inline
             self._sync()
         event = parse_event(raw)
-        ts = epoch_seconds(event.at)
-        if not EARLIEST_TS <= ts < LATEST_TS:
-            raise InvalidEventError(
-                "at",
-                f"{event.at.isoformat()} is outside the years 1900 to 2999 the engine "
-                "keeps time in (its time rules add days, its reports turn it into UTC)",
-                "send the time the event happened; leave out placeholder dates",
-                event_id=event.id,
-            )
-        rulebook = self.rulebook
-        rulebook.check(event)
         storage = self.storage
         try:
             stored = storage.get(event.lead_id)
@@ -313,7 +302,20 @@ class Engine:
                     "give every event a unique id (ids are global, not per lead)",
                     event_id=event.id,
                 )
+            # A resent id changes nothing, whatever the rest of the event says: it is
+            # checked only once it is known to be new.
             return stored, 0, True
+        ts = epoch_seconds(event.at)
+        if not EARLIEST_TS <= ts < LATEST_TS:
+            raise InvalidEventError(
+                "at",
+                f"{event.at.isoformat()} is outside the years 1900 to 2999 the engine "
+                "keeps time in (its time rules add days, its reports turn it into UTC)",
+                "send the time the event happened; leave out placeholder dates",
+                event_id=event.id,
+            )
+        rulebook = self.rulebook
+        rulebook.check(event)
         lead = Lead(event.lead_id) if stored is None else stored.working_copy()
         del stored  # held here, the stored lead could not take the new state in place
         changes: list[StageChange] = []

@@ -343,7 +343,9 @@ class Rulebook:
         if enrichment and in_order:
             for name, value in enrichment.items():
                 set_profile_field(profile, name, value, region)
-        if spec.owner_from is not None and in_order:
+        if spec.owner_from is not None and (in_order or lead.owner is None):
+            # A late event names the owner only of a lead that has none, as it fills
+            # only missing profile fields.
             owner = data.get(spec.owner_from)
             if owner:
                 lead.owner = str(owner)
@@ -512,6 +514,11 @@ class Rulebook:
         changes: list[StageChange],
     ) -> None:
         self.graph.step(lead.stage, target, lead_id=lead.id, reason=reason)
+        history = lead.history
+        if history and at < history[-1].at:
+            # An event between the lead's newest event and a time rule a tick already
+            # applied: history is append-only and in time order, so it moves then.
+            at = history[-1].at
         change = StageChange(at, lead.stage, target, reason, rule, event_id)
         lead.stage = target
         lead.history = [*lead.history, change]
