@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 import pytest
 
 import leadlife
+from leadlife import Stage, errors
 from leadlife.errors import InvalidEventError, InvalidTimeError, LeadlifeError, RulebookError
 from leadlife.rules import Rulebook
 from tests.conftest import T0
@@ -188,3 +191,82 @@ def test_a_resent_id_is_a_duplicate_whatever_the_rest_says(busy: leadlife.Engine
     report = busy.ingest_many(resent)
     assert (report.duplicates, report.rejected) == (2, [])
     assert snapshot(busy) == before
+
+
+ONE_OF_EACH_ERROR: list[LeadlifeError] = [
+    errors.LeadlifeError("plain"),
+    errors.InvalidArgumentError("clock", "is no clock", "pass one"),
+    errors.InvalidEventError("at", "bad", "fix it", event_id="e1"),
+    errors.InvalidTimeError("now", None),
+    errors.RegistrationError("p", "leadlife_storage", "bad"),
+    errors.RulebookError("bands.hot", "too low", "raise it", source="x.toml"),
+    errors.RoutingConfigError("teams.0", "bad", "fix", source="r.toml"),
+    errors.StageGraphError("loops", [Stage.COLD]),
+    errors.TransitionNotAllowed("u1", Stage.WON, Stage.SQL, [Stage.COLD]),
+    errors.NotPermittedError("claim", "amy", "u1", "owned", "ask", event_id="e2"),
+    errors.PluginError("p", "scorer x", "e3", ValueError("boom")),
+    errors.StorageError("S", "Storage.get", None, OSError("locked")),
+    errors.LeadNotFoundError("u9"),
+    errors.ModelError("plain"),
+    errors.InsufficientDataError(3, 20, "won"),
+    errors.ModelIntegrityError("m.joblib", "changed", "retrain"),
+    errors.ModelVersionError("m.joblib", "scikit-learn", "1.0", "2.0"),
+    errors.FeatureSchemaError("no x", "add x", missing=["x"], column="x"),
+]
+
+
+@pytest.mark.parametrize("error", ONE_OF_EACH_ERROR, ids=lambda e: type(e).__name__)
+def test_every_error_pickles_and_copies_with_its_attributes(error: LeadlifeError) -> None:
+    """Regression: twelve error classes failed to unpickle (TypeError: missing
+    arguments) and two came back with their message doubled, so reports keeping them
+    could not go to a worker process or be deep-copied."""
+    for again in (pickle.loads(pickle.dumps(error)), copy.deepcopy(error), copy.copy(error)):
+        assert type(again) is type(error)
+        assert str(again) == str(error)
+        assert vars(again).keys() == vars(error).keys()
+
+
+def test_every_error_class_is_in_the_pickling_test() -> None:
+    """A new error class joins ONE_OF_EACH_ERROR."""
+    assert {type(e).__name__ for e in ONE_OF_EACH_ERROR} == set(errors.__all__)
+
+
+def test_a_report_with_rejections_pickles(busy: leadlife.Engine) -> None:
+    """An IngestReport keeps each rejection's error; the report travels whole."""
+    report = busy.ingest_many([ev("reopened", hours(1)), ev("page_view", hours(2))])
+    again = pickle.loads(pickle.dumps(report))
+    assert again.rejected[0].reason == report.rejected[0].reason
+    assert isinstance(again.rejected[0].error, InvalidEventError)
+    assert again.rejected[0].error.field == "data.reason"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "argument"),
+    [
+        ({"clock": T0}, "clock"),
+        ({"failure_log_size": -1}, "failure_log_size"),
+        ({"failure_log_size": 1.5}, "failure_log_size"),
+        ({"plugins": "leadlife_company_registry"}, "plugins"),
+    ],
+)
+def test_engine_arguments_of_the_wrong_kind_are_refused_at_once(
+    pm: leadlife.plugins.LeadlifePluginManager, arguments: dict[str, Any], argument: str
+) -> None:
+    """Regression: a datetime as the clock was accepted and failed at the first tick;
+    a bad failure_log_size or plugins raised bare TypeErrors or ValueErrors."""
+    with pytest.raises(errors.InvalidArgumentError) as info:
+        leadlife.Engine(plugin_manager=pm, **arguments)
+    assert info.value.argument == argument
+
+
+def test_no_plugins_may_be_given_as_none(pm: leadlife.plugins.LeadlifePluginManager) -> None:
+    """plugins=None is no plugins, as the default is."""
+    assert leadlife.Engine(plugins=None, plugin_manager=pm).ingest(ev("page_view")).event_count
+
+
+@pytest.mark.parametrize("events", [None, 5, {"id": "e1"}])
+def test_ingest_many_needs_an_iterable_of_events(engine: leadlife.Engine, events: Any) -> None:
+    """Regression: None or a number raised a bare TypeError; one event dict was read as
+    an iterable of its keys."""
+    with pytest.raises(InvalidEventError, match="expected an iterable of events"):
+        engine.ingest_many(events)

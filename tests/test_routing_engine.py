@@ -612,3 +612,18 @@ def test_work_queue_ranks_the_engine_leads() -> None:
     # Regression: a misspelt team gave an empty queue, as if the team had no leads.
     with pytest.raises(ValueError, match="'insdie' is not a team"):
         engine.work_queue(team="insdie")
+
+
+def test_timers_due_at_one_moment_all_fire() -> None:
+    """Regression: a call attempt and the SAL reminder due at the same moment stopped
+    the catch-up after the first ("nothing moved"), and the lead dropped to SQL before
+    its owner was reminded."""
+    engine, inbox = build()
+    engine.ingest(ev("form_submit", lead="u1", phone=PHONE, asset_id="p1"))
+    engine.ingest(ev("company_verified", lead="u1", company="Acme", industry="media"))
+    lead = engine.ingest(ev("sales_accepted", lead="u1", owner="sam"))
+    assert lead.stage is Stage.SAL
+    report = engine.tick(T0 + days(3))
+    at_two_days = [n.kind for n in report.notices if n.at == T0 + days(2)]
+    assert sorted(at_two_days) == ["call_attempt_due", "sal_idle"]
+    assert "sal_idle" in inbox.kinds("u1")

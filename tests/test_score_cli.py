@@ -435,6 +435,12 @@ def test_bad_rulebook_is_a_one_line_error(
         (None, "cannot read the file (No such file or directory)"),
         ("", "No columns to parse from file"),
         ("lead_id,n.download\nu1,2\nu2,two\n", "column 'n.download', row 2: 'two' is not a number"),
+        # Regression: float() read these, and they scored as empty, capped or undecayed.
+        ("lead_id,n.download\nu1,nan\n", "'nan' is not a count (0 or more)"),
+        ("lead_id,n.download\nu1,2\nu2,inf\n", "row 2: 'inf' is not a count"),
+        ("lead_id,n.download\nu1,1e400\n", "'1e400' is not a count"),
+        ("lead_id,n.download\nu1, -5\n", "' -5' is not a count"),
+        ("lead_id,last.download\nu1,inf\n", "'inf' is not a time in epoch seconds"),
         ("lead_id\nu1,2\n", "a row has more fields than the header has names"),
         ('lead_id\n"u1\n', "EOF inside string"),
         (b"lead_id\n\xff\n", "not UTF-8 text"),

@@ -540,25 +540,44 @@ def _snapshot(
 
 
 def _numbers(text: pd.Series, column: str, leads: Path) -> pd.Series:
-    """A count or time column as floats; an empty cell is NaN, anything else must parse."""
+    """A count or time column as floats; an empty cell is NaN, anything else must parse.
+
+    ``float`` also reads "nan", "inf" and "1e400", which no count or time is, and no
+    count is negative: those are refused like any other bad cell.
+    """
     import numpy as np
     import pandas as pd
 
     cells = text.to_numpy(dtype=object, copy=True)
-    cells[cells == ""] = "nan"
+    empty = cells == ""
+    cells[empty] = "nan"
     try:
         values = cells.astype(float)
     except ValueError:
         # The slow path, cell by cell: blanks are empty too, and the first bad cell is named.
         values = np.empty(len(cells))
         for position, cell in enumerate(cells):
+            if not cell.strip():
+                values[position] = np.nan
+                empty[position] = True
+                continue
             try:
-                values[position] = float(cell) if cell.strip() else np.nan
+                values[position] = float(cell)
             except ValueError:
                 raise click.ClickException(
                     f"{leads}: column {column!r}, row {int(text.index[position]) + 1}: "
                     f"{cell!r} is not a number (counts, and times in epoch seconds)"
                 ) from None
+    bad = ~(np.isfinite(values) | empty)
+    if column.startswith("n."):
+        bad |= values < 0
+    if bad.any():
+        position = int(np.flatnonzero(bad)[0])
+        wanted = "count (0 or more)" if column.startswith("n.") else "time in epoch seconds"
+        raise click.ClickException(
+            f"{leads}: column {column!r}, row {int(text.index[position]) + 1}: "
+            f"{text.iloc[position]!r} is not a {wanted}"
+        )
     return pd.Series(values, index=text.index, dtype=float)
 
 

@@ -27,6 +27,7 @@ from leadlife.clock import (
 )
 from leadlife.enrichment import Enricher
 from leadlife.errors import (
+    InvalidArgumentError,
     InvalidEventError,
     LeadlifeError,
     LeadNotFoundError,
@@ -72,12 +73,31 @@ class Engine:
     def __init__(
         self,
         rulebook: Rulebook | Mapping[str, Any] | str | None = None,
-        plugins: Iterable[object] = (),
+        plugins: Iterable[object] | None = (),
         clock: Clock | None = None,
         *,
         plugin_manager: LeadlifePluginManager | None = None,
         failure_log_size: int = 10_000,
     ):
+        # Checked before any plugin is registered: a refused engine changes no manager.
+        if clock is not None and not callable(clock):
+            raise InvalidArgumentError(
+                "clock",
+                f"{clock!r} is not a clock",
+                "pass a callable returning an aware datetime, e.g. leadlife.FixedClock(moment)",
+            )
+        if type(failure_log_size) is not int or failure_log_size < 0:
+            raise InvalidArgumentError(
+                "failure_log_size", f"{failure_log_size!r} is no size", "pass 0 or more"
+            )
+        if plugins is None:
+            plugins = ()
+        elif isinstance(plugins, str | bytes) or not isinstance(plugins, Iterable):
+            raise InvalidArgumentError(
+                "plugins",
+                f"expected plugin objects, got a {type(plugins).__name__}",
+                "pass a list of plugin objects (or modules)",
+            )
         pm = get_plugin_manager() if plugin_manager is None else plugin_manager
         for plugin in plugins:
             pm.register(plugin, name=_plugin_name(pm, plugin))
@@ -255,6 +275,12 @@ class Engine:
 
     def ingest_many(self, events: Iterable[EventInput]) -> IngestReport:
         """Apply many events; bad ones are rejected one by one with their reason."""
+        if isinstance(events, Mapping | Event) or not isinstance(events, Iterable):
+            raise InvalidEventError(
+                "<events>",
+                f"expected an iterable of events, got {type(events).__name__}",
+                "pass a list (or any iterable) of events; ingest() takes one",
+            )
         report = IngestReport()
         failures = report.failures
         ingest = self._ingest

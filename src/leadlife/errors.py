@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FeatureSchemaError",
     "InsufficientDataError",
+    "InvalidArgumentError",
     "InvalidEventError",
     "InvalidTimeError",
     "LeadNotFoundError",
@@ -34,7 +35,25 @@ __all__ = [
 
 
 class LeadlifeError(Exception):
-    """Base class of every error leadlife raises on purpose."""
+    """Base class of every error leadlife raises on purpose.
+
+    Errors pickle and copy with their attributes (reports keep them; worker
+    processes and task queues send them on), whatever their own arguments.
+    """
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Exception pickles as cls(*args), but these take their values, not the
+        # message: rebuild from the message and the attributes instead.
+        return _restore, (type(self), self.args, dict(self.__dict__))
+
+
+def _restore(
+    cls: type[LeadlifeError], args: tuple[object, ...], state: dict[str, object]
+) -> LeadlifeError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class InvalidEventError(LeadlifeError, ValueError):
@@ -51,6 +70,19 @@ class InvalidEventError(LeadlifeError, ValueError):
         self.event_id = event_id
         where = f"event {event_id!r}: " if event_id else "event: "
         super().__init__(f"{where}{field}: {problem}. Fix: {fix}")
+
+
+class InvalidArgumentError(LeadlifeError, ValueError):
+    """An argument given to the engine's constructor is of the wrong kind or value.
+
+    ``argument`` names it, ``fix`` says what to pass instead.
+    """
+
+    def __init__(self, argument: str, problem: str, fix: str):
+        self.argument = argument
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{argument}: {problem}. Fix: {fix}")
 
 
 class InvalidTimeError(LeadlifeError, ValueError):

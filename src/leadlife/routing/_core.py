@@ -541,9 +541,12 @@ class Routing:
             else:
                 team = None if lead.team is None else self.teams.get(lead.team)
                 managers = frozenset() if team is None else team.managers
+                sent = len(notices)
                 reassign = self.timers.fire(lead, until_ts, managers, notices)
                 if not reassign or team is None:
-                    if self.due_ts(lead) == due:
+                    # Two timers may fall due at one moment (a call attempt and the SAL
+                    # reminder): go on while one fires, stop only when nothing did.
+                    if len(notices) == sent and self.due_ts(lead) == due:
                         return made  # nothing moved; never spin
                     continue
                 member_id, why = team.choose(due, exclude={lead.owner} if lead.owner else ())
