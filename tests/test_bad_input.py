@@ -259,9 +259,16 @@ def test_engine_arguments_of_the_wrong_kind_are_refused_at_once(
     assert info.value.argument == argument
 
 
-def test_no_plugins_may_be_given_as_none(pm: leadlife.plugins.LeadlifePluginManager) -> None:
-    """plugins=None is no plugins, as the default is."""
+def test_none_and_numpy_integers_are_fine_arguments(
+    pm: leadlife.plugins.LeadlifePluginManager,
+) -> None:
+    """plugins=None is no plugins; failure_log_size=None keeps every failure, and a
+    numpy integer is a size (regression: the first checks refused both)."""
+    import numpy as np
+
     assert leadlife.Engine(plugins=None, plugin_manager=pm).ingest(ev("page_view")).event_count
+    assert leadlife.Engine(failure_log_size=None, plugin_manager=pm).failures.maxlen is None
+    assert leadlife.Engine(failure_log_size=np.int64(5), plugin_manager=pm).failures.maxlen == 5
 
 
 @pytest.mark.parametrize("events", [None, 5, {"id": "e1"}])

@@ -612,3 +612,43 @@ def test_a_late_event_names_the_owner_of_a_lead_without_one(engine: leadlife.Eng
     assert lead.owner == "rep1"
     engine.ingest(ev("sales_accepted", hours(2), owner="rep2"))
     assert engine.ingest(ev("sales_accepted", hours(1.5), owner="rep3")).owner == "rep2"
+
+
+def test_a_reopening_type_needs_no_reason_on_an_open_lead(
+    pm: leadlife.plugins.LeadlifePluginManager,
+) -> None:
+    """Regression: once reasons were checked up front, every event of a type that
+    reopens was refused without one, even on open leads it has nothing to reopen."""
+    rules = {"extends": "default", "event_types": {"enquiry": {"reopens": True, "points": 20}}}
+    engine = leadlife.Engine(rules, plugin_manager=pm)
+    assert engine.ingest(ev("enquiry")).stage is Stage.WARM
+    engine.ingest(ev("deal_lost", hours(1), reason="budget"))
+    before = engine.get("u1").fork()
+    with pytest.raises(InvalidEventError, match="reopening a closed lead needs one"):
+        engine.ingest(ev("enquiry", hours(2)))
+    assert engine.get("u1").same_state(before)
+
+
+def test_a_lead_pickled_before_a_field_existed_still_loads(
+    engine: leadlife.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: a lead pickled without ``scored_ts`` (stored by an earlier version,
+    as the SQLite example stores leads) failed every use with an AttributeError."""
+    import pickle
+
+    lead = engine.ingest(ev("page_view"))
+    full = leadlife.Lead.__getstate__
+
+    def without_scored_ts(self: leadlife.Lead) -> dict[str, object]:
+        state = full(self)
+        del state["scored_ts"]
+        return state
+
+    monkeypatch.setattr(leadlife.Lead, "__getstate__", without_scored_ts)
+    old = pickle.dumps(lead)
+    monkeypatch.undo()
+    loaded = pickle.loads(old)
+    assert loaded.scored_ts is None
+    assert loaded.working_copy().stage is lead.stage
+    loaded.scored_ts = lead.scored_ts
+    assert loaded.same_state(lead)

@@ -350,6 +350,9 @@ def test_limit() -> None:
     for wrong in (-1, 2.5, True):  # regression: 2.5 failed inside heapq with a TypeError
         with pytest.raises(ValueError, match="pass a whole number, 0 or more"):
             work_queue(leads, rates, limit=wrong)
+    import numpy as np
+
+    assert ids(work_queue(leads, rates, limit=np.int64(2))) == ["u5", "u4"]  # a whole number
 
 
 def test_queue_accepts_a_one_shot_iterable() -> None:

@@ -13,6 +13,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from numbers import Integral
 from types import MappingProxyType
 from typing import Any
 
@@ -67,7 +68,7 @@ class Engine:
         is called without ``now``.
     :param plugin_manager: a manager to use instead of a fresh
         :func:`~leadlife.plugins.get_plugin_manager`.
-    :param failure_log_size: how many plugin failures ``engine.failures`` keeps.
+    :param failure_log_size: how many plugin failures ``engine.failures`` keeps (None: all).
     """
 
     def __init__(
@@ -77,7 +78,7 @@ class Engine:
         clock: Clock | None = None,
         *,
         plugin_manager: LeadlifePluginManager | None = None,
-        failure_log_size: int = 10_000,
+        failure_log_size: int | None = 10_000,
     ):
         # Checked before any plugin is registered: a refused engine changes no manager.
         if clock is not None and not callable(clock):
@@ -86,9 +87,15 @@ class Engine:
                 f"{clock!r} is not a clock",
                 "pass a callable returning an aware datetime, e.g. leadlife.FixedClock(moment)",
             )
-        if type(failure_log_size) is not int or failure_log_size < 0:
+        if failure_log_size is not None and (
+            not isinstance(failure_log_size, Integral)
+            or isinstance(failure_log_size, bool)
+            or failure_log_size < 0
+        ):
             raise InvalidArgumentError(
-                "failure_log_size", f"{failure_log_size!r} is no size", "pass 0 or more"
+                "failure_log_size",
+                f"{failure_log_size!r} is no size",
+                "pass a whole number, 0 or more (None keeps every failure)",
             )
         if plugins is None:
             plugins = ()
@@ -116,7 +123,9 @@ class Engine:
                 + (" (a class: return an instance of it)" if isinstance(storage, type) else ""),
             )
         self.storage: Storage = storage
-        self.failures: deque[PluginFailure] = deque(maxlen=failure_log_size)
+        self.failures: deque[PluginFailure] = deque(
+            maxlen=None if failure_log_size is None else int(failure_log_size)
+        )
         self.scorers: dict[str, Scorer] = {}
         self.enrichers: list[tuple[str, Enricher]] = []
         self.routers: list[tuple[str, Router]] = []

@@ -250,6 +250,22 @@ class Lead:
         self.follow_up = other.follow_up
         self.scored_ts = other.scored_ts
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _FIELD_NAMES}
+
+    def __setstate__(self, state: Mapping[str, Any] | tuple[Any, ...]) -> None:
+        # A lead pickled by an earlier version lacks the fields added since: they
+        # take their defaults, so a store written before an upgrade still loads.
+        if isinstance(state, tuple):
+            state = dict(zip(_FIELD_NAMES, state, strict=False))
+        for field in attrs.fields(Lead):
+            if field.name in state:
+                value = state[field.name]
+            else:
+                factory = getattr(field.default, "factory", None)  # an attrs.Factory
+                value = factory() if callable(factory) else field.default
+            object.__setattr__(self, field.name, value)
+
     def same_state(self, other: Lead) -> bool:
         """True when every field of ``other`` equals this lead's."""
         return all(getattr(self, f.name) == getattr(other, f.name) for f in attrs.fields(Lead))
@@ -280,3 +296,4 @@ def _utc(ts: float | None) -> datetime | None:
 
 
 _new_lead = object.__new__
+_FIELD_NAMES = tuple(field.name for field in attrs.fields(Lead))

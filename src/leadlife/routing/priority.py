@@ -22,6 +22,7 @@ import heapq
 import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from numbers import Integral
 from typing import TYPE_CHECKING
 
 import attrs
@@ -243,7 +244,9 @@ def work_queue(
         raise ValueError(
             f"owner={owner!r} and unowned=True ask for opposite leads; pass one of them"
         )
-    if limit is not None and (type(limit) is not int or limit < 0):
+    if limit is not None and (
+        not isinstance(limit, Integral) or isinstance(limit, bool) or limit < 0
+    ):
         raise ValueError(f"limit={limit!r}: pass a whole number, 0 or more, or None for all")
     scale = rates.spec.score_scale
     by_source: dict[str | None, SourceRate] = {}
@@ -269,7 +272,7 @@ def work_queue(
     if limit is None:
         ranked.sort(key=_sort_key)
     else:
-        ranked = heapq.nsmallest(limit, ranked, key=_sort_key)
+        ranked = heapq.nsmallest(int(limit), ranked, key=_sort_key)
     descriptions: dict[str | None, str] = {}
     entries = []
     for _, lead, rate, prio in ranked:

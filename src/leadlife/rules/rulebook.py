@@ -254,16 +254,6 @@ class Rulebook:
                     f"add data.{name} to the event",
                     event_id=event.id,
                 )
-        if spec.reopens:
-            reason = data.get("reason")
-            if type(reason) is not str or not reason.strip():
-                raise InvalidEventError(
-                    "data.reason",
-                    f"{'missing' if reason is None else repr(reason) + ' is not a reason'}; "
-                    "reopening a closed lead needs one",
-                    "add data.reason, a short text saying why the lead reopens",
-                    event_id=event.id,
-                )
 
     def record(
         self,
@@ -420,7 +410,7 @@ class Rulebook:
                 lead,
                 Stage.COLD,
                 _moment(event, ts, now),
-                str(event.data["reason"]).strip(),  # check() made sure it is there
+                _reopen_reason(event),
                 f"reopening.{event.type}",
                 event.id,
                 changes,
@@ -628,6 +618,25 @@ class Rulebook:
                     )
             if (lead.stage, lead.asleep_ts) == before:
                 return  # nothing was due after all; never spin
+
+
+def _reopen_reason(event: Event) -> str:
+    """The reason that reopens a closed lead: required, a non-blank text.
+
+    Asked only when the event does reopen one (the lead is closed): the same type
+    may come for open leads too, with nothing to reopen. Raising here, before the
+    engine commits, leaves the stored lead as it was.
+    """
+    reason = event.data.get("reason")
+    if type(reason) is not str or not reason.strip():
+        raise InvalidEventError(
+            "data.reason",
+            f"{'missing' if reason is None else repr(reason) + ' is not a reason'}; "
+            "reopening a closed lead needs one",
+            "add data.reason, a short text saying why the lead reopens",
+            event_id=event.id,
+        )
+    return reason.strip()
 
 
 def load_rulebook(
