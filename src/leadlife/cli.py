@@ -41,20 +41,15 @@ def main() -> None:
     """leadlife: a pluggable lead-lifecycle engine for B2B sales teams."""
 
 
+_AT_LEAST_ONE = click.IntRange(min=1)
+
+
 @main.command()
 @click.option(
-    "--leads",
-    default=3000,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="How many synthetic leads.",
+    "--leads", default=3000, show_default=True, type=_AT_LEAST_ONE, help="How many synthetic leads."
 )
 @click.option(
-    "--days",
-    default=42,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="How many days of events.",
+    "--days", default=42, show_default=True, type=_AT_LEAST_ONE, help="How many days of events."
 )
 @click.option("--seed", default=7, show_default=True, help="Seed of the synthetic world.")
 def demo(leads: int, days: int, seed: int) -> None:
