@@ -46,7 +46,7 @@ def run_python(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
         [sys.executable, "-W", "error", *args],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,  # a loaded machine trains slowly; a hang still fails
         env=environment() if env is None else env,
         check=False,
     )
@@ -159,7 +159,7 @@ def test_company_registry_own_tests_pass() -> None:
         cwd=PLUGIN_DIR,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,  # a loaded machine trains slowly; a hang still fails
         env=environment(PLUGIN_DIR),
         check=False,
     )

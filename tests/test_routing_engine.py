@@ -419,6 +419,37 @@ def test_speed_reminders_are_bounded_after_the_last_reassignment() -> None:
     assert "speed_to_lead_missed" not in [n.kind for n in later]
 
 
+def test_a_toml_file_turns_timers_off_with_false() -> None:
+    """Regression: TOML has no null, so a file could not turn a timer off at all."""
+    toml = """
+    [[teams]]
+    id = "smb"
+    members = [{ id = "sam" }, { id = "sue" }]
+    [routers.fallback]
+    team = "smb"
+    [sla]
+    speed_to_lead_minutes = false
+    sal_idle_days = false
+    call_cadence_days = []
+    """
+    routing = Routing.from_toml(toml)
+    engine = leadlife.Engine(
+        plugins=[routing],
+        plugin_manager=leadlife.get_plugin_manager(load_entrypoints=False),
+        clock=leadlife.FixedClock(T0),
+    )
+    qualify(engine, "u1")
+    engine.ingest(ev("company_verified", MINUTE, lead="u1", company="Acme", industry="media"))
+    assert engine.ingest(ev("chat_replied", MINUTE * 2, lead="u1")).stage is Stage.SAL
+    report = engine.tick(T0 + days(20))
+    assert [(c.from_stage, c.to_stage) for c in report] == [(Stage.SAL, Stage.SQL)]
+    assert report.notices == ()
+    with pytest.raises(RoutingConfigError, match=r"sla\.speed_to_lead_minutes.*false to turn"):
+        Routing.from_toml(
+            toml.replace("speed_to_lead_minutes = false", "speed_to_lead_minutes = true")
+        )
+
+
 def test_a_lead_touched_in_time_gets_no_speed_reminder() -> None:
     """A call within 5 minutes of assignment: no speed-to-lead notice ever."""
     engine, inbox = build()
@@ -612,6 +643,37 @@ def test_work_queue_ranks_the_engine_leads() -> None:
     # Regression: a misspelt team gave an empty queue, as if the team had no leads.
     with pytest.raises(ValueError, match="'insdie' is not a team"):
         engine.work_queue(team="insdie")
+
+
+def test_reading_all_leads_wraps_storage_failures() -> None:
+    """Regression: a failing ``Storage.leads`` escaped funnel and work_queue raw."""
+
+    class Cursor(MemoryStorage):
+        fail_after: int | None = None
+
+        def leads(self) -> Any:
+            for count, lead in enumerate(super().leads()):
+                if count == self.fail_after:
+                    raise OSError("connection reset")
+                yield lead
+
+    storage = Cursor()
+
+    class Provider:
+        @hookimpl
+        def leadlife_storage(self) -> MemoryStorage:
+            return storage
+
+    engine, _ = build(None, Provider())
+    for lead_id in ("u1", "u2"):
+        engine.ingest(ev("page_view", lead=lead_id))
+    assert sum(engine.funnel().values()) == 2
+    for fail_after in (0, 1):
+        storage.fail_after = fail_after
+        with pytest.raises(StorageError, match=r"Storage\.leads.*connection reset"):
+            engine.funnel()
+        with pytest.raises(StorageError, match=r"Storage\.leads.*connection reset"):
+            engine.work_queue()
 
 
 def test_timers_due_at_one_moment_all_fire() -> None:

@@ -11,7 +11,7 @@ import heapq
 import logging
 import math
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from numbers import Integral
 from types import MappingProxyType
@@ -64,8 +64,9 @@ class Engine:
     :param rulebook: a :class:`~leadlife.rules.Rulebook`, a dict, or a TOML path;
         by default the ``leadlife_rulebook`` hook answers (the built-in rulebook last).
     :param plugins: plugin objects or modules to register on this engine's manager.
-    :param clock: a callable returning an aware ``datetime``; used only when ``tick``
-        is called without ``now``.
+    :param clock: a callable returning an aware ``datetime``: "now" for ``tick``
+        without ``now``, pool operations without ``at``, and ``explain`` of a lead
+        never scored. Events carry their own time.
     :param plugin_manager: a manager to use instead of a fresh
         :func:`~leadlife.plugins.get_plugin_manager`.
     :param failure_log_size: how many plugin failures ``engine.failures`` keeps (None: all).
@@ -761,7 +762,7 @@ class Engine:
                 "work queues need a routing configuration: register a "
                 "leadlife.routing.Routing as a plugin"
             )
-        return self.routing.work_queue(self.storage.leads(), **filters)
+        return self.routing.work_queue(self._stored_leads(), **filters)
 
     # -- time ----------------------------------------------------------------------
 
@@ -877,9 +878,25 @@ class Engine:
     def funnel(self) -> dict[Stage, int]:
         """How many stored leads stand in each stage."""
         counts = dict.fromkeys(Stage, 0)
-        for lead in self.storage.leads():
+        for lead in self._stored_leads():
             counts[lead.stage] += 1
         return counts
+
+    def _stored_leads(self) -> Iterator[Lead]:
+        """Every stored lead; a failing ``Storage.leads`` raises :class:`StorageError`."""
+        try:
+            leads = iter(self.storage.leads())
+        except Exception as exc:
+            raise self._storage_error("Storage.leads", None, exc) from exc
+        while True:
+            # Storages may read lazily (a database cursor): each step can fail.
+            try:
+                lead = next(leads)
+            except StopIteration:
+                return
+            except Exception as exc:
+                raise self._storage_error("Storage.leads", None, exc) from exc
+            yield lead
 
     def explain(self, lead_id: str, scorer: str | None = None) -> ScoreResult:
         """The score of ``lead_id`` by ``scorer`` (the band scorer by default), explained."""

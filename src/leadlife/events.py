@@ -6,9 +6,10 @@ Validation happens here, once, at the edge; the rest of the engine trusts an Eve
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_serializer
 
 from leadlife.errors import InvalidEventError
 
@@ -31,6 +32,15 @@ class Event(BaseModel):
     channel: str | None = Field(default=None, description="channel it came through")
     source: str | None = Field(default=None, description="campaign or system that sent it")
     data: dict[str, Any] = Field(default_factory=dict, description="type-specific fields")
+
+    @field_serializer("at", when_used="json")
+    def _at_json(self, at: datetime) -> datetime:
+        # pydantic writes offsets to the minute, and cannot read seconds back: an
+        # offset such as a zone's local mean time (+08:05:43) would move the instant.
+        offset = at.utcoffset()
+        if offset is not None and (offset.seconds % 60 or offset.microseconds):
+            return at.astimezone(UTC)
+        return at
 
 
 _FIXES = {
@@ -64,6 +74,9 @@ def parse_event(raw: Event | Mapping[str, Any]) -> Event:
     try:
         event: Event = _validate(raw)
     except ValidationError as exc:
+        retry = _with_exact_offset(raw)
+        if retry is not None:
+            return parse_event(retry)
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "<event>"
         kind = first["type"]
@@ -73,3 +86,19 @@ def parse_event(raw: Event | Mapping[str, Any]) -> Event:
         event_id = raw.get("id") if isinstance(raw.get("id"), str) else None
         raise InvalidEventError(field, first["msg"].lower(), fix, event_id=event_id) from None
     return event
+
+
+def _with_exact_offset(raw: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``raw`` with its ``at`` text parsed by Python, when pydantic could not read it
+    only because its offset has seconds (``datetime.isoformat`` writes them)."""
+    at = raw.get("at")
+    if not isinstance(at, str) or at.count(":") < 4:
+        return None
+    try:
+        parsed = datetime.fromisoformat(at.strip())
+    except ValueError:
+        return None
+    offset = parsed.utcoffset()
+    if offset is None or not (offset.seconds % 60 or offset.microseconds):
+        return None
+    return {**raw, "at": parsed}

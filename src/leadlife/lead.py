@@ -273,8 +273,9 @@ class Lead:
     def explain(self, scorer: Scorer, now: datetime | None = None) -> ScoreResult:
         """``scorer``'s score of this lead with its contributions, largest first.
 
-        ``now`` defaults to the lead's newest event; ``engine.explain(lead_id)`` picks
-        the engine's band scorer for you.
+        ``now`` defaults to the moment the lead's stored scores were computed
+        (``scored_at``: its newest event, or the tick that rescored it), so the two
+        agree; ``engine.explain(lead_id)`` picks the engine's band scorer for you.
         """
         moment = now or self.scored_at or self.last_event_at or self.first_seen_at
         if moment is None:

@@ -211,7 +211,8 @@ class SlaSpec(_Strict):
     """Follow-up timers, driven by ``engine.tick``; each reminder is sent once."""
 
     speed_to_lead_minutes: PositiveFloat | None = Field(
-        default=5.0, description="first touch due this long after assignment; then escalate"
+        default=5.0,
+        description="first touch due this long after assignment; then escalate (false: off)",
     )
     reassign_after_breaches: NonNegativeInt = Field(
         default=2,
@@ -224,7 +225,8 @@ class SlaSpec(_Strict):
         "that its owner is reminded, not replaced",
     )
     sal_idle_days: PositiveFloat | None = Field(
-        default=2.0, description="remind the owner of an SAL with no activity this long"
+        default=2.0,
+        description="remind the owner of an SAL with no activity this long (false: off)",
     )
     call_cadence_days: list[float] = Field(
         default_factory=lambda: [0.0, 1.0, 2.0, 4.0, 7.0, 10.0],
@@ -239,6 +241,16 @@ class SlaSpec(_Strict):
         default_factory=lambda: ["call_attempt", "quote_sent", "chat_replied", "sales_accepted"],
         description="event types that count as the owner touching the lead",
     )
+
+    @field_validator("speed_to_lead_minutes", "sal_idle_days", mode="before")
+    @classmethod
+    def _off(cls, value: object) -> object:
+        # TOML has no null: `false` is how a file turns a timer off.
+        if value is False:
+            return None
+        if value is True:
+            raise ValueError("give a number, or false to turn this timer off")
+        return value
 
     @field_validator("call_cadence_days")
     @classmethod
