@@ -206,6 +206,7 @@ ONE_OF_EACH_ERROR: list[LeadlifeError] = [
     errors.NotPermittedError("claim", "amy", "u1", "owned", "ask", event_id="e2"),
     errors.PluginError("p", "scorer x", "e3", ValueError("boom")),
     errors.StorageError("S", "Storage.get", None, OSError("locked")),
+    errors.ProcessingError(TypeError("boolean value of NA is ambiguous"), event_id="e4"),
     errors.LeadNotFoundError("u9"),
     errors.ModelError("plain"),
     errors.InsufficientDataError(3, 20, "won"),
@@ -277,3 +278,111 @@ def test_ingest_many_needs_an_iterable_of_events(engine: leadlife.Engine, events
     an iterable of its keys."""
     with pytest.raises(InvalidEventError, match="expected an iterable of events"):
         engine.ingest_many(events)
+
+
+class Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "problem"),
+    [
+        ({"reason": {1, 2}}, "data.reason", "type set"),
+        ({"owner": 10**5000}, "data.owner", "over 4,000 digits"),
+        ({"meta": {"tags": ["a", Unprintable()]}}, "data.meta.tags[1]", "type Unprintable"),
+        ({"meta": {3: "x"}}, "data.meta", "int key"),
+        ({"callback": lambda: None}, "data.callback", "type function"),
+    ],
+)
+def test_data_values_no_rule_can_read_are_refused_at_the_edge(
+    busy: leadlife.Engine, data: dict[str, Any], field: str, problem: str
+) -> None:
+    """Regression: such values passed validation, then failed inside the rules with a
+    bare TypeError/ValueError naming no field (or made a lead every later use failed on)."""
+    before = snapshot(busy)
+    with pytest.raises(InvalidEventError, match=problem) as caught:
+        busy.ingest(ev("deal_lost", hours(1), **data))
+    assert caught.value.field == field
+    assert "send text, a number" in caught.value.fix
+    assert snapshot(busy) == before
+
+
+def test_numpy_and_pandas_values_become_plain_values(engine: leadlife.Engine) -> None:
+    """Events built from DataFrame rows carry numpy scalars and pandas' missing markers.
+
+    Regression: pd.NA counted as a company, so the lead became an SQL without one;
+    an ndarray industry broke every later scoring of the lead.
+    """
+    np = pytest.importorskip("numpy")
+    pd = pytest.importorskip("pandas")
+    engine.ingest(ev("form_submit", phone="+8613800138000", asset_id=np.str_("p1")))
+    lead = engine.ingest(
+        ev("company_verified", hours(1), company=pd.NA, industry=np.array(["media", "ads"]))
+    )
+    assert lead.stage is Stage.MQL  # no company: not an SQL
+    assert lead.profile.get("company") is None
+    assert lead.profile["industry"] == ["media", "ads"]
+    assert type(lead.profile["asset_id"]) is str
+    event = list(engine.storage.events("u1"))[-1]
+    assert event.data == {"company": None, "industry": ["media", "ads"]}
+    values = leadlife.Event.model_validate(
+        ev("page_view", count=np.int64(3), share=np.float32(0.5), ok=np.bool_(True), at2=pd.NaT)
+    ).data
+    assert values == {"count": 3, "share": 0.5, "ok": True, "at2": None}
+    assert [type(values[k]) for k in ("count", "share", "ok")] == [int, float, bool]
+    engine.tick(T0 + hours(48))
+    assert engine.explain("u1", "rules").value == engine.get("u1").scores["rules"]
+    assert list(engine.failures) == []
+
+
+def test_one_event_failing_unforeseen_is_rejected_and_the_batch_goes_on(
+    engine: leadlife.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: a non-library exception from one event ended ingest_many mid-batch,
+    with the later events never ingested and no report returned."""
+    evaluate = engine.rulebook.evaluate
+
+    def fragile(lead: Any, event: Any, **kwargs: Any) -> Any:
+        if event.id == "bad":
+            raise TypeError("boolean value of NA is ambiguous")
+        return evaluate(lead, event, **kwargs)
+
+    monkeypatch.setattr(engine.rulebook, "evaluate", fragile)
+    batch = [
+        ev("page_view", lead="a"),
+        {**ev("download", hours(1), lead="b", asset_id="x"), "id": "bad"},
+        ev("page_view", hours(2), lead="c"),
+    ]
+    report = engine.ingest_many(batch)
+    assert report.accepted == 2
+    [rejected] = report.rejected
+    assert (rejected.index, rejected.event_id) == (1, "bad")
+    assert isinstance(rejected.error, errors.ProcessingError)
+    assert isinstance(rejected.error.__cause__, TypeError)
+    assert "event 'bad' failed: TypeError" in rejected.reason
+    assert sorted(lead.id for lead in engine.storage.leads()) == ["a", "c"]
+    with pytest.raises(errors.ProcessingError, match="the event was not applied"):
+        engine.ingest({**batch[1], "id": "bad"})
+
+
+def test_one_lead_failing_unforeseen_in_a_tick_leaves_the_others(
+    engine: leadlife.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: a non-library exception in one lead's time rules ended the tick."""
+    for lead_id in ("a", "b", "c"):
+        engine.ingest(ev("page_view", lead=lead_id))
+    catch_up = engine.rulebook.catch_up
+
+    def fragile(lead: Any, *args: Any, **kwargs: Any) -> Any:
+        if lead.id == "b":
+            raise ValueError("truth value of an array is ambiguous")
+        return catch_up(lead, *args, **kwargs)
+
+    monkeypatch.setattr(engine.rulebook, "catch_up", fragile)
+    report = engine.tick(T0 + hours(24 * 100))
+    assert sorted(n.lead_id for n in report.notices) == ["a", "c"]
+    [error] = report.errors
+    assert error.lead_id == "b"
+    assert isinstance(error.error, errors.ProcessingError)
+    assert "time rules of lead 'b'" in error.reason

@@ -62,14 +62,21 @@ def test_with_standard_zone_keeps_the_moment_and_its_offset(moment: datetime) ->
 
 
 def test_with_standard_zone_leaves_other_zones_alone() -> None:
-    """Standard and named zones, and times before 1970, are returned as they are;
-    only fixed offsets have a standard zone."""
+    """Standard zones, and times before 1970, are returned as they are; only fixed
+    offsets have a standard zone. Named zones give their offset at that moment."""
     for moment in (
         datetime(2026, 11, 2, 9, 0, tzinfo=timezone(timedelta(hours=8))),
-        datetime(2026, 11, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")),
         datetime(1969, 12, 31, 23, 0, tzinfo=UTC),
     ):
         assert with_standard_zone(moment, moment.timestamp()) is moment
+    for named in (
+        datetime(2026, 11, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")),
+        datetime(2026, 11, 1, 1, 15, fold=1, tzinfo=ZoneInfo("America/New_York")),
+        datetime(1960, 7, 1, 12, 0, tzinfo=ZoneInfo("Europe/Paris")),
+    ):
+        fixed = with_standard_zone(named, named.timestamp())
+        assert type(fixed.tzinfo) is timezone
+        assert (fixed.timestamp(), fixed.utcoffset()) == (named.timestamp(), named.utcoffset())
     eight = timezone(timedelta(hours=8))
     assert standard_zone(eight) is eight
     assert standard_zone(ZoneInfo("Asia/Shanghai")) is None

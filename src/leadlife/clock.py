@@ -108,12 +108,24 @@ def with_standard_zone(moment: datetime, ts: float) -> datetime:
     Validation gives each time it parses a zone object of its own, which Python's
     cyclic garbage collector tracks for as long as the time is kept. Times that
     leads keep (stage changes, milestones) get a shared standard zone instead,
-    which it does not track. Other zones, and times outside 1970-2106, are
-    returned as they are.
+    which it does not track.
+
+    A named zone (``zoneinfo``) is replaced by its offset at that moment: Python
+    compares two times of one named zone by their wall clocks, so across a
+    daylight-saving fold the later of two times could sort first in a lead's
+    history. Times outside 1970-2106 keep their zone, or their offset for named ones.
     """
-    if type(moment.tzinfo) is not TzInfo or not 0.0 <= ts < EXACT_EPOCH_UNTIL:
+    zone = moment.tzinfo
+    kind = type(zone)
+    if kind is TzInfo:
+        if not 0.0 <= ts < EXACT_EPOCH_UNTIL:
+            return moment
+        return datetime.fromtimestamp(ts, standard_zone(zone))
+    if kind is timezone or zone is None:
         return moment
-    return datetime.fromtimestamp(ts, standard_zone(moment.tzinfo))
+    offset = moment.utcoffset()
+    assert offset is not None  # events are aware
+    return moment.astimezone(timezone(offset))
 
 
 def require_aware(moment: datetime, name: str) -> datetime:

@@ -32,6 +32,7 @@ from leadlife.errors import (
     InvalidEventError,
     LeadlifeError,
     LeadNotFoundError,
+    ProcessingError,
     RegistrationError,
     RulebookError,
     StorageError,
@@ -280,7 +281,12 @@ class Engine:
         :class:`~leadlife.errors.StorageError` when the event could not be stored;
         in both cases nothing changed. Sending an event id again changes nothing.
         """
-        lead, _, _ = self._ingest(event, [])
+        try:
+            lead, _, _ = self._ingest(event, [])
+        except LeadlifeError:
+            raise
+        except Exception as exc:
+            raise ProcessingError(exc, event_id=_event_id(event)) from exc
         return lead
 
     def ingest_many(self, events: Iterable[EventInput]) -> IngestReport:
@@ -301,11 +307,17 @@ class Engine:
                 # state in place (see MemoryStorage).
                 changes, duplicate = ingest(raw, failures)[1:]
             except LeadlifeError as exc:
-                event_id = raw.id if isinstance(raw, Event) else None
-                if event_id is None and isinstance(raw, Mapping):
-                    value = raw.get("id")
-                    event_id = value if isinstance(value, str) else None
+                event_id = _event_id(raw)
                 report.rejected.append(Rejection(index, event_id, str(exc), _caught(exc)))
+                continue
+            except Exception as exc:
+                # Nothing is committed before the last step, so the event is rejected
+                # whole; one event no check foresaw must not end the batch.
+                event_id = _event_id(raw)
+                error = ProcessingError(exc, event_id=event_id)
+                error.__cause__ = exc
+                log.warning("event %r rejected: %s", event_id, error)
+                report.rejected.append(Rejection(index, event_id, str(error), _caught(error)))
                 continue
             if duplicate:
                 duplicates += 1
@@ -358,8 +370,11 @@ class Engine:
         notices: list[Notice] = []
         assignments: list[Assignment] = []
         due = lead.next_check_ts
-        if due is not None and due <= ts:
-            self._catch_up(lead, ts, changes, notices, assignments)
+        if due is not None and due < ts:
+            # Only what fell due before the event: a lead acting at the very moment
+            # it would turn idle or asleep, or an owner calling at the end of the
+            # window, acted in time.
+            self._catch_up(lead, math.nextafter(ts, -math.inf), changes, notices, assignments)
         enrichment: Mapping[str, Any]
         ordered: Mapping[str, Any]
         if self.enrichers or self._enrich_hooks:
@@ -791,10 +806,15 @@ class Engine:
             until_ts, lead_id = heapq.heappop(steps)
             try:
                 changes, notices, next_ts = self._tick_lead(lead_id, now, until_ts, failures)
-            except LeadlifeError as exc:
+            except Exception as exc:
                 # One lead that cannot move must not stop the others; it stays due.
-                errors.append(TickError(lead_id, str(exc), _caught(exc)))
-                log.warning("tick skipped lead %s: %s", lead_id, exc)
+                if isinstance(exc, LeadlifeError):
+                    error: LeadlifeError = exc
+                else:
+                    error = ProcessingError(exc, lead_id=lead_id)
+                    error.__cause__ = exc
+                errors.append(TickError(lead_id, str(error), _caught(error)))
+                log.warning("tick skipped lead %s: %s", lead_id, error)
                 continue
             all_changes.extend(changes)
             all_notices.extend(notices)
@@ -843,10 +863,15 @@ class Engine:
         if due is None or due > now_ts:
             # The lead's last step of this tick. Scores may depend on time (decay,
             # windows); refresh them for the leads touched. A lower score can make a
-            # cooler band due already: apply it now, not at the next tick.
+            # cooler band due already: apply it now, not at the next tick. Never as of
+            # a moment before the lead's newest event (a tick behind its events).
+            newest = lead.last_event_ts
+            scored, scored_ts = now, now_ts
+            if newest is not None and newest > now_ts:
+                scored, scored_ts = datetime.fromtimestamp(newest, UTC), newest
             for _ in range(_RESCORE_ROUNDS):
-                self._score(lead, now, None, failures)
-                lead.scored_ts = now_ts
+                self._score(lead, scored, None, failures)
+                lead.scored_ts = scored_ts
                 self._schedule(lead)
                 due = lead.next_check_ts
                 if due is None or due > now_ts:
@@ -908,6 +933,17 @@ class Engine:
             )
         # As of the moment its stored scores were computed, so the two agree.
         return lead.explain(self.scorers[name], lead.scored_at or self.clock())
+
+
+def _event_id(raw: object) -> str | None:
+    """The id of an inbound event, if it has a usable one, for a report."""
+    if isinstance(raw, Event):
+        return raw.id
+    try:
+        value = raw.get("id") if isinstance(raw, Mapping) else None
+    except Exception:  # a mapping that cannot be read has no id to report
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _caught(error: LeadlifeError) -> LeadlifeError:

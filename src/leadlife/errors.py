@@ -25,6 +25,7 @@ __all__ = [
     "ModelVersionError",
     "NotPermittedError",
     "PluginError",
+    "ProcessingError",
     "RegistrationError",
     "RoutingConfigError",
     "RulebookError",
@@ -215,6 +216,34 @@ class PluginError(LeadlifeError):
         super().__init__(
             f"plugin {plugin!r} failed in {hook}{subject}: "
             f"{type(error).__name__}: {error}. Fix the plugin or unregister it; {outcome}."
+        )
+
+
+class ProcessingError(LeadlifeError):
+    """Applying an event, or a lead's time rules, failed in a way no check foresaw
+    (``error``: a value of a kind no rule reads, say); nothing was applied.
+
+    ``ingest_many`` and ``tick`` report it for the one event or lead and go on.
+    """
+
+    def __init__(
+        self, error: BaseException, *, event_id: str | None = None, lead_id: str | None = None
+    ):
+        self.error = error
+        self.event_id = event_id
+        self.lead_id = lead_id
+        if lead_id is None or event_id is not None:
+            subject, outcome = f"event {event_id!r}", "the event was not applied"
+        else:
+            subject, outcome = f"the time rules of lead {lead_id!r}", "nothing was applied"
+        try:
+            detail = str(error)
+        except Exception:  # the message of an odd value can fail too
+            detail = "(no message)"
+        super().__init__(
+            f"{subject} failed: {type(error).__name__}: {detail}; {outcome}. Fix: check its "
+            "data values (text, numbers, booleans, lists of them); if they are ordinary, "
+            "this is a bug in leadlife or a plugin: report it with the event"
         )
 
 

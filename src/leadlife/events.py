@@ -9,9 +9,18 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_serializer
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 
 from leadlife.errors import InvalidEventError
+from leadlife.values import FIX, UnsupportedValue, plain_values
 
 __all__ = ["Event", "parse_event"]
 
@@ -32,6 +41,11 @@ class Event(BaseModel):
     channel: str | None = Field(default=None, description="channel it came through")
     source: str | None = Field(default=None, description="campaign or system that sent it")
     data: dict[str, Any] = Field(default_factory=dict, description="type-specific fields")
+
+    @field_validator("data")
+    @classmethod
+    def _plain_data(cls, data: dict[str, Any]) -> dict[str, Any]:
+        return plain_values(data)
 
     @field_serializer("at", when_used="json")
     def _at_json(self, at: datetime) -> datetime:
@@ -79,11 +93,16 @@ def parse_event(raw: Event | Mapping[str, Any]) -> Event:
             return parse_event(retry)
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "<event>"
+        event_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+        cause = first.get("ctx", {}).get("error")
+        if isinstance(cause, UnsupportedValue):
+            raise InvalidEventError(
+                f"{field}.{cause.path}", cause.problem, FIX, event_id=event_id
+            ) from None
         kind = first["type"]
         if kind.startswith(("datetime", "date_")):
             kind = "datetime_parsing"
         fix = _FIXES.get(kind, "see the Event fields in docs/events.md")
-        event_id = raw.get("id") if isinstance(raw.get("id"), str) else None
         raise InvalidEventError(field, first["msg"].lower(), fix, event_id=event_id) from None
     return event
 

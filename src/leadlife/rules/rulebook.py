@@ -297,7 +297,9 @@ class Rulebook:
             if active is None or ts > active:
                 lead.last_activity_ts = ts
                 asleep = lead.asleep_ts
-                if asleep is not None and ts > asleep:
+                # Any activity within the silence that put the lead to sleep wakes
+                # it, also one arriving after a tick flagged it, or at that moment.
+                if asleep is not None and ts > asleep - self._sleep:
                     lead.asleep_ts = None
         retention = self.retention_days
         if retention_days is not None and retention_days > retention:
@@ -541,7 +543,8 @@ class Rulebook:
                 for name in self._reopen_types:
                     entry = stats.get(name)
                     if entry is not None and entry[2] > since:
-                        since = entry[2]
+                        since = _reopened_after(lead, since)
+                        break
             sleep = since + self._sleep
             if sleep < due:
                 due = sleep
@@ -554,7 +557,7 @@ class Rulebook:
         for name in self._reopen_types:
             entry = stats.get(name)
             if entry is not None and entry[2] > idle:
-                idle = entry[2]
+                return _reopened_after(lead, idle)
         return idle
 
     @staticmethod
@@ -618,6 +621,19 @@ class Rulebook:
                     )
             if (lead.stage, lead.asleep_ts) == before:
                 return  # nothing was due after all; never spin
+
+
+def _reopened_after(lead: Lead, idle: float) -> float:
+    """The moment ``lead`` was last reopened, if later than ``idle``, else ``idle``.
+
+    Read from the history, not from the reopening events: one sent to an open lead,
+    or one older than a later close, reopened nothing.
+    """
+    for change in reversed(lead.history):
+        if change.from_stage not in _OPEN and change.to_stage in _OPEN:
+            reopened = change.at.timestamp()
+            return reopened if reopened > idle else idle
+    return idle
 
 
 def _reopen_reason(event: Event) -> str:

@@ -1,0 +1,186 @@
+"""Time at its edges: events at the very moment a rule falls due, late events older
+than a tick, daylight-saving folds, and reopenings that reopen nothing.
+
+Each test here failed before its fix.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+import leadlife
+from leadlife import Stage
+from leadlife.routing import Routing
+from tests.conftest import T0
+from tests.helpers import Inbox, days, ev, hours
+
+PHONE = "+8613800138000"
+MICRO = timedelta(microseconds=1)
+
+
+def engine(*plugins: object) -> leadlife.Engine:
+    return leadlife.Engine(
+        plugins=list(plugins),
+        plugin_manager=leadlife.get_plugin_manager(load_entrypoints=False),
+        clock=leadlife.FixedClock(T0),
+    )
+
+
+def sal(e: leadlife.Engine) -> leadlife.Lead:
+    e.ingest(ev("form_submit", phone=PHONE, asset_id="p1"))
+    e.ingest(ev("company_verified", company="Acme", industry="media"))
+    lead = e.ingest(ev("chat_replied", hours(1)))
+    assert lead.stage is Stage.SAL
+    return lead
+
+
+@pytest.mark.parametrize("offset", [-MICRO, timedelta(0), MICRO])
+def test_acting_at_the_moment_sleep_falls_due_keeps_the_lead_awake(offset: timedelta) -> None:
+    """The lead acted at day 90 exactly: it had not been silent for 90 days before."""
+    e = engine()
+    e.ingest(ev("email_opened"))
+    lead = e.ingest(ev("email_clicked", days(90) + offset))
+    assert lead.asleep_since is None
+    assert lead.next_check_at is not None  # a later silence is still watched
+    report = e.tick(T0 + days(200))
+    assert [n.kind for n in report.notices] == ["reactivation_due"]
+    assert report.notices[0].at == T0 + days(180) + offset
+
+
+def test_a_tick_at_that_moment_first_then_the_event_wakes_the_lead() -> None:
+    e = engine()
+    e.ingest(ev("email_opened"))
+    assert [n.kind for n in e.tick(T0 + days(90)).notices] == ["reactivation_due"]
+    lead = e.ingest(ev("email_clicked", days(90)))
+    assert lead.asleep_since is None
+    assert lead.next_check_at == T0 + days(180)
+
+
+@pytest.mark.parametrize("offset", [-MICRO, timedelta(0), MICRO])
+def test_an_sal_replying_as_it_would_turn_idle_stays_sal(offset: timedelta) -> None:
+    e = engine()
+    due = sal(e).next_check_at
+    assert due is not None
+    lead = e.ingest(ev("chat_replied", due - T0 + offset))
+    assert lead.stage is Stage.SAL
+    if offset <= timedelta(0):  # it replied in time: it was never idle
+        assert (Stage.SAL, Stage.SQL) not in [(c.from_stage, c.to_stage) for c in lead.history]
+
+
+def test_activity_at_the_end_of_the_cooling_period_writes_no_flip() -> None:
+    e = engine()
+    e.ingest(ev("offline_event_attended"))
+    lead = e.ingest(ev("page_view", days(30)))
+    assert [c.rule for c in lead.history[1:]] == []
+
+
+def routed() -> tuple[leadlife.Engine, Inbox]:
+    inbox = Inbox()
+    routing = Routing.from_dict(
+        {
+            "teams": [{"id": "inside", "members": [{"id": "ian"}, {"id": "ivy"}]}],
+            "routers": {"fallback": {"team": "inside"}},
+        }
+    )
+    return engine(routing, inbox), inbox
+
+
+def test_a_call_at_the_end_of_the_speed_window_is_in_time() -> None:
+    """Speed to lead is 'within 5 minutes': a call at 5:00 is within."""
+    e, inbox = routed()
+    e.ingest(ev("form_submit", phone=PHONE, asset_id="p1"))
+    e.ingest(ev("call_attempt", timedelta(minutes=5), connected=True))
+    e.tick(T0 + days(1))
+    assert "speed_to_lead_missed" not in inbox.kinds("u1")
+
+
+def test_a_late_acceptance_starts_its_timers_at_the_leads_newest_time() -> None:
+    """Regression: five call reminders, all dated in the past, at the next tick."""
+    e, inbox = routed()
+    e.ingest(ev("page_view"))
+    e.ingest(ev("page_view", days(20)))
+    lead = e.ingest(ev("sales_accepted", timedelta(0), owner="ian"))
+    accepted = lead.assignments[-1]
+    assert (accepted.action, accepted.to_owner, accepted.at) == ("accepted", "ian", T0 + days(20))
+    report = e.tick(T0 + days(20) + hours(1))
+    assert all(n.at >= T0 + days(20) for n in report.notices)
+    assert "speed_to_lead_missed" not in inbox.kinds("u1")  # accepting is the first touch
+
+
+def test_a_tick_behind_the_leads_events_does_not_rescore_it_backwards() -> None:
+    e, _ = routed()
+    e.ingest(ev("page_view"))
+    e.ingest(ev("download", days(20), asset_id="a"))
+    lead = e.ingest(ev("sales_accepted", timedelta(0), owner="ian"))
+    scores, scored_at = dict(lead.scores), lead.scored_at
+    e.tick(T0 + days(5))
+    lead = e.get("u1")
+    assert lead.scored_at == scored_at == T0 + days(20)
+    assert lead.scores == scores
+
+
+def test_activity_arriving_after_a_tick_put_the_lead_to_sleep_wakes_it() -> None:
+    """The lead was silent 40 days, not 90: its own older event arrived after the tick."""
+    e = engine()
+    e.ingest(ev("email_opened"))
+    e.tick(T0 + days(100))
+    lead = e.ingest(ev("email_clicked", days(50)))
+    assert lead.asleep_since is None
+    report = e.tick(T0 + days(200))
+    assert [(n.kind, n.at) for n in report.notices] == [("reactivation_due", T0 + days(140))]
+
+
+def test_a_reopening_event_on_an_open_lead_does_not_restart_its_silence() -> None:
+    e = engine()
+    e.ingest(ev("email_opened"))
+    e.ingest(ev("reopened", days(60), reason="crm sync"))
+    report = e.tick(T0 + days(200))
+    assert [(n.kind, n.at) for n in report.notices] == [("reactivation_due", T0 + days(90))]
+
+
+def test_a_reopened_lead_still_counts_its_silence_from_the_reopening() -> None:
+    e = engine()
+    e.ingest(ev("email_opened"))
+    e.ingest(ev("disqualified", days(1), reason="test"))
+    e.ingest(ev("reopened", days(60), reason="came back"))
+    report = e.tick(T0 + days(200))
+    assert [(n.kind, n.at) for n in report.notices] == [("reactivation_due", T0 + days(150))]
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def fold_events(zoned: bool) -> list[dict[str, Any]]:
+    """Two moments across the 2026-11-01 fold: 01:45 EDT, then 01:15 EST, 30 min later."""
+    first = datetime(2026, 11, 1, 1, 45, tzinfo=NEW_YORK)
+    second = datetime(2026, 11, 1, 1, 15, fold=1, tzinfo=NEW_YORK)
+    assert second.timestamp() - first.timestamp() == 1800
+    if not zoned:
+        first, second = first.astimezone(UTC), second.astimezone(UTC)
+    return [
+        # The later form arrives first; the earlier download arrives late.
+        {"id": "f", "lead_id": "u", "type": "form_submit", "at": second,
+         "data": {"phone": PHONE, "asset_id": "p1"}},
+        {"id": "d", "lead_id": "u", "type": "form_submit", "at": first,
+         "data": {"asset_id": "p0"}},
+    ]  # fmt: skip
+
+
+def test_times_of_one_named_zone_order_by_instant_across_a_fold() -> None:
+    """Regression: Python compares times of one zoneinfo zone by wall clock, so the
+    milestone kept the later time and stage_at answered for the wrong moment."""
+    leads = []
+    for zoned in (False, True):
+        e = engine()
+        e.ingest_many(fold_events(zoned))
+        leads.append(e.get("u"))
+    utc, zoned = leads
+    assert [(c.at, c.to_stage) for c in zoned.history] == [(c.at, c.to_stage) for c in utc.history]
+    assert zoned.milestones == utc.milestones
+    probe = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)  # between the two moments
+    assert zoned.stage_at(probe) == utc.stage_at(probe)
+    assert zoned.stage_at(probe.astimezone(NEW_YORK)) == utc.stage_at(probe)
