@@ -386,3 +386,39 @@ def test_one_lead_failing_unforeseen_in_a_tick_leaves_the_others(
     assert error.lead_id == "b"
     assert isinstance(error.error, errors.ProcessingError)
     assert "time rules of lead 'b'" in error.reason
+
+
+def test_a_refused_engine_leaves_the_hosts_manager_as_it_was() -> None:
+    """Regression: plugins stayed registered when the rulebook (or a later plugin) was
+    refused, so the corrected retry failed on a scorer 'already registered'."""
+    from leadlife.plugins import hookimpl
+    from leadlife.scoring import ScoreResult
+
+    class Mine:
+        name = "mine"
+
+        def score(self, lead: Any, now: datetime) -> float:
+            return 1.0
+
+        def explain(self, lead: Any, now: datetime) -> ScoreResult:
+            return ScoreResult(1.0)
+
+    class Plugin:
+        @hookimpl
+        def leadlife_register_scorers(self, register: Any) -> None:
+            register(Mine())
+
+    pm = leadlife.get_plugin_manager(load_entrypoints=False)
+    names = sorted(name for name, _ in pm.list_name_plugin())
+    plugin = Plugin()
+    with pytest.raises(RulebookError):
+        leadlife.Engine(rulebook={"bands": 5}, plugins=[plugin], plugin_manager=pm)
+    with pytest.raises(errors.RegistrationError, match="pass each plugin object once"):
+        leadlife.Engine(plugins=[plugin, plugin], plugin_manager=pm)
+    assert sorted(name for name, _ in pm.list_name_plugin()) == names
+    engine = leadlife.Engine(plugins=[plugin], plugin_manager=pm)
+    assert "mine" in engine.scorers
+    with pytest.raises(errors.InvalidArgumentError, match="plugin_manager"):
+        leadlife.Engine(plugin_manager=5)  # type: ignore[arg-type]
+    with pytest.raises(errors.InvalidArgumentError, match="failure_log_size"):
+        leadlife.Engine(failure_log_size=2**63)

@@ -187,7 +187,13 @@ def test_forged_sidecar_with_other_versions_is_refused_before_unpickling(
     sidecar_file = Path(f"{path}.json")
     sidecar = json.loads(sidecar_file.read_text(encoding="utf-8"))
     sidecar["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
-    for package, saved in [("scikit-learn", "0.24.2"), ("leadlife", "7.0.0")]:
+    # numpy: a newer major's pickles do not load on an older one (numpy._core).
+    newer_numpy = f"{int(np.__version__.split('.')[0]) + 1}.0.0"
+    for package, saved in [
+        ("scikit-learn", "0.24.2"),
+        ("leadlife", "7.0.0"),
+        ("numpy", newer_numpy),
+    ]:
         forged = {**sidecar, "versions": {**sidecar["versions"], package: saved}}
         sidecar_file.write_text(json.dumps(forged), encoding="utf-8")
         with pytest.raises(ModelVersionError, match="different major version") as caught:

@@ -68,6 +68,31 @@ def test_entry_points_are_loaded_and_allow_listed(monkeypatch: pytest.MonkeyPatc
     assert get_plugin_manager().get_plugin("leadlife-fake") is not None
 
 
+def test_an_installed_plugin_that_cannot_be_imported_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Regression: a broken installed plugin failed every Engine() with a raw traceback
+    that named neither the plugin nor a way out."""
+    from importlib import metadata
+
+    class BrokenEntryPoint:
+        name = "leadlife-broken"
+        value = "leadlife_broken:plugin"
+
+        def load(self) -> object:
+            raise ModuleNotFoundError("No module named 'requests'")
+
+    monkeypatch.setattr(
+        metadata, "entry_points", lambda group: [BrokenEntryPoint()] if group == "leadlife" else []
+    )
+    monkeypatch.delenv("LEADLIFE_PLUGINS", raising=False)
+    with pytest.raises(RegistrationError, match=r"'leadlife-broken'.*No module named") as caught:
+        get_plugin_manager()
+    assert "LEADLIFE_PLUGINS" in str(caught.value)
+    monkeypatch.setenv("LEADLIFE_PLUGINS", "")
+    assert get_plugin_manager().get_plugin("leadlife-broken") is None
+
+
 # -- providers -----------------------------------------------------------------------
 
 

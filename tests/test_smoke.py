@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import leadlife
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_python_block_runs_as_written() -> None:
+    """Regression: the README's example used ``now`` without defining it."""
+    block = re.search(r"```python\n(.*?)```", README.read_text("utf-8"), re.S)
+    assert block is not None
+    names: dict[str, object] = {}
+    exec(compile(block.group(1), str(README), "exec"), names)
+    lead = names["lead"]
+    assert isinstance(lead, leadlife.Lead)
+    assert lead.stage is leadlife.Stage.MQL
+    engine = names["engine"]
+    assert isinstance(engine, leadlife.Engine)
+    assert engine.get("u42").asleep_since is not None  # the tick 100 days on flagged it
 
 
 def test_readme_example(engine: leadlife.Engine) -> None:

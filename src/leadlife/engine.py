@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import logging
 import math
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -92,7 +93,7 @@ class Engine:
         if failure_log_size is not None and (
             not isinstance(failure_log_size, Integral)
             or isinstance(failure_log_size, bool)
-            or failure_log_size < 0
+            or not 0 <= failure_log_size <= sys.maxsize
         ):
             raise InvalidArgumentError(
                 "failure_log_size",
@@ -107,9 +108,38 @@ class Engine:
                 f"expected plugin objects, got a {type(plugins).__name__}",
                 "pass a list of plugin objects (or modules)",
             )
+        if plugin_manager is not None and not isinstance(plugin_manager, LeadlifePluginManager):
+            raise InvalidArgumentError(
+                "plugin_manager",
+                f"{plugin_manager!r} is not a plugin manager",
+                "pass one from leadlife.get_plugin_manager(), or leave it out",
+            )
         pm = get_plugin_manager() if plugin_manager is None else plugin_manager
-        for plugin in plugins:
-            pm.register(plugin, name=_plugin_name(pm, plugin))
+        registered: list[object] = []
+        try:
+            for plugin in plugins:
+                name = _plugin_name(pm, plugin)
+                try:
+                    pm.register(plugin, name=name)
+                except ValueError as exc:  # pluggy: registered already, or blocked
+                    raise RegistrationError(
+                        name, "register", f"{exc}; pass each plugin object once"
+                    ) from exc
+                registered.append(plugin)
+            self._build(pm, rulebook, clock, failure_log_size)
+        except BaseException:
+            # A refused engine leaves the host's manager as it found it.
+            for plugin in registered:
+                pm.unregister(plugin)
+            raise
+
+    def _build(
+        self,
+        pm: LeadlifePluginManager,
+        rulebook: Rulebook | Mapping[str, Any] | str | None,
+        clock: Clock | None,
+        failure_log_size: int | None,
+    ) -> None:
         self.plugin_manager = pm
         self.clock: Clock = system_clock if clock is None else clock
         self.rulebook = load_rulebook(

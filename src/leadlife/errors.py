@@ -296,7 +296,7 @@ class ModelIntegrityError(ModelError):
 
 
 class ModelVersionError(ModelError):
-    """A model file was written by an incompatible leadlife or scikit-learn version."""
+    """A model file was written by an incompatible leadlife, scikit-learn or numpy version."""
 
     def __init__(self, path: str, package: str, saved: str, running: str):
         self.path = path

@@ -518,6 +518,15 @@ def _check_versions(model_file: Path, sidecar: Mapping[str, Any]) -> None:
         before, now = str(saved.get(package, "")), running[package]
         if _major(before) != _major(now):
             raise ModelVersionError(str(model_file), package, before or "an unknown version", now)
+    # numpy reads the pickles of older majors, not of newer ones (numpy._core is 2.x's).
+    before, now = str(saved.get("numpy", "")), running["numpy"]
+    if before and _major_number(before) > _major_number(now):
+        raise ModelVersionError(str(model_file), "numpy", before, now)
+
+
+def _major_number(version: str) -> int:
+    head = _major(version)
+    return int(head) if head.isdigit() else 0
 
 
 def _major(version: str) -> str:

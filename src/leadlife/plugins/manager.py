@@ -142,7 +142,18 @@ def _load_entrypoints(pm: LeadlifePluginManager) -> None:
             continue
         if pm.get_plugin(entry_point.name) is not None or pm.is_blocked(entry_point.name):
             continue
-        pm.register(entry_point.load(), name=entry_point.name)
+        try:
+            plugin = entry_point.load()
+        except Exception as exc:
+            # Not skipped: a storage or channel plugin left out silently would send
+            # the host's leads to the in-memory storage, or its notices nowhere.
+            raise RegistrationError(
+                entry_point.name,
+                f"entry point {entry_point.value!r}",
+                f"cannot be imported ({type(exc).__name__}: {exc}). Fix the installed "
+                "package, uninstall it, or leave it out of the LEADLIFE_PLUGINS allow-list",
+            ) from exc
+        pm.register(plugin, name=entry_point.name)
 
 
 def call_each(
