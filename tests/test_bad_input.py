@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -422,3 +422,49 @@ def test_a_refused_engine_leaves_the_hosts_manager_as_it_was() -> None:
         leadlife.Engine(plugin_manager=5)  # type: ignore[arg-type]
     with pytest.raises(errors.InvalidArgumentError, match="failure_log_size"):
         leadlife.Engine(failure_log_size=2**63)
+
+
+class ThirtyHoursAhead(tzinfo):
+    """A host's own zone whose offset Python cannot use (24 hours or more)."""
+
+    def utcoffset(self, moment: datetime | None) -> timedelta:
+        return timedelta(hours=30)
+
+    def dst(self, moment: datetime | None) -> timedelta:
+        return timedelta(0)
+
+
+def test_an_event_time_with_an_unusable_zone_names_at(busy: leadlife.Engine) -> None:
+    """Regression: pydantic accepted it, then ingest failed with a bare ValueError."""
+    before = snapshot(busy)
+    with pytest.raises(InvalidEventError, match="at: cannot be read as a moment") as caught:
+        busy.ingest({**ev("page_view"), "at": datetime(2026, 11, 2, tzinfo=ThirtyHoursAhead())})
+    assert caught.value.field == "at"
+    assert snapshot(busy) == before
+
+
+@pytest.mark.parametrize(
+    ("now", "problem"),
+    [
+        (datetime(2026, 11, 2, tzinfo=ThirtyHoursAhead()), "cannot be read as a moment"),
+        (datetime.max.replace(tzinfo=UTC), "outside the years 1900 to 2999"),
+        (datetime(1800, 1, 1, tzinfo=UTC), "outside the years 1900 to 2999"),
+        ("2026-11-02T09:00:00Z", "is not a datetime"),
+    ],
+)
+def test_tick_refuses_moments_the_engine_cannot_keep(
+    busy: leadlife.Engine, now: Any, problem: str
+) -> None:
+    """Regression: tick(datetime.max) was applied, then explain() failed on the lead
+    ('year 10000 is out of range') until its next event."""
+    before = snapshot(busy)
+    with pytest.raises(InvalidTimeError, match=problem):
+        busy.tick(now)
+    assert snapshot(busy) == before
+    assert busy.explain("u1", "rules").value == busy.get("u1").scores["rules"]
+
+
+def test_tick_refuses_pandas_nat() -> None:
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(InvalidTimeError, match="cannot be read as a moment"):
+        leadlife.Engine().tick(pd.NaT)

@@ -642,6 +642,89 @@ def test_enricher_returning_garbage_is_recorded(pm: LeadlifePluginManager) -> No
     assert engine.failures[-1].error_type == "contract"
 
 
+class Unreadable(Mapping[str, Any]):
+    """A mapping whose keys cannot be listed."""
+
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self) -> Any:
+        raise RuntimeError("connection lost")
+
+    def __len__(self) -> int:
+        return 1
+
+
+@pytest.mark.parametrize(
+    ("result", "problem"),
+    [
+        ({"industry": {"media", "ads"}}, "field industry: a value of type set"),
+        ({"asset_id": 10**5000}, "field asset_id: an integer of over 4,000 digits"),
+        (Unreadable(), "cannot be read (RuntimeError: connection lost)"),
+    ],
+)
+def test_enrichment_with_values_no_rule_reads_is_recorded_and_the_event_kept(
+    pm: LeadlifePluginManager, result: object, problem: str
+) -> None:
+    """Regression: such results got past the result check, then failed the event
+    outside the plugin's try, so the lead was never stored and no failure recorded."""
+
+    class Odd:
+        @hookimpl
+        def leadlife_enrich_event(self) -> object:
+            return result
+
+    engine = leadlife.Engine(plugins=[Odd()], plugin_manager=pm)
+    lead = engine.ingest(ev("form_submit", phone=PHONE, asset_id="p"))
+    assert lead.stage is Stage.MQL
+    assert engine.get("u1").event_count == 1
+    [failure] = engine.failures
+    assert failure.hook == "leadlife_enrich_event"
+    assert problem in failure.error
+
+
+def test_enrichment_arrays_become_lists(pm: LeadlifePluginManager) -> None:
+    np = pytest.importorskip("numpy")
+
+    class Arrays:
+        @hookimpl
+        def leadlife_enrich_event(self) -> dict[str, Any]:
+            return {"industry": np.array(["media", "ads"]), "employees": np.int64(40)}
+
+    engine = leadlife.Engine(plugins=[Arrays()], plugin_manager=pm)
+    profile = engine.ingest(ev("page_view")).profile
+    assert profile == {"industry": ["media", "ads"], "employees": 40}
+    assert type(profile["employees"]) is int
+    assert not engine.failures
+
+
+def test_a_router_answering_an_array_is_recorded_and_the_next_decides() -> None:
+    """Regression: ``answer == ""`` ran before the type check and raised on an array."""
+    np = pytest.importorskip("numpy")
+    from leadlife.routing import Routing
+
+    class ArrayRouter:
+        name = "arrays"
+
+        def route(self, lead: Lead) -> Any:
+            return np.array(["amy", "bob"])
+
+    class Plugin:
+        @hookimpl
+        def leadlife_register_routers(self, register: Callable[[object], None]) -> None:
+            register(ArrayRouter())
+
+    routing = Routing.from_dict(
+        {"teams": [{"id": "t", "members": [{"id": "amy"}]}], "routers": {"fallback": {"team": "t"}}}
+    )
+    engine = leadlife.Engine(
+        plugins=[routing, Plugin()], plugin_manager=get_plugin_manager(load_entrypoints=False)
+    )
+    lead = engine.ingest(ev("form_submit", phone=PHONE, asset_id="p"))
+    assert lead.owner == "amy"
+    assert [f.hook for f in engine.failures] == ["router arrays"]
+
+
 def test_non_finite_score_is_recorded(pm: LeadlifePluginManager) -> None:
     """A scorer returning NaN keeps the previous score and records a failure."""
 

@@ -19,6 +19,7 @@ __all__ = [
     "LATEST_TS",
     "Clock",
     "FixedClock",
+    "aware_ts",
     "epoch_seconds",
     "require_aware",
     "standard_zone",
@@ -129,7 +130,35 @@ def with_standard_zone(moment: datetime, ts: float) -> datetime:
 
 
 def require_aware(moment: datetime, name: str) -> datetime:
-    """Return ``moment`` if it carries a timezone, else raise :class:`InvalidTimeError`."""
-    if not isinstance(moment, datetime) or moment.utcoffset() is None:
-        raise InvalidTimeError(name, moment)
+    """Return ``moment`` if it is a moment the engine can keep time in, else raise
+    :class:`InvalidTimeError`: not a datetime, no timezone, a zone whose offset
+    cannot be read (24 hours or more, pandas' NaT), or outside 1900-2999."""
+    aware_ts(moment, name)
     return moment
+
+
+def aware_ts(moment: datetime, name: str) -> float:
+    """The epoch seconds of ``moment``, checked as :func:`require_aware` does."""
+    if not isinstance(moment, datetime):
+        raise InvalidTimeError(name, moment, "is not a datetime")
+    try:
+        offset = moment.utcoffset()
+        ts = moment.timestamp() if offset is not None else 0.0
+    except Exception as exc:  # a tzinfo of the host's own can fail in any way
+        raise InvalidTimeError(
+            name,
+            moment,
+            f"cannot be read as a moment ({type(exc).__name__}: {exc})",
+            "pass an aware datetime whose offset is under 24 hours, e.g. "
+            "datetime(2026, 11, 2, tzinfo=UTC)",
+        ) from None
+    if offset is None:
+        raise InvalidTimeError(name, moment)
+    if not EARLIEST_TS <= ts < LATEST_TS:
+        raise InvalidTimeError(
+            name,
+            moment,
+            "is outside the years 1900 to 2999 the engine keeps time in",
+            "pass the moment you mean; leave out placeholder dates",
+        )
+    return ts

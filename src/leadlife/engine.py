@@ -50,6 +50,8 @@ from leadlife.rules import Rulebook, load_rulebook
 from leadlife.scoring.protocol import Scorer, ScoreResult
 from leadlife.stages import Stage
 from leadlife.storage import Storage
+from leadlife.values import FIX as VALUE_FIX
+from leadlife.values import UnsupportedValue, plain_values
 
 __all__ = ["Engine"]
 
@@ -383,7 +385,15 @@ class Engine:
             # A resent id changes nothing, whatever the rest of the event says: it is
             # checked only once it is known to be new.
             return stored, 0, True
-        ts = epoch_seconds(event.at)
+        try:
+            ts = epoch_seconds(event.at)
+        except Exception as exc:  # a host's tzinfo with an offset of 24 h or more, say
+            raise InvalidEventError(
+                "at",
+                f"cannot be read as a moment ({type(exc).__name__}: {exc})",
+                "send an ISO 8601 time with an offset under 24 hours, or an aware datetime",
+                event_id=event.id,
+            ) from None
         if not EARLIEST_TS <= ts < LATEST_TS:
             raise InvalidEventError(
                 "at",
@@ -517,19 +527,23 @@ class Engine:
         event's lead profile), only when none of its fields is set there."""
         if result is None:
             return
-        if not isinstance(result, Mapping) or not all(isinstance(k, str) for k in result):
-            self._failed(
-                failures,
-                plugin,
-                hook,
-                f"returned {type(result).__name__}; expected a mapping of profile fields",
-                event.id,
-                event.lead_id,
-            )
+        problem = None
+        try:
+            if not isinstance(result, Mapping) or not all(isinstance(k, str) for k in result):
+                problem = f"returned {type(result).__name__}; expected a mapping of profile fields"
+            else:
+                # The profile holds what events' data may hold (see leadlife.values).
+                fields = plain_values(dict(result))
+        except UnsupportedValue as exc:
+            problem = f"returned field {exc}; {VALUE_FIX}"
+        except Exception as exc:  # a mapping that cannot even be read
+            problem = f"returned a mapping that cannot be read ({type(exc).__name__}: {exc})"
+        if problem is not None:
+            self._failed(failures, plugin, hook, problem, event.id, event.lead_id)
             return
-        if late_profile is not None and any(name in late_profile for name in result):
+        if late_profile is not None and any(name in late_profile for name in fields):
             return
-        merged.update(result)
+        merged.update(fields)
 
     def _score(
         self,
@@ -588,7 +602,7 @@ class Engine:
             except Exception as exc:
                 self._failed(failures, plugin, hook, exc, event_id, lead.id)
                 continue
-            if answer is None or answer == "":
+            if answer is None or (isinstance(answer, str) and not answer):
                 continue
             if isinstance(answer, str):
                 decision = RouteDecision(

@@ -55,7 +55,7 @@ def plain_value(value: Any, path: str) -> Any:
         return bool(value)
     if isinstance(value, int):
         if not -_MAX_INT < value < _MAX_INT:
-            raise UnsupportedValue(path, "an integer of over 4,000 digits; send it as text")
+            raise UnsupportedValue(path, "an integer of over 4,000 digits, too long to print")
         return value
     if kind.__name__ in _MISSING_MARKERS and kind.__module__.startswith("pandas"):
         return None

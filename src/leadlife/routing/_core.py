@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from leadlife.clock import require_aware
+from leadlife.clock import aware_ts
 from leadlife.errors import InvalidTimeError, RoutingConfigError
 from leadlife.events import Event
 from leadlife.lead import Assignment, Lead
@@ -454,7 +454,7 @@ class Routing:
                     "give one with its UTC offset, e.g. '2026-11-05T09:00:00+08:00'",
                 ) from None
         if isinstance(at, datetime):
-            return [require_aware(at, "at").timestamp()] * size
+            return [aware_ts(at, "at")] * size
         values = frame["at"] if at is None and "at" in frame.columns else at
         if values is None:
             raise InvalidTimeError(
@@ -476,7 +476,7 @@ class Routing:
                 )
             seconds = index.as_unit("ns").asi8 / 1e9
             return [float(x) for x in seconds.tolist()]
-        moments = [require_aware(moment, "at").timestamp() for moment in values]
+        moments = [aware_ts(moment, "at") for moment in values]
         if len(moments) != size:
             raise ValueError(f"at has {len(moments)} moments for {size} rows; give one per row")
         return moments
