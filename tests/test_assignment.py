@@ -104,6 +104,27 @@ def test_absence_days_are_read_in_the_team_time_zone() -> None:
     assert amy.available(datetime(2026, 11, 1, 15, 59, tzinfo=UTC).timestamp())
 
 
+def test_absence_moments_at_midnight_keep_their_offset() -> None:
+    """Regression: '2026-11-03T00:00:00-05:00' in a dict or JSON config was read as the
+    date 2026-11-03, a whole day in the team's zone, dropping the time and offset."""
+    absence = {"from": "2026-11-01T00:00:00-05:00", "until": "2026-11-03T00:00:00-05:00"}
+    amy = team([{"id": "amy", "absences": [absence]}]).members["amy"]
+    back = datetime(2026, 11, 3, 5, 0, tzinfo=UTC).timestamp()  # 00:00 at -05:00
+    assert not amy.available(back - 1)
+    assert amy.available(back)
+    mixed = {"from": "2026-11-01T00:00:00+08:00", "until": "2026-11-05T18:00:00+08:00"}
+    bo = team([{"id": "bo", "absences": [mixed]}]).members["bo"]
+    assert not bo.available(datetime(2026, 11, 5, 9, 59, tzinfo=UTC).timestamp())
+    assert bo.available(datetime(2026, 11, 5, 10, 0, tzinfo=UTC).timestamp())
+
+
+def test_an_absence_to_the_end_of_the_calendar_is_refused_by_name() -> None:
+    """Regression: 'until = 9999-12-31' failed with a bare OverflowError."""
+    absence = {"from": date(2026, 11, 1), "until": date(9999, 12, 31)}
+    with pytest.raises(ValueError, match="until"):
+        team([{"id": "amy", "absences": [absence]}])
+
+
 def test_overlapping_absences_merge() -> None:
     """Two overlapping absences keep the member away for their union."""
     t = team(

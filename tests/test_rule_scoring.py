@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -416,6 +417,23 @@ def test_numbers_written_as_text_score_alike() -> None:
     lead = lead_with(profile={"employees": "450", "revenue": "12"})
     assert RuleScorer(rules).score(lead, T0) == 16.0
     assert score_frame(lead_frame([lead], rules, T0), rules, T0)["score"].iloc[0] == 16.0
+
+
+@pytest.mark.parametrize(
+    "employees",
+    ["1_000", "\u0661\u0662\u0660\u0660", "\uff15\uff10\uff10", Decimal("1200"), Decimal("120")],
+)
+def test_per_lead_and_batch_read_the_same_numbers(employees: object) -> None:
+    """Regression: Python's float() reads '1_000' and non-ASCII digits that pandas
+    does not, and Decimal (databases' NUMERIC) was no number per lead; the two
+    paths then scored the same lead differently."""
+    rules = ScoringRules.from_dict(
+        {"fit": [{"id": "big", "when": {"field": "employees", "min": 400}, "points": 10}]}
+    )
+    lead = lead_with(profile={"employees": employees})
+    batch = score_frame(lead_frame([lead], rules, T0), rules, T0)["score"].iloc[0]
+    assert RuleScorer(rules).score(lead, T0) == batch
+    assert batch == (10.0 if employees == Decimal("1200") else 0.0)
 
 
 def test_equal_values_of_other_kinds_score_apart_in_a_frame() -> None:

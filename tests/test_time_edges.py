@@ -184,3 +184,30 @@ def test_times_of_one_named_zone_order_by_instant_across_a_fold() -> None:
     probe = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)  # between the two moments
     assert zoned.stage_at(probe) == utc.stage_at(probe)
     assert zoned.stage_at(probe.astimezone(NEW_YORK)) == utc.stage_at(probe)
+
+
+def test_a_late_event_completing_a_windowed_entry_rule_promotes() -> None:
+    """Regression: the rule was read only as of the newest event (day 30), so the
+    third download of a week, arriving late, never made the lead an MQL."""
+    rules = {
+        "qualification": {"MQL": {"when": {"event": "download", "min_count": 3, "within_days": 7}}}
+    }
+    stages = []
+    for late_last in (False, True):
+        e = leadlife.Engine(rulebook=rules, clock=leadlife.FixedClock(T0))
+        order = [0, 1, 30, 2] if late_last else [0, 1, 2, 30]
+        for day in order:
+            kind = "page_view" if day == 30 else "download"
+            lead = e.ingest(ev(kind, days(day), asset_id="a"))
+        stages.append(lead.stage)
+    assert stages == [Stage.MQL, Stage.MQL]
+
+
+@pytest.mark.parametrize("before", [timedelta(milliseconds=2), MICRO])
+def test_a_hot_lead_cools_no_earlier_than_its_period(before: timedelta) -> None:
+    """Regression: band_for added 1e-9 of a period (2.6 ms of 30 days) before flooring."""
+    e = engine()
+    e.ingest(ev("offline_event_attended", event_id="expo"))
+    lead = e.ingest(ev("quote_sent", days(30) - before, amount=1))  # a sales-side event
+    assert lead.stage is Stage.HOT
+    assert [c.rule for c in e.tick(T0 + days(30))] == ["timers.cooling_days"]

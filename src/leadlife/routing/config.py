@@ -59,13 +59,19 @@ class Absence(_Strict):
     Days are read in the team's ``timezone``.
     """
 
-    from_: date | AwareDatetime = Field(alias="from")
-    until: date | AwareDatetime
+    # A moment first: pydantic reads '2026-11-01T00:00:00-05:00' as a date too,
+    # dropping its offset, if the date is tried first.
+    from_: AwareDatetime | date = Field(alias="from", union_mode="left_to_right")
+    until: AwareDatetime | date = Field(union_mode="left_to_right")
 
     @model_validator(mode="after")
     def _ordered(self) -> Absence:
         if _kind(self.from_) != _kind(self.until):
-            raise ValueError("give both 'from' and 'until' as dates, or both as datetimes")
+            raise ValueError(
+                "give both 'from' and 'until' as dates, or both as datetimes with an offset"
+            )
+        if not isinstance(self.until, datetime) and self.until >= date(9999, 12, 31):
+            raise ValueError(f"'until' ({self.until}) is past the last day a calendar can end")
         if self.until < self.from_:
             raise ValueError(f"'until' ({self.until}) is before 'from' ({self.from_})")
         return self

@@ -38,7 +38,6 @@ from leadlife.toml_files import parse_toml, read_toml, rulebook_error
 __all__ = ["Rulebook", "load_rulebook"]
 
 _DAY = 86_400.0
-_EPS = 1e-9
 _INF = math.inf
 _LENIENT = EventTypeSpec()
 _CLOSE_TARGET = {"won": Stage.WON, "disqualified": Stage.DISQUALIFIED}
@@ -452,14 +451,16 @@ class Rulebook:
         *,
         ladder: bool = True,
     ) -> None:
-        reached: tuple[Stage, Predicate, str, str] | None = None
         # Skipping the ladder is safe: its last reading was applied, and nothing it
         # reads has changed since, so it would promote nothing now.
-        for step in self._ladder if ladder else ():
-            epoch = lead.reentry.get(step[0])
-            if not step[1](lead, now, None if epoch is None else epoch.timestamp()):
-                break
-            reached = step
+        reached = self._climb(lead, now) if ladder else None
+        if ladder and now > ts:
+            # A late event may complete a rule as of its own moment (three downloads
+            # within a week, the third arriving late): entry rules only promote, so
+            # the lead takes the higher of the two readings.
+            then = self._climb(lead, ts)
+            if then is not None and (reached is None or then[0].rank > reached[0].rank):
+                reached = then
         stage = lead.stage
         if reached is not None:
             if reached[0].rank > stage.rank:
@@ -479,6 +480,16 @@ class Rulebook:
                 reason = f"score {lead.score:g} (warm at {self._warm:g}, hot at {self._hot:g})"
                 self._move(lead, band, _moment(event, ts, now), reason, "bands", event.id, changes)
 
+    def _climb(self, lead: Lead, at: float) -> tuple[Stage, Predicate, str, str] | None:
+        """The highest rung of the ladder ``lead`` stands on as of ``at``."""
+        reached: tuple[Stage, Predicate, str, str] | None = None
+        for step in self._ladder:
+            epoch = lead.reentry.get(step[0])
+            if not step[1](lead, at, None if epoch is None else epoch.timestamp()):
+                break
+            reached = step
+        return reached
+
     def band_for(self, lead: Lead, now_ts: float) -> Stage:
         """The Cold/Warm/Hot band of ``lead`` at ``now_ts``, silence-cooled."""
         score = lead.score
@@ -489,7 +500,15 @@ class Rulebook:
         if base and idle is not None:
             silent = now_ts - idle
             if silent > 0:
-                base = max(0, base - math.floor(silent / self._cooling + _EPS))
+                cooling = self._cooling
+                steps = math.floor(silent / cooling)
+                # Exactly the moments due_ts gives (idle + k periods, in floats): a
+                # tick at one cools, a microsecond before does not.
+                if idle + (steps + 1) * cooling <= now_ts:
+                    steps += 1
+                elif steps and idle + steps * cooling > now_ts:
+                    steps -= 1
+                base = max(0, base - steps)
         return BANDS[base]
 
     def _base_band(self, score: float) -> int:

@@ -24,6 +24,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from numbers import Real
 from typing import TYPE_CHECKING, Any
 
@@ -323,9 +324,12 @@ def _text(value: Any) -> str | None:
 
 def _number(value: Any) -> float | None:
     """A value as pandas' ``to_numeric(errors="coerce")`` reads it (None for NaN/missing)."""
-    if isinstance(value, Real):
+    if isinstance(value, Real | Decimal):  # databases give NUMERIC columns as Decimal
         number = float(value)
     elif isinstance(value, str):
+        # Python's float() also reads '1_000' and non-ASCII digits; pandas does not.
+        if not value.isascii() or "_" in value:
+            return None
         try:
             number = float(value)
         except ValueError:
