@@ -468,3 +468,22 @@ def test_tick_refuses_pandas_nat() -> None:
     pd = pytest.importorskip("pandas")
     with pytest.raises(InvalidTimeError, match="cannot be read as a moment"):
         leadlife.Engine().tick(pd.NaT)
+
+
+def test_data_nested_too_deep_and_lead_ids_of_the_wrong_kind_are_named(
+    busy: leadlife.Engine,
+) -> None:
+    """Regression: both were reported as failures of the built-in storage plugin
+    ('fix the plugin or unregister it'), naming no field."""
+    nested: dict[str, Any] = {}
+    inner = nested
+    for _ in range(3000):
+        inner["a"] = {}
+        inner = inner["a"]
+    before = snapshot(busy)
+    with pytest.raises(InvalidEventError, match="nested deeper than 64 levels") as caught:
+        busy.ingest(ev("page_view", hours(1), tree=nested))
+    assert caught.value.field.startswith("data.tree.a.a")
+    assert snapshot(busy) == before
+    with pytest.raises(errors.InvalidArgumentError, match="lead_id"):
+        busy.get(["u1"])  # type: ignore[arg-type]

@@ -328,6 +328,19 @@ def test_pool_operations_are_idempotent() -> None:
     assert engine.get("u1").assignments == records
 
 
+def test_derived_pool_ids_of_different_calls_differ() -> None:
+    """Regression: parts joined with ':' made lead 'a' claimed by 'b:c' and lead 'a:b'
+    claimed by 'c' one id, and the second call was refused as another lead's id."""
+    from leadlife.routing.pool import pool_event
+
+    first = pool_event("claim", "a", T0, member="b:c")["id"]
+    second = pool_event("claim", "a:b", T0, member="c")["id"]
+    assert first != second
+    assert pool_event("claim", "u1", T0, member="sid")["id"] == (
+        f"lead_claimed:u1:sid:{T0.isoformat()}"  # plain ids read as before
+    )
+
+
 def test_assign_needs_a_manager() -> None:
     """A manager of the team or an admin assigns; a plain member may not."""
     engine, _ = build()

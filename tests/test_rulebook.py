@@ -33,7 +33,11 @@ def test_default_rulebook_loads() -> None:
     ("data", "path", "words"),
     [
         ({"bands": {"wram": 3}}, "bands.wram", "did you mean 'warm'"),
-        ({"timers": {"sleep_days": -1}}, "timers.sleep_days", "greater than 0"),
+        ({"timers": {"sleep_days": -1}}, "timers.sleep_days", "from one second"),
+        ({"timers": {"cooling_days": 5e-324}}, "timers.cooling_days", "from one second"),
+        ({"event_types": {"x": {"requires": [""]}}}, "event_types.x.requires.0", "1 character"),
+        ({"event_types": {"x": {"points": 1e308}}}, "event_types.x.points", "less than"),
+        ({"event_types": {"": {}}}, "event_types.", "1 character"),
         ({"timers": {"sleep_days": "soon"}}, "timers.sleep_days", "valid number"),
         ({"bands": {"warm": 50, "hot": 10}}, "bands", "must be below hot"),
         ({"event_types": {"x": {"actor": "robot"}}}, "event_types.x.actor", "'lead'"),

@@ -936,6 +936,10 @@ class Engine:
 
     def get(self, lead_id: str) -> Lead:
         """The stored lead; raises :class:`~leadlife.errors.LeadNotFoundError`."""
+        if not isinstance(lead_id, str):
+            raise InvalidArgumentError(
+                "lead_id", f"{lead_id!r} is not a lead id", "pass the lead's id, a string"
+            )
         try:
             lead = self.storage.get(lead_id)
         except Exception as exc:
@@ -971,7 +975,7 @@ class Engine:
         """The score of ``lead_id`` by ``scorer`` (the band scorer by default), explained."""
         lead = self.get(lead_id)
         name = scorer or self.rulebook.scorer_name
-        if name not in self.scorers:
+        if not isinstance(name, str) or name not in self.scorers:
             raise LeadlifeError(
                 f"no scorer named {name!r}; registered: {', '.join(sorted(self.scorers))}"
             )

@@ -44,7 +44,10 @@ def plain_values(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def plain_value(value: Any, path: str) -> Any:
+_MAX_DEPTH = 64
+
+
+def plain_value(value: Any, path: str, depth: int = 0) -> Any:
     """``value`` as data may hold it: text, numbers, booleans, None, dates and times,
     UUIDs, and lists and mappings of them. numpy scalars and arrays become Python
     values and lists, pandas' NA and NaT become None; anything else is refused."""
@@ -59,13 +62,17 @@ def plain_value(value: Any, path: str) -> Any:
         return value
     if kind.__name__ in _MISSING_MARKERS and kind.__module__.startswith("pandas"):
         return None
+    if depth > _MAX_DEPTH:
+        raise UnsupportedValue(path, f"nested deeper than {_MAX_DEPTH} levels")
     if kind.__module__ == "numpy" and hasattr(value, "tolist"):
         # Scalars give a Python value (np.str_ and np.float64 too), arrays a list.
-        return plain_value(value.tolist(), path)
+        return plain_value(value.tolist(), path, depth)
     if isinstance(value, str | float | Decimal | date | time | UUID):
         return value  # subclasses (pandas' Timestamp is a datetime)
     if isinstance(value, list | tuple):
-        items = [plain_value(item, f"{path}[{index}]") for index, item in enumerate(value)]
+        items = [
+            plain_value(item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value)
+        ]
         return tuple(items) if isinstance(value, tuple) else items
     if isinstance(value, dict):
         plain: dict[str, Any] = {}
@@ -74,7 +81,7 @@ def plain_value(value: Any, path: str) -> Any:
                 raise UnsupportedValue(
                     path, f"a mapping with a {type(key).__name__} key; keys must be text"
                 )
-            plain[key] = plain_value(item, f"{path}.{key}")
+            plain[key] = plain_value(item, f"{path}.{key}", depth + 1)
         return plain
     raise UnsupportedValue(path, f"a value of type {kind.__name__}")
 

@@ -58,14 +58,22 @@ def pool_event(
     so sending the same operation twice is recognised as a duplicate.
     """
     kind = _TYPE_OF[action]
-    people = ":".join(str(data[k]) for k in ("member", "to", "by") if data.get(k) is not None)
+    people = ":".join(
+        _id_part(str(data[k])) for k in ("member", "to", "by") if data.get(k) is not None
+    )
     return {
-        "id": event_id or f"{kind}:{lead_id}:{people}:{at.isoformat()}",
+        "id": event_id or f"{kind}:{_id_part(lead_id)}:{people}:{at.isoformat()}",
         "lead_id": lead_id,
         "type": kind,
         "at": at,
         "data": {k: v for k, v in data.items() if v is not None},
     }
+
+
+def _id_part(text: str) -> str:
+    # Escaped, so that lead 'a' claimed by 'b:c' and lead 'a:b' claimed by 'c' are
+    # two operations; ids without ':' or '%' read as before.
+    return text.replace("%", "%25").replace(":", "%3A")
 
 
 class Roster(Protocol):

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
     Field,
-    PositiveFloat,
     Tag,
     field_validator,
     model_validator,
@@ -127,24 +127,42 @@ AnyOf.model_rebuild()
 NotCondition.model_rebuild()
 
 
+Name = Annotated[str, Field(min_length=1)]
+
+
+# A period shorter than a second is a typo (days, not seconds), and one near zero
+# overflows the engine's arithmetic; a score beyond a billion is one too.
+def _days(days: float) -> float:
+    if not 1 / 86_400 <= days <= 36_500:
+        raise ValueError(
+            f"{days:g} days is not a period the engine can time: give days, from one "
+            "second (1/86400) to 100 years (36500)"
+        )
+    return days
+
+
+Days = Annotated[float, AfterValidator(_days)]
+Points = Annotated[float, Field(ge=-1e9, le=1e9)]
+
+
 class EventTypeSpec(_Strict):
     """What one event type means to the engine."""
 
     actor: Literal["lead", "sales", "system"] = Field(
         default="lead", description="who acts; only the lead's own events count as activity"
     )
-    points: float = Field(default=0.0, description="points for the provisional points scorer")
-    milestone: str | None = Field(
+    points: Points = Field(default=0.0, description="points for the provisional points scorer")
+    milestone: Name | None = Field(
         default=None, description="follow-up milestone whose first time this event sets"
     )
-    profile: list[str] = Field(
+    profile: list[Name] = Field(
         default_factory=list, description="data fields copied into the lead's profile"
     )
     sets: dict[str, Any] = Field(
         default_factory=dict, description="profile fields set to fixed values"
     )
-    owner_from: str | None = Field(default=None, description="data field naming the new owner")
-    requires: list[str] = Field(
+    owner_from: Name | None = Field(default=None, description="data field naming the new owner")
+    requires: list[Name] = Field(
         default_factory=list, description="data fields the event must carry"
     )
     closes: Literal["won", "disqualified"] | None = None
@@ -161,8 +179,8 @@ class Bands(_Strict):
     """Score thresholds for the early stages: below ``warm`` is Cold."""
 
     scorer: str = Field(default="points", min_length=1, description="scorer that drives bands")
-    warm: float = 10.0
-    hot: float = 40.0
+    warm: Points = 10.0
+    hot: Points = 40.0
 
     @model_validator(mode="after")
     def _ordered(self) -> Bands:
@@ -174,13 +192,13 @@ class Bands(_Strict):
 class Timers(_Strict):
     """Time-based rules, in days."""
 
-    sal_idle_days: PositiveFloat = Field(
+    sal_idle_days: Days = Field(
         default=2.0, description="an SAL with no activity from the lead this long drops to SQL"
     )
-    cooling_days: PositiveFloat = Field(
+    cooling_days: Days = Field(
         default=30.0, description="each such silent stretch drops a Hot or Warm lead one band"
     )
-    sleep_days: PositiveFloat = Field(
+    sleep_days: Days = Field(
         default=90.0, description="a lead silent this long is flagged for reactivation"
     )
     opt_out_field: str | None = Field(
@@ -213,7 +231,7 @@ class RulebookModel(_Strict):
     )
     bands: Bands = Field(default_factory=Bands)
     timers: Timers = Field(default_factory=Timers)
-    event_types: dict[str, EventTypeSpec] = Field(default_factory=dict)
+    event_types: dict[Name, EventTypeSpec] = Field(default_factory=dict)
     qualification: dict[Literal["MQL", "SQL", "SAL"], QualificationSpec] = Field(
         default_factory=dict
     )
