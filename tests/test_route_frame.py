@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadlife.errors import InvalidTimeError
+from leadlife.errors import InvalidArgumentError, InvalidTimeError
 from leadlife.lead import Lead
 from leadlife.routing import Routing
 
@@ -120,8 +120,21 @@ def test_route_frame_takes_one_moment_or_an_at_column() -> None:
     assert one["owner"].iloc[0] == "kim"
     with pytest.raises(InvalidTimeError):
         Routing.from_dict(CONFIG).route_frame(frame, datetime(2026, 11, 2))
-    with pytest.raises(ValueError, match="one per row"):
+    with pytest.raises(InvalidTimeError, match=r"given for 3 rows\. Fix: give one per row"):
         Routing.from_dict(CONFIG).route_frame(frame, [T0])
+
+
+def test_route_frame_refuses_what_is_no_frame_of_leads_by_name() -> None:
+    """Regression: None, or a frame with a column twice, failed with raw TypeError or
+    AttributeError; a NaT among the moments with a raw ValueError."""
+    routing = Routing.from_dict(CONFIG)
+    with pytest.raises(InvalidArgumentError, match="expected a pandas DataFrame"):
+        routing.route_frame(None, T0)  # type: ignore[arg-type]
+    twice = pd.concat([pd.DataFrame({"employees": [10]})] * 2, axis=1)
+    with pytest.raises(InvalidArgumentError, match="columns named twice: employees"):
+        routing.route_frame(twice, T0)
+    with pytest.raises(InvalidTimeError, match="cannot be read as a moment"):
+        routing.route_frame(pd.DataFrame([{}, {}]), [T0, pd.NaT])
 
 
 def test_route_frame_advances_the_teams_like_commits() -> None:

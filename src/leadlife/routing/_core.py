@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from leadlife.clock import aware_ts
-from leadlife.errors import InvalidTimeError, RoutingConfigError
+from leadlife.errors import InvalidArgumentError, InvalidTimeError, RoutingConfigError
 from leadlife.events import Event
 from leadlife.lead import Assignment, Lead
 from leadlife.notices import Notice
@@ -380,6 +380,19 @@ class Routing:
         import numpy as np
         import pandas as pd
 
+        if not isinstance(frame, pd.DataFrame):
+            raise InvalidArgumentError(
+                "frame",
+                f"expected a pandas DataFrame, got {type(frame).__name__}",
+                "pass one row per lead, its profile fields as columns",
+            )
+        if not frame.columns.is_unique:
+            twice = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+            raise InvalidArgumentError(
+                "frame",
+                f"has columns named twice: {', '.join(twice)}",
+                "give each profile field one column",
+            )
         size = len(frame)
         moments = self._moments(frame, at, size)
         routers = np.full(size, None, dtype=object)
@@ -467,7 +480,9 @@ class Routing:
         ):
             # Aware by its dtype: convert the whole column at once.
             if len(values) != size:
-                raise ValueError(f"at has {len(values)} moments for {size} rows; give one per row")
+                raise InvalidTimeError(
+                    "at", f"{len(values)} moments", f"given for {size} rows", "give one per row"
+                )
             index = pd.DatetimeIndex(values)
             if index.hasnans:
                 row = int(index.isna().argmax())
@@ -478,7 +493,9 @@ class Routing:
             return [float(x) for x in seconds.tolist()]
         moments = [aware_ts(moment, "at") for moment in values]
         if len(moments) != size:
-            raise ValueError(f"at has {len(moments)} moments for {size} rows; give one per row")
+            raise InvalidTimeError(
+                "at", f"{len(moments)} moments", f"given for {size} rows", "give one per row"
+            )
         return moments
 
     # -- events --------------------------------------------------------------------
