@@ -98,17 +98,19 @@ def test_a_call_at_the_end_of_the_speed_window_is_in_time() -> None:
     assert "speed_to_lead_missed" not in inbox.kinds("u1")
 
 
-def test_a_late_acceptance_starts_its_timers_at_the_leads_newest_time() -> None:
-    """Regression: five call reminders, all dated in the past, at the next tick."""
+def test_a_late_acceptance_keeps_its_own_moment_so_the_owners_calls_count() -> None:
+    """The owner's follow-up runs from the acceptance as it happened: a call made
+    after it counts, whatever order the two arrive in."""
     e, inbox = routed()
     e.ingest(ev("page_view"))
-    e.ingest(ev("page_view", days(20)))
-    lead = e.ingest(ev("sales_accepted", timedelta(0), owner="ian"))
-    accepted = lead.assignments[-1]
-    assert (accepted.action, accepted.to_owner, accepted.at) == ("accepted", "ian", T0 + days(20))
-    report = e.tick(T0 + days(20) + hours(1))
-    assert all(n.at >= T0 + days(20) for n in report.notices)
-    assert "speed_to_lead_missed" not in inbox.kinds("u1")  # accepting is the first touch
+    e.ingest(ev("page_view", timedelta(minutes=30)))
+    lead = e.ingest(ev("sales_accepted", timedelta(minutes=5), owner="ian"))
+    assert lead.assignments[-1].at == T0 + timedelta(minutes=5)
+    e.ingest(ev("call_attempt", timedelta(minutes=20), connected=True))
+    assert e.get("u1").follow_up is not None
+    assert (e.get("u1").follow_up.attempts, e.get("u1").follow_up.connected) == (1, True)
+    e.tick(T0 + days(12))
+    assert not {"call_attempt_due", "speed_to_lead_missed"} & set(inbox.kinds("u1"))
 
 
 def test_a_tick_behind_the_leads_events_does_not_rescore_it_backwards() -> None:
@@ -186,21 +188,29 @@ def test_times_of_one_named_zone_order_by_instant_across_a_fold() -> None:
     assert zoned.stage_at(probe.astimezone(NEW_YORK)) == utc.stage_at(probe)
 
 
-def test_a_late_event_completing_a_windowed_entry_rule_promotes() -> None:
-    """Regression: the rule was read only as of the newest event (day 30), so the
-    third download of a week, arriving late, never made the lead an MQL."""
+def test_a_late_event_is_judged_as_of_the_newest_event_not_a_mixed_moment() -> None:
+    """Entry rules read windows, profile and fresh evidence as of one moment, the
+    newest: reading the window as of the late event's moment and the profile as of
+    now would promote a lead that met the rule at no moment."""
     rules = {
-        "qualification": {"MQL": {"when": {"event": "download", "min_count": 3, "within_days": 7}}}
+        "qualification": {
+            "MQL": {
+                "when": {
+                    "all": [
+                        {"event": "download", "min_count": 3, "within_days": 7},
+                        {"field": "company_verified", "equals": True},
+                    ]
+                }
+            }
+        }
     }
-    stages = []
-    for late_last in (False, True):
-        e = leadlife.Engine(rulebook=rules, clock=leadlife.FixedClock(T0))
-        order = [0, 1, 30, 2] if late_last else [0, 1, 2, 30]
-        for day in order:
-            kind = "page_view" if day == 30 else "download"
-            lead = e.ingest(ev(kind, days(day), asset_id="a"))
-        stages.append(lead.stage)
-    assert stages == [Stage.MQL, Stage.MQL]
+    e = leadlife.Engine(rulebook=rules, clock=leadlife.FixedClock(T0))
+    e.ingest(ev("download", asset_id="a"))
+    e.ingest(ev("download", days(1), asset_id="a"))
+    e.ingest(ev("company_verified", days(40), company="Acme", industry="media"))
+    lead = e.ingest(ev("download", days(2), asset_id="a"))  # the third, arriving late
+    assert lead.stage is Stage.COLD
+    assert lead.behaviour.count("download", 7, T0 + days(2)) == 3
 
 
 @pytest.mark.parametrize("before", [timedelta(milliseconds=2), MICRO])
@@ -211,3 +221,33 @@ def test_a_hot_lead_cools_no_earlier_than_its_period(before: timedelta) -> None:
     lead = e.ingest(ev("quote_sent", days(30) - before, amount=1))  # a sales-side event
     assert lead.stage is Stage.HOT
     assert [c.rule for c in e.tick(T0 + days(30))] == ["timers.cooling_days"]
+
+
+def test_a_sales_side_event_at_a_due_moment_finds_the_rule_applied_first() -> None:
+    """Only the lead's own activity (or an owner's touch) at the due moment comes in
+    time; a quote sent as the lead cools finds it cooled by the timer, not by 'bands'."""
+    e = engine()
+    e.ingest(ev("offline_event_attended", event_id="expo"))
+    lead = e.ingest(ev("quote_sent", days(30), amount=1))
+    assert [(c.to_stage, c.rule, c.at) for c in lead.history[1:]] == [
+        (Stage.WARM, "timers.cooling_days", T0 + days(30))
+    ]
+    e = engine()
+    due = sal(e).next_check_at
+    assert due is not None
+    lead = e.ingest(ev("quote_sent", due - T0, amount=1))
+    assert (lead.stage, lead.history[-1].rule) == (Stage.SQL, "timers.sal_idle_days")
+
+
+def test_a_reply_at_the_sal_idle_moment_counts_whether_the_tick_came_first() -> None:
+    stages = []
+    for tick_first in (False, True):
+        e = engine()
+        due = sal(e).next_check_at
+        assert due is not None
+        if tick_first:
+            e.tick(due)
+        e.ingest(ev("chat_replied", due - T0))
+        e.tick(due + hours(1))
+        stages.append(e.get("u1").stage)
+    assert stages == [Stage.SAL, Stage.SAL]

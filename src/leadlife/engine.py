@@ -410,11 +410,17 @@ class Engine:
         notices: list[Notice] = []
         assignments: list[Assignment] = []
         due = lead.next_check_ts
-        if due is not None and due < ts:
-            # Only what fell due before the event: a lead acting at the very moment
-            # it would turn idle or asleep, or an owner calling at the end of the
-            # window, acted in time.
-            self._catch_up(lead, math.nextafter(ts, -math.inf), changes, notices, assignments)
+        if due is not None and due <= ts:
+            # What fell due by the event's moment. A lead acting at the very moment it
+            # would turn idle or asleep, or an owner calling at the end of the window,
+            # acted in time: for them, only what fell due before it.
+            until = ts
+            if rulebook.is_activity(event.type) or (
+                self.routing is not None and self.routing.is_touch(event.type)
+            ):
+                until = math.nextafter(ts, -math.inf)
+            if due <= until:
+                self._catch_up(lead, until, changes, notices, assignments)
         enrichment: Mapping[str, Any]
         ordered: Mapping[str, Any]
         if self.enrichers or self._enrich_hooks:

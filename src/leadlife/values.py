@@ -8,17 +8,40 @@ the edge instead, where the field can be named.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from enum import Enum
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 from uuid import UUID
 
 __all__ = ["FIX", "UnsupportedValue", "plain_value", "plain_values"]
 
-_SCALARS = frozenset({str, float, bool, type(None), Decimal, datetime, date, time, UUID})
+_SCALARS = frozenset(
+    {
+        str,
+        float,
+        bool,
+        type(None),
+        Decimal,
+        datetime,
+        date,
+        time,
+        timedelta,
+        UUID,
+        bytes,
+        IPv4Address,
+        IPv6Address,
+    }
+)
+_SCALAR_KINDS = (str, float, Decimal, date, time, timedelta, UUID, bytes, IPv4Address, IPv6Address)
 # str() of a longer int raises (CPython's digit limit); rules print values.
 _MAX_INT = 10**4000
+_MIN_INT = -_MAX_INT
+_MAX_DEPTH = 64
 _MISSING_MARKERS = frozenset({"NAType", "NaTType"})
+
+FIX = "send text, a number, a boolean, null, a date or time, or a list or mapping of them"
 
 
 class UnsupportedValue(ValueError):
@@ -30,6 +53,14 @@ class UnsupportedValue(ValueError):
         super().__init__(f"{path}: {problem}")
 
 
+class _Refused(Exception):
+    """Raised deep down; each level on the way up adds its key to ``parts``."""
+
+    def __init__(self, problem: str):
+        self.problem = problem
+        self.parts: list[str] = []
+
+
 def plain_values(data: dict[str, Any]) -> dict[str, Any]:
     """``data`` with every value checked by :func:`plain_value` (in place; returned).
 
@@ -37,53 +68,114 @@ def plain_values(data: dict[str, Any]) -> dict[str, Any]:
     """
     for key, value in data.items():
         kind = type(value)
-        # The common case, one set lookup per value: text, floats, booleans, None.
-        if kind in _SCALARS or (kind is int and -_MAX_INT < value < _MAX_INT):
+        # The common case, one set lookup per value: text, floats, booleans, None
+        # (inline: this runs per event).
+        if kind in _SCALARS or (kind is int and _MIN_INT < value < _MAX_INT):
             continue
-        data[key] = plain_value(value, key)
+        plain = plain_value(value, key)
+        if plain is not value:
+            data[key] = plain
     return data
 
 
-_MAX_DEPTH = 64
+def plain_value(value: Any, path: str) -> Any:
+    """``value`` as data may hold it: text, numbers, booleans, None, dates, times and
+    durations, UUIDs, bytes, IP addresses, enum members, and lists, tuples, sets and
+    mappings of them. numpy scalars and arrays become Python values and lists
+    (datetime64 a datetime), pandas' NA and NaT become None; anything else is refused
+    with :class:`UnsupportedValue`."""
+    try:
+        return _plain(value, 0)
+    except _Refused as refused:
+        where = path + "".join(reversed(refused.parts))
+        raise UnsupportedValue(where, refused.problem) from None
 
 
-def plain_value(value: Any, path: str, depth: int = 0) -> Any:
-    """``value`` as data may hold it: text, numbers, booleans, None, dates and times,
-    UUIDs, and lists and mappings of them. numpy scalars and arrays become Python
-    values and lists, pandas' NA and NaT become None; anything else is refused."""
+def _plain(value: Any, depth: int) -> Any:
     kind = type(value)
     if kind in _SCALARS:
         return value
-    if isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, int):
-        if not -_MAX_INT < value < _MAX_INT:
-            raise UnsupportedValue(path, "an integer of over 4,000 digits, too long to print")
+    if kind is int:
+        if not _MIN_INT < value < _MAX_INT:
+            raise _Refused("an integer of over 4,000 digits, too long to print")
         return value
-    if kind.__name__ in _MISSING_MARKERS and kind.__module__.startswith("pandas"):
-        return None
     if depth > _MAX_DEPTH:
-        raise UnsupportedValue(path, f"nested deeper than {_MAX_DEPTH} levels")
-    if kind.__module__ == "numpy" and hasattr(value, "tolist"):
-        # Scalars give a Python value (np.str_ and np.float64 too), arrays a list.
-        return plain_value(value.tolist(), path, depth)
-    if isinstance(value, str | float | Decimal | date | time | UUID):
-        return value  # subclasses (pandas' Timestamp is a datetime)
-    if isinstance(value, list | tuple):
-        items = [
-            plain_value(item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value)
-        ]
-        return tuple(items) if isinstance(value, tuple) else items
-    if isinstance(value, dict):
-        plain: dict[str, Any] = {}
+        raise _Refused(f"nested deeper than {_MAX_DEPTH} levels")
+    if kind is list or kind is tuple:
+        for item in value:  # checked without building anything, inline
+            kind = type(item)
+            if kind not in _SCALARS and not (kind is int and _MIN_INT < item < _MAX_INT):
+                return _sequence(value, depth)
+        return value
+    if kind is dict:
         for key, item in value.items():
-            if not isinstance(key, str):
-                raise UnsupportedValue(
-                    path, f"a mapping with a {type(key).__name__} key; keys must be text"
-                )
-            plain[key] = plain_value(item, f"{path}.{key}", depth + 1)
-        return plain
-    raise UnsupportedValue(path, f"a value of type {kind.__name__}")
+            if type(key) is not str or not _simple(item):
+                return _mapping(value, depth)
+        return value
+    return _other(value, kind, depth)
 
 
-FIX = "send text, a number, a boolean, null, a date or time, or a list or mapping of them"
+def _simple(value: Any) -> bool:
+    kind = type(value)
+    return kind in _SCALARS or (kind is int and _MIN_INT < value < _MAX_INT)
+
+
+def _sequence(value: list[Any] | tuple[Any, ...], depth: int) -> list[Any] | tuple[Any, ...]:
+    items = []
+    for index, item in enumerate(value):
+        try:
+            items.append(_plain(item, depth + 1))
+        except _Refused as refused:
+            refused.parts.append(f"[{index}]")
+            raise
+    return tuple(items) if isinstance(value, tuple) else items
+
+
+def _mapping(value: dict[Any, Any], depth: int) -> dict[str, Any]:
+    plain: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise _Refused(f"a mapping with a {type(key).__name__} key; keys must be text")
+        try:
+            plain[key] = _plain(item, depth + 1)
+        except _Refused as refused:
+            refused.parts.append(f".{key}")
+            raise
+    return plain
+
+
+def _other(value: Any, kind: type, depth: int) -> Any:
+    module = kind.__module__
+    if kind.__name__ in _MISSING_MARKERS and module.startswith("pandas"):
+        return None
+    if module == "numpy":
+        return _numpy(value, depth)
+    if isinstance(value, bool | Enum):
+        return value
+    if isinstance(value, int):
+        return _plain(int(value), depth)
+    if isinstance(value, _SCALAR_KINDS):
+        return value  # subclasses: pandas' Timestamp is a datetime, its Timedelta a timedelta
+    if isinstance(value, list | tuple):
+        return _sequence(value, depth)
+    if isinstance(value, dict):
+        return _mapping(value, depth)
+    if isinstance(value, set | frozenset):
+        items = [_plain(item, depth + 1) for item in value]
+        try:
+            return frozenset(items) if isinstance(value, frozenset) else set(items)
+        except TypeError:
+            raise _Refused("a set of values that cannot be hashed") from None
+    raise _Refused(f"a value of type {kind.__name__}")
+
+
+def _numpy(value: Any, depth: int) -> Any:
+    dtype = getattr(value, "dtype", None)
+    kind = getattr(dtype, "kind", "")
+    if kind in ("M", "m"):
+        # tolist() gives datetime64[ns] as integer nanoseconds: microseconds are what
+        # Python's datetime and timedelta hold (NaT becomes None).
+        value = value.astype(f"{'datetime64' if kind == 'M' else 'timedelta64'}[us]")
+    if not hasattr(value, "tolist"):
+        raise _Refused(f"a value of type {type(value).__name__}")
+    return _plain(value.tolist(), depth)

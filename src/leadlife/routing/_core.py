@@ -516,14 +516,8 @@ class Routing:
             owner = lead.owner
             member = self._members.get(owner)
             lead.owner = previous_owner
-            # On the lead's own clock, as pool operations: a late acceptance starts
-            # the owner's follow-up timers at the newest time, not in the past.
-            newest = lead.last_event_ts
-            at = event.at
-            if newest is not None and ts < newest:
-                at = datetime.fromtimestamp(newest, UTC)
             made = Assignment(
-                at,
+                event.at,
                 "accepted",
                 previous_owner,
                 owner,
@@ -534,13 +528,14 @@ class Routing:
             )
         if made is not None:
             self.apply(lead, made, notices)
-            if made.action == "accepted":
-                # The acceptance is the new owner's first touch, at its own moment.
-                ts = max(ts, made.at.timestamp())
         self.timers.observe(lead, event, ts, notices)
         return made
 
     # -- time ----------------------------------------------------------------------
+
+    def is_touch(self, event_type: str) -> bool:
+        """Whether ``event_type`` counts as the owner touching the lead (``sla.touch_events``)."""
+        return event_type in self.timers.touches
 
     def due_ts(self, lead: Lead) -> float | None:
         """When a follow-up timer (or a pool retry) of ``lead`` next fires."""

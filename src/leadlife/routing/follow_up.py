@@ -70,7 +70,7 @@ class FollowUpTimers:
         )
         self._sal_idle = None if spec.sal_idle_days is None else spec.sal_idle_days * _DAY
         self._cadence = tuple(days * _DAY for days in spec.call_cadence_days)
-        self._touches = frozenset(spec.touch_events)
+        self.touches = frozenset(spec.touch_events)
         self._windows = max(spec.reassign_after_breaches, 1)
 
     # -- events --------------------------------------------------------------------
@@ -78,7 +78,7 @@ class FollowUpTimers:
     def observe(self, lead: Lead, event: Event, ts: float, notices: list[Notice]) -> None:
         """Count the owner's touches and call attempts made after the assignment."""
         state = lead.follow_up
-        if state is None or event.type not in self._touches or ts < state.assigned_ts:
+        if state is None or event.type not in self.touches or ts < state.assigned_ts:
             return
         touched = state.touched_ts
         changes: dict[str, object] = {}

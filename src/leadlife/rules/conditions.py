@@ -81,7 +81,9 @@ def _compile_event(cond: EventCondition, *, fresh_only: bool) -> Predicate:
         if epoch is None or not fresh_only:
             return True
         last = lead.behaviour.last_ts(event)
-        return last is not None and last > epoch
+        # At the demotion's own moment too: it fell due after the lead's last
+        # activity, so an event then is new, whether the tick or it came first.
+        return last is not None and last >= epoch
 
     if since is not None:
 

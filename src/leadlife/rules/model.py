@@ -133,10 +133,10 @@ Name = Annotated[str, Field(min_length=1)]
 # A period shorter than a second is a typo (days, not seconds), and one near zero
 # overflows the engine's arithmetic; a score beyond a billion is one too.
 def _days(days: float) -> float:
-    if not 1 / 86_400 <= days <= 36_500:
+    if not 1 / 86_400 <= days <= 365_000:
         raise ValueError(
             f"{days:g} days is not a period the engine can time: give days, from one "
-            "second (1/86400) to 100 years (36500)"
+            "second (1/86400) to 1,000 years (365000; a long period turns a timer off)"
         )
     return days
 

@@ -74,6 +74,9 @@ class Rulebook:
         self._sleep = model.timers.sleep_days * _DAY
         self._opt_out = model.timers.opt_out_field
         self.event_types: dict[str, EventTypeSpec] = dict(model.event_types)
+        self._passive_types = frozenset(
+            name for name, spec in self.event_types.items() if spec.actor != "lead"
+        )
         self._ladder: list[tuple[Stage, Predicate, str, str]] = []
         self._check_ladder(model)
         windows = [30]
@@ -453,14 +456,10 @@ class Rulebook:
     ) -> None:
         # Skipping the ladder is safe: its last reading was applied, and nothing it
         # reads has changed since, so it would promote nothing now.
+        # Read as of the newest event, also for a late one: the profile and the
+        # freshness of evidence after a demotion are known only as of now, and a
+        # mixed reading could promote a lead that met the rule at no moment.
         reached = self._climb(lead, now) if ladder else None
-        if ladder and now > ts:
-            # A late event may complete a rule as of its own moment (three downloads
-            # within a week, the third arriving late): entry rules only promote, so
-            # the lead takes the higher of the two readings.
-            then = self._climb(lead, ts)
-            if then is not None and (reached is None or then[0].rank > reached[0].rank):
-                reached = then
         stage = lead.stage
         if reached is not None:
             if reached[0].rank > stage.rank:
@@ -562,7 +561,7 @@ class Rulebook:
                 for name in self._reopen_types:
                     entry = stats.get(name)
                     if entry is not None and entry[2] > since:
-                        since = _reopened_after(lead, since)
+                        since = _reopened_after(lead, since, entry[2])
                         break
             sleep = since + self._sleep
             if sleep < due:
@@ -576,7 +575,7 @@ class Rulebook:
         for name in self._reopen_types:
             entry = stats.get(name)
             if entry is not None and entry[2] > idle:
-                return _reopened_after(lead, idle)
+                return _reopened_after(lead, idle, entry[2])
         return idle
 
     @staticmethod
@@ -584,6 +583,11 @@ class Rulebook:
         """Idle time of an SAL counts from its last activity or its entry into SAL."""
         entered = lead.history[-1].at.timestamp() if lead.history else idle
         return max(idle, entered)
+
+    def is_activity(self, event_type: str) -> bool:
+        """Whether events of ``event_type`` are the lead's own activity (``actor =
+        "lead"``; undeclared types under a lenient rulebook are)."""
+        return event_type not in self._passive_types
 
     def schedule(self, lead: Lead) -> None:
         """Set ``lead.next_check_ts`` from :meth:`due_ts`."""
@@ -642,15 +646,17 @@ class Rulebook:
                 return  # nothing was due after all; never spin
 
 
-def _reopened_after(lead: Lead, idle: float) -> float:
+def _reopened_after(lead: Lead, idle: float, latest_reopening: float) -> float:
     """The moment ``lead`` was last reopened, if later than ``idle``, else ``idle``.
 
-    Read from the history, not from the reopening events: one sent to an open lead,
-    or one older than a later close, reopened nothing.
+    Only a reopening the history shows counts: an event sent to an open lead, or one
+    older than a later close, reopened nothing. Its moment is the reopening event's
+    own (``latest_reopening``) when that is earlier than the history's stamp, which
+    is the lead's newest time for a reopening that arrived late.
     """
     for change in reversed(lead.history):
         if change.from_stage not in _OPEN and change.to_stage in _OPEN:
-            reopened = change.at.timestamp()
+            reopened = min(change.at.timestamp(), latest_reopening)
             return reopened if reopened > idle else idle
     return idle
 
