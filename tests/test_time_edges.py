@@ -251,3 +251,21 @@ def test_a_reply_at_the_sal_idle_moment_counts_whether_the_tick_came_first() -> 
         e.tick(due + hours(1))
         stages.append(e.get("u1").stage)
     assert stages == [Stage.SAL, Stage.SAL]
+
+
+def test_a_close_arriving_after_its_reopening_still_counts_the_silence_from_it() -> None:
+    """Regression: the reopening found an open lead, the older close then moved
+    nothing, and the lead's silence counted from before the close: it was flagged
+    asleep on a day it was closed in time order."""
+    finals = []
+    for reverse in (False, True):
+        e = engine()
+        close = ev("deal_lost", reason="budget")
+        reopen = ev("reopened", days(170), reason="new budget")
+        for event in [reopen, close] if reverse else [close, reopen]:
+            e.ingest(event)
+        report = e.tick(T0 + days(200))
+        lead = e.get("u1")
+        finals.append((lead.stage, lead.asleep_since, report.notices, lead.next_check_at))
+    assert finals[0] == finals[1]
+    assert finals[0][3] == T0 + days(260)

@@ -151,6 +151,11 @@ class Behaviour:
         ts = self.last_ts(event_type)
         return None if ts is None else datetime.fromtimestamp(ts, UTC)
 
+    def first_ts(self, event_type: str) -> float | None:
+        """Epoch seconds of the earliest ``event_type``, or None."""
+        entry = self._stats.get(event_type)
+        return None if entry is None else entry[1]
+
     def first_at(self, event_type: str) -> datetime | None:
         """When ``event_type`` first happened, or None."""
         entry = self._stats.get(event_type)

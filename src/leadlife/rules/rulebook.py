@@ -561,7 +561,7 @@ class Rulebook:
                 for name in self._reopen_types:
                     entry = stats.get(name)
                     if entry is not None and entry[2] > since:
-                        since = _reopened_after(lead, since, entry[2])
+                        since = _reopened_after(lead, since, entry[2], self._close_types)
                         break
             sleep = since + self._sleep
             if sleep < due:
@@ -575,7 +575,7 @@ class Rulebook:
         for name in self._reopen_types:
             entry = stats.get(name)
             if entry is not None and entry[2] > idle:
-                return _reopened_after(lead, idle, entry[2])
+                return _reopened_after(lead, idle, entry[2], self._close_types)
         return idle
 
     @staticmethod
@@ -646,18 +646,26 @@ class Rulebook:
                 return  # nothing was due after all; never spin
 
 
-def _reopened_after(lead: Lead, idle: float, latest_reopening: float) -> float:
+def _reopened_after(
+    lead: Lead, idle: float, latest_reopening: float, close_types: tuple[str, ...]
+) -> float:
     """The moment ``lead`` was last reopened, if later than ``idle``, else ``idle``.
 
-    Only a reopening the history shows counts: an event sent to an open lead, or one
-    older than a later close, reopened nothing. Its moment is the reopening event's
-    own (``latest_reopening``) when that is earlier than the history's stamp, which
-    is the lead's newest time for a reopening that arrived late.
+    Only a real reopening counts, not an event sent to a lead that was open: one the
+    history shows, or, in time order, one after a close of the lead (a close that
+    arrived after the reopening moves nothing, and leaves no trace in the history).
+    Its moment is the reopening event's own (``latest_reopening``) when that is
+    earlier than the history's stamp, the lead's newest time for a late reopening.
     """
     for change in reversed(lead.history):
         if change.from_stage not in _OPEN and change.to_stage in _OPEN:
             reopened = min(change.at.timestamp(), latest_reopening)
             return reopened if reopened > idle else idle
+    behaviour = lead.behaviour
+    for name in close_types:
+        first = behaviour.first_ts(name)
+        if first is not None and first < latest_reopening:
+            return latest_reopening if latest_reopening > idle else idle
     return idle
 
 
