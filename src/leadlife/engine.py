@@ -343,8 +343,10 @@ class Engine:
                 report.rejected.append(Rejection(index, event_id, str(exc), _caught(exc)))
                 continue
             except Exception as exc:
-                # Nothing is committed before the last step, so the event is rejected
-                # whole; one event no check foresaw must not end the batch.
+                # Raised before the storage commit (after it come only the teams'
+                # bookkeeping and the fan-out, which records plugin failures), so the
+                # event is rejected whole; one event no check foresaw must not end the
+                # batch.
                 event_id = _event_id(raw)
                 error = ProcessingError(exc, event_id=event_id)
                 error.__cause__ = exc
