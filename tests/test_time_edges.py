@@ -136,21 +136,22 @@ def test_activity_arriving_after_a_tick_put_the_lead_to_sleep_wakes_it() -> None
     assert [(n.kind, n.at) for n in report.notices] == [("reactivation_due", T0 + days(140))]
 
 
-def test_a_reopening_event_on_an_open_lead_does_not_restart_its_silence() -> None:
+@pytest.mark.parametrize(
+    ("closed_first", "asleep_on"),
+    [(False, 90), (True, 150)],
+    ids=["open lead: nothing reopened", "closed lead: counts from the reopening"],
+)
+def test_only_a_reopening_that_reopened_restarts_the_silence(
+    closed_first: bool, asleep_on: int
+) -> None:
+    """Regression: a reopened event sent to an open lead restarted its sleep clock."""
     e = engine()
     e.ingest(ev("email_opened"))
+    if closed_first:
+        e.ingest(ev("disqualified", days(1), reason="test"))
     e.ingest(ev("reopened", days(60), reason="crm sync"))
     report = e.tick(T0 + days(200))
-    assert [(n.kind, n.at) for n in report.notices] == [("reactivation_due", T0 + days(90))]
-
-
-def test_a_reopened_lead_still_counts_its_silence_from_the_reopening() -> None:
-    e = engine()
-    e.ingest(ev("email_opened"))
-    e.ingest(ev("disqualified", days(1), reason="test"))
-    e.ingest(ev("reopened", days(60), reason="came back"))
-    report = e.tick(T0 + days(200))
-    assert [(n.kind, n.at) for n in report.notices] == [("reactivation_due", T0 + days(150))]
+    assert [(n.kind, n.at) for n in report.notices] == [("reactivation_due", T0 + days(asleep_on))]
 
 
 NEW_YORK = ZoneInfo("America/New_York")

@@ -17,24 +17,10 @@ from uuid import UUID
 
 __all__ = ["FIX", "UnsupportedValue", "plain_value", "plain_values"]
 
-_SCALARS = frozenset(
-    {
-        str,
-        float,
-        bool,
-        type(None),
-        Decimal,
-        datetime,
-        date,
-        time,
-        timedelta,
-        UUID,
-        bytes,
-        IPv4Address,
-        IPv6Address,
-    }
-)
+# Kept as they are, subclasses too (pandas' Timestamp is a datetime, its Timedelta a
+# timedelta); the exact types, with bool and None, pass on one set lookup.
 _SCALAR_KINDS = (str, float, Decimal, date, time, timedelta, UUID, bytes, IPv4Address, IPv6Address)
+_SCALARS = frozenset({*_SCALAR_KINDS, datetime, bool, type(None)})
 # str() of a longer int raises (CPython's digit limit); rules print values.
 _MAX_INT = 10**4000
 _MIN_INT = -_MAX_INT
@@ -155,7 +141,7 @@ def _other(value: Any, kind: type, depth: int) -> Any:
     if isinstance(value, int):
         return _plain(int(value), depth)
     if isinstance(value, _SCALAR_KINDS):
-        return value  # subclasses: pandas' Timestamp is a datetime, its Timedelta a timedelta
+        return value
     if isinstance(value, list | tuple):
         return _sequence(value, depth)
     if isinstance(value, dict):

@@ -459,7 +459,12 @@ class Rulebook:
         # Read as of the newest event, also for a late one: the profile and the
         # freshness of evidence after a demotion are known only as of now, and a
         # mixed reading could promote a lead that met the rule at no moment.
-        reached = self._climb(lead, now) if ladder else None
+        reached: tuple[Stage, Predicate, str, str] | None = None
+        for step in self._ladder if ladder else ():
+            epoch = lead.reentry.get(step[0])
+            if not step[1](lead, now, None if epoch is None else epoch.timestamp()):
+                break
+            reached = step
         stage = lead.stage
         if reached is not None:
             if reached[0].rank > stage.rank:
@@ -478,16 +483,6 @@ class Rulebook:
             if band is not stage:
                 reason = f"score {lead.score:g} (warm at {self._warm:g}, hot at {self._hot:g})"
                 self._move(lead, band, _moment(event, ts, now), reason, "bands", event.id, changes)
-
-    def _climb(self, lead: Lead, at: float) -> tuple[Stage, Predicate, str, str] | None:
-        """The highest rung of the ladder ``lead`` stands on as of ``at``."""
-        reached: tuple[Stage, Predicate, str, str] | None = None
-        for step in self._ladder:
-            epoch = lead.reentry.get(step[0])
-            if not step[1](lead, at, None if epoch is None else epoch.timestamp()):
-                break
-            reached = step
-        return reached
 
     def band_for(self, lead: Lead, now_ts: float) -> Stage:
         """The Cold/Warm/Hot band of ``lead`` at ``now_ts``, silence-cooled."""
