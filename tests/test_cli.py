@@ -25,6 +25,17 @@ def test_demo_prints_a_funnel() -> None:
     assert "0 rejected" in result.output
 
 
+def test_demo_says_how_many_leads_sent_events() -> None:
+    """Regression: the header's world size was the only lead count before the funnel,
+    though a story may start too late to fit the world (seed 5: 198 of 200 leads)."""
+    result = CliRunner().invoke(main, ["demo", "--leads", "200", "--days", "14", "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("Synthetic world: 200 leads, 14 days")
+    assert " events of 198 leads (" in lines[1]
+    assert lines[14].split() == ["leads", "198"]  # the funnel's total
+
+
 def test_demo_refuses_a_world_of_no_leads_or_days() -> None:
     """Regression: ``--leads -5`` ran an empty world without a word."""
     for option in ("--leads", "--days"):

@@ -64,7 +64,9 @@ def demo(leads: int, days: int, seed: int) -> None:
     result = run_demo(world)
     report = result.report
     click.echo(
-        f"Ingested {report.accepted} events ({report.duplicates} duplicates, "
+        # A story may start too late to fit the world's days: some leads send nothing.
+        f"Ingested {report.accepted} events of {len(result.engine.storage)} leads "
+        f"({report.duplicates} duplicates, "
         f"{len(report.rejected)} rejected); {report.stage_changes} stage changes on ingest, "
         f"{result.tick_changes} from {result.ticks} daily ticks; "
         f"{sum(result.notices_by_kind.values())} notices."
