@@ -57,6 +57,16 @@ def test_names_match_whatever_their_spelling(written: str, registered: str) -> N
     assert company.name == registered
 
 
+@pytest.mark.parametrize("written", ["Beta", "Beta Inc.", "Beta Corp", "Beta Ltd", "beta co"])
+def test_a_bare_brand_word_matches_no_alias(written: str) -> None:
+    """Legal suffixes go, the words of a name stay: the alias "beta group" is not "beta",
+    so "Beta" under any legal form is not Beta Retail Group."""
+    assert registry.normalise("beta group") == "beta group"
+    assert registry.normalise("Beta Retail Group Inc.") == "beta retail group"
+    assert registry.lookup(written) is None
+    assert registry.lookup("Beta Group Ltd.") is not None
+
+
 def test_unknown_company_is_left_unverified(engine: leadlife.Engine) -> None:
     """A company the registry does not know adds nothing: the lead stays an MQL."""
     lead = engine.ingest(form("e1", company="Nowhere Holdings", **CONTACT))
@@ -65,14 +75,77 @@ def test_unknown_company_is_left_unverified(engine: leadlife.Engine) -> None:
     assert "company_verified" not in lead.profile
 
 
+def test_unknown_company_withdraws_another_companys_verification(
+    engine: leadlife.Engine,
+) -> None:
+    """A later form naming a company the registry does not know leaves the lead
+    unverified: the earlier company's flag and industry do not carry over to it."""
+    lead = engine.ingest(form("e1", company="Acme Media", **CONTACT))
+    assert lead.profile["company_verified"] is True
+    later = {**form("e2", company="Nowhere Holdings", **CONTACT), "at": T0 + timedelta(hours=1)}
+    lead = engine.ingest(later)
+    assert lead.profile["company"] == "Nowhere Holdings"
+    assert lead.profile["company_verified"] is False
+    assert lead.profile["industry"] is None
+    assert lead.scores["rules"] == 0  # neither the verified-company nor the industry fit
+    # Entry rules only promote: the lead keeps the stage it reached, with its history.
+    assert lead.stage is Stage.SQL
+    again = {**form("e3", company="gamma edu"), "at": T0 + timedelta(hours=2)}
+    lead = engine.ingest(again)
+    assert lead.profile["company_verified"] is True
+    assert lead.profile["industry"] == "education"
+
+
+def test_withdrawal_spares_the_same_company_and_the_events_own_fields(
+    engine: leadlife.Engine,
+) -> None:
+    """The verified company under another spelling keeps its verification, a
+    ``company_verified`` event is not second-guessed, and an industry the form
+    states itself is kept."""
+    verified = {
+        "id": "v1",
+        "lead_id": "u1",
+        "type": "company_verified",
+        "at": T0,
+        "data": {"company": "Huge Corp", "industry": "retail", "employees": 9000},
+    }
+    engine.ingest(verified)
+    same = {**form("e1", company="huge corp.", **CONTACT), "at": T0 + timedelta(minutes=1)}
+    lead = engine.ingest(same)
+    assert lead.profile["company_verified"] is True
+    assert lead.profile["employees"] == 9000
+    other = {
+        **form("e2", company="Tiny Shop", industry="food"),
+        "at": T0 + timedelta(minutes=2),
+    }
+    lead = engine.ingest(other)
+    assert lead.profile["company_verified"] is False
+    assert lead.profile["industry"] == "food"
+    assert lead.profile["employees"] is None
+    reverified = {**verified, "id": "v2", "at": T0 + timedelta(minutes=3)}
+    lead = engine.ingest(reverified)
+    assert lead.profile["company_verified"] is True
+    assert not engine.failures
+
+
+def test_a_late_unknown_company_withdraws_nothing(engine: leadlife.Engine) -> None:
+    """A late event only fills missing fields: an older form naming an unknown company
+    leaves a newer verification as it is."""
+    newer = {**form("e2", company="Acme Media", **CONTACT), "at": T0 + timedelta(hours=1)}
+    engine.ingest(newer)
+    lead = engine.ingest(form("e1", company="Nowhere Holdings", **CONTACT))
+    assert lead.profile["company"] == "Acme Media Co. Ltd."
+    assert lead.profile["industry"] == "advertising"
+    assert lead.profile["company_verified"] is True
+
+
 def test_events_without_a_company_are_untouched(engine: leadlife.Engine) -> None:
     """Events that carry no company name get no lookup and no profile fields."""
     event = leadlife.Event(id="e1", lead_id="u1", type="page_view", at=T0, data={"page": "x"})
-    assert registry.leadlife_enrich_event(event=event) is None
-    assert (
-        registry.leadlife_enrich_event(event=event.model_copy(update={"data": {"company": 7}}))
-        is None
-    )
+    before = leadlife.Lead("u1")
+    assert registry.leadlife_enrich_event(event=event, lead=before) is None
+    named_seven = event.model_copy(update={"data": {"company": 7}})
+    assert registry.leadlife_enrich_event(event=named_seven, lead=before) is None
     lead = engine.ingest(event)
     assert lead.profile == {}
     assert not engine.failures
