@@ -373,10 +373,14 @@ def test_named_zones_are_kept_as_given() -> None:
 
 
 def test_events_read_back_are_independent_copies(engine: leadlife.Engine) -> None:
-    """Changing the data of an event read back does not change the stored event."""
+    """The data of an event read back cannot be changed (a copy can), and the stored
+    event stays as sent."""
     engine.ingest(ev("download", asset_id="a1"))
     (first,) = engine.storage.events("u1")
-    first.data["asset_id"] = "changed"
+    with pytest.raises(TypeError, match="read-only"):
+        first.data["asset_id"] = "changed"
+    changed = first.data.copy()
+    changed["asset_id"] = "changed"
     (again,) = engine.storage.events("u1")
     assert again.data == {"asset_id": "a1"}
     assert again.at == T0.astimezone(UTC)
@@ -441,7 +445,8 @@ def test_nested_event_data_is_the_stores_own(engine: leadlife.Engine) -> None:
     raw["data"]["utm"]["source"] = "changed"
     (read,) = engine.storage.events("u1")
     assert read.data == {"tags": ["a"], "utm": {"source": "expo"}, "page": "/x"}
-    read.data["tags"].clear()
+    with pytest.raises(TypeError, match="read-only"):
+        read.data["tags"].clear()
     (again,) = engine.storage.events("u1")
     assert again.data["tags"] == ["a"]
 

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from numbers import Integral
-from types import MappingProxyType
+from types import MappingProxyType, ModuleType
 from typing import Any
 
 from leadlife.channels import Channel
@@ -165,16 +165,22 @@ class Engine:
         self.routers: list[tuple[str, Router]] = []
         self.channels: list[tuple[str, Channel]] = []
         self.routing: Routing | None = None
-        # (name, plugin, score, score_event or None) per scorer, read on every event
+        # (name, plugin, score, score_event or None, is leadlife's own) per scorer,
+        # read on every event
         self._scoring: list[
             tuple[
                 str,
                 str,
                 Callable[[Lead, datetime], float],
                 Callable[[Lead, Event, float, datetime], float] | None,
+                bool,
             ]
         ] = []
         self._enrich_hooks = False
+        # Whether code from outside leadlife sees the lead before the commit (in
+        # enrichment) or after it (stage hooks, channels): it is handed a fork.
+        self._enrich_view = False
+        self._fan_out_view = False
         self._counters: dict[str, dict[str, dict[str, Any]]] = {}
         self._retention_days = self.rulebook.retention_days
         self._generation = -1
@@ -226,12 +232,20 @@ class Engine:
                 owners[name],
                 scorer.score,
                 update if callable(update := getattr(scorer, "score_event", None)) else None,
+                _is_ours(scorer),
             )
             for name, scorer in scorers.items()
         ]
         self.enrichers = self._collect("leadlife_register_enrichers", Enricher)
         self.routers = self._collect("leadlife_register_routers", Router)
         self.channels = self._collect("leadlife_register_channels", Channel)
+        hook = pm.hook
+        self._enrich_view = not all(
+            _is_ours(enricher) for _, enricher in self.enrichers
+        ) or not all(_is_ours(impl.plugin) for impl in hook.leadlife_enrich_event.get_hookimpls())
+        self._fan_out_view = not all(_is_ours(channel) for _, channel in self.channels) or not all(
+            _is_ours(impl.plugin) for impl in hook.leadlife_stage_changed.get_hookimpls()
+        )
         routing = pm.hook.leadlife_routing()
         if routing is not None and not isinstance(routing, Routing):
             raise RegistrationError(
@@ -494,6 +508,8 @@ class Engine:
         merged: dict[str, Any] = {}
         ordered: dict[str, Any] = {}
         profile = lead.profile if late else None
+        if self._enrich_view:
+            lead = lead.fork()  # what a plugin changes in it, failing or not, is its own
         for plugin, enricher in self.enrichers:
             try:
                 result = enricher.enrich(event, lead)
@@ -566,16 +582,22 @@ class Engine:
         from the event alone instead of rescoring the whole lead.
         """
         scores = lead.scores
-        for name, plugin, score, incremental in self._scoring:
+        view = None
+        for name, plugin, score, incremental, ours in self._scoring:
+            seen = lead
+            if not ours:
+                # What a scorer from outside leadlife changes in the lead, failing or
+                # not, is its own (its score is its answer).
+                seen = view = view or lead.fork()
             try:
                 if (
                     incremental is not None
                     and event is not None
                     and (previous := scores.get(name)) is not None
                 ):
-                    value = float(incremental(lead, event, previous, now))
+                    value = float(incremental(seen, event, previous, now))
                 else:
-                    value = float(score(lead, now))
+                    value = float(score(seen, now))
             except Exception as exc:
                 event_id = None if event is None else event.id
                 self._failed(failures, plugin, f"scorer {name}", exc, event_id, lead.id)
@@ -603,10 +625,11 @@ class Engine:
     ) -> Assignment | None:
         """Ask the routers in order; the first decision is assigned and put on the lead."""
         routing = self.routing
+        view = None
         for plugin, router in self.routers:
             hook = f"router {router.name}"
             try:
-                answer = router.route(lead)
+                answer = router.route(lead if _is_ours(router) else (view := view or lead.fork()))
             except Exception as exc:
                 self._failed(failures, plugin, hook, exc, event_id, lead.id)
                 continue
@@ -742,6 +765,10 @@ class Engine:
         failures: list[PluginFailure],
     ) -> None:
         pm = self.plugin_manager
+        if self._fan_out_view:
+            # Stored already: what a hook or channel from outside leadlife changes in
+            # the lead must not reach the store without a commit.
+            lead = lead.fork()
         for change in changes:
             for plugin, _, error in call_each(
                 pm, "leadlife_stage_changed", {"lead": lead, "change": change}
@@ -1041,3 +1068,10 @@ def _plugin_name(pm: LeadlifePluginManager, plugin: object) -> str:
         number += 1
         name = f"{base}#{number}"
     return name
+
+
+def _is_ours(obj: object) -> bool:
+    """Whether ``obj`` (a plugin module or object) is leadlife's own code, which keeps
+    to its contract of not changing the lead it is handed."""
+    module = obj.__name__ if isinstance(obj, ModuleType) else type(obj).__module__
+    return module == "leadlife" or module.startswith("leadlife.")

@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from leadlife.errors import InvalidEventError
-from leadlife.values import FIX, UnsupportedValue, plain_values
+from leadlife.values import FIX, FrozenDict, UnsupportedValue, plain_values
 
 __all__ = ["Event", "parse_event"]
 
@@ -40,7 +40,7 @@ class Event(BaseModel):
     at: AwareDatetime = Field(description="when it happened, with a timezone offset")
     channel: str | None = Field(default=None, description="channel it came through")
     source: str | None = Field(default=None, description="campaign or system that sent it")
-    data: dict[str, Any] = Field(default_factory=dict, description="type-specific fields")
+    data: dict[str, Any] = Field(default_factory=FrozenDict, description="type-specific fields")
 
     @field_validator("data")
     @classmethod

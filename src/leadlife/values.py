@@ -4,6 +4,12 @@ Rules compare, hash, print and store these values; a value of another kind (a nu
 array, pandas' missing markers, an object whose ``==`` raises) would fail deep inside
 a rule or a scorer, or make a lead that breaks every later use. They are settled at
 the edge instead, where the field can be named.
+
+Settled values are read-only all the way down: mappings become :class:`FrozenDict`
+and lists :class:`FrozenList` (which compare equal to, and are, a ``dict`` and a
+``list``), sets ``frozenset``. An :class:`~leadlife.Event` is frozen, and plugins are
+handed the event the engine stores: a plugin that changed its data, then failed,
+would leave the log holding data nobody sent.
 """
 
 from __future__ import annotations
@@ -12,10 +18,10 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
 from ipaddress import IPv4Address, IPv6Address
-from typing import Any
+from typing import Any, NoReturn
 from uuid import UUID
 
-__all__ = ["FIX", "UnsupportedValue", "plain_value", "plain_values"]
+__all__ = ["FIX", "FrozenDict", "FrozenList", "UnsupportedValue", "plain_value", "plain_values"]
 
 # Kept as they are, subclasses too (pandas' Timestamp is a datetime, its Timedelta a
 # timedelta); the exact types, with bool and None, pass on one set lookup.
@@ -28,6 +34,41 @@ _MAX_DEPTH = 64
 _MISSING_MARKERS = frozenset({"NAType", "NaTType"})
 
 FIX = "send text, a number, a boolean, null, a date or time, or a list or mapping of them"
+
+
+_READ_ONLY = (
+    "event data and the profile values taken from it are read-only; build a changed "
+    "copy instead (dict(value), list(value)), and have a plugin return the fields it adds"
+)
+
+
+class FrozenDict(dict[str, Any]):
+    """A ``dict`` that refuses changes; ``copy()`` gives a plain, changeable one."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError(_READ_ONLY)
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple[type[FrozenDict], tuple[dict[str, Any]]]:
+        return (type(self), (dict(self),))
+
+
+class FrozenList(list[Any]):
+    """A ``list`` that refuses changes; ``list(value)`` gives a changeable copy."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError(_READ_ONLY)
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = extend = insert = pop = remove = clear = sort = reverse = _refuse
+
+    def __reduce__(self) -> tuple[type[FrozenList], tuple[list[Any]]]:
+        return (type(self), (list(self),))
 
 
 class UnsupportedValue(ValueError):
@@ -47,10 +88,11 @@ class _Refused(Exception):
         self.parts: list[str] = []
 
 
-def plain_values(data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` with every value checked by :func:`plain_value` (in place; returned).
+def plain_values(data: dict[str, Any]) -> FrozenDict:
+    """``data`` with every value checked by :func:`plain_value`, read-only.
 
-    Raises :class:`UnsupportedValue` naming the key.
+    ``data`` itself is changed in place when a value needs settling. Raises
+    :class:`UnsupportedValue` naming the key.
     """
     for key, value in data.items():
         kind = type(value)
@@ -61,7 +103,7 @@ def plain_values(data: dict[str, Any]) -> dict[str, Any]:
         plain = plain_value(value, key)
         if plain is not value:
             data[key] = plain
-    return data
+    return FrozenDict(data)
 
 
 def plain_value(value: Any, path: str) -> Any:
@@ -87,17 +129,18 @@ def _plain(value: Any, depth: int) -> Any:
         return value
     if depth > _MAX_DEPTH:
         raise _Refused(f"nested deeper than {_MAX_DEPTH} levels")
-    if kind is list or kind is tuple:
+    if kind is tuple or kind is list or kind is FrozenList:
         for item in value:  # checked without building anything, inline
             kind = type(item)
             if kind not in _SCALARS and not (kind is int and _MIN_INT < item < _MAX_INT):
                 return _sequence(value, depth)
-        return value
-    if kind is dict:
+        # a list is the sender's, who may change it later: a read-only copy
+        return value if type(value) is not list else FrozenList(value)
+    if kind is dict or kind is FrozenDict:
         for key, item in value.items():
             if type(key) is not str or not _simple(item):
                 return _mapping(value, depth)
-        return value
+        return value if kind is FrozenDict else FrozenDict(value)
     return _other(value, kind, depth)
 
 
@@ -114,10 +157,10 @@ def _sequence(value: list[Any] | tuple[Any, ...], depth: int) -> list[Any] | tup
         except _Refused as refused:
             refused.parts.append(f"[{index}]")
             raise
-    return tuple(items) if isinstance(value, tuple) else items
+    return tuple(items) if isinstance(value, tuple) else FrozenList(items)
 
 
-def _mapping(value: dict[Any, Any], depth: int) -> dict[str, Any]:
+def _mapping(value: dict[Any, Any], depth: int) -> FrozenDict:
     plain: dict[str, Any] = {}
     for key, item in value.items():
         if not isinstance(key, str):
@@ -127,7 +170,7 @@ def _mapping(value: dict[Any, Any], depth: int) -> dict[str, Any]:
         except _Refused as refused:
             refused.parts.append(f".{key}")
             raise
-    return plain
+    return FrozenDict(plain)
 
 
 def _other(value: Any, kind: type, depth: int) -> Any:
@@ -149,7 +192,7 @@ def _other(value: Any, kind: type, depth: int) -> Any:
     if isinstance(value, set | frozenset):
         items = [_plain(item, depth + 1) for item in value]
         try:
-            return frozenset(items) if isinstance(value, frozenset) else set(items)
+            return frozenset(items)
         except TypeError:
             raise _Refused("a set of values that cannot be hashed") from None
     raise _Refused(f"a value of type {kind.__name__}")

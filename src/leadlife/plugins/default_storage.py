@@ -13,6 +13,7 @@ from leadlife.clock import EXACT_EPOCH_UNTIL, epoch_seconds, standard_zone
 from leadlife.events import Event
 from leadlife.lead import Lead, StageChange
 from leadlife.plugins.hookspecs import hookimpl
+from leadlife.values import FrozenDict
 
 __all__ = ["MemoryStorage"]
 
@@ -194,9 +195,11 @@ def _event(lead_id: str, row: _EventRow) -> Event:
     at = moment if zone is None else datetime.fromtimestamp(moment, zone)
     half = (len(row) - _ROW_HEAD) // 2
     values = row[_ROW_HEAD + half :]
-    data = dict(zip(row[_ROW_HEAD : _ROW_HEAD + half], values, strict=True))
+    data = FrozenDict(zip(row[_ROW_HEAD : _ROW_HEAD + half], values, strict=True))
     if not _SCALARS.issuperset(map(type, values)):
-        data = copy.deepcopy(data)  # a reader's changes must not reach the log
+        # Validated values are read-only; an event built without validation
+        # (model_construct) may hold others, which a reader must not change in the log.
+        data = copy.deepcopy(data)
     # Validated when it came in; rebuilding it needs no second validation.
     return Event.model_construct(
         id=event_id,
