@@ -207,6 +207,7 @@ ONE_OF_EACH_ERROR: list[LeadlifeError] = [
     errors.PluginError("p", "scorer x", "e3", ValueError("boom")),
     errors.StorageError("S", "Storage.get", None, OSError("locked")),
     errors.ProcessingError(TypeError("boolean value of NA is ambiguous"), event_id="e4"),
+    errors.ReentrantIngestError("u1", "e5"),
     errors.LeadNotFoundError("u9"),
     errors.ModelError("plain"),
     errors.InsufficientDataError(3, 20, "won"),

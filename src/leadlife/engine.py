@@ -11,6 +11,7 @@ import heapq
 import logging
 import math
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ from leadlife.errors import (
     LeadlifeError,
     LeadNotFoundError,
     ProcessingError,
+    ReentrantIngestError,
     RegistrationError,
     RulebookError,
     StorageError,
@@ -184,6 +186,11 @@ class Engine:
         self._counters: dict[str, dict[str, dict[str, Any]]] = {}
         self._retention_days = self.rulebook.retention_days
         self._generation = -1
+        # Writes (ingest, tick, pool operations) take it per event and per lead, so
+        # threads interleave between them; reentrant, for hooks that run after a
+        # commit and send events. ``_applying``: leads with an event before its commit.
+        self._lock = threading.RLock()
+        self._applying: set[str] = set()
         self._sync()
 
     # -- plugins -------------------------------------------------------------------
@@ -328,7 +335,8 @@ class Engine:
         in both cases nothing changed. Sending an event id again changes nothing.
         """
         try:
-            lead, _, _ = self._ingest(event, [])
+            with self._lock:
+                lead, _, _ = self._ingest(event, [])
         except LeadlifeError:
             raise
         except Exception as exc:
@@ -346,12 +354,14 @@ class Engine:
         report = IngestReport()
         failures = report.failures
         ingest = self._ingest
+        lock = self._lock
         accepted = duplicates = stage_changes = 0
         for index, raw in enumerate(events):
             try:
                 # Only the counts: a lead held here could not take its next event's
                 # state in place (see MemoryStorage).
-                changes, duplicate = ingest(raw, failures)[1:]
+                with lock:
+                    changes, duplicate = ingest(raw, failures)[1:]
             except LeadlifeError as exc:
                 event_id = _event_id(raw)
                 report.rejected.append(Rejection(index, event_id, str(exc), _caught(exc)))
@@ -381,112 +391,119 @@ class Engine:
         if self.plugin_manager.generation != self._generation:  # _sync's own test, inline
             self._sync()
         event = parse_event(raw)
-        storage = self.storage
+        applying, lead_id = self._applying, event.lead_id
+        if lead_id in applying:
+            raise ReentrantIngestError(lead_id, event.id)
+        applying.add(lead_id)
         try:
-            stored = storage.get(event.lead_id)
-        except Exception as exc:
-            raise self._storage_error("Storage.get", event.id, exc) from exc
-        try:
-            seen = storage.has_event(event.id)
-        except Exception as exc:
-            raise self._storage_error("Storage.has_event", event.id, exc) from exc
-        if seen:
-            if stored is None or not self._is_own_event(event):
+            storage = self.storage
+            try:
+                stored = storage.get(event.lead_id)
+            except Exception as exc:
+                raise self._storage_error("Storage.get", event.id, exc) from exc
+            try:
+                seen = storage.has_event(event.id)
+            except Exception as exc:
+                raise self._storage_error("Storage.has_event", event.id, exc) from exc
+            if seen:
+                if stored is None or not self._is_own_event(event):
+                    raise InvalidEventError(
+                        "id",
+                        f"already used by an event of another lead, not {event.lead_id!r}",
+                        "give every event a unique id (ids are global, not per lead)",
+                        event_id=event.id,
+                    )
+                # A resent id changes nothing, whatever the rest of the event says: it is
+                # checked only once it is known to be new.
+                return stored, 0, True
+            try:
+                ts = epoch_seconds(event.at)
+            except Exception as exc:  # a host's tzinfo with an offset of 24 h or more, say
                 raise InvalidEventError(
-                    "id",
-                    f"already used by an event of another lead, not {event.lead_id!r}",
-                    "give every event a unique id (ids are global, not per lead)",
+                    "at",
+                    f"cannot be read as a moment ({type(exc).__name__}: {exc})",
+                    "send an ISO 8601 time with an offset under 24 hours, or an aware datetime",
+                    event_id=event.id,
+                ) from None
+            if not EARLIEST_TS <= ts < LATEST_TS:
+                raise InvalidEventError(
+                    "at",
+                    f"{event.at.isoformat()} is outside the years 1900 to 2999 the engine "
+                    "keeps time in (its time rules add days, its reports turn it into UTC)",
+                    "send the time the event happened; leave out placeholder dates",
                     event_id=event.id,
                 )
-            # A resent id changes nothing, whatever the rest of the event says: it is
-            # checked only once it is known to be new.
-            return stored, 0, True
-        try:
-            ts = epoch_seconds(event.at)
-        except Exception as exc:  # a host's tzinfo with an offset of 24 h or more, say
-            raise InvalidEventError(
-                "at",
-                f"cannot be read as a moment ({type(exc).__name__}: {exc})",
-                "send an ISO 8601 time with an offset under 24 hours, or an aware datetime",
-                event_id=event.id,
-            ) from None
-        if not EARLIEST_TS <= ts < LATEST_TS:
-            raise InvalidEventError(
-                "at",
-                f"{event.at.isoformat()} is outside the years 1900 to 2999 the engine "
-                "keeps time in (its time rules add days, its reports turn it into UTC)",
-                "send the time the event happened; leave out placeholder dates",
-                event_id=event.id,
-            )
-        rulebook = self.rulebook
-        rulebook.check(event)
-        lead = Lead(event.lead_id) if stored is None else stored.working_copy()
-        del stored  # held here, the stored lead could not take the new state in place
-        changes: list[StageChange] = []
-        notices: list[Notice] = []
-        assignments: list[Assignment] = []
-        due = lead.next_check_ts
-        if due is not None and due <= ts:
-            # What fell due by the event's moment. A lead acting at the very moment it
-            # would turn idle or asleep, or an owner calling at the end of the window,
-            # acted in time: for them, only what fell due before it.
-            until = ts
-            if rulebook.is_activity(event.type) or (
-                self.routing is not None and self.routing.is_touch(event.type)
-            ):
-                until = math.nextafter(ts, -math.inf)
-            if due <= until:
-                self._catch_up(lead, until, changes, notices, assignments)
-        enrichment: Mapping[str, Any]
-        ordered: Mapping[str, Any]
-        if self.enrichers or self._enrich_hooks:
+            rulebook = self.rulebook
+            rulebook.check(event)
+            lead = Lead(event.lead_id) if stored is None else stored.working_copy()
+            del stored  # held here, the stored lead could not take the new state in place
+            changes: list[StageChange] = []
+            notices: list[Notice] = []
+            assignments: list[Assignment] = []
+            due = lead.next_check_ts
+            if due is not None and due <= ts:
+                # What fell due by the event's moment. A lead acting at the very moment it
+                # would turn idle or asleep, or an owner calling at the end of the window,
+                # acted in time: for them, only what fell due before it.
+                until = ts
+                if rulebook.is_activity(event.type) or (
+                    self.routing is not None and self.routing.is_touch(event.type)
+                ):
+                    until = math.nextafter(ts, -math.inf)
+                if due <= until:
+                    self._catch_up(lead, until, changes, notices, assignments)
+            enrichment: Mapping[str, Any]
+            ordered: Mapping[str, Any]
+            if self.enrichers or self._enrich_hooks:
+                last = lead.last_event_ts
+                enrichment, ordered = self._enrich(
+                    event, lead, failures, late=last is not None and ts < last
+                )
+            else:
+                enrichment = ordered = _NOTHING
+            owner_before = lead.owner
+            rulebook.record(lead, event, enrichment, ts, self._counters, self._retention_days)
+            if ordered:
+                # These enrichers order their fields by event time themselves: a late event
+                # moves them too (record() lets a late event fill only missing fields).
+                profile, region = lead.profile, rulebook.phone_region
+                for name, value in ordered.items():
+                    set_profile_field(profile, name, value, region)
+                enrichment = {**enrichment, **ordered}
             last = lead.last_event_ts
-            enrichment, ordered = self._enrich(
-                event, lead, failures, late=last is not None and ts < last
+            now = event.at if last is None or last <= ts else datetime.fromtimestamp(last, UTC)
+            self._score(lead, now, event, failures)
+            lead.scored_ts = ts if last is None or last <= ts else last
+            changes.extend(
+                rulebook.evaluate(lead, event, enriched=enrichment, force=bool(changes), ts=ts)
             )
-        else:
-            enrichment = ordered = _NOTHING
-        owner_before = lead.owner
-        rulebook.record(lead, event, enrichment, ts, self._counters, self._retention_days)
-        if ordered:
-            # These enrichers order their fields by event time themselves: a late event
-            # moves them too (record() lets a late event fill only missing fields).
-            profile, region = lead.profile, rulebook.phone_region
-            for name, value in ordered.items():
-                set_profile_field(profile, name, value, region)
-            enrichment = {**enrichment, **ordered}
-        last = lead.last_event_ts
-        now = event.at if last is None or last <= ts else datetime.fromtimestamp(last, UTC)
-        self._score(lead, now, event, failures)
-        lead.scored_ts = ts if last is None or last <= ts else last
-        changes.extend(
-            rulebook.evaluate(lead, event, enriched=enrichment, force=bool(changes), ts=ts)
-        )
-        routing = self.routing
-        if routing is not None:
-            made = routing.observe(lead, event, ts, owner_before, notices)
-            if made is not None:
-                assignments.append(made)
-        elif event.type in POOL_EVENTS:
-            raise InvalidEventError(
-                "type",
-                f"{event.type} is a pool operation, and no routing configuration is registered",
-                "register a leadlife.routing.Routing as a plugin (docs/routing.md)",
-                event_id=event.id,
-            )
-        if (
-            lead.team is None
-            and self.routers
-            and lead.stage.is_qualified
-            and (lead.owner is None or (routing is not None and not _routed(lead)))
-        ):
-            made = self._route(lead, now, event.id, failures, notices)
-            if made is not None:
-                assignments.append(made)
-        lead.next_check_ts = rulebook.due_ts(lead)  # self._schedule, on locals
-        if routing is not None:
-            self._schedule_follow_up(lead, routing)
-        self._commit(lead, event, changes)
+            routing = self.routing
+            if routing is not None:
+                made = routing.observe(lead, event, ts, owner_before, notices)
+                if made is not None:
+                    assignments.append(made)
+            elif event.type in POOL_EVENTS:
+                raise InvalidEventError(
+                    "type",
+                    f"{event.type} is a pool operation, and no routing configuration is registered",
+                    "register a leadlife.routing.Routing as a plugin (docs/routing.md)",
+                    event_id=event.id,
+                )
+            if (
+                lead.team is None
+                and self.routers
+                and lead.stage.is_qualified
+                and (lead.owner is None or (routing is not None and not _routed(lead)))
+            ):
+                made = self._route(lead, now, event.id, failures, notices)
+                if made is not None:
+                    assignments.append(made)
+            lead.next_check_ts = rulebook.due_ts(lead)  # self._schedule, on locals
+            if routing is not None:
+                self._schedule_follow_up(lead, routing)
+            self._commit(lead, event, changes)
+        finally:
+            applying.discard(lead_id)
         if assignments and routing is not None:
             routing.committed(assignments)
         if changes or notices:
@@ -869,7 +886,8 @@ class Engine:
         failures: list[PluginFailure] = []
         errors: list[TickError] = []
         try:
-            due = self.storage.due(now)
+            with self._lock:
+                due = self.storage.due(now)
         except Exception as exc:
             raise self._storage_error("Storage.due", None, exc) from exc
         now_ts = now.timestamp()
@@ -879,12 +897,14 @@ class Engine:
         # tick routes as timely ticks would have.
         steps: list[tuple[float, str]] = [(now_ts, lead_id) for lead_id in due]
         if self.routing is not None and len(due) > 1:
-            steps = self._first_steps(due, now_ts, errors)
+            with self._lock:
+                steps = self._first_steps(due, now_ts, errors)
         heapq.heapify(steps)
         while steps:
             until_ts, lead_id = heapq.heappop(steps)
             try:
-                changes, notices, next_ts = self._tick_lead(lead_id, now, until_ts, failures)
+                with self._lock:
+                    changes, notices, next_ts = self._tick_lead(lead_id, now, until_ts, failures)
             except Exception as exc:
                 # One lead that cannot move must not stop the others; it stays due.
                 if isinstance(exc, LeadlifeError):
@@ -935,6 +955,32 @@ class Engine:
         lead = stored.working_copy()
         del stored  # as in _ingest
         assignments: list[Assignment] = []
+        applying = self._applying
+        if lead_id in applying:  # a tick from a hook of this lead's event, before its commit
+            raise ReentrantIngestError(lead_id, None)
+        applying.add(lead_id)
+        try:
+            self._tick_steps(lead, now, until_ts, changes, notices, assignments, failures)
+            self._commit(lead, None, changes)
+        finally:
+            applying.discard(lead_id)
+        if assignments and self.routing is not None:
+            self.routing.committed(assignments)
+        if changes or notices:
+            self._fan_out(lead, changes, notices, None, failures)
+        return changes, notices, lead.next_check_ts
+
+    def _tick_steps(
+        self,
+        lead: Lead,
+        now: datetime,
+        until_ts: float,
+        changes: list[StageChange],
+        notices: list[Notice],
+        assignments: list[Assignment],
+        failures: list[PluginFailure],
+    ) -> None:
+        """The time rules of one tick step on the working copy ``lead``."""
         self._catch_up(lead, until_ts, changes, notices, assignments)
         self._schedule(lead)
         now_ts = now.timestamp()
@@ -960,12 +1006,6 @@ class Engine:
                 self._schedule(lead)
                 if len(changes) + len(notices) == done:
                     break
-        self._commit(lead, None, changes)
-        if assignments and self.routing is not None:
-            self.routing.committed(assignments)
-        if changes or notices:
-            self._fan_out(lead, changes, notices, None, failures)
-        return changes, notices, lead.next_check_ts
 
     # -- reading -------------------------------------------------------------------
 

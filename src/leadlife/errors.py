@@ -26,6 +26,7 @@ __all__ = [
     "NotPermittedError",
     "PluginError",
     "ProcessingError",
+    "ReentrantIngestError",
     "RegistrationError",
     "RoutingConfigError",
     "RulebookError",
@@ -244,6 +245,23 @@ class ProcessingError(LeadlifeError):
             f"{subject} failed: {type(error).__name__}: {detail}; {outcome}. Fix: check its "
             "data values (text, numbers, booleans, lists of them); if they are ordinary, "
             "this is a bug in leadlife or a plugin: report it with the event"
+        )
+
+
+class ReentrantIngestError(LeadlifeError):
+    """An event for a lead was sent while an earlier event of that lead was being
+    applied (from a plugin's hook before its commit); nothing of it was applied, so
+    it can be sent again."""
+
+    def __init__(self, lead_id: str, event_id: str | None):
+        self.lead_id = lead_id
+        self.event_id = event_id
+        super().__init__(
+            f"event {event_id!r} for lead {lead_id!r} arrived while an earlier event of "
+            "that lead was being applied, from a plugin hook that runs before the commit "
+            "(enrichment, a scorer or a router); the outer event would overwrite it. "
+            "Fix: return the fields from the hook, or send the event once the outer "
+            "ingest has returned (leadlife_stage_changed runs after the commit)"
         )
 
 

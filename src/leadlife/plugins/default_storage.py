@@ -48,8 +48,8 @@ class MemoryStorage:
       kept as given.
 
     Other threads may read leads while one thread ingests: a reader never gets a
-    lead half-way through taking its new state. Ingesting from several threads at
-    once needs the host's own lock around the engine.
+    lead half-way through taking its new state. Writes come one at a time: the
+    engine calls ``commit`` under its lock.
     """
 
     def __init__(self) -> None:
