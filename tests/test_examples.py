@@ -184,7 +184,7 @@ def _fake_install(site: Path) -> None:
 
 @pytest.mark.parametrize(
     ("allow_list", "loaded"),
-    [(None, True), ("company-registry", True), ("", False), ("some-other-plugin", False)],
+    [(None, True), ("company-registry", True), ("", False), (" company-registry ,", True)],
 )
 def test_company_registry_entry_point(tmp_path: Path, allow_list: str | None, loaded: bool) -> None:
     """The declared entry point loads through get_plugin_manager, as LEADLIFE_PLUGINS allows."""

@@ -64,8 +64,31 @@ def test_entry_points_are_loaded_and_allow_listed(monkeypatch: pytest.MonkeyPatc
     assert get_plugin_manager().get_plugin("leadlife-fake") is not None
     monkeypatch.setenv("LEADLIFE_PLUGINS", "")
     assert get_plugin_manager().get_plugin("leadlife-fake") is None
-    monkeypatch.setenv("LEADLIFE_PLUGINS", "other, leadlife-fake")
+    monkeypatch.setenv("LEADLIFE_PLUGINS", " leadlife-fake ,")
     assert get_plugin_manager().get_plugin("leadlife-fake") is not None
+
+
+def test_an_allow_listed_plugin_that_is_not_installed_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Regression: a misspelt LEADLIFE_PLUGINS entry left its plugin out without a word;
+    for a storage plugin, the host's leads went to the in-memory storage."""
+    from importlib import metadata
+
+    class FakeEntryPoint:
+        name = "crm-sync"
+
+        def load(self) -> object:
+            return sys.modules[__name__]
+
+    monkeypatch.setattr(
+        metadata, "entry_points", lambda group: [FakeEntryPoint()] if group == "leadlife" else []
+    )
+    monkeypatch.setenv("LEADLIFE_PLUGINS", "crm_sync")
+    with pytest.raises(RegistrationError, match=r"installed: crm-sync") as caught:
+        get_plugin_manager()
+    assert caught.value.plugin == "crm_sync"
+    assert caught.value.hook == "LEADLIFE_PLUGINS"
 
 
 def test_an_installed_plugin_that_cannot_be_imported_is_named(
@@ -1032,3 +1055,199 @@ def test_storage_without_event_lead_still_refuses_another_leads_id(
     )
     assert report.duplicates == 1
     assert [(r.event_id, "another lead" in r.reason) for r in report.rejected] == [("x1", True)]
+
+
+def test_a_misspelt_hook_is_refused_naming_the_hook_meant() -> None:
+    """Regression: an implementation of 'leadlife_stage_change' was accepted and never
+    called; pluggy's check ran only for installed plugins."""
+
+    class Typo:
+        @leadlife.hookimpl
+        def leadlife_stage_change(self, lead: Lead, change: StageChange) -> None:
+            raise AssertionError("never called")
+
+    pm = get_plugin_manager(load_entrypoints=False)
+    with pytest.raises(RegistrationError, match="did you mean 'leadlife_stage_changed'") as caught:
+        leadlife.Engine(plugin_manager=pm, plugins=[Typo()])
+    assert caught.value.hook == "leadlife_stage_change"
+    assert pm.get_plugin("Typo") is None
+    with pytest.raises(RegistrationError, match="is no leadlife hook"):
+        pm.register(Typo())
+    assert len(pm.get_plugins()) == 3  # the built-ins alone
+
+    class OtherSystem:
+        @leadlife.hookimpl(optionalhook=True)
+        def leadlife_other_system_hook(self) -> None: ...
+
+    pm.register(OtherSystem())
+
+
+def test_a_hook_with_a_misspelt_argument_is_a_registration_error() -> None:
+    class BadArgument:
+        @leadlife.hookimpl
+        def leadlife_stage_changed(self, lead: Lead, chnage: StageChange) -> None: ...
+
+    with pytest.raises(RegistrationError, match="chnage"):
+        leadlife.Engine(plugins=[BadArgument()])
+
+
+def test_a_registration_hook_returning_its_objects_is_refused() -> None:
+    """Regression: `return [Tags()]` in place of `register(Tags())` registered nothing,
+    without a word (every notice went nowhere)."""
+
+    class Returns:
+        name = "tags"
+
+        def enrich(self, event: Event, lead: Lead) -> None:
+            return None
+
+        @leadlife.hookimpl
+        def leadlife_register_enrichers(self, register: Callable[[object], None]) -> object:
+            return [self]
+
+    with pytest.raises(RegistrationError, match=r"registers nothing: call register\(obj\)"):
+        leadlife.Engine(plugins=[Returns()])
+
+
+def test_a_registered_class_is_refused() -> None:
+    """Regression: a class passes the protocol's attribute checks, then failed every
+    event ('enrich() missing 1 required positional argument')."""
+
+    class Tags:
+        name = "tags"
+
+        def enrich(self, event: Event, lead: Lead) -> None:
+            return None
+
+    class Plugin:
+        @leadlife.hookimpl
+        def leadlife_register_enrichers(self, register: Callable[[object], None]) -> None:
+            register(Tags)
+
+    with pytest.raises(RegistrationError, match=r"the class .*Tags: register an instance"):
+        leadlife.Engine(plugins=[Plugin()])
+
+
+def test_a_name_clash_with_a_built_in_blames_the_host_plugin() -> None:
+    """Regression: a host scorer named 'points' got a message asking the built-in
+    plugin to rename itself."""
+    from leadlife.scoring import PointsScorer
+
+    class Mine:
+        @leadlife.hookimpl
+        def leadlife_register_scorers(self, register: Callable[[object], None]) -> None:
+            register(PointsScorer({}, name="points"))
+
+    pm = get_plugin_manager(load_entrypoints=False)
+    pm.register(Mine(), name="my-scoring")
+    with pytest.raises(RegistrationError) as caught:
+        leadlife.Engine(plugin_manager=pm)
+    assert caught.value.plugin == "my-scoring"
+    assert "already registered by 'leadlife.default_scorer'" in caught.value.problem
+
+
+class _CountingStorage:
+    calls = 0
+
+    def __init__(self, answer: object) -> None:
+        self.answer = answer
+
+    @leadlife.hookimpl
+    def leadlife_storage(self) -> object:
+        _CountingStorage.calls += 1
+        return self.answer
+
+
+def test_a_provider_hook_is_called_once_and_its_plugin_named() -> None:
+    """Regression: to name the plugin behind a wrong storage answer, the engine called
+    every implementation again (opening two connections), and a raising provider
+    escaped as a bare exception naming no plugin."""
+    _CountingStorage.calls = 0
+    pm = get_plugin_manager(load_entrypoints=False)
+    pm.register(_CountingStorage("broken"), name="db")
+    with pytest.raises(RegistrationError, match="'broken', which is not a Storage") as caught:
+        leadlife.Engine(plugin_manager=pm)
+    assert caught.value.plugin == "db"
+    assert _CountingStorage.calls == 1
+
+    class Unreachable:
+        @leadlife.hookimpl
+        def leadlife_storage(self) -> object:
+            raise OSError("db unreachable")
+
+        @leadlife.hookimpl
+        def leadlife_rulebook(self) -> object:
+            raise FileNotFoundError("rules.toml")
+
+    with pytest.raises(RegistrationError, match=r"db unreachable|rules\.toml") as raised:
+        leadlife.Engine(plugins=[Unreachable()])
+    assert raised.value.plugin == "Unreachable"
+
+    class BadRulebook:
+        @leadlife.hookimpl
+        def leadlife_rulebook(self) -> object:
+            return {"bands": {"warm": "lots"}}
+
+    with pytest.raises(RegistrationError, match=r"cannot be used: .*bands\.warm") as bad:
+        leadlife.Engine(plugins=[BadRulebook()])
+    assert (bad.value.plugin, bad.value.hook) == ("BadRulebook", "leadlife_rulebook")
+
+
+def test_the_routing_is_asked_again_only_when_its_providers_change() -> None:
+    """Regression: a leadlife_routing hook building its Routing on each call was asked
+    again on every plugin change, so the teams' turns started over: one member got
+    every lead in place of turns."""
+    from leadlife.routing import Routing
+
+    config = {
+        "teams": [{"id": "sales", "members": [{"id": "amy"}, {"id": "ben"}]}],
+        "routers": {"fallback": {"team": "sales"}},
+    }
+    asked = []
+
+    class Builds:
+        @leadlife.hookimpl
+        def leadlife_routing(self) -> Routing:
+            asked.append(1)
+            return Routing.from_dict(config)
+
+        @leadlife.hookimpl
+        def leadlife_register_routers(self, register: Callable[[object], None]) -> None:
+            for router in Routing.from_dict(config).routers:
+                register(router)
+
+    class Unrelated:
+        @leadlife.hookimpl
+        def leadlife_stage_changed(self, change: StageChange) -> None: ...
+
+    builds = Builds()
+    engine = leadlife.Engine(plugins=[builds], clock=leadlife.FixedClock(T0))
+    first = engine.routing
+    unrelated = Unrelated()
+    owners = []
+    for number in range(4):
+        engine.plugin_manager.register(unrelated)
+        engine.ingest(ev("page_view", lead=f"u{number}"))
+        engine.plugin_manager.unregister(unrelated)
+        form = ev("form_submit", lead=f"u{number}", phone="+8613800138000", asset_id="p1")
+        owners.append(engine.ingest(form).owner)
+    assert engine.routing is first
+    assert len(asked) == 1
+    assert sorted(owners) == ["amy", "amy", "ben", "ben"]  # turns, not one member
+    engine.plugin_manager.unregister(builds)
+    engine.plugin_manager.register(Builds(), name="second")
+    engine.ingest(ev("page_view"))
+    assert len(asked) == 2
+    assert engine.routing is not first
+
+
+@pytest.mark.parametrize(
+    ("value", "on"),
+    [("1", True), ("yes", True), ("0", False), ("false", False), ("No", False), ("", False)],
+)
+def test_trace_hooks_reads_off_values_as_off(
+    monkeypatch: pytest.MonkeyPatch, value: str, on: bool
+) -> None:
+    """Regression: LEADLIFE_TRACE_HOOKS=0 (or false, no) turned tracing on."""
+    monkeypatch.setenv("LEADLIFE_TRACE_HOOKS", value)
+    assert get_plugin_manager(load_entrypoints=False).trace_hooks is on

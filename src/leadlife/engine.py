@@ -146,14 +146,21 @@ class Engine:
     ) -> None:
         self.plugin_manager = pm
         self.clock: Clock = system_clock if clock is None else clock
-        self.rulebook = load_rulebook(
-            rulebook if rulebook is not None else pm.hook.leadlife_rulebook()
-        )
-        storage = pm.hook.leadlife_storage()
+        if rulebook is None:
+            answer, plugin = pm.provide("leadlife_rulebook")
+            try:
+                self.rulebook = load_rulebook(answer)
+            except RulebookError as exc:
+                raise RegistrationError(
+                    plugin, "leadlife_rulebook", f"returned a rulebook that cannot be used: {exc}"
+                ) from exc
+        else:
+            self.rulebook = load_rulebook(rulebook)
+        storage, plugin = pm.provide("leadlife_storage")
         # A class answers the protocol's attribute checks too: it must be an instance.
         if not isinstance(storage, Storage) or isinstance(storage, type):
             raise RegistrationError(
-                pm.answering_plugin("leadlife_storage"),
+                plugin,
                 "leadlife_storage",
                 f"returned {storage!r}, which is not a Storage"
                 + (" (a class: return an instance of it)" if isinstance(storage, type) else ""),
@@ -183,6 +190,7 @@ class Engine:
         # enrichment) or after it (stage hooks, channels): it is handed a fork.
         self._enrich_view = False
         self._fan_out_view = False
+        self._routing_providers: list[tuple[str, Callable[..., Any]]] | None = None
         self._counters: dict[str, dict[str, dict[str, Any]]] = {}
         self._retention_days = self.rulebook.retention_days
         self._generation = -1
@@ -253,14 +261,21 @@ class Engine:
         self._fan_out_view = not all(_is_ours(channel) for _, channel in self.channels) or not all(
             _is_ours(impl.plugin) for impl in hook.leadlife_stage_changed.get_hookimpls()
         )
-        routing = pm.hook.leadlife_routing()
-        if routing is not None and not isinstance(routing, Routing):
-            raise RegistrationError(
-                pm.answering_plugin("leadlife_routing"),
-                "leadlife_routing",
-                f"returned {routing!r}, which is not a Routing",
-            )
-        self.routing = routing
+        # Asked again only when its implementations changed: the routing holds the
+        # teams' turns, credits and quotas, which a fresh answer would start over.
+        providers = [
+            (impl.plugin_name, impl.function) for impl in hook.leadlife_routing.get_hookimpls()
+        ]
+        if providers != self._routing_providers:
+            routing, plugin = pm.provide("leadlife_routing")
+            if routing is not None and not isinstance(routing, Routing):
+                raise RegistrationError(
+                    plugin,
+                    "leadlife_routing",
+                    f"returned {routing!r}, which is not a Routing",
+                )
+            self.routing = routing
+            self._routing_providers = providers
         self._enrich_hooks = bool(pm.hook.leadlife_enrich_event.get_hookimpls())
         self._generation = pm.generation
 
@@ -270,13 +285,28 @@ class Engine:
             registered: list[object] = []
             kwargs = {"register": registered.append, "rulebook": self.rulebook}
             try:
-                impl.function(**{name: kwargs[name] for name in impl.argnames})
+                returned = impl.function(**{name: kwargs[name] for name in impl.argnames})
             except Exception as exc:
                 raise RegistrationError(impl.plugin_name, hook, f"raised {exc!r}") from exc
+            if returned is not None:
+                raise RegistrationError(
+                    impl.plugin_name,
+                    hook,
+                    f"returned {returned!r}, which registers nothing: call register(obj) "
+                    "for each one instead",
+                )
             if self.plugin_manager.trace_hooks:
                 trace_log.debug("%s[%s] registered %r", hook, impl.plugin_name, registered)
+            kind = protocol.__name__.lower()
             for obj in registered:
                 name = getattr(obj, "name", None)
+                if isinstance(obj, type):
+                    # A class answers the protocol's attribute checks, then fails on use.
+                    raise RegistrationError(
+                        impl.plugin_name,
+                        hook,
+                        f"registered the class {obj.__qualname__}: register an instance of it",
+                    )
                 if not isinstance(obj, protocol) or not isinstance(name, str):
                     raise RegistrationError(
                         impl.plugin_name,
@@ -286,11 +316,16 @@ class Engine:
                     )
                 clash = next((p for p, other in found if other.name == name), None)
                 if clash is not None:
+                    # The plugin to rename is not leadlife's own, whichever came first.
+                    ours = _is_ours(impl.plugin)
+                    culprit, other = (
+                        (clash, impl.plugin_name) if ours else (impl.plugin_name, clash)
+                    )
                     raise RegistrationError(
-                        impl.plugin_name,
+                        culprit,
                         hook,
-                        f"a {protocol.__name__.lower()} named {name!r} is already "
-                        f"registered by {clash!r}; give it another name",
+                        f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} named {name!r} is "
+                        f"already registered by {other!r}; give it another name",
                     )
                 found.append((impl.plugin_name, obj))
         return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import time
@@ -26,6 +27,7 @@ WHOLE_HOOKS = frozenset({"leadlife_storage", "leadlife_rulebook", "leadlife_rout
 """The hooks pluggy calls as a whole (first answer wins); wrappers work on these."""
 
 ENTRY_POINT_GROUP = "leadlife"
+_HOOK_NAMES = sorted(name for name in vars(hookspecs) if name.startswith("leadlife_"))
 log = logging.getLogger("leadlife.plugins")
 trace_log = logging.getLogger("leadlife.hooks")
 
@@ -37,7 +39,7 @@ class LeadlifePluginManager(pluggy.PluginManager):
         super().__init__("leadlife")
         self.generation = 0
         self._call_plans: dict[str, list[tuple[str, Callable[..., Any], tuple[str, ...]]]] = {}
-        self.trace_hooks = bool(os.environ.get("LEADLIFE_TRACE_HOOKS"))
+        self.trace_hooks = _flag(os.environ.get("LEADLIFE_TRACE_HOOKS"))
         if self.trace_hooks:
             # pluggy traces the hooks called as a whole (storage, rulebook); call_each
             # logs the ones leadlife calls plugin by plugin.
@@ -45,15 +47,68 @@ class LeadlifePluginManager(pluggy.PluginManager):
             self.enable_tracing()
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
-        result = super().register(plugin, name)
+        try:
+            result = super().register(plugin, name)
+        except pluggy.PluginValidationError as exc:
+            raise RegistrationError(
+                name or self.get_canonical_name(plugin),
+                "register",
+                f"{exc}. Fix: name the hook's arguments as its specification does "
+                "(see leadlife.plugins.hookspecs), or take fewer of them",
+            ) from exc
         self.generation += 1
         self._call_plans.clear()
         try:
             self._refuse_wrappers(plugin)
+            self._refuse_unknown_hooks(plugin)
         except RegistrationError:
             self.unregister(plugin)
             raise
         return result
+
+    def _refuse_unknown_hooks(self, plugin: object) -> None:
+        """Refuse an implementation of a hook leadlife does not have (a misspelt name
+        would never be called, without a word)."""
+        for caller in self.get_hookcallers(plugin) or ():
+            if caller.has_spec():
+                continue
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and not impl.optionalhook:
+                    close = difflib.get_close_matches(caller.name, _HOOK_NAMES, n=1)
+                    raise RegistrationError(
+                        impl.plugin_name,
+                        caller.name,
+                        "is no leadlife hook"
+                        + (f"; did you mean {close[0]!r}?" if close else "")
+                        + " (the hooks are in leadlife.plugins.hookspecs; mark a hook of "
+                        "another plugin system with optionalhook=True)",
+                    )
+
+    def provide(self, hook_name: str) -> tuple[Any, str]:
+        """Call a ``firstresult`` hook once: ``(answer, name of the plugin answering)``.
+
+        A plugin whose implementation raises is named in a :class:`RegistrationError`.
+        With hook wrappers, which may change the answer, the hook is called through
+        pluggy and the wrappers' plugins are named.
+        """
+        caller: pluggy.HookCaller = getattr(self.hook, hook_name)
+        impls = caller.get_hookimpls()
+        wrappers = [impl.plugin_name for impl in impls if impl.hookwrapper or impl.wrapper]
+        if wrappers:
+            names = ", ".join(repr(name) for name in reversed(wrappers))
+            who = f"{names} (wrapping {hook_name})"
+            try:
+                return caller(), who
+            except Exception as exc:
+                raise RegistrationError(who, hook_name, f"raised {exc!r}") from exc
+        for impl in reversed(impls):
+            try:
+                answer = impl.function()
+            except Exception as exc:
+                raise RegistrationError(impl.plugin_name, hook_name, f"raised {exc!r}") from exc
+            if answer is not None:
+                return answer, impl.plugin_name
+        return None, "?"
 
     def _refuse_wrappers(self, plugin: object) -> None:
         """Refuse hook wrappers on the hooks leadlife calls one plugin at a time.
@@ -73,17 +128,6 @@ class LeadlifePluginManager(pluggy.PluginManager):
                         "one plugin at a time, so that a failing plugin cannot stop the "
                         "others. Implement it as a plain hook",
                     )
-
-    def answering_plugin(self, hook_name: str) -> str:
-        """The name of the plugin whose implementation answers a ``firstresult`` hook
-        (asking them again, in order); ``"?"`` when none does."""
-        caller: pluggy.HookCaller = getattr(self.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):
-            if impl.hookwrapper or impl.wrapper:
-                continue
-            if impl.function() is not None:
-                return impl.plugin_name
-        return "?"
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
         result = super().unregister(plugin, name)
@@ -134,10 +178,32 @@ def get_plugin_manager(*, load_entrypoints: bool = True) -> LeadlifePluginManage
     return pm
 
 
+def _flag(value: str | None) -> bool:
+    """An on/off environment variable: unset, empty, 0, false, no and off are off."""
+    return value is not None and value.strip().lower() not in ("", "0", "false", "no", "off")
+
+
 def _load_entrypoints(pm: LeadlifePluginManager) -> None:
     allowed_env = os.environ.get("LEADLIFE_PLUGINS")
-    allowed = None if allowed_env is None else {n.strip() for n in allowed_env.split(",") if n}
-    for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+    allowed = (
+        None
+        if allowed_env is None
+        else {name for name in (n.strip() for n in allowed_env.split(",")) if name}
+    )
+    entry_points = metadata.entry_points(group=ENTRY_POINT_GROUP)
+    if allowed:
+        installed = {entry_point.name for entry_point in entry_points}
+        unknown = sorted(allowed - installed)
+        if unknown:
+            # Not ignored: a storage plugin left out by a typo would send the host's
+            # leads to the in-memory storage.
+            raise RegistrationError(
+                ", ".join(unknown),
+                "LEADLIFE_PLUGINS",
+                f"names no installed plugin (installed: {', '.join(sorted(installed)) or 'none'}). "
+                "Fix the name, install the plugin, or leave it out of the allow-list",
+            )
+    for entry_point in entry_points:
         if allowed is not None and entry_point.name not in allowed:
             continue
         if pm.get_plugin(entry_point.name) is not None or pm.is_blocked(entry_point.name):
@@ -153,7 +219,14 @@ def _load_entrypoints(pm: LeadlifePluginManager) -> None:
                 f"cannot be imported ({type(exc).__name__}: {exc}). Fix the installed "
                 "package, uninstall it, or leave it out of the LEADLIFE_PLUGINS allow-list",
             ) from exc
-        pm.register(plugin, name=entry_point.name)
+        try:
+            pm.register(plugin, name=entry_point.name)
+        except ValueError as exc:  # pluggy: the same object under another name
+            raise RegistrationError(
+                entry_point.name,
+                f"entry point {entry_point.value!r}",
+                f"{exc}. Fix the installed packages: one plugin, one entry point",
+            ) from exc
 
 
 def call_each(
