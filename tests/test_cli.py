@@ -36,6 +36,14 @@ def test_demo_says_how_many_leads_sent_events() -> None:
     assert lines[14].split() == ["leads", "198"]  # the funnel's total
 
 
+def test_demo_refuses_a_world_past_the_engines_years_up_front() -> None:
+    """Regression: --days reaching past 2999 ran the whole world, then ended in a
+    traceback (InvalidTimeError of the last tick)."""
+    result = CliRunner().invoke(main, ["demo", "--leads", "1", "--days", "355600"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--days'" in result.output
+
+
 def test_demo_refuses_a_world_of_no_leads_or_days() -> None:
     """Regression: ``--leads -5`` ran an empty world without a word."""
     for option in ("--leads", "--days"):

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 import click
 
 from leadlife import __version__
+from leadlife.demo.world import START as WORLD_START
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,6 +43,8 @@ def main() -> None:
 
 
 _AT_LEAST_ONE = click.IntRange(min=1)
+# The engine keeps time in 1900-2999, and the demo's world ticks daily to its end.
+_DEMO_DAYS = click.IntRange(min=1, max=(datetime(2999, 1, 1, tzinfo=UTC) - WORLD_START).days)
 
 
 @main.command()
@@ -49,7 +52,7 @@ _AT_LEAST_ONE = click.IntRange(min=1)
     "--leads", default=3000, show_default=True, type=_AT_LEAST_ONE, help="How many synthetic leads."
 )
 @click.option(
-    "--days", default=42, show_default=True, type=_AT_LEAST_ONE, help="How many days of events."
+    "--days", default=42, show_default=True, type=_DEMO_DAYS, help="How many days of events."
 )
 @click.option("--seed", default=7, show_default=True, help="Seed of the synthetic world.")
 def demo(leads: int, days: int, seed: int) -> None:

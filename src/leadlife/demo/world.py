@@ -11,11 +11,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["CHANNELS", "World", "company_size", "generate_events"]
+__all__ = ["CHANNELS", "START", "World", "company_size", "generate_events"]
 
 CHANNELS = ("seo", "sem", "wecom", "webinar", "referral", "email")
 INDUSTRIES = ("advertising", "media", "retail", "education", "manufacturing", "finance")
 _PAGES = ("product", "pricing", "case_study", "blog", "careers")
+
+
+START = datetime(2026, 9, 1, tzinfo=UTC)
+"""When a world starts unless told otherwise."""
 
 
 class World:
@@ -26,7 +30,7 @@ class World:
         leads: int = 3000,
         days: int = 42,
         seed: int = 7,
-        start: datetime = datetime(2026, 9, 1, tzinfo=UTC),
+        start: datetime = START,
     ):
         self.leads = leads
         self.days = days
