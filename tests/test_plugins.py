@@ -1251,3 +1251,248 @@ def test_trace_hooks_reads_off_values_as_off(
     """Regression: LEADLIFE_TRACE_HOOKS=0 (or false, no) turned tracing on."""
     monkeypatch.setenv("LEADLIFE_TRACE_HOOKS", value)
     assert get_plugin_manager(load_entrypoints=False).trace_hooks is on
+
+
+def test_enrichment_cannot_set_the_flags_derived_from_contact_fields() -> None:
+    """Regression: an enricher answering phone_valid=True made an MQL of a lead with
+    the invalid number '123', or not, by the order of its keys; event data's own
+    phone_valid was ignored."""
+
+    class Vendor:
+        name = "vendor"
+
+        def __init__(self, answer: Mapping[str, Any]) -> None:
+            self.answer = answer
+
+        def enrich(self, event: Event, lead: Lead) -> Mapping[str, Any]:
+            return self.answer
+
+        @leadlife.hookimpl
+        def leadlife_register_enrichers(self, register: Callable[[object], None]) -> None:
+            register(self)
+
+    for answer in (
+        {"phone": "123", "phone_valid": True},
+        {"phone_valid": True, "phone": "123"},
+        {"email": "not-an-email", "email_valid": True},
+    ):
+        engine = leadlife.Engine(plugins=[Vendor(answer)], clock=leadlife.FixedClock(T0))
+        lead = engine.ingest(ev("form_submit", phone="123", asset_id="p1"))
+        assert lead.stage is not Stage.MQL, answer
+        (failure,) = engine.failures
+        assert failure.hook == "enricher vendor"
+        assert "derives from the contact field" in failure.error
+    clean = leadlife.Engine(plugins=[Vendor({"phone": "+8613800138000"})])
+    assert clean.ingest(ev("form_submit", phone="123", asset_id="p1")).stage is Stage.MQL
+
+
+@pytest.mark.parametrize("answer", ["7", b"9", True, None, [1.0]])
+def test_a_scorer_answering_something_else_than_a_number_is_a_failure(answer: object) -> None:
+    """Regression: float() made scores of "7", b"9" and True without a word."""
+
+    class Odd:
+        name = "odd"
+
+        def score(self, lead: Lead, now: datetime) -> object:
+            return answer
+
+        def explain(self, lead: Lead, now: datetime) -> ScoreResult:
+            return ScoreResult("odd", 0.0)
+
+        @leadlife.hookimpl
+        def leadlife_register_scorers(self, register: Callable[[object], None]) -> None:
+            register(self)
+
+    engine = leadlife.Engine(plugins=[Odd()])
+    lead = engine.ingest(ev("page_view"))
+    assert "odd" not in lead.scores
+    (failure,) = engine.failures
+    assert failure.hook == "scorer odd"
+
+
+def test_numbers_of_any_kind_are_scores() -> None:
+    from decimal import Decimal
+
+    import numpy as np
+
+    answers = iter([np.float32(1.5), np.int64(2), Decimal("2.5"), 3])
+
+    class Numbers:
+        name = "numbers"
+
+        def score(self, lead: Lead, now: datetime) -> object:
+            return next(answers)
+
+        def explain(self, lead: Lead, now: datetime) -> ScoreResult:
+            return ScoreResult("numbers", 0.0)
+
+        @leadlife.hookimpl
+        def leadlife_register_scorers(self, register: Callable[[object], None]) -> None:
+            register(self)
+
+    engine = leadlife.Engine(plugins=[Numbers()])
+    seen = [engine.ingest(ev("page_view", at=hours(i))).scores["numbers"] for i in range(4)]
+    assert seen == [1.5, 2.0, 2.5, 3.0]
+    assert not engine.failures
+
+
+def test_the_score_of_an_unregistered_scorer_leaves_the_lead() -> None:
+    """Regression: scores of a scorer unregistered since stayed in lead.scores for
+    ever, so hosts exported a frozen number."""
+
+    class Extra:
+        name = "extra"
+
+        def score(self, lead: Lead, now: datetime) -> float:
+            return 42.0
+
+        def explain(self, lead: Lead, now: datetime) -> ScoreResult:
+            return ScoreResult("extra", 42.0)
+
+        @leadlife.hookimpl
+        def leadlife_register_scorers(self, register: Callable[[object], None]) -> None:
+            register(self)
+
+    extra = Extra()
+    engine = leadlife.Engine(plugins=[extra])
+    assert engine.ingest(ev("page_view")).scores["extra"] == 42.0
+    engine.plugin_manager.unregister(extra)
+    assert set(engine.ingest(ev("page_view", at=hours(1))).scores) == {"points", "rules"}
+
+
+def test_the_report_lists_only_failures_of_applied_events() -> None:
+    """Regression: the failure of an enricher for an event then rejected (its commit
+    failed) was in the report, and again when the event was resent and applied."""
+
+    class Flaky(MemoryStorage):
+        fail = True
+
+        def commit(self, lead: Lead, event: Event | None, changes: Any) -> None:
+            if self.fail:
+                self.fail = False
+                raise OSError("disk full")
+            super().commit(lead, event, changes)
+
+    class Provider:
+        @leadlife.hookimpl
+        def leadlife_storage(self) -> MemoryStorage:
+            return Flaky()
+
+        @leadlife.hookimpl
+        def leadlife_enrich_event(self, event: Event) -> None:
+            raise ConnectionError("registry down")
+
+    engine = leadlife.Engine(plugins=[Provider()])
+    first = engine.ingest_many([ev("page_view", event_id="d1")])
+    assert len(first.rejected) == 1
+    assert first.failures == []
+    again = engine.ingest_many([ev("page_view", event_id="d1")])
+    assert again.accepted == 1
+    assert [f.event_id for f in again.failures] == ["d1"]
+    assert len(engine.failures) == 2  # the log keeps what happened
+
+
+class _OddStorage(MemoryStorage):
+    answer: object = None
+
+    def get(self, lead_id: str) -> Any:
+        return self.answer if self.answer is not None else super().get(lead_id)
+
+    def due(self, now: datetime) -> Any:
+        return self.answer
+
+
+def test_odd_storage_answers_are_storage_errors() -> None:
+    """Regression: due() answering None raised a bare TypeError, and get() answering
+    a dict a ProcessingError blaming the event's data (engine.get handed it out)."""
+    storage = _OddStorage()
+
+    class Provider:
+        @leadlife.hookimpl
+        def leadlife_storage(self) -> MemoryStorage:
+            return storage
+
+    engine = leadlife.Engine(plugins=[Provider()], clock=leadlife.FixedClock(T0))
+    engine.ingest(ev("page_view"))
+    storage.answer = {"id": "u1"}
+    with pytest.raises(StorageError, match=r"Storage\.get.*expected a Lead") as caught:
+        engine.ingest(ev("page_view", at=hours(1)))
+    assert caught.value.hook == "Storage.get"
+    with pytest.raises(StorageError, match="expected a Lead"):
+        engine.get("u1")
+    storage.answer = 5
+    with pytest.raises(StorageError) as due:
+        engine.tick(T0 + days(1))
+    assert due.value.hook == "Storage.due"
+
+
+def test_a_failing_event_log_read_is_named_as_such() -> None:
+    """Regression: a storage without event_lead whose events() failed was reported as
+    failing in Storage.event_lead."""
+
+    class NoEventLead:
+        def __init__(self) -> None:
+            self.inner = MemoryStorage()
+            self.get, self.has_event, self.commit = (
+                self.inner.get,
+                self.inner.has_event,
+                self.inner.commit,
+            )
+            self.due, self.leads, self.__len__ = (
+                self.inner.due,
+                self.inner.leads,
+                self.inner.__len__,
+            )
+
+        def events(self, lead_id: str | None = None) -> Any:
+            raise OSError("log unreachable")
+
+    storage = NoEventLead()
+
+    class Provider:
+        @leadlife.hookimpl
+        def leadlife_storage(self) -> object:
+            return storage
+
+    engine = leadlife.Engine(plugins=[Provider()])
+    engine.ingest(ev("page_view", event_id="x1"))
+    with pytest.raises(StorageError) as caught:
+        engine.ingest(ev("page_view", event_id="x1"))
+    assert caught.value.hook == "Storage.events"
+
+
+def test_a_tick_error_keeps_no_traceback_with_routing() -> None:
+    """Regression: with routing, a due lead whose read failed was reported with the
+    storage's exception and its traceback, which held the tick's frames."""
+    from leadlife.routing import Routing
+
+    class Flaky(MemoryStorage):
+        fail = False
+
+        def get(self, lead_id: str) -> Lead | None:
+            if self.fail and lead_id == "a":
+                raise OSError("replica lag")
+            return super().get(lead_id)
+
+    storage = Flaky()
+
+    class Provider:
+        @leadlife.hookimpl
+        def leadlife_storage(self) -> MemoryStorage:
+            return storage
+
+    routing = Routing.from_dict(
+        {
+            "teams": [{"id": "inside", "members": [{"id": "amy"}]}],
+            "routers": {"fallback": {"team": "inside"}},
+        }
+    )
+    engine = leadlife.Engine(plugins=[Provider(), routing], clock=leadlife.FixedClock(T0))
+    for lead in "ab":
+        engine.ingest(ev("page_view", lead=lead))
+    storage.fail = True
+    (error,) = engine.tick(T0 + days(100)).errors
+    assert error.lead_id == "a"
+    assert error.error.__traceback__ is None
+    assert error.error.__cause__ is None or error.error.__cause__.__traceback__ is None
+    assert error.error.error.__traceback__ is None  # type: ignore[attr-defined]

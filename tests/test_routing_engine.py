@@ -658,6 +658,24 @@ def test_work_queue_ranks_the_engine_leads() -> None:
         engine.work_queue(team="insdie")
 
 
+def test_work_queue_argument_mistakes_are_the_librarys_errors() -> None:
+    """Regression: a misspelt filter raised a bare TypeError, a bad team, limit or
+    owner with unowned a bare ValueError, outside leadlife's errors."""
+    from leadlife.errors import InvalidArgumentError
+
+    engine, _ = build()
+    engine.ingest(ev("page_view", lead="u1"))
+    for filters, argument in (
+        ({"tema": "smb"}, "tema"),
+        ({"team": "insdie"}, "team"),
+        ({"limit": -1}, "limit"),
+        ({"owner": "sam", "unowned": True}, "owner"),
+    ):
+        with pytest.raises(InvalidArgumentError) as caught:
+            engine.work_queue(**filters)
+        assert caught.value.argument == argument
+
+
 def test_reading_all_leads_wraps_storage_failures() -> None:
     """Regression: a failing ``Storage.leads`` escaped funnel and work_queue raw."""
 

@@ -15,7 +15,8 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from numbers import Integral
+from decimal import Decimal
+from numbers import Integral, Real
 from types import MappingProxyType, ModuleType
 from typing import Any
 
@@ -44,7 +45,7 @@ from leadlife.events import Event, parse_event
 from leadlife.lead import Assignment, Lead, StageChange
 from leadlife.notices import Notice
 from leadlife.plugins.manager import LeadlifePluginManager, call_each, get_plugin_manager
-from leadlife.profile import set_profile_field
+from leadlife.profile import CONTACT_FIELDS, set_profile_field
 from leadlife.reports import IngestReport, PluginFailure, Rejection, TickError, TickReport
 from leadlife.routing import RouteDecision, Router, Routing
 from leadlife.routing.pool import POOL_EVENTS, pool_event
@@ -392,12 +393,16 @@ class Engine:
         lock = self._lock
         accepted = duplicates = stage_changes = 0
         for index, raw in enumerate(events):
+            recorded = len(failures)
             try:
                 # Only the counts: a lead held here could not take its next event's
                 # state in place (see MemoryStorage).
                 with lock:
                     changes, duplicate = ingest(raw, failures)[1:]
             except LeadlifeError as exc:
+                # The report's failures are those of applied events (engine.failures
+                # keeps every one); a resent event would be counted twice.
+                del failures[recorded:]
                 event_id = _event_id(raw)
                 report.rejected.append(Rejection(index, event_id, str(exc), _caught(exc)))
                 continue
@@ -406,6 +411,7 @@ class Engine:
                 # bookkeeping and the fan-out, which records plugin failures), so the
                 # event is rejected whole; one event no check foresaw must not end the
                 # batch.
+                del failures[recorded:]
                 event_id = _event_id(raw)
                 error = ProcessingError(exc, event_id=event_id)
                 error.__cause__ = exc
@@ -436,6 +442,8 @@ class Engine:
                 stored = storage.get(event.lead_id)
             except Exception as exc:
                 raise self._storage_error("Storage.get", event.id, exc) from exc
+            if stored is not None and type(stored) is not Lead:
+                stored = self._checked_lead(stored, event.id)
             try:
                 seen = storage.has_event(event.id)
             except Exception as exc:
@@ -607,6 +615,13 @@ class Engine:
         try:
             if not isinstance(result, Mapping) or not all(isinstance(k, str) for k in result):
                 problem = f"returned {type(result).__name__}; expected a mapping of profile fields"
+            elif derived := sorted(_DERIVED_FIELDS.intersection(result)):
+                # Else a vendor's flag would qualify an invalid number, or not, by the
+                # order of its keys (the phone's own check sets the flag after it).
+                problem = (
+                    f"returned {', '.join(derived)}, which the engine derives from the "
+                    "contact field itself; return the phone or email only"
+                )
             else:
                 # The profile holds what events' data may hold (see leadlife.values).
                 fields = plain_values(dict(result))
@@ -647,9 +662,15 @@ class Engine:
                     and event is not None
                     and (previous := scores.get(name)) is not None
                 ):
-                    value = float(incremental(seen, event, previous, now))
+                    answer = incremental(seen, event, previous, now)
                 else:
-                    value = float(score(seen, now))
+                    answer = score(seen, now)
+                if type(answer) is not float and (
+                    isinstance(answer, bool) or not isinstance(answer, Real | Decimal)
+                ):
+                    # float() would read "7", b"9" and True as scores
+                    raise TypeError(f"returned {answer!r}; a score is a number")
+                value = float(answer)
             except Exception as exc:
                 event_id = None if event is None else event.id
                 self._failed(failures, plugin, f"scorer {name}", exc, event_id, lead.id)
@@ -665,6 +686,10 @@ class Engine:
                 )
                 continue
             scores[name] = value
+        if len(scores) > len(self._scoring):
+            # A scorer unregistered since: its last score would be kept for ever.
+            for name in [name for name in scores if name not in self.scorers]:
+                del scores[name]
         lead.score = scores.get(self.rulebook.scorer_name, lead.score)
 
     def _route(
@@ -790,6 +815,13 @@ class Engine:
                 "Storage.commit", None if event is None else event.id, exc
             ) from exc
 
+    def _checked_lead(self, lead: object, event_id: str | None) -> Lead:
+        """``lead`` if the storage's ``get`` answered a Lead, else a StorageError."""
+        if isinstance(lead, Lead):
+            return lead
+        problem = TypeError(f"returned {type(lead).__name__} {lead!r}; expected a Lead or None")
+        raise self._storage_error("Storage.get", event_id, problem)
+
     def _storage_error(self, operation: str, event_id: str | None, exc: Exception) -> StorageError:
         return StorageError(type(self.storage).__name__, operation, event_id, exc)
 
@@ -800,13 +832,14 @@ class Engine:
         ``event_lead(event_id)`` method; otherwise the lead's event log is read.
         """
         storage = self.storage
+        event_lead = getattr(storage, "event_lead", None)
+        operation = "Storage.events" if event_lead is None else "Storage.event_lead"
         try:
-            event_lead = getattr(storage, "event_lead", None)
             if event_lead is not None:
                 return bool(event_lead(event.id) == event.lead_id)
             return any(logged.id == event.id for logged in storage.events(event.lead_id))
         except Exception as exc:
-            raise self._storage_error("Storage.event_lead", event.id, exc) from exc
+            raise self._storage_error(operation, event.id, exc) from exc
 
     def _fan_out(
         self,
@@ -923,6 +956,10 @@ class Engine:
         try:
             with self._lock:
                 due = self.storage.due(now)
+                if not isinstance(due, list):
+                    due = list(due)  # an iterable of lead ids; None or a number raises here
+                if not all(isinstance(lead_id, str) for lead_id in due):
+                    raise TypeError(f"returned {due!r}; expected the due leads' ids")
         except Exception as exc:
             raise self._storage_error("Storage.due", None, exc) from exc
         now_ts = now.timestamp()
@@ -968,7 +1005,7 @@ class Engine:
                 lead = self.storage.get(lead_id)
             except Exception as exc:
                 error = self._storage_error("Storage.get", None, exc)
-                errors.append(TickError(lead_id, str(error), error))
+                errors.append(TickError(lead_id, str(error), _caught(error)))
                 continue
             if lead is not None and lead.next_check_ts is not None:
                 steps.append((min(lead.next_check_ts, now_ts), lead_id))
@@ -987,6 +1024,7 @@ class Engine:
             raise self._storage_error("Storage.get", None, exc) from exc
         if stored is None:
             return changes, notices, None
+        stored = self._checked_lead(stored, None)
         lead = stored.working_copy()
         del stored  # as in _ingest
         assignments: list[Assignment] = []
@@ -1056,7 +1094,7 @@ class Engine:
             raise self._storage_error("Storage.get", None, exc) from exc
         if lead is None:
             raise LeadNotFoundError(lead_id)
-        return lead
+        return self._checked_lead(lead, None)
 
     def funnel(self) -> dict[Stage, int]:
         """How many stored leads stand in each stage."""
@@ -1121,7 +1159,12 @@ def _caught(error: LeadlifeError) -> LeadlifeError:
             continue
         seen.add(id(chained))
         chained.__traceback__ = None
-        pending.extend(e for e in (chained.__cause__, chained.__context__) if e is not None)
+        wrapped = getattr(chained, "error", None)  # a PluginError's or ProcessingError's
+        pending.extend(
+            e
+            for e in (chained.__cause__, chained.__context__, wrapped)
+            if isinstance(e, BaseException)
+        )
     return error
 
 
@@ -1143,6 +1186,9 @@ def _plugin_name(pm: LeadlifePluginManager, plugin: object) -> str:
         number += 1
         name = f"{base}#{number}"
     return name
+
+
+_DERIVED_FIELDS = frozenset(f"{name}_valid" for name in CONTACT_FIELDS)
 
 
 def _is_ours(obj: object) -> bool:

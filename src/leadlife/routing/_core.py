@@ -617,15 +617,26 @@ class Routing:
 
     def work_queue(self, leads: Iterable[Lead], **filters: Any) -> list[QueueEntry]:
         """Open leads ranked by score and source conversion rate (see ``work_queue``)."""
+        unknown = sorted(set(filters) - _QUEUE_FILTERS)
+        if unknown:
+            raise InvalidArgumentError(
+                unknown[0],
+                "is no work-queue filter",
+                f"pass only {', '.join(sorted(_QUEUE_FILTERS))}",
+            )
         team = filters.get("team")
         if team is not None and team not in self.teams:
             # Owners may come from outside the teams (an event names one); teams may not.
-            raise ValueError(
-                f"team={team!r} is not a team of the routing configuration "
-                f"(teams: {', '.join(sorted(self.teams))})"
+            raise InvalidArgumentError(
+                "team",
+                f"{team!r} is not a team of the routing configuration",
+                f"pass one of {', '.join(sorted(self.teams))}",
             )
         pool = list(leads)
         return work_queue(pool, self.source_rates(pool), **filters)
+
+
+_QUEUE_FILTERS = frozenset({"team", "owner", "unowned", "include_closed", "limit"})
 
 
 def load_routing(

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from leadlife.errors import InvalidArgumentError
 from leadlife.stages import Stage
 
 if TYPE_CHECKING:
@@ -241,13 +242,15 @@ def work_queue(
     of that order.
     """
     if unowned and owner is not None:
-        raise ValueError(
-            f"owner={owner!r} and unowned=True ask for opposite leads; pass one of them"
+        raise InvalidArgumentError(
+            "owner", f"{owner!r} with unowned=True asks for opposite leads", "pass one of them"
         )
     if limit is not None and (
         not isinstance(limit, Integral) or isinstance(limit, bool) or limit < 0
     ):
-        raise ValueError(f"limit={limit!r}: pass a whole number, 0 or more, or None for all")
+        raise InvalidArgumentError(
+            "limit", f"{limit!r} is no count", "pass a whole number, 0 or more, or None for all"
+        )
     scale = rates.spec.score_scale
     by_source: dict[str | None, SourceRate] = {}
     ranked: list[_Ranked] = []
