@@ -24,6 +24,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic_core import to_json
+
 import leadlife
 from leadlife import Event, Lead, Notice, Stage, StageChange
 from leadlife.routing import Routing
@@ -73,7 +75,8 @@ CREATE TABLE IF NOT EXISTS events (
     seq     INTEGER PRIMARY KEY AUTOINCREMENT,
     id      TEXT NOT NULL UNIQUE,
     lead_id TEXT NOT NULL,
-    body    TEXT NOT NULL            -- the Event as JSON
+    body    TEXT NOT NULL,           -- the Event as JSON, for reports (bytes in base64)
+    state   BLOB NOT NULL            -- the Event, pickled: read back as it was sent
 );
 CREATE INDEX IF NOT EXISTS events_by_lead ON events (lead_id, seq);
 CREATE TABLE IF NOT EXISTS stage_changes (
@@ -94,7 +97,9 @@ class SQLiteStorage:
 
     Leads are stored pickled (they are the engine's own objects; only ever unpickle a
     database you wrote yourself), with the columns the CRM queries beside them. Events
-    are stored as JSON and stage changes as plain rows, for reports. ``commit`` is one
+    are stored pickled too (JSON gives a Decimal or a date in data back as text, and
+    cannot hold bytes that are not UTF-8), with their JSON beside them, and stage
+    changes as plain rows, for reports. ``commit`` is one
     transaction, so a lead, its event and its changes are written together or not at all.
     """
 
@@ -124,9 +129,10 @@ class SQLiteStorage:
                 (lead.id, lead.stage.value, lead.owner, lead.team, check, pickle.dumps(lead)),
             )
             if event is not None:
+                body = to_json(event.model_dump(), bytes_mode="base64").decode()
                 self._db.execute(
-                    "INSERT INTO events (id, lead_id, body) VALUES (?, ?, ?)",
-                    (event.id, event.lead_id, event.model_dump_json()),
+                    "INSERT INTO events (id, lead_id, body, state) VALUES (?, ?, ?, ?)",
+                    (event.id, event.lead_id, body, pickle.dumps(event)),
                 )
             self._db.executemany(
                 "INSERT INTO stage_changes "
@@ -159,11 +165,11 @@ class SQLiteStorage:
 
     def events(self, lead_id: str | None = None) -> Iterator[Event]:
         if lead_id is None:
-            rows = self._db.execute("SELECT body FROM events ORDER BY lead_id, seq").fetchall()
+            rows = self._db.execute("SELECT state FROM events ORDER BY lead_id, seq").fetchall()
         else:
-            query = "SELECT body FROM events WHERE lead_id = ? ORDER BY seq"
+            query = "SELECT state FROM events WHERE lead_id = ? ORDER BY seq"
             rows = self._db.execute(query, (lead_id,)).fetchall()
-        return (Event.model_validate_json(body) for (body,) in rows)
+        return (pickle.loads(state) for (state,) in rows)
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM leads").fetchone()[0])

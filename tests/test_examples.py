@@ -197,3 +197,38 @@ def test_company_registry_entry_point(tmp_path: Path, allow_list: str | None, lo
     env = environment(tmp_path, PLUGIN_DIR, plugins=allow_list)
     out = run_python("-c", code, env=env).stdout
     assert ("'company-registry'" in out) is loaded, out
+
+
+def test_crm_backend_storage_keeps_any_event_data_as_sent(tmp_path: Path) -> None:
+    """Regression: the example's SQLite storage wrote events as JSON, so data bytes
+    that are not UTF-8 failed every commit (the event could never be stored) and a
+    Decimal or a date came back from events() as text."""
+    import importlib.util
+    from datetime import date
+    from decimal import Decimal
+
+    spec = importlib.util.spec_from_file_location("crm_backend", EXAMPLES / "crm_backend.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    storage = module.SQLiteStorage(tmp_path / "crm.db")
+
+    class Provider:
+        @leadlife.hookimpl
+        def leadlife_storage(self) -> object:
+            return storage
+
+    engine = leadlife.Engine(plugins=[Provider()])
+    data = {"blob": b"\xff\x00", "amount": Decimal("19800.00"), "day": date(2026, 11, 2)}
+    sent = {
+        "id": "b1",
+        "lead_id": "u1",
+        "type": "page_view",
+        "at": datetime(2026, 11, 2, tzinfo=UTC),
+    }
+    engine.ingest({**sent, "data": data})
+    (back,) = engine.storage.events("u1")
+    assert back.data == data
+    body = storage._db.execute("SELECT body FROM events").fetchone()[0]
+    assert '"blob":"_wA="' in body  # url-safe base64, for reports
