@@ -7,7 +7,7 @@ import contextlib
 import copy
 import pickle
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -92,6 +92,12 @@ class MeddlingStageHook(Meddler):
         self.meddle(lead)
 
 
+class MeddlingNotify(Meddler):
+    @leadlife.hookimpl
+    def leadlife_notify(self, notice: leadlife.Notice, lead: Lead) -> None:
+        self.meddle(lead)
+
+
 def _untouched(engine: leadlife.Engine, lead_id: str = "u1") -> None:
     lead = engine.get(lead_id)
     assert lead is not None
@@ -108,7 +114,14 @@ def _untouched(engine: leadlife.Engine, lead_id: str = "u1") -> None:
 @pytest.mark.parametrize("fail", [True, False], ids=["failing", "succeeding"])
 @pytest.mark.parametrize(
     "plugin",
-    [MeddlingEnricher, MeddlingHook, MeddlingScorer, MeddlingRouter, MeddlingStageHook],
+    [
+        MeddlingEnricher,
+        MeddlingHook,
+        MeddlingScorer,
+        MeddlingRouter,
+        MeddlingStageHook,
+        MeddlingNotify,
+    ],
 )
 def test_a_plugin_changing_what_it_is_handed_changes_nothing_stored(
     plugin: type[Meddler], fail: bool
@@ -121,11 +134,14 @@ def test_a_plugin_changing_what_it_is_handed_changes_nothing_stored(
     for event in (ev("page_view"), ev("form_submit", at=hours(1), **FORM)):
         engine.ingest(event)
         reference.ingest(event)
+    later = T0 + timedelta(days=100)  # asleep: a reactivation notice, for the channels
+    assert engine.tick(later).notices
+    reference.tick(later)
     _untouched(engine)
     lead, expected = engine.get("u1"), reference.get("u1")
     assert lead is not None
     assert expected is not None
-    assert lead.stage is expected.stage is Stage.MQL
+    assert lead.stage is expected.stage
     assert lead.profile == expected.profile
     assert lead.history == expected.history
     if fail and plugin is not MeddlingScorer:
@@ -228,3 +244,33 @@ def test_an_enricher_changing_its_cached_answer_later_changes_no_lead() -> None:
     stored = engine.get("u1")
     assert stored is not None
     assert stored.profile["tools"] == ["salesforce"]
+
+
+def test_a_scorer_from_outside_sees_the_scores_of_the_scorers_before_it() -> None:
+    """Regression: scorers from outside leadlife shared one fork taken before the
+    first of them ran, so a composite scorer read the previous event's scores."""
+
+    class Base:
+        name = "base"
+
+        def score(self, lead: Lead, now: datetime) -> float:
+            return 20.0 * lead.event_count
+
+        def explain(self, lead: Lead, now: datetime) -> leadlife.ScoreResult:
+            return leadlife.ScoreResult("base", 0.0)
+
+    class Composite(Base):
+        name = "composite"
+
+        def score(self, lead: Lead, now: datetime) -> float:
+            return lead.scores["base"] + 1.0
+
+    class Plugin:
+        @leadlife.hookimpl
+        def leadlife_register_scorers(self, register: Callable[[object], None]) -> None:
+            register(Base())
+            register(Composite())
+
+    engine = leadlife.Engine(plugins=[Plugin()], clock=leadlife.FixedClock(T0))
+    seen = [engine.ingest(ev("page_view", at=hours(i))).scores["composite"] for i in range(3)]
+    assert seen == [21.0, 41.0, 61.0]

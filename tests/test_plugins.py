@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+import pluggy
 import pytest
 
 import leadlife
@@ -1071,15 +1072,35 @@ def test_a_misspelt_hook_is_refused_naming_the_hook_meant() -> None:
         leadlife.Engine(plugin_manager=pm, plugins=[Typo()])
     assert caught.value.hook == "leadlife_stage_change"
     assert pm.get_plugin("Typo") is None
-    with pytest.raises(RegistrationError, match="is no leadlife hook"):
-        pm.register(Typo())
     assert len(pm.get_plugins()) == 3  # the built-ins alone
+    engine = leadlife.Engine(plugin_manager=pm)
+    pm.register(Typo())  # registered later: refused when the engine collects it
+    with pytest.raises(RegistrationError, match="no hook specification declares"):
+        engine.ingest(ev("page_view"))
 
     class OtherSystem:
         @leadlife.hookimpl(optionalhook=True)
         def leadlife_other_system_hook(self) -> None: ...
 
-    pm.register(OtherSystem())
+    leadlife.Engine(plugins=[OtherSystem()])
+
+
+def test_hooks_a_host_declares_after_registering_a_plugin_are_accepted() -> None:
+    """pluggy lets a plugin come before its hook specifications; the engine checks
+    the hooks when it collects the plugins."""
+
+    class Specs:
+        @pluggy.HookspecMarker("leadlife")
+        def leadlife_crm_synced(self, lead_id: str) -> None: ...
+
+    class Plugin:
+        @leadlife.hookimpl
+        def leadlife_crm_synced(self, lead_id: str) -> None: ...
+
+    pm = get_plugin_manager(load_entrypoints=False)
+    pm.register(Plugin())
+    pm.add_hookspecs(Specs)
+    leadlife.Engine(plugin_manager=pm)
 
 
 def test_a_hook_with_a_misspelt_argument_is_a_registration_error() -> None:
@@ -1235,7 +1256,7 @@ def test_the_routing_is_asked_again_only_when_its_providers_change() -> None:
     assert len(asked) == 1
     assert sorted(owners) == ["amy", "amy", "ben", "ben"]  # turns, not one member
     engine.plugin_manager.unregister(builds)
-    engine.plugin_manager.register(Builds(), name="second")
+    engine.plugin_manager.register(builds)  # reloaded: the same object, registered again
     engine.ingest(ev("page_view"))
     assert len(asked) == 2
     assert engine.routing is not first
@@ -1281,12 +1302,47 @@ def test_enrichment_cannot_set_the_flags_derived_from_contact_fields() -> None:
         assert lead.stage is not Stage.MQL, answer
         (failure,) = engine.failures
         assert failure.hook == "enricher vendor"
-        assert "derives from the contact field" in failure.error
+        assert "checks the contact field itself" in failure.error
     clean = leadlife.Engine(plugins=[Vendor({"phone": "+8613800138000"})])
     assert clean.ingest(ev("form_submit", phone="123", asset_id="p1")).stage is Stage.MQL
 
 
-@pytest.mark.parametrize("answer", ["7", b"9", True, None, [1.0]])
+@pytest.mark.parametrize(
+    "answers",
+    [
+        [{"phone_valid": False}],
+        [{"phone_valid": False, "phone": "+8613800138000"}],
+        [{"phone_valid": False}, {"phone": "+8613800138000"}],
+    ],
+)
+def test_a_lookup_marking_a_contact_invalid_wins_over_its_check(
+    answers: list[Mapping[str, Any]],
+) -> None:
+    """A carrier lookup saying a well-formed number is dead keeps the lead from
+    qualifying on it, whatever the order of its keys or of the plugins."""
+
+    def enricher(number: int, answer: Mapping[str, Any]) -> object:
+        class Lookup:
+            name = f"lookup{number}"
+
+            def enrich(self, event: Event, lead: Lead) -> Mapping[str, Any]:
+                return answer
+
+            @leadlife.hookimpl
+            def leadlife_register_enrichers(self, register: Callable[[object], None]) -> None:
+                register(self)
+
+        return Lookup()
+
+    plugins = [enricher(number, answer) for number, answer in enumerate(answers)]
+    engine = leadlife.Engine(plugins=plugins, clock=leadlife.FixedClock(T0))
+    lead = engine.ingest(ev("form_submit", phone="+8613800138000", asset_id="p1"))
+    assert lead.profile["phone_valid"] is False
+    assert lead.stage is not Stage.MQL
+    assert not engine.failures
+
+
+@pytest.mark.parametrize("answer", ["7", b"9", True, None, [1.0], float("nan")])
 def test_a_scorer_answering_something_else_than_a_number_is_a_failure(answer: object) -> None:
     """Regression: float() made scores of "7", b"9" and True without a word."""
 
@@ -1315,7 +1371,11 @@ def test_numbers_of_any_kind_are_scores() -> None:
 
     import numpy as np
 
-    answers = iter([np.float32(1.5), np.int64(2), Decimal("2.5"), 3])
+    class Fraction:
+        def __float__(self) -> float:
+            return 3.5
+
+    answers = iter([np.float32(1.5), np.int64(2), Decimal("2.5"), 3, np.array(4.0), Fraction()])
 
     class Numbers:
         name = "numbers"
@@ -1331,8 +1391,8 @@ def test_numbers_of_any_kind_are_scores() -> None:
             register(self)
 
     engine = leadlife.Engine(plugins=[Numbers()])
-    seen = [engine.ingest(ev("page_view", at=hours(i))).scores["numbers"] for i in range(4)]
-    assert seen == [1.5, 2.0, 2.5, 3.0]
+    seen = [engine.ingest(ev("page_view", at=hours(i))).scores["numbers"] for i in range(6)]
+    assert seen == [1.5, 2.0, 2.5, 3.0, 4.0, 3.5]
     assert not engine.failures
 
 

@@ -150,3 +150,60 @@ def test_hooks_after_the_commit_may_send_events_of_their_lead() -> None:
     assert lead.stage is Stage.SQL
     assert lead.event_count == 2
     assert not engine.failures
+
+
+def test_a_stage_hook_may_hand_an_event_to_another_thread_and_wait() -> None:
+    """Regression: stage hooks ran under the engine's lock, so one handing an ingest to
+    a worker thread and waiting for it waited for ever."""
+
+    class Handoff:
+        @leadlife.hookimpl
+        def leadlife_stage_changed(self, lead: Lead, change: leadlife.StageChange) -> None:
+            if change.to_stage is Stage.MQL:
+                follow_up = ev("company_verified", event_id="cv-1", industry="media", **FORM)
+                worker = threading.Thread(target=engine.ingest, args=(follow_up,))
+                worker.start()
+                worker.join(timeout=10)
+                assert not worker.is_alive(), "the worker waits on the engine's lock"
+
+    engine = leadlife.Engine(plugins=[Handoff()], clock=leadlife.FixedClock(T0))
+    done = threading.Thread(target=engine.ingest, args=(ev("form_submit", event_id="f1", **FORM),))
+    done.start()
+    done.join(timeout=20)
+    assert not done.is_alive()
+    assert engine.get("u1").stage is Stage.SQL
+    assert not engine.failures
+
+
+def test_a_tick_and_a_host_lock_do_not_deadlock() -> None:
+    """Regression: a scheduler's tick held the engine's lock while its stage hook took
+    the host's lock, as a web request holding the host's lock called ingest."""
+    host_lock = threading.Lock()
+    hook_waiting = threading.Event()
+
+    class Sync:
+        @leadlife.hookimpl
+        def leadlife_stage_changed(self, lead: Lead, change: leadlife.StageChange) -> None:
+            if threading.current_thread().name == "scheduler":
+                hook_waiting.set()
+                with host_lock:
+                    pass
+
+    engine = leadlife.Engine(plugins=[Sync()], clock=leadlife.FixedClock(T0))
+    engine.ingest(ev("download", event_id="e1"))
+
+    def web() -> None:
+        with host_lock:
+            hook_waiting.wait(timeout=5)
+            engine.ingest(ev("page_view", lead="u2", event_id="w1"))
+
+    threads = [
+        threading.Thread(target=web, name="web"),
+        threading.Thread(target=engine.tick, args=(T0 + days(40),), name="scheduler"),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert not any(thread.is_alive() for thread in threads)
+    assert engine.get("u2").event_count == 1

@@ -15,8 +15,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from decimal import Decimal
-from numbers import Integral, Real
+from numbers import Integral
 from types import MappingProxyType, ModuleType
 from typing import Any
 
@@ -191,7 +190,7 @@ class Engine:
         # enrichment) or after it (stage hooks, channels): it is handed a fork.
         self._enrich_view = False
         self._fan_out_view = False
-        self._routing_providers: list[tuple[str, Callable[..., Any]]] | None = None
+        self._routing_providers: list[Any] | None = None  # pluggy HookImpls
         self._counters: dict[str, dict[str, dict[str, Any]]] = {}
         self._retention_days = self.rulebook.retention_days
         self._generation = -1
@@ -209,6 +208,7 @@ class Engine:
         pm = self.plugin_manager
         if pm.generation == self._generation:
             return
+        pm.check_hooks()
         collected = self._collect("leadlife_register_scorers", Scorer)
         scorers: dict[str, Scorer] = {scorer.name: scorer for _, scorer in collected}
         owners = {scorer.name: plugin for plugin, scorer in collected}
@@ -260,14 +260,21 @@ class Engine:
             _is_ours(enricher) for _, enricher in self.enrichers
         ) or not all(_is_ours(impl.plugin) for impl in hook.leadlife_enrich_event.get_hookimpls())
         self._fan_out_view = not all(_is_ours(channel) for _, channel in self.channels) or not all(
-            _is_ours(impl.plugin) for impl in hook.leadlife_stage_changed.get_hookimpls()
+            _is_ours(impl.plugin)
+            for impl in (
+                *hook.leadlife_stage_changed.get_hookimpls(),
+                *hook.leadlife_notify.get_hookimpls(),
+            )
         )
         # Asked again only when its implementations changed: the routing holds the
         # teams' turns, credits and quotas, which a fresh answer would start over.
-        providers = [
-            (impl.plugin_name, impl.function) for impl in hook.leadlife_routing.get_hookimpls()
-        ]
-        if providers != self._routing_providers:
+        providers = hook.leadlife_routing.get_hookimpls()  # new objects when re-registered
+        known = self._routing_providers
+        if (
+            known is None
+            or len(known) != len(providers)
+            or any(a is not b for a, b in zip(known, providers, strict=True))
+        ):
             routing, plugin = pm.provide("leadlife_routing")
             if routing is not None and not isinstance(routing, Routing):
                 raise RegistrationError(
@@ -371,8 +378,7 @@ class Engine:
         in both cases nothing changed. Sending an event id again changes nothing.
         """
         try:
-            with self._lock:
-                lead, _, _ = self._ingest(event, [])
+            lead, _, _ = self._ingest(event, [])
         except LeadlifeError:
             raise
         except Exception as exc:
@@ -390,15 +396,13 @@ class Engine:
         report = IngestReport()
         failures = report.failures
         ingest = self._ingest
-        lock = self._lock
         accepted = duplicates = stage_changes = 0
         for index, raw in enumerate(events):
             recorded = len(failures)
             try:
                 # Only the counts: a lead held here could not take its next event's
                 # state in place (see MemoryStorage).
-                with lock:
-                    changes, duplicate = ingest(raw, failures)[1:]
+                changes, duplicate = ingest(raw, failures)[1:]
             except LeadlifeError as exc:
                 # The report's failures are those of applied events (engine.failures
                 # keeps every one); a resent event would be counted twice.
@@ -429,9 +433,22 @@ class Engine:
         return report
 
     def _ingest(self, raw: EventInput, failures: list[PluginFailure]) -> tuple[Lead, int, bool]:
+        event = parse_event(raw)  # outside the lock: validation reads no engine state
+        with self._lock:
+            lead, changes, notices, duplicate = self._apply(event, failures)
+        if changes or notices:
+            # After the commit and outside the lock: a hook may hand an event to
+            # another thread and wait for it.
+            self._fan_out(lead, changes, notices, event.id, failures)
+        return lead, len(changes), duplicate
+
+    def _apply(
+        self, event: Event, failures: list[PluginFailure]
+    ) -> tuple[Lead, list[StageChange], list[Notice], bool]:
+        """The event's pipeline up to its commit, under the engine's lock:
+        ``(lead, stage changes, notices, whether the id was seen already)``."""
         if self.plugin_manager.generation != self._generation:  # _sync's own test, inline
             self._sync()
-        event = parse_event(raw)
         applying, lead_id = self._applying, event.lead_id
         if lead_id in applying:
             raise ReentrantIngestError(lead_id, event.id)
@@ -458,7 +475,7 @@ class Engine:
                     )
                 # A resent id changes nothing, whatever the rest of the event says: it is
                 # checked only once it is known to be new.
-                return stored, 0, True
+                return stored, [], [], True
             try:
                 ts = epoch_seconds(event.at)
             except Exception as exc:  # a host's tzinfo with an offset of 24 h or more, say
@@ -549,9 +566,7 @@ class Engine:
             applying.discard(lead_id)
         if assignments and routing is not None:
             routing.committed(assignments)
-        if changes or notices:
-            self._fan_out(lead, changes, notices, event.id, failures)
-        return lead, len(changes), False
+        return lead, changes, notices, False
 
     def _enrich(
         self, event: Event, lead: Lead, failures: list[PluginFailure], *, late: bool
@@ -595,6 +610,11 @@ class Engine:
             self._merge_enrichment(
                 merged, result, plugin, "leadlife_enrich_event", event, failures, profile
             )
+        for fields in (merged, ordered):
+            for name in _DERIVED_FIELDS.intersection(fields):
+                # Applied after every contact field, whatever the order of keys and
+                # plugins: a phone's own check would set its flag again.
+                fields[name] = fields.pop(name)
         return merged, ordered
 
     def _merge_enrichment(
@@ -615,12 +635,15 @@ class Engine:
         try:
             if not isinstance(result, Mapping) or not all(isinstance(k, str) for k in result):
                 problem = f"returned {type(result).__name__}; expected a mapping of profile fields"
-            elif derived := sorted(_DERIVED_FIELDS.intersection(result)):
-                # Else a vendor's flag would qualify an invalid number, or not, by the
-                # order of its keys (the phone's own check sets the flag after it).
+            elif claimed := sorted(
+                name for name in _DERIVED_FIELDS.intersection(result) if result[name] is not False
+            ):
+                # A lookup may say a contact is dead (False); that one is valid, the
+                # engine's own check says (else an invalid number would qualify).
                 problem = (
-                    f"returned {', '.join(derived)}, which the engine derives from the "
-                    "contact field itself; return the phone or email only"
+                    f"returned {', '.join(f'{name}={result[name]!r}' for name in claimed)}: "
+                    "the engine checks the contact field itself; return the phone or email, "
+                    "or False to mark it invalid"
                 )
             else:
                 # The profile holds what events' data may hold (see leadlife.values).
@@ -654,8 +677,10 @@ class Engine:
             seen = lead
             if not ours:
                 # What a scorer from outside leadlife changes in the lead, failing or
-                # not, is its own (its score is its answer).
+                # not, is its own (its score is its answer); it sees the scores so far.
                 seen = view = view or lead.fork()
+                seen.scores = scores.copy()
+                seen.score = scores.get(self.rulebook.scorer_name, lead.score)
             try:
                 if (
                     incremental is not None
@@ -665,9 +690,7 @@ class Engine:
                     answer = incremental(seen, event, previous, now)
                 else:
                     answer = score(seen, now)
-                if type(answer) is not float and (
-                    isinstance(answer, bool) or not isinstance(answer, Real | Decimal)
-                ):
+                if type(answer) is not float and isinstance(answer, _NOT_SCORES):
                     # float() would read "7", b"9" and True as scores
                     raise TypeError(f"returned {answer!r}; a score is a number")
                 value = float(answer)
@@ -947,7 +970,8 @@ class Engine:
 
     def tick(self, now: datetime | None = None) -> TickReport:
         """Apply time rules (SAL idle, cooling, sleep) due at ``now``; return what changed."""
-        self._sync()
+        with self._lock:
+            self._sync()
         now = require_aware(self.clock() if now is None else now, "now")
         all_changes: list[StageChange] = []
         all_notices: list[Notice] = []
@@ -975,8 +999,7 @@ class Engine:
         while steps:
             until_ts, lead_id = heapq.heappop(steps)
             try:
-                with self._lock:
-                    changes, notices, next_ts = self._tick_lead(lead_id, now, until_ts, failures)
+                changes, notices, next_ts = self._tick_lead(lead_id, now, until_ts, failures)
             except Exception as exc:
                 # One lead that cannot move must not stop the others; it stays due.
                 if isinstance(exc, LeadlifeError):
@@ -1018,28 +1041,29 @@ class Engine:
         the changes, the notices and the lead's next check."""
         changes: list[StageChange] = []
         notices: list[Notice] = []
-        try:
-            stored = self.storage.get(lead_id)
-        except Exception as exc:
-            raise self._storage_error("Storage.get", None, exc) from exc
-        if stored is None:
-            return changes, notices, None
-        stored = self._checked_lead(stored, None)
-        lead = stored.working_copy()
-        del stored  # as in _ingest
-        assignments: list[Assignment] = []
-        applying = self._applying
-        if lead_id in applying:  # a tick from a hook of this lead's event, before its commit
-            raise ReentrantIngestError(lead_id, None)
-        applying.add(lead_id)
-        try:
-            self._tick_steps(lead, now, until_ts, changes, notices, assignments, failures)
-            self._commit(lead, None, changes)
-        finally:
-            applying.discard(lead_id)
-        if assignments and self.routing is not None:
-            self.routing.committed(assignments)
-        if changes or notices:
+        with self._lock:
+            try:
+                stored = self.storage.get(lead_id)
+            except Exception as exc:
+                raise self._storage_error("Storage.get", None, exc) from exc
+            if stored is None:
+                return changes, notices, None
+            stored = self._checked_lead(stored, None)
+            lead = stored.working_copy()
+            del stored  # as in _ingest
+            assignments: list[Assignment] = []
+            applying = self._applying
+            if lead_id in applying:  # a tick from a hook of this lead's event, before its commit
+                raise ReentrantIngestError(lead_id, None)
+            applying.add(lead_id)
+            try:
+                self._tick_steps(lead, now, until_ts, changes, notices, assignments, failures)
+                self._commit(lead, None, changes)
+            finally:
+                applying.discard(lead_id)
+            if assignments and self.routing is not None:
+                self.routing.committed(assignments)
+        if changes or notices:  # outside the lock, as in _ingest
             self._fan_out(lead, changes, notices, None, failures)
         return changes, notices, lead.next_check_ts
 
@@ -1189,6 +1213,8 @@ def _plugin_name(pm: LeadlifePluginManager, plugin: object) -> str:
 
 
 _DERIVED_FIELDS = frozenset(f"{name}_valid" for name in CONTACT_FIELDS)
+# What float() reads, but no scorer means as a score.
+_NOT_SCORES = (str, bytes, bytearray, bool)
 
 
 def _is_ours(obj: object) -> bool:

@@ -60,28 +60,33 @@ class LeadlifePluginManager(pluggy.PluginManager):
         self._call_plans.clear()
         try:
             self._refuse_wrappers(plugin)
-            self._refuse_unknown_hooks(plugin)
         except RegistrationError:
             self.unregister(plugin)
             raise
         return result
 
-    def _refuse_unknown_hooks(self, plugin: object) -> None:
-        """Refuse an implementation of a hook leadlife does not have (a misspelt name
-        would never be called, without a word)."""
-        for caller in self.get_hookcallers(plugin) or ():
+    def check_hooks(self) -> None:
+        """Refuse an implementation of a hook no specification declares (a misspelt
+        name would never be called, without a word), as pluggy's ``check_pending``
+        does, with the hook meant. Run when the engine collects the plugins, so hook
+        specifications a host adds after registering a plugin count."""
+        for caller_name in list(vars(self.hook)):
+            if caller_name.startswith("_"):
+                continue
+            caller: pluggy.HookCaller = getattr(self.hook, caller_name)
             if caller.has_spec():
                 continue
             for impl in caller.get_hookimpls():
-                if impl.plugin is plugin and not impl.optionalhook:
+                if not impl.optionalhook:
                     close = difflib.get_close_matches(caller.name, _HOOK_NAMES, n=1)
                     raise RegistrationError(
                         impl.plugin_name,
                         caller.name,
-                        "is no leadlife hook"
+                        "no hook specification declares it"
                         + (f"; did you mean {close[0]!r}?" if close else "")
-                        + " (the hooks are in leadlife.plugins.hookspecs; mark a hook of "
-                        "another plugin system with optionalhook=True)",
+                        + " (leadlife's hooks are in leadlife.plugins.hookspecs; add your own "
+                        "specifications before building the engine, and mark a hook of "
+                        "another plugin system optionalhook=True)",
                     )
 
     def provide(self, hook_name: str) -> tuple[Any, str]:
@@ -101,11 +106,16 @@ class LeadlifePluginManager(pluggy.PluginManager):
                 return caller(), who
             except Exception as exc:
                 raise RegistrationError(who, hook_name, f"raised {exc!r}") from exc
+        trace = self.trace_hooks
         for impl in reversed(impls):
             try:
                 answer = impl.function()
             except Exception as exc:
+                if trace:
+                    trace_log.debug("%s[%s] raised %r", hook_name, impl.plugin_name, exc)
                 raise RegistrationError(impl.plugin_name, hook_name, f"raised {exc!r}") from exc
+            if trace:
+                trace_log.debug("%s[%s] -> %r", hook_name, impl.plugin_name, answer)
             if answer is not None:
                 return answer, impl.plugin_name
         return None, "?"
@@ -165,8 +175,8 @@ def get_plugin_manager(*, load_entrypoints: bool = True) -> LeadlifePluginManage
 
     ``LEADLIFE_PLUGINS`` restricts which entry points load: a comma-separated list of
     entry-point names (an empty value loads none). ``LEADLIFE_TRACE_HOOKS=1`` logs hook
-    calls to the ``leadlife.hooks`` logger at DEBUG level: pluggy's trace of the hooks
-    called as a whole, and each per-plugin call of the per-event and fan-out hooks.
+    calls to the ``leadlife.hooks`` logger at DEBUG level: each call of the provider
+    hooks (storage, rulebook, routing) and of the per-event and fan-out hooks.
     """
     pm = LeadlifePluginManager()
     pm.add_hookspecs(hookspecs)
@@ -174,7 +184,7 @@ def get_plugin_manager(*, load_entrypoints: bool = True) -> LeadlifePluginManage
         _load_entrypoints(pm)
     for name, plugin in _default_plugins():
         pm.register(plugin, name=name)
-    pm.check_pending()
+    pm.check_hooks()
     return pm
 
 
