@@ -156,7 +156,7 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
             if self.compiled_ is not None
             else _typical_values(model_input, getattr(encoder, "categorical_mask_", None))
         )
-        self._names_out = self._output_names(encoder)
+        self._names_out = self._output_names(encoder, model_input)
         return self
 
     def predict_proba(self, X: Any) -> FloatArray:
@@ -292,11 +292,19 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
             probability = float(compiled.predict_proba_row(x)[-1])
             base, parts = compiled.decompose_row(x)
             baseline, points, rest = _points(compiled, base, parts[np.newaxis], probability)
+            encoded: Any = x
         else:
             model_input = self._lead_input(row)
             probability = float(self.estimator_.predict_proba(model_input)[0, -1])
             baseline, points, rest = self._occlusion_points(model_input, np.array([probability]))
-        values = [_plain(row.get(name)) for name in self._names_out]
+            encoded = None if isinstance(model_input, pd.DataFrame) else model_input[0]
+        inputs = self._input_names()
+        values = [
+            _plain(row.get(inputs[source]))
+            if source is not None
+            else (_plain(encoded[j]) if encoded is not None else None)
+            for j, source in enumerate(self._sources())
+        ]
         contributions = self._contributions(float(baseline[0]), points[0], float(rest[0]), values)
         return ScoreResult(self.name, 100.0 * probability, tuple(contributions))
 
@@ -418,14 +426,52 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
             return X
         return self.encoder_.transform(X)
 
-    def _output_names(self, encoder: Any) -> list[str]:
-        """Names of the columns the estimator sees, for contributions and reasons."""
-        names = None if isinstance(encoder, str) else getattr(encoder, "feature_names_out_", None)
-        if names is None:
+    def _output_names(self, encoder: Any, model_input: Any) -> list[str]:
+        """Names of the columns the estimator sees, in its order, for contributions
+        and reasons: the encoder's ``get_feature_names_out()`` (a ColumnTransformer
+        reorders and expands columns), the input names for ``"passthrough"``, else
+        ``<encoder>0``, ``<encoder>1``, ... by position."""
+        width = int(model_input.shape[1])
+        names: Any = None
+        if isinstance(encoder, str):
             names = getattr(self, "feature_names_in_", None)
-        if names is None:
-            names = [f"x{i}" for i in range(self.n_features_in_)]
+            if names is None:
+                names = [f"x{i}" for i in range(self.n_features_in_)]
+        else:
+            names = getattr(encoder, "feature_names_out_", None)
+            if names is None:
+                try:
+                    names = encoder.get_feature_names_out()
+                except Exception:  # no names out (FunctionTransformer, your own class)
+                    names = getattr(model_input, "columns", None)
+        if names is None or len(names) != width:
+            prefix = type(encoder).__name__.lower()
+            names = [f"{prefix}{j}" for j in range(width)]
         return [str(name) for name in names]
+
+    def _input_names(self) -> list[str]:
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            return [f"x{i}" for i in range(self.n_features_in_)]
+        return [str(name) for name in names]
+
+    def _sources(self) -> list[int | None]:
+        """Per model column, the position of the input column whose value it shows.
+
+        A model column named like an input column (``visits``), or like one behind
+        transformer prefixes (``remainder__visits``, ``scaler__visits``), shows that
+        input's value; others (``onehotencoder__city_Pune``) show the encoded value.
+        """
+        positions = {name: i for i, name in enumerate(self._input_names())}
+        sources: list[int | None] = []
+        for name in self._names_out:
+            source = positions.get(name)
+            start = name.find("__")
+            while source is None and start >= 0:
+                source = positions.get(name[start + 2 :])
+                start = name.find("__", start + 2)
+            sources.append(source)
+        return sources
 
     def _positive_column(self) -> int:
         if len(self.classes_) < 2:
@@ -496,7 +542,7 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
 
     def _reason_texts(self, X: Any, model_input: Any, probability: FloatArray) -> Iterator[str]:
         top = len(self._names_out) if self.top is None else self.top
-        raw_columns = self._raw_columns(X)
+        raw_columns = self._raw_columns(X, model_input)
         for start in range(0, len(probability), _CHUNK_ROWS):
             stop = min(start + _CHUNK_ROWS, len(probability))
             chunk = _rows(model_input, start, stop)
@@ -518,19 +564,23 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
                     texts.append(f"{self._names_out[j]}={_shown(value)} ({share:+.1f})")
                 yield "; ".join(texts)
 
-    def _raw_columns(self, X: Any) -> list[NDArray[Any] | None]:
-        """Per model column, the input values to show in reasons (None when unknown)."""
-        if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
-            return [
-                X[name].to_numpy(dtype=object) if name in X.columns else None
-                for name in self._names_out
-            ]
-        # Unnamed columns are known by position: x0, x1, ...
-        array = X.to_numpy(dtype=object) if isinstance(X, pd.DataFrame) else np.asarray(X)
-        positions = {f"x{j}": j for j in range(array.shape[1])}
-        return [
-            array[:, positions[name]] if name in positions else None for name in self._names_out
-        ]
+    def _raw_columns(self, X: Any, model_input: Any) -> list[NDArray[Any] | None]:
+        """Per model column, the values to show in reasons: the input column it comes
+        from, else the encoded column (None when unknown)."""
+        encoded: Any = None
+        columns: list[NDArray[Any] | None] = []
+        for j, source in enumerate(self._sources()):
+            if source is not None:
+                if isinstance(X, pd.DataFrame):
+                    columns.append(X.iloc[:, source].to_numpy(dtype=object))
+                else:
+                    columns.append(np.asarray(X)[:, source])
+                continue
+            if encoded is None and not isinstance(self.encoder_, str):
+                encoded = model_input.toarray() if sparse.issparse(model_input) else model_input
+                encoded = np.asarray(encoded, dtype=object)
+            columns.append(encoded[:, j] if encoded is not None else None)
+        return columns
 
     def _occlusion_points(
         self, model_input: Any, probability: FloatArray

@@ -1,0 +1,151 @@
+"""Regressions of the machine-learning path: encoders, cleaning, search, seeds, weights."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import make_column_transformer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder
+from threadpoolctl import threadpool_limits
+
+import leadlife
+from leadlife.ml.features import FeatureSpec, lead_features
+from leadlife.ml.scorer import BASELINE, ModelScorer
+from tests.conftest import T0
+
+SPEC = FeatureSpec(
+    windows=(7, 30),
+    event_types=("page_view", "download", "form_submit"),
+    profile_fields=("industry",),
+    text_buckets=0,
+)
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    with threadpool_limits(1):
+        yield
+
+
+def _forest(n_estimators: int = 20) -> RandomForestClassifier:
+    return RandomForestClassifier(n_estimators=n_estimators, random_state=0, n_jobs=1)
+
+
+def _visits_frame(n: int = 600, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    """``visits`` alone drives the label; ``noise`` and ``city`` do not."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "visits": rng.poisson(3, n).astype(float),
+            "noise": rng.normal(size=n),
+            "city": rng.choice(["Mumbai", "Pune", "Delhi"], n),
+        }
+    )
+    y = pd.Series((X["visits"] + rng.normal(scale=0.3, size=n) > 3).astype(int))
+    return X, y
+
+
+# -- a custom encoder: contributions named after its output columns ---------------------
+
+
+def test_reasons_follow_a_column_transformer_that_reorders_columns() -> None:
+    X, y = _visits_frame()
+    encoder = make_column_transformer(
+        (OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), ["city"]),
+        remainder="passthrough",
+    )
+    model = ModelScorer(estimator=_forest(), encoder=encoder).fit(X, y)
+    names = list(model.encoder_.get_feature_names_out())
+    assert names == ["ordinalencoder__city", "remainder__visits", "remainder__noise"]
+    clear = X[(X["visits"] <= 1) | (X["visits"] >= 6)].iloc[:20]
+    reasons = model.score_frame(clear)["reasons"]
+    for (_, row), text in zip(clear.iterrows(), reasons, strict=True):
+        first = text.split("; ")[0]
+        # visits drives the model, and it shows the row's own visits
+        assert first.startswith(f"remainder__visits={row['visits']:g} ("), text
+        if "ordinalencoder__city=" in text:
+            assert f"ordinalencoder__city={row['city']} (" in text
+
+
+def test_a_one_hot_encoder_names_its_expanded_columns() -> None:
+    X, y = _visits_frame()
+    encoder = make_column_transformer((OneHotEncoder(), ["city"]), remainder="passthrough")
+    model = ModelScorer(estimator=_forest(), encoder=encoder, top=None).fit(X, y)
+    reasons = model.score_frame(X.iloc[:5])["reasons"]
+    known = set(model.encoder_.get_feature_names_out())
+    for (_, row), text in zip(X.iloc[:5].iterrows(), reasons, strict=True):
+        parts = dict(part.split("=", 1) for part in text.split("; "))
+        assert set(parts) <= known
+        assert parts["remainder__visits"].startswith(f"{row['visits']:g} ")
+        for city in ["Mumbai", "Pune", "Delhi"]:
+            shown = parts.get(f"onehotencoder__city_{city}")
+            if shown is not None:  # the encoded 0/1 the model split on
+                assert shown.startswith(f"{int(row['city'] == city)} ")
+
+
+def test_an_encoder_without_output_names_is_named_by_position() -> None:
+    X, y = _visits_frame()
+    numbers = X[["visits", "noise"]]
+    flipped = FunctionTransformer(lambda frame: np.asarray(frame, dtype=float)[:, ::-1])
+    model = ModelScorer(estimator=_forest(), encoder=flipped).fit(numbers, y)
+    text = model.score_frame(numbers.iloc[:1])["reasons"].iloc[0]
+    # no name is guessed for a column the encoder may have moved: position, encoded value
+    assert text.startswith(f"functiontransformer1={numbers['visits'].iloc[0]:g} ("), text
+    assert "visits" not in text
+    assert "noise" not in text
+
+
+def test_live_explanations_follow_a_custom_encoder() -> None:
+    rng = np.random.default_rng(3)
+    n = 300
+    X = pd.DataFrame(index=pd.Index([f"lead{i}" for i in range(n)], name="lead_id"))
+    for column in SPEC.columns():
+        if column in SPEC.categorical_columns():
+            X[column] = rng.choice(np.array(["saas", "retail", "none"], dtype=object), n)
+        else:
+            X[column] = rng.poisson(1.5, n).astype(float)
+    y = pd.Series((X["n.form_submit.30d"] > 1).astype(int), index=X.index)
+    categorical = SPEC.categorical_columns()
+    encoder = make_column_transformer(
+        (
+            OrdinalEncoder(
+                handle_unknown="use_encoded_value",
+                unknown_value=-1,
+                encoded_missing_value=-2,
+            ),
+            categorical,
+        ),
+        remainder="passthrough",
+    )
+    model = ModelScorer(estimator=_forest(), encoder=encoder, spec=SPEC, top=None).fit(X, y)
+    engine = leadlife.Engine()
+    lead = None
+    for number, kind in enumerate(["page_view", "form_submit", "form_submit"]):
+        lead = engine.ingest(
+            {
+                "id": f"e{number}",
+                "lead_id": "u1",
+                "type": kind,
+                "at": T0 + timedelta(hours=number),
+                "data": {"industry": "saas"} if number == 0 else {},
+            }
+        )
+    assert lead is not None
+    now = T0 + timedelta(hours=3)
+    row = lead_features(lead, now, SPEC)
+    why = model.explain(lead, now)
+    known = set(model.encoder_.get_feature_names_out())
+    named = [c for c in why.contributions if c.rule != BASELINE]
+    assert named
+    assert {c.rule for c in named} <= known
+    for part in named:
+        source = part.rule.split("__", 1)[1]
+        expected = row[source]
+        assert part.value == (None if pd.isna(expected) else expected), part
+    driver = max(named, key=lambda c: abs(c.points))
+    assert driver.rule == "remainder__n.form_submit.30d"
