@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner, Result
 from sklearn.compose import make_column_transformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder
 from threadpoolctl import threadpool_limits
 
 import leadlife
+from leadlife.cli import main
+from leadlife.ml.encoding import clean_frame
 from leadlife.ml.features import FeatureSpec, lead_features
+from leadlife.ml.persistence import load_model
 from leadlife.ml.scorer import BASELINE, ModelScorer
 from tests.conftest import T0
 
@@ -149,3 +154,48 @@ def test_live_explanations_follow_a_custom_encoder() -> None:
         assert part.value == (None if pd.isna(expected) else expected), part
     driver = max(named, key=lambda c: abs(c.points))
     assert driver.rule == "remainder__n.form_submit.30d"
+
+
+# -- score --model reads missing markers as train does ----------------------------------
+
+
+def _run(*args: object) -> Result:
+    return CliRunner().invoke(main, [str(arg) for arg in args])
+
+
+def test_score_model_reads_the_missing_markers_train_reads(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    rows = 400
+    visits = rng.poisson(3, rows).astype(object)
+    city = rng.choice(np.array(["Mumbai", "Pune", "Delhi"], dtype=object), rows)
+    converted = (rng.random(rows) < 1 / (1 + np.exp(-(visits.astype(float) - 3)))).astype(int)
+    for offset, marker in enumerate(["NA", "N/A", "null", "#N/A", "NULL", "nan"]):
+        visits[offset::25] = marker
+        city[offset + 10 :: 50] = marker
+    data = tmp_path / "leads.csv"
+    pd.DataFrame(
+        {"lead_id": range(rows), "visits": visits, "city": city, "Converted": converted}
+    ).to_csv(data, index=False)
+    name = tmp_path / "m"
+    trained = _run("train", data, "--label", "Converted", "--drop", "lead_id", "-o", name)
+    assert trained.exit_code == 0, trained.output
+    out = tmp_path / "scored.csv"
+    scored = _run("score", "--model", name, data, "-o", out)
+    assert scored.exit_code == 0, scored.output
+    model = load_model(tmp_path / "m.v1.joblib")
+    frame = clean_frame(pd.read_csv(data))[["visits", "city"]]
+    expected = model.predict_proba(frame)[:, 1]
+    written = pd.read_csv(out)
+    np.testing.assert_allclose(written["probability"], expected.round(6), atol=1e-9)
+
+
+def test_the_markers_are_read_csvs_defaults(tmp_path: Path) -> None:
+    from leadlife.cli import _READ_CSV_MISSING
+
+    path = tmp_path / "markers.csv"
+    path.write_text("x\n" + "\n".join(f'"{m}"' for m in _READ_CSV_MISSING[1:]) + "\n1\n")
+    read = pd.read_csv(path)["x"]
+    assert read.iloc[:-1].isna().all()
+    assert read.iloc[-1] == 1
+    # and nothing else pandas reads as missing by default
+    assert pd.read_csv(path, na_filter=False)["x"].iloc[:-1].tolist() == list(_READ_CSV_MISSING[1:])

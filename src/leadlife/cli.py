@@ -675,13 +675,40 @@ def _note_missing(wanted: list[str], columns: pd.Index, leads: Path, reader: str
         click.echo(f"Note: {leads.name} has no column {names}; {reader} them as empty.", err=True)
 
 
+# The cells pandas.read_csv reads as missing by default (its na_values), which is how
+# `leadlife train` and train("file.csv") read their data; matched exactly, as there.
+_READ_CSV_MISSING = (
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+)
+
+
 def _model_frame(
     chunk: pd.DataFrame, features: list[tuple[str, str | None]], leads: Path
 ) -> pd.DataFrame:
     """The model's columns from a chunk of CSV text, cleaned as training cleaned them.
 
-    Cells go through clean_frame (placeholders and blanks are missing, Yes/No are
-    1/0, numbers are numbers). Then each column takes the kind it had in training,
+    Cells read as missing by pandas.read_csv's defaults (``NA``, ``N/A``, ``null``,
+    ``#N/A``, ...) are missing, as when training read the file; then cells go through
+    clean_frame (placeholders and blanks are missing, Yes/No are 1/0, numbers are
+    numbers). Then each column takes the kind it had in training,
     whatever this chunk happens to hold: a numeric column must parse (else an error
     names the column and row), a categorical column stays text.
     """
@@ -692,7 +719,8 @@ def _model_frame(
 
     present = [name for name, _ in features if name in chunk.columns]
     text = chunk[present]
-    cleaned = clean_frame(text)
+    # Training reads its CSV with pandas' default missing markers; so does scoring.
+    cleaned = clean_frame(text.mask(text.isin(_READ_CSV_MISSING)))
     data: dict[str, pd.Series] = {}
     for name, kind in features:
         if name not in chunk.columns:
