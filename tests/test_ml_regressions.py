@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,8 +18,9 @@ from threadpoolctl import threadpool_limits
 
 import leadlife
 from leadlife.cli import main
+from leadlife.errors import FeatureSchemaError
 from leadlife.ml.encoding import clean_frame
-from leadlife.ml.features import FeatureSpec, lead_features
+from leadlife.ml.features import FeatureSpec, build_features, lead_features
 from leadlife.ml.persistence import load_model
 from leadlife.ml.scorer import BASELINE, ModelScorer
 from tests.conftest import T0
@@ -199,3 +201,52 @@ def test_the_markers_are_read_csvs_defaults(tmp_path: Path) -> None:
     assert read.iloc[-1] == 1
     # and nothing else pandas reads as missing by default
     assert pd.read_csv(path, na_filter=False)["x"].iloc[:-1].tolist() == list(_READ_CSV_MISSING[1:])
+
+
+# -- build_features: a CSV's integer lead ids are the engine's text ids -----------------
+
+
+def _csv_log() -> pd.DataFrame:
+    log = pd.read_csv(
+        io.StringIO(
+            "id,lead_id,type,at\n"
+            "e1,1001,form_submit,2026-11-01T09:00:00Z\n"
+            "e2,1001,download,2026-11-01T10:00:00Z\n"
+            "e3,1002,page_view,2026-11-01T11:00:00Z\n"
+        )
+    )
+    log["at"] = pd.to_datetime(log["at"], utc=True)
+    return log
+
+
+def test_integer_lead_ids_of_a_csv_log_are_text() -> None:
+    log = _csv_log()
+    assert log["lead_id"].dtype == np.int64
+    as_of = T0 + timedelta(days=30)
+    spec = FeatureSpec(windows=(7,), text_buckets=0, profile_fields=("industry",))
+    engine = leadlife.Engine(clock=leadlife.FixedClock(as_of))
+    engine.ingest(
+        {
+            "id": "p1",
+            "lead_id": "1001",
+            "type": "form_submit",
+            "at": "2026-10-01T00:00:00Z",
+            "data": {"industry": "media"},
+        }
+    )
+    frame = build_features(log, engine.storage.leads(), as_of=as_of, spec=spec)
+    assert frame.index.tolist() == ["1001", "1002"]
+    assert frame.loc["1001", "industry"] == "media"
+    texts = build_features(log.assign(lead_id=log["lead_id"].astype(str)), as_of=as_of, spec=spec)
+    pd.testing.assert_frame_equal(build_features(log, as_of=as_of, spec=spec), texts)
+    profiles = pd.DataFrame({"industry": ["retail"]}, index=pd.Index([1002], name="lead_id"))
+    joined = build_features(log, profiles, as_of=as_of, spec=spec)
+    assert joined.loc["1002", "industry"] == "retail"
+
+
+def test_a_lead_id_that_is_no_whole_number_is_refused() -> None:
+    log = _csv_log().assign(lead_id=[1.5, 1.5, 2.0])
+    with pytest.raises(FeatureSchemaError) as caught:
+        build_features(log, as_of=T0 + timedelta(days=30))
+    assert caught.value.column == "lead_id"
+    assert "dtype={'lead_id': str}" in str(caught.value)
