@@ -12,18 +12,27 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 from sklearn.compose import make_column_transformer
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    OneHotEncoder,
+    OrdinalEncoder,
+    StandardScaler,
+)
 from threadpoolctl import threadpool_limits
 
 import leadlife
 from leadlife.cli import main
-from leadlife.errors import FeatureSchemaError
+from leadlife.errors import FeatureSchemaError, ModelError
 from leadlife.ml.encoding import clean_frame
 from leadlife.ml.features import FeatureSpec, build_features, lead_features
 from leadlife.ml.persistence import load_model
 from leadlife.ml.scorer import BASELINE, ModelScorer
+from leadlife.ml.training import train
 from tests.conftest import T0
+from tests.test_training import leads
 
 SPEC = FeatureSpec(
     windows=(7, 30),
@@ -250,3 +259,102 @@ def test_a_lead_id_that_is_no_whole_number_is_refused() -> None:
         build_features(log, as_of=T0 + timedelta(days=30))
     assert caught.value.column == "lead_id"
     assert "dtype={'lead_id': str}" in str(caught.value)
+
+
+# -- searching ModelScorer()'s default parts; train's seed reaches the estimator ---------
+
+
+@pytest.mark.parametrize("kind", [None, "random_forest", "hist_gradient_boosting"])
+def test_train_searches_a_model_scorer_without_an_estimator_object(kind: str | None) -> None:
+    result = train(
+        leads(400),
+        "Converted",
+        drop=["lead_id"],
+        estimator=ModelScorer(estimator=kind),
+        search=True,
+        n_iter=2,
+        cv=3,
+        min_positives=20,
+        importance_repeats=0,
+    )
+    expected = {"hist_gradient_boosting": "HistGradientBoostingClassifier"}.get(
+        str(kind), "RandomForestClassifier"
+    )
+    assert type(result.model.estimator_).__name__ == expected
+    assert result.search_results is not None
+    assert len(result.search_results) == 2
+
+
+def test_grid_search_sets_nested_parameters_of_the_default_parts() -> None:
+    X, y = _visits_frame(300)
+    search = GridSearchCV(
+        ModelScorer(),
+        {"estimator__min_samples_leaf": [1, 30], "encoder__max_categories": [2, 8]},
+        cv=3,
+    ).fit(X, y)
+    best = search.best_estimator_
+    assert isinstance(best.estimator_, RandomForestClassifier)
+    assert best.estimator_.min_samples_leaf in {1, 30}
+    assert best.encoder_.max_categories in {2, 8}
+    scorer = ModelScorer(estimator="hist_gradient_boosting")
+    assert scorer.set_params(estimator__max_iter=7) is scorer
+    assert scorer.estimator.max_iter == 7
+    assert scorer.estimator.learning_rate == 0.05  # the library's defaults, then the change
+    with pytest.raises(ModelError):
+        ModelScorer(estimator="svm").set_params(estimator__C=1.0)
+
+
+def test_train_seeds_an_estimator_left_unseeded() -> None:
+    frame = leads(500)
+    given = ExtraTreesClassifier(n_estimators=20, min_samples_leaf=5, n_jobs=1)
+    runs = [
+        train(
+            frame,
+            "Converted",
+            drop=["lead_id"],
+            estimator=given,
+            random_state=seed,
+            min_positives=20,
+            importance_repeats=0,
+        )
+        for seed in (3, 3, 4)
+    ]
+    assert given.random_state is None  # the estimator passed in is not changed
+    assert runs[0].model.estimator_.random_state == 3
+    same = [run.model.predict_proba(runs[0].X_test)[:, 1] for run in runs]
+    np.testing.assert_array_equal(same[0], same[1])
+    assert runs[2].model.estimator_.random_state == 4
+    pipeline = make_pipeline(StandardScaler(), ExtraTreesClassifier(n_estimators=5))
+    piped = train(
+        frame[["visits", "minutes", "Converted"]],
+        "Converted",
+        estimator=pipeline,
+        random_state=5,
+        min_positives=20,
+        importance_repeats=0,
+    )
+    assert piped.model.estimator_.steps[-1][1].random_state == 5
+    kept = train(
+        frame,
+        "Converted",
+        drop=["lead_id"],
+        estimator=ExtraTreesClassifier(n_estimators=5, random_state=11),
+        random_state=5,
+        min_positives=20,
+        importance_repeats=0,
+    )
+    assert kept.model.estimator_.random_state == 11
+
+
+def test_train_seeds_model_scorers_default_estimator() -> None:
+    frame = leads(500)
+    run = train(
+        frame,
+        "Converted",
+        drop=["lead_id"],
+        estimator=ModelScorer(),
+        random_state=9,
+        min_positives=20,
+        importance_repeats=0,
+    )
+    assert run.model.estimator_.random_state == 9

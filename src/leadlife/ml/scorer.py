@@ -123,6 +123,23 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
 
     # -- scikit-learn estimator ------------------------------------------------------
 
+    def set_params(self, **params: Any) -> ModelScorer:
+        """Set parameters, nested ones too (``estimator__max_depth``); returns self.
+
+        An estimator left as None or a kind (``"hist_gradient_boosting"``) is first
+        made the estimator it stands for (:func:`~leadlife.ml.estimators.make_estimator`),
+        and an encoder left as None a :class:`~leadlife.ml.encoding.TabularEncoder`,
+        so a search can tune ``ModelScorer()``'s parts as it tunes given ones.
+        """
+        nested = {key.partition("__")[0] for key in params if "__" in key}
+        default = self.estimator is None or isinstance(self.estimator, str)
+        if "estimator" in nested and "estimator" not in params and default:
+            self.estimator = make_estimator(self.estimator or "random_forest")
+        if "encoder" in nested and "encoder" not in params and self.encoder is None:
+            self.encoder = TabularEncoder()
+        result: ModelScorer = super().set_params(**params)
+        return result
+
     def fit(self, X: Any, y: Any, spec: Any = None) -> ModelScorer:
         """Fit the encoder, then the estimator on the encoded frame; returns self.
 
