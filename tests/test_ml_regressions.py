@@ -29,6 +29,7 @@ from leadlife.errors import FeatureSchemaError, ModelError
 from leadlife.ml.encoding import clean_frame
 from leadlife.ml.features import FeatureSpec, build_features, lead_features
 from leadlife.ml.persistence import load_model
+from leadlife.ml.plugin import ModelScoring
 from leadlife.ml.scorer import BASELINE, ModelScorer
 from leadlife.ml.training import train
 from tests.conftest import T0
@@ -358,3 +359,49 @@ def test_train_seeds_model_scorers_default_estimator() -> None:
         importance_repeats=0,
     )
     assert run.model.estimator_.random_state == 9
+
+
+# -- a model whose columns its live spec does not build is refused by the plugin ---------
+
+
+def _spec_frame(n: int = 200) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame(index=pd.Index([f"lead{i}" for i in range(n)], name="lead_id"))
+    for column in SPEC.columns():
+        if column in SPEC.categorical_columns():
+            X[column] = rng.choice(np.array(["saas", "retail", None], dtype=object), n)
+        else:
+            X[column] = rng.poisson(1.5, n).astype(float)
+    y = pd.Series((X["n.form_submit.30d"] > 1).astype(int), index=X.index)
+    return X, y
+
+
+def test_model_scoring_refuses_a_model_trained_on_a_subset_of_the_spec() -> None:
+    X, y = _spec_frame()
+    subset = ModelScorer(estimator=_forest(5), spec=SPEC).fit(
+        X.drop(columns=["days_since_first_seen"]), y
+    )
+    with pytest.raises(FeatureSchemaError) as caught:
+        ModelScoring(subset)
+    assert caught.value.unexpected == ("days_since_first_seen",)
+    assert "'days_since_first_seen'" in str(caught.value)
+    assert "spec.columns()" in str(caught.value)
+    extra = ModelScorer(estimator=_forest(5), spec=SPEC).fit(X.assign(shoe=1.0), y)
+    with pytest.raises(FeatureSchemaError) as caught:
+        ModelScoring(extra)
+    assert caught.value.missing == ("shoe",)
+    assert "'shoe'" in str(caught.value)
+    unnamed = ModelScorer(estimator=_forest(5)).fit(X.select_dtypes("number").to_numpy(), y)
+    with pytest.raises(FeatureSchemaError, match="without column names"):
+        ModelScoring(unnamed)
+    ModelScoring(ModelScorer(estimator=_forest(5), spec=SPEC).fit(X, y))  # all columns: fine
+
+
+def test_a_live_mismatch_names_its_columns() -> None:
+    X, y = _spec_frame()
+    subset = ModelScorer(estimator=_forest(5), spec=SPEC).fit(
+        X.drop(columns=["days_since_first_seen"]), y
+    )
+    lead = leadlife.Engine().ingest({"id": "e1", "lead_id": "u1", "type": "page_view", "at": T0})
+    with pytest.raises(FeatureSchemaError, match="'days_since_first_seen'"):
+        subset.score(lead, T0 + timedelta(hours=1))

@@ -501,8 +501,21 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
     # -- helpers: live leads ---------------------------------------------------------
 
     def _lead_row(self, lead: Lead, now: datetime) -> dict[str, Any]:
-        spec = self.spec_ if self.spec_ is not None else _default_spec()
+        spec = self._live_spec()
         row = lead_features(lead, now, spec)
+        # A spec gives every row the same columns: check them once per spec.
+        if getattr(self, "_spec_checked", None) is not spec:
+            self._check_live_columns(spec, list(row))
+            self._spec_checked = spec
+        return row
+
+    def _live_spec(self) -> Any:
+        return self.spec_ if self.spec_ is not None else _default_spec()
+
+    def _check_live_columns(self, spec: Any = None, built: list[str] | None = None) -> None:
+        """Refuse, naming them, columns a live lead's row (``spec``'s) and the model
+        disagree on; ``built`` is the row's columns (None: ``spec.columns()``)."""
+        spec = self._live_spec() if spec is None else spec
         expected = getattr(self, "feature_names_in_", None)
         if expected is None:
             raise FeatureSchemaError(
@@ -510,22 +523,33 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
                 "features cannot be matched to its columns",
                 "fit it on the DataFrame from build_features (with the same FeatureSpec)",
             )
-        # A spec gives every row the same columns: check them once per spec.
-        if getattr(self, "_spec_checked", None) is spec:
-            return row
-        if len(row) != len(expected) or any(name not in row for name in expected):
-            missing = [str(c) for c in expected if c not in row]
-            unexpected = [c for c in row if c not in set(expected)]
-            raise FeatureSchemaError(
-                f"the lead's features ({type(spec).__name__} with {len(row)} columns) differ "
-                f"from the model's {len(expected)} columns",
-                "fit the model on build_features(...) with the spec it scores with, or "
-                "pass that spec: ModelScorer(spec=...) or fit(X, y, spec=...)",
-                missing=missing,
-                unexpected=unexpected,
+        if built is None:
+            columns = getattr(spec, "columns", None)
+            if columns is None:
+                return
+            built = [str(name) for name in columns()]
+        known = set(built)
+        wanted = [str(name) for name in expected]
+        if len(built) == len(wanted) and all(name in known for name in wanted):
+            return
+        missing = [name for name in wanted if name not in known]
+        unexpected = [name for name in built if name not in set(wanted)]
+        details = []
+        if unexpected:
+            details.append(
+                f"the spec builds {_names(unexpected)}, which the model was not trained on"
             )
-        self._spec_checked = spec
-        return row
+        if missing:
+            details.append(f"the model reads {_names(missing)}, which the spec does not build")
+        raise FeatureSchemaError(
+            f"a live lead's features ({type(spec).__name__} with {len(built)} columns) differ "
+            f"from the model's {len(wanted)} columns: " + "; ".join(details),
+            "train on every column build_features(..., spec=spec) gives (spec.columns()), "
+            "dropping none; or, if the model was trained on another spec's frame, give "
+            "that spec: ModelScorer(spec=...), fit(X, y, spec=...) or train(..., spec=...)",
+            missing=missing,
+            unexpected=unexpected,
+        )
 
     def _one_row(self, row: Mapping[str, Any]) -> pd.DataFrame:
         columns = list(self.feature_names_in_)
@@ -645,6 +669,11 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
 def _default_spec() -> Any:
     """The default FeatureSpec, built once (the scorer reads it on every live event)."""
     return FeatureSpec()
+
+
+def _names(names: Sequence[str]) -> str:
+    shown = ", ".join(repr(name) for name in names[:6])
+    return shown + (f" and {len(names) - 6} more" if len(names) > 6 else "")
 
 
 def _tell_categorical_columns(estimator: Any, encoder: Any) -> None:
