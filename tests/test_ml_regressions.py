@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -11,9 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import make_column_transformer
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import (
     FunctionTransformer,
@@ -405,3 +409,49 @@ def test_a_live_mismatch_names_its_columns() -> None:
     lead = leadlife.Engine().ingest({"id": "e1", "lead_id": "u1", "type": "page_view", "at": T0})
     with pytest.raises(FeatureSchemaError, match="'days_since_first_seen'"):
         subset.score(lead, T0 + timedelta(hours=1))
+
+
+# -- fit(..., sample_weight=...) reaches the estimator ----------------------------------
+
+
+def test_fit_passes_sample_weight_to_the_estimator() -> None:
+    X, y = _visits_frame(400)
+    weights = np.where(y == 1, 5.0, 1.0)
+    model = ModelScorer(estimator=_forest()).fit(X, y, sample_weight=weights)
+    direct = _forest().fit(model.encoder_.transform(X), y, sample_weight=weights)
+    np.testing.assert_allclose(
+        model.predict_proba(X), direct.predict_proba(model.encoder_.transform(X))
+    )
+    unweighted = ModelScorer(estimator=_forest()).fit(X, y)
+    assert not np.allclose(model.predict_proba(X), unweighted.predict_proba(X))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "does not accept sample_weight" warning
+        CalibratedClassifierCV(ModelScorer(estimator=_forest(5)), cv=3).fit(
+            X, y, sample_weight=weights
+        )
+
+
+def test_sample_weight_reaches_a_pipelines_steps() -> None:
+    X, y = _visits_frame(400)
+    numbers = X[["visits", "noise"]]
+    weights = np.where(y == 1, 5.0, 1.0)
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression())
+    model = ModelScorer(estimator=pipeline, encoder="passthrough")
+    model.fit(numbers, y, sample_weight=weights)
+    direct = make_pipeline(StandardScaler(), LogisticRegression()).fit(
+        numbers,
+        y,
+        standardscaler__sample_weight=weights,
+        logisticregression__sample_weight=weights,
+    )
+    np.testing.assert_allclose(model.predict_proba(numbers), direct.predict_proba(numbers))
+
+
+def test_sample_weight_mistakes_are_named() -> None:
+    X, y = _visits_frame(100)
+    with pytest.raises(ModelError, match=r"KNeighborsClassifier\.fit takes no sample_weight"):
+        ModelScorer(estimator=KNeighborsClassifier()).fit(X, y, sample_weight=np.ones(100))
+    with pytest.raises(ValueError, match="one weight per row"):
+        ModelScorer(estimator=_forest(5)).fit(X, y, sample_weight=np.ones(99))
+    with pytest.raises(ValueError, match="negative"):
+        ModelScorer(estimator=_forest(5)).fit(X, y, sample_weight=-np.ones(100))

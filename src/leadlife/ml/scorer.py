@@ -35,12 +35,14 @@ from scipy import sparse
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.pipeline import Pipeline
 from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_array,
     check_is_fitted,
     column_or_1d,
+    has_fit_parameter,
     validate_data,
 )
 
@@ -140,12 +142,15 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
         result: ModelScorer = super().set_params(**params)
         return result
 
-    def fit(self, X: Any, y: Any, spec: Any = None) -> ModelScorer:
+    def fit(self, X: Any, y: Any, spec: Any = None, sample_weight: Any = None) -> ModelScorer:
         """Fit the encoder, then the estimator on the encoded frame; returns self.
 
         ``X`` is a DataFrame (string and category columns allowed) or a numeric array;
         ``y`` the labels. ``spec`` is the FeatureSpec ``X`` was built with, kept for
-        scoring live leads.
+        scoring live leads. ``sample_weight`` (one non-negative weight per row, e.g.
+        more for converters) is passed to the estimator's ``fit``, or to every step of
+        a pipeline that takes weights; an estimator (a pipeline's last step) that
+        takes none is refused with a :class:`~leadlife.errors.ModelError`.
         """
         self._check_settings()
         if y is None:
@@ -161,7 +166,7 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
         else:
             model_input = encoder.fit_transform(X)
             _tell_categorical_columns(estimator, encoder)
-        estimator.fit(model_input, y)
+        estimator.fit(model_input, y, **_weight_params(estimator, sample_weight, len(y)))
         self.encoder_ = encoder
         self.estimator_ = estimator
         self.classes_ = np.asarray(estimator.classes_)
@@ -669,6 +674,42 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
 def _default_spec() -> Any:
     """The default FeatureSpec, built once (the scorer reads it on every live event)."""
     return FeatureSpec()
+
+
+def _weight_params(estimator: Any, sample_weight: Any, n_rows: int) -> dict[str, Any]:
+    """``fit``'s keyword arguments that hand ``sample_weight`` to ``estimator``."""
+    if sample_weight is None:
+        return {}
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.ndim == 0:
+        weights = np.full(n_rows, float(weights))
+    if weights.ndim != 1 or len(weights) != n_rows:
+        raise ValueError(
+            f"sample_weight.shape == {weights.shape}, expected ({n_rows},); give one "
+            "weight per row of X"
+        )
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValueError("sample_weight holds negative, NaN or infinite weights; give w >= 0")
+    if isinstance(estimator, Pipeline):
+        # Every step that takes weights gets them (a scaler's mean is weighted too).
+        steps = [
+            (step, part)
+            for step, part in estimator.steps
+            if part not in (None, PASSTHROUGH) and has_fit_parameter(part, "sample_weight")
+        ]
+        step, last = estimator.steps[-1]
+        if steps and steps[-1][0] == step:
+            return {f"{key}__sample_weight": weights for key, _ in steps}
+        name = type(last).__name__
+    elif has_fit_parameter(estimator, "sample_weight"):
+        return {"sample_weight": weights}
+    else:
+        name = type(estimator).__name__
+    raise ModelError(
+        f"{name}.fit takes no sample_weight, so the weights cannot reach the model. Fix: "
+        "give an estimator that takes them (RandomForest, HistGradientBoosting, "
+        "LogisticRegression), or fit without sample_weight"
+    )
 
 
 def _names(names: Sequence[str]) -> str:
