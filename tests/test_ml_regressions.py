@@ -455,3 +455,28 @@ def test_sample_weight_mistakes_are_named() -> None:
         ModelScorer(estimator=_forest(5)).fit(X, y, sample_weight=np.ones(99))
     with pytest.raises(ValueError, match="negative"):
         ModelScorer(estimator=_forest(5)).fit(X, y, sample_weight=-np.ones(100))
+
+
+# -- score --model --reasons 0 writes no reasons ---------------------------------------
+
+
+def test_score_model_reasons_zero_writes_no_reasons(tmp_path: Path) -> None:
+    data = tmp_path / "leads.csv"
+    leads(300).to_csv(data, index=False)
+    name = tmp_path / "m"
+    args = ["train", data, "--label", "Converted", "--drop", "lead_id", "--min-positives", "20"]
+    assert _run(*args, "-o", name).exit_code == 0
+    out = tmp_path / "scored.csv"
+    default = _run("score", "--model", name, data, "-o", out)
+    assert default.exit_code == 0, default.output
+    three = pd.read_csv(out, keep_default_na=False)
+    assert three["reasons"].str.count("; ").max() == 2
+    rescored = tmp_path / "rescored.csv"
+    none = _run("score", "--model", name, out, "-o", rescored, "--reasons", "0")
+    assert none.exit_code == 0, none.output
+    written = pd.read_csv(rescored)
+    assert "reasons" not in written.columns  # not the 3 of the file it rescored either
+    np.testing.assert_allclose(written["probability"], three["probability"])
+    one = _run("score", "--model", name, data, "-o", out, "--reasons", "1")
+    assert one.exit_code == 0, one.output
+    assert pd.read_csv(out, keep_default_na=False)["reasons"].str.count("; ").max() == 0
