@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
+import os
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
 from datetime import timedelta
@@ -29,10 +33,10 @@ from threadpoolctl import threadpool_limits
 
 import leadlife
 from leadlife.cli import main
-from leadlife.errors import FeatureSchemaError, ModelError
+from leadlife.errors import FeatureSchemaError, ModelError, ModelIntegrityError
 from leadlife.ml.encoding import clean_frame
 from leadlife.ml.features import FeatureSpec, build_features, lead_features
-from leadlife.ml.persistence import load_model
+from leadlife.ml.persistence import hash_frame, load_model, save_model
 from leadlife.ml.plugin import ModelScoring
 from leadlife.ml.scorer import BASELINE, ModelScorer
 from leadlife.ml.training import train
@@ -480,3 +484,90 @@ def test_score_model_reasons_zero_writes_no_reasons(tmp_path: Path) -> None:
     one = _run("score", "--model", name, data, "-o", out, "--reasons", "1")
     assert one.exit_code == 0, one.output
     assert pd.read_csv(out, keep_default_na=False)["reasons"].str.count("; ").max() == 0
+
+
+# -- persistence: classes from __main__, edited sidecars, all-missing columns -----------
+
+_MAIN_CLASS_SCRIPT = """
+import sys
+import numpy as np, pandas as pd
+from sklearn.linear_model import LogisticRegression
+from leadlife.ml import ModelScorer, save_model
+
+class BalancedLogistic(LogisticRegression):
+    pass
+
+rng = np.random.default_rng(0)
+X = pd.DataFrame({"visits": rng.poisson(3, 200).astype(float)})
+y = (X.visits > 3).astype(int)
+print(save_model(ModelScorer(estimator=BalancedLogistic()).fit(X, y), sys.argv[1]))
+"""
+
+
+def test_a_class_from_the_saving_script_is_a_named_error_on_load(tmp_path: Path) -> None:
+    script = tmp_path / "train_it.py"
+    script.write_text(_MAIN_CLASS_SCRIPT)
+    saved = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "m")],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    model_file = Path(saved.stdout.strip())
+    with pytest.raises(ModelIntegrityError) as caught:
+        load_model(model_file)
+    message = str(caught.value)
+    assert "__main__.BalancedLogistic" in message
+    assert "importable module" in message
+    assert caught.value.path == str(model_file)
+
+
+@pytest.fixture
+def saved_model(tmp_path: Path) -> Path:
+    X, y = _visits_frame(200)
+    return save_model(ModelScorer(estimator=_forest(5)).fit(X[["visits"]], y), tmp_path / "m")
+
+
+def _edit_sidecar(model_file: Path, **changes: object) -> None:
+    sidecar = Path(f"{model_file}.json")
+    data = json.loads(sidecar.read_text())
+    data.update(changes)
+    sidecar.write_text(json.dumps(data))
+
+
+def test_a_text_format_version_is_called_malformed(saved_model: Path) -> None:
+    _edit_sidecar(saved_model, format_version="1")
+    with pytest.raises(ModelIntegrityError) as caught:
+        load_model(saved_model)
+    assert "'format_version' is '1', not a whole number" in str(caught.value)
+    assert "newer" not in str(caught.value)
+
+
+def test_a_sidecar_without_a_checked_version_is_called_malformed(saved_model: Path) -> None:
+    versions = json.loads(Path(f"{saved_model}.json").read_text())["versions"]
+    del versions["scikit-learn"]
+    _edit_sidecar(saved_model, versions=versions)
+    with pytest.raises(ModelIntegrityError) as caught:
+        load_model(saved_model)
+    assert "records no scikit-learn version" in str(caught.value)
+    assert "unknown version.x" not in str(caught.value)
+
+
+def test_an_upper_case_sidecar_sha256_still_matches(saved_model: Path) -> None:
+    digest = json.loads(Path(f"{saved_model}.json").read_text())["sha256"]
+    _edit_sidecar(saved_model, sha256=digest.upper())
+    assert isinstance(load_model(saved_model, sha256=digest.upper()), ModelScorer)
+
+
+def test_an_all_missing_column_hashes_alike_in_memory_and_from_csv(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {"visits": [1.0, 2.0, 3.0], "referrer": pd.Series([None, None, None], dtype=object)}
+    )
+    path = tmp_path / "frame.csv"
+    frame.to_csv(path, index=False)
+    back = clean_frame(pd.read_csv(path))
+    assert back["referrer"].dtype == np.float64
+    assert hash_frame(clean_frame(frame)) == hash_frame(back)
+    assert hash_frame(frame) == hash_frame(frame.assign(referrer=np.nan))
+    assert hash_frame(frame) != hash_frame(frame.assign(referrer=["a", None, None]))
