@@ -36,6 +36,7 @@ from leadlife.cli import main
 from leadlife.errors import FeatureSchemaError, ModelError, ModelIntegrityError
 from leadlife.ml.encoding import clean_frame
 from leadlife.ml.features import FeatureSpec, build_features, lead_features
+from leadlife.ml.inferred import IndustryInferrer
 from leadlife.ml.persistence import hash_frame, load_model, save_model
 from leadlife.ml.plugin import ModelScoring
 from leadlife.ml.scorer import BASELINE, ModelScorer
@@ -571,3 +572,37 @@ def test_an_all_missing_column_hashes_alike_in_memory_and_from_csv(tmp_path: Pat
     assert hash_frame(clean_frame(frame)) == hash_frame(back)
     assert hash_frame(frame) == hash_frame(frame.assign(referrer=np.nan))
     assert hash_frame(frame) != hash_frame(frame.assign(referrer=["a", None, None]))
+
+
+# -- IndustryInferrer takes whole-number industry codes --------------------------------
+
+_TEXTS = [
+    "banner ad template",
+    "poster template",
+    "brand poster",
+    "online course",
+    "course slides",
+    "teacher training",
+]
+
+
+@pytest.mark.parametrize("offset", [0, 5411])
+def test_industry_inferrer_takes_integer_codes(offset: int) -> None:
+    codes = pd.Series([0, 0, 0, 1, 1, 1]) + offset
+    inferrer = IndustryInferrer(cv=2).fit(_TEXTS, codes)
+    assert inferrer.classes_.tolist() == [offset, offset + 1]
+    predicted = inferrer.predict(["brand poster template", "online teacher course"])
+    assert predicted.tolist() == [offset, offset + 1]
+    assert inferrer.score(_TEXTS, codes) == 1.0
+    industry, _ = inferrer.infer("poster template")
+    assert industry == str(offset)  # a profile's inferred_industry is text
+
+
+def test_industry_inferrer_label_mistakes_are_named() -> None:
+    with pytest.raises(FeatureSchemaError, match="every customer needs an industry"):
+        IndustryInferrer(cv=2).fit(_TEXTS, ["ads", "ads", None, "edu", "edu", "edu"])
+    with pytest.raises(FeatureSchemaError, match="mix texts and whole-number codes"):
+        IndustryInferrer(cv=2).fit(_TEXTS, ["ads", "ads", "ads", 1, 1, 1])
+    with pytest.raises(FeatureSchemaError, match="a text or a whole-number code") as caught:
+        IndustryInferrer(cv=2).fit(_TEXTS, [0.5] * 3 + [1.5] * 3)
+    assert caught.value.column == "industry"
