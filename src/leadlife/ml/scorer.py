@@ -320,7 +320,7 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
             probability = float(self.estimator_.predict_proba(model_input)[0, -1])
             baseline, points, rest = self._occlusion_points(model_input, np.array([probability]))
             encoded = None if isinstance(model_input, pd.DataFrame) else model_input[0]
-        inputs = self._input_names()
+        inputs = self.feature_names_in_  # a live lead's row is by name (_lead_row checks)
         values = [
             _plain(row.get(inputs[source]))
             if source is not None
@@ -484,6 +484,10 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
         transformer prefixes (``remainder__visits``, ``scaler__visits``), shows that
         input's value; others (``onehotencoder__city_Pune``) show the encoded value.
         """
+        cached = self.__dict__.get("_sources_of")
+        if cached is not None and cached[0] is self._names_out:
+            known: list[int | None] = cached[1]
+            return known
         positions = {name: i for i, name in enumerate(self._input_names())}
         sources: list[int | None] = []
         for name in self._names_out:
@@ -493,6 +497,7 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
                 source = positions.get(name[start + 2 :])
                 start = name.find("__", start + 2)
             sources.append(source)
+        self._sources_of = (self._names_out, sources)  # fit gives new names, so a new entry
         return sources
 
     def _positive_column(self) -> int:
