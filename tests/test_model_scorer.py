@@ -163,7 +163,16 @@ def _slow_probability(
         ModelScorer(
             estimator=make_pipeline(StandardScaler(), LogisticRegression()), encoder="passthrough"
         ),
-    ]
+    ],
+    expected_failed_checks=lambda estimator: (
+        {
+            # scikit-learn expects this of its own RandomForest: bootstrap draws rows,
+            # so weight 2 is not the same as the row twice.
+            "check_sample_weight_equivalence_on_dense_data": "RandomForest's bootstrap"
+        }
+        if isinstance(estimator.estimator, RandomForestClassifier)
+        else {}
+    ),
 )
 def test_scikit_learn_estimator_checks(estimator: Any, check: Any) -> None:
     """ModelScorer passes scikit-learn's common estimator checks, with either encoder."""

@@ -149,10 +149,10 @@ def _aware_moment(ctx: click.Context, param: click.Parameter, value: str | None)
 @click.option(
     "--reasons",
     type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
+    default=None,
     metavar="K",
-    help="Add a 'reasons' column with each lead's K largest contributions.",
+    help="Add a 'reasons' column with each lead's K largest contributions (0: none; "
+    "default: none with --rules, the model's 3 with --model).",
 )
 @click.option(
     "--contributions",
@@ -173,7 +173,7 @@ def score(
     model_path: Path | None,
     output: Path,
     now: datetime | None,
-    reasons: int,
+    reasons: int | None,
     contributions: bool,
     chunk_size: int,
 ) -> None:
@@ -207,7 +207,7 @@ def score(
     except RulebookError as exc:
         raise click.ClickException(_one_line(str(exc))) from None
     started = time.perf_counter()
-    rows, grades = _score_csv(leads, rules, output, moment, reasons, contributions, chunk_size)
+    rows, grades = _score_csv(leads, rules, output, moment, reasons or 0, contributions, chunk_size)
     elapsed = time.perf_counter() - started
     rate = rows / elapsed if elapsed > 0 else 0.0
     order = [name for name, _ in rules.grades] + [rules.model.lowest_grade]
@@ -619,9 +619,12 @@ def _literal(text: str, texts: frozenset[str], booleans: bool, numbers: bool) ->
 
 
 def _score_with_model(
-    leads: Path, model_path: Path, output: Path, reasons: int, chunk_size: int
+    leads: Path, model_path: Path, output: Path, reasons: int | None, chunk_size: int
 ) -> None:
-    """``leadlife score --model``: every row scored by a saved model, chunk by chunk."""
+    """``leadlife score --model``: every row scored by a saved model, chunk by chunk.
+
+    ``reasons`` None keeps the model's ``top``; 0 leaves the reasons out (and skips
+    explaining)."""
     import pandas  # noqa: F401 - imported here, so neither the timing nor --version pays it
 
     from leadlife.errors import ModelError
@@ -638,6 +641,7 @@ def _score_with_model(
             f"{model_file}: a {type(model).__name__} fitted without column names cannot "
             "score a CSV; train it with `leadlife train` or leadlife.ml.train"
         )
+    explain = reasons != 0
     if reasons and "top" in model.get_params(deep=False):
         model.set_params(top=reasons)
     features = [(str(item["name"]), item["kind"]) for item in schema]
@@ -648,7 +652,7 @@ def _score_with_model(
             _note_missing([name for name, _ in features], chunk.columns, leads, "the model reads")
         frame = _model_frame(chunk, features, leads)
         try:
-            scored = model.score_frame(frame)
+            scored = model.score_frame(frame, reasons=explain)
         except ModelError as exc:
             raise click.ClickException(f"{leads}: {_one_line(str(exc))}") from None
         tags.update(scored["tag"].value_counts().to_dict())
@@ -675,13 +679,40 @@ def _note_missing(wanted: list[str], columns: pd.Index, leads: Path, reader: str
         click.echo(f"Note: {leads.name} has no column {names}; {reader} them as empty.", err=True)
 
 
+# The cells pandas.read_csv reads as missing by default (its na_values), which is how
+# `leadlife train` and train("file.csv") read their data; matched exactly, as there.
+_READ_CSV_MISSING = (
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+)
+
+
 def _model_frame(
     chunk: pd.DataFrame, features: list[tuple[str, str | None]], leads: Path
 ) -> pd.DataFrame:
     """The model's columns from a chunk of CSV text, cleaned as training cleaned them.
 
-    Cells go through clean_frame (placeholders and blanks are missing, Yes/No are
-    1/0, numbers are numbers). Then each column takes the kind it had in training,
+    Cells read as missing by pandas.read_csv's defaults (``NA``, ``N/A``, ``null``,
+    ``#N/A``, ...) are missing, as when training read the file; then cells go through
+    clean_frame (placeholders and blanks are missing, Yes/No are 1/0, numbers are
+    numbers). Then each column takes the kind it had in training,
     whatever this chunk happens to hold: a numeric column must parse (else an error
     names the column and row), a categorical column stays text.
     """
@@ -692,7 +723,8 @@ def _model_frame(
 
     present = [name for name, _ in features if name in chunk.columns]
     text = chunk[present]
-    cleaned = clean_frame(text)
+    # Training reads its CSV with pandas' default missing markers; so does scoring.
+    cleaned = clean_frame(text.mask(text.isin(_READ_CSV_MISSING)))
     data: dict[str, pd.Series] = {}
     for name, kind in features:
         if name not in chunk.columns:
@@ -734,8 +766,11 @@ def _with_model_scores(chunk: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFram
     # Rounded to a millionth; adding 0.0 turns -0.0 into 0.0.
     added = scored[["probability", "score"]].round(_DECIMALS) + 0.0
     added["tag"] = scored["tag"]
-    added["reasons"] = scored["reasons"]
-    kept = chunk.drop(columns=[column for column in added.columns if column in chunk.columns])
+    if "reasons" in scored.columns:
+        added["reasons"] = scored["reasons"]
+    # A rescored file's old reasons would belong to its old scores: they go too.
+    replaced = [*added.columns, "reasons"]
+    kept = chunk.drop(columns=[column for column in replaced if column in chunk.columns])
     return pd.concat([kept, added], axis=1)
 
 

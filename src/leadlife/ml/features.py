@@ -540,7 +540,7 @@ def _log_from_frame(frame: pd.DataFrame) -> _Log:
     # is the same lead, type or channel as on the event path.
     return _Log(
         ids,
-        _stripped(frame["lead_id"].to_numpy(dtype=object)),
+        _stripped(_text_ids(frame["lead_id"].to_numpy(dtype=object), "the events frame's lead_id")),
         _stripped(frame["type"].to_numpy(dtype=object)),
         _aware_us(frame["at"]),
         _stripped(frame["channel"].to_numpy(dtype=object))
@@ -548,6 +548,45 @@ def _log_from_frame(frame: pd.DataFrame) -> _Log:
         else nothing,
         frame["data"].to_numpy(dtype=object) if "data" in frame.columns else nothing,
     )
+
+
+def _text_ids(values: np.ndarray, where: str) -> np.ndarray:
+    """Lead ids as the engine keeps them, text: whole numbers (a CSV's ids, which
+    pandas reads as int64, or float64 beside a blank) become their digits.
+
+    Any other value that is not text (a fraction, a bool, a date) is refused with a
+    :class:`~leadlife.errors.FeatureSchemaError` naming the lead_id column.
+    """
+    codes, distinct = pd.factorize(values)
+    plain = distinct.tolist()
+    if all(isinstance(value, str) for value in plain):
+        return values
+    converted: list[str] = []
+    for value in plain:
+        if isinstance(value, str):
+            converted.append(value)
+        elif _whole_number(value):
+            converted.append(str(int(value)))
+        else:
+            raise FeatureSchemaError(
+                f"{where} holds {value!r} ({type(value).__name__}); a lead id is text, "
+                "as the engine keeps it",
+                "give lead ids as text, e.g. pd.read_csv(..., dtype={'lead_id': str}), "
+                "which also keeps leading zeros",
+                column="lead_id",
+            )
+    out = values.copy()
+    known = codes >= 0
+    out[known] = _object_array(converted)[codes[known]]
+    return out
+
+
+def _whole_number(value: Any) -> bool:
+    if isinstance(value, bool | np.bool_):
+        return False
+    if isinstance(value, int | np.integer):
+        return True
+    return isinstance(value, float | np.floating) and float(value).is_integer()
 
 
 def _stripped(values: np.ndarray) -> np.ndarray:
@@ -902,7 +941,17 @@ def _profiles_frame(leads: LeadsInput, spec: FeatureSpec) -> pd.DataFrame | None
                 "give one row per lead, indexed by lead_id",
             )
         present = [name for name in spec.profile_fields if name in leads.columns]
-        return leads.loc[:, present]
+        ids = leads.index.to_numpy(dtype=object)
+        text = _text_ids(ids, "the leads frame's index")
+        if text is ids:
+            return leads.loc[:, present]
+        if pd.Index(text).has_duplicates:
+            repeated = pd.Index(text)[pd.Index(text).duplicated()].unique().tolist()[:5]
+            raise FeatureSchemaError(
+                f"the leads frame repeats lead ids in its index, as text: {repeated}",
+                "give one row per lead, indexed by lead_id",
+            )
+        return leads.loc[:, present].set_axis(pd.Index(text, dtype=object, name=leads.index.name))
     by_id = {lead.id: lead.profile for lead in leads}
     ids = list(by_id)
     fields = {

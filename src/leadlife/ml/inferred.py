@@ -124,6 +124,46 @@ def _word_ngrams(word: str, low: int, high: int) -> tuple[str, ...]:
     return tuple(grams)
 
 
+def _industry_labels(labels: Sequence[Any], index: Sequence[Any]) -> list[Any]:
+    """The industries to fit: texts stripped, or whole-number codes (label-encoded, NAICS
+    or SIC) as ints; missing ones, and a mix of texts and codes, are refused."""
+    cleaned: list[Any] = []
+    for row, label in zip(index, labels, strict=True):
+        if isinstance(label, str) and label.strip():
+            cleaned.append(label.strip())
+        elif isinstance(label, int | np.integer) and not isinstance(label, bool | np.bool_):
+            cleaned.append(int(label))
+        elif isinstance(label, str) or label is None or _is_nan(label):
+            raise FeatureSchemaError(
+                f"industry of row {row!r} is {label!r}; every customer needs an industry",
+                "fill it in, or leave that customer out of the fit",
+                column="industry",
+            )
+        else:
+            raise FeatureSchemaError(
+                f"industry of row {row!r} is {label!r} ({type(label).__name__}); an "
+                "industry is a text or a whole-number code",
+                "give industries as texts ('retail') or integer codes (5411), e.g. "
+                "y.astype(str) or y.astype(int)",
+                column="industry",
+            )
+    kinds = {isinstance(label, str) for label in cleaned}
+    if len(kinds) > 1:
+        raise FeatureSchemaError(
+            "the industries mix texts and whole-number codes",
+            "give all of them as texts or all as codes, e.g. y.astype(str)",
+            column="industry",
+        )
+    return cleaned
+
+
+def _is_nan(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
 @attrs.frozen
 class CharNgrams:
     """The analyzer of the industry model: normalized text to word-bounded character n-grams.
@@ -271,14 +311,7 @@ class IndustryInferrer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  #
                 "give one industry per customer text",
                 column="industry",
             )
-        index = _index(X, len(texts))
-        for row, label in zip(index, labels, strict=True):
-            if not isinstance(label, str) or not label.strip():
-                raise FeatureSchemaError(
-                    f"industry of row {row!r} is {label!r}; every customer needs an industry",
-                    "fill it in, or leave that customer out of the fit",
-                    column="industry",
-                )
+        labels = _industry_labels(labels, _index(X, len(texts)))
         low, high = self.ngram_range
         if not 1 <= low <= high:
             raise ModelError(
@@ -296,7 +329,9 @@ class IndustryInferrer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  #
             dtype=np.float64,
         )
         matrix = vectorizer.fit_transform([texts[row] for row in kept])
-        target = np.asarray([labels[i].strip() for i in kept], dtype=object)
+        target = np.asarray([labels[i] for i in kept], dtype=object)
+        if target.size and not isinstance(target[0], str):
+            target = target.astype(np.int64)  # whole-number codes stay numbers
         classes, counts = np.unique(target, return_counts=True)
         if len(classes) < 2:
             raise ModelError(
@@ -440,9 +475,10 @@ class IndustryInferrer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  #
         return np.asarray(softmax(scores / self.temperature_, axis=1), dtype=np.float64)
 
     def predict(self, X: Texts) -> NDArray[Any]:
-        """The most probable industry of each text, whatever its confidence."""
+        """The most probable industry of each text, whatever its confidence (of the
+        kind of ``classes_``: text, or whole-number codes)."""
         best = np.argmax(self.predict_proba(X), axis=1)
-        return np.asarray(self.classes_[best], dtype=object)
+        return np.asarray(self.classes_[best])
 
     def predict_with_confidence(self, X: Texts) -> pd.DataFrame:
         """``industry`` and ``confidence`` per text, as the enricher would set them.

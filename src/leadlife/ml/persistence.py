@@ -64,6 +64,8 @@ NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 _VERSIONED = re.compile(r"^(?P<name>.+)\.v(?P<version>\d+)$")
 _CHUNK = 1024 * 1024
+# Packages whose major version must be the one that saved a model.
+_CHECKED_PACKAGES = ("leadlife", "scikit-learn")
 # Metrics compare_models lists, and whether a higher value is the better one.
 _COMPARED = {
     "roc_auc": True,
@@ -161,7 +163,8 @@ def hash_frame(frame: pd.DataFrame) -> str:
     """The sha256 of a canonical serialization of ``frame``'s columns and cells.
 
     Stable across runs, processes and storage: integers and floats of equal value hash
-    alike (1 and 1.0), so do every kind of missing value, and the index is ignored.
+    alike (1 and 1.0), so do every kind of missing value (a column of nothing but
+    missing values too, object or float), and the index is ignored.
     Column names, column order and row order count, because they change what a
     model learns (the holdout split follows row order): the hash says "exactly this
     table", which is what makes a saved model reproducible.
@@ -171,8 +174,15 @@ def hash_frame(frame: pd.DataFrame) -> str:
     digest.update(json.dumps(header, ensure_ascii=False).encode("utf-8"))
     for position in range(frame.shape[1]):
         column = frame.iloc[:, position]
-        if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
-            values = column.to_numpy(dtype="float64", na_value=np.nan)
+        # A column of missing values only hashes as one, whatever its dtype: object
+        # None in memory is float NaN once written to CSV and read back.
+        empty = len(column) > 0 and bool(column.isna().all())
+        if empty or pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+            values = (
+                np.full(len(column), np.nan)
+                if empty
+                else column.to_numpy(dtype="float64", na_value=np.nan)
+            )
             # One bit pattern for every NaN, and 0.0 for -0.0.
             values = np.where(np.isnan(values), np.nan, values) + 0.0
             digest.update(b"\0n")
@@ -214,7 +224,7 @@ def load_model(
     _check_versions(model_file, sidecar)
     if features is not None:
         check_features(sidecar, features)
-    model = joblib.load(io.BytesIO(content))
+    model = _unpickle(model_file, content, sidecar)
     if _class_path(model) != sidecar["estimator"]:
         raise ModelIntegrityError(
             str(model_file),
@@ -222,6 +232,30 @@ def load_model(
             "save the model again with save_model",
         )
     return model
+
+
+def _unpickle(model_file: Path, content: bytes, sidecar: Mapping[str, Any]) -> Any:
+    """The model in ``content``; a class the pickle names but this process cannot import
+    (one defined in the training script or notebook, ``__main__``) is a
+    :class:`~leadlife.errors.ModelIntegrityError` saying so."""
+    try:
+        return joblib.load(io.BytesIO(content))
+    except (AttributeError, ImportError) as exc:
+        classes = [
+            str(sidecar.get(key))
+            for key in ("estimator", "inner_estimator")
+            if str(sidecar.get(key, "")).startswith("__main__.")
+        ]
+        where = (
+            f" ({', '.join(classes)} was defined in the script that saved it)" if classes else ""
+        )
+        raise ModelIntegrityError(
+            str(model_file),
+            f"it names a class this process cannot import{where}: {exc}",
+            "define your estimator and encoder classes in an importable module (not in "
+            "the training script or notebook), install that module where the model is "
+            "loaded, then retrain and save the model again",
+        ) from exc
 
 
 def read_sidecar(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -254,7 +288,15 @@ def read_sidecar(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"{sidecar_file.name} is not a leadlife model sidecar",
             "load only models written by leadlife.ml.save_model",
         )
-    if not isinstance(data["format_version"], int) or data["format_version"] > FORMAT_VERSION:
+    format_version = data["format_version"]
+    if not isinstance(format_version, int) or isinstance(format_version, bool):
+        raise ModelIntegrityError(
+            str(model_file),
+            f"{sidecar_file.name} is malformed: its 'format_version' is "
+            f"{format_version!r}, not a whole number",
+            "restore the sidecar from where the model was saved, or save the model again",
+        )
+    if format_version > FORMAT_VERSION:
         raise ModelIntegrityError(
             str(model_file),
             f"sidecar format {data['format_version']!r} is newer than this leadlife reads "
@@ -281,6 +323,11 @@ def _check_sidecar_fields(where: str, name: str, data: Mapping[str, Any]) -> Non
         isinstance(value, str) for value in versions.values()
     ):
         problem = f"its 'versions' is {versions!r}, not a mapping of package to version"
+    elif any(not versions.get(package) for package in _CHECKED_PACKAGES):
+        absent = [package for package in _CHECKED_PACKAGES if not versions.get(package)]
+        problem = (
+            f"its 'versions' records no {' and no '.join(absent)} version, which loading checks"
+        )
     else:
         problem = _schema_problem(data["features"])
     if problem is not None:
@@ -495,14 +542,14 @@ def _read_verified(model_file: Path, sidecar: Mapping[str, Any], pinned: str | N
             "restore the .joblib file next to its sidecar, or save the model again",
         ) from None
     actual = hashlib.sha256(content).hexdigest()
-    if actual != sidecar["sha256"]:
+    if actual != str(sidecar["sha256"]).strip().lower():
         raise ModelIntegrityError(
             str(model_file),
             f"sha256 {actual[:12]}… does not match the sidecar's {str(sidecar['sha256'])[:12]}…: "
             "the file changed after it was saved, so it was not unpickled",
             "restore the file saved with this sidecar, or retrain and save the model again",
         )
-    if pinned is not None and actual != pinned.lower():
+    if pinned is not None and actual != pinned.strip().lower():
         raise ModelIntegrityError(
             str(model_file),
             f"sha256 {actual[:12]}… is not the expected {pinned[:12]}…, so it was not unpickled",
@@ -514,7 +561,7 @@ def _read_verified(model_file: Path, sidecar: Mapping[str, Any], pinned: str | N
 def _check_versions(model_file: Path, sidecar: Mapping[str, Any]) -> None:
     saved = sidecar["versions"]
     running = _running_versions()
-    for package in ("leadlife", "scikit-learn"):
+    for package in _CHECKED_PACKAGES:
         before, now = str(saved.get(package, "")), running[package]
         if _major(before) != _major(now):
             raise ModelVersionError(str(model_file), package, before or "an unknown version", now)

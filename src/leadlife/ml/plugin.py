@@ -24,8 +24,11 @@ class ModelScoring:
     :class:`~leadlife.ml.features.FeatureTrail` enricher for the model's feature
     spec, so live leads keep the channels and texts their features read; and the
     scorer's ``window_days`` makes the engine keep day counts as long as its longest
-    window. The rule scorers stay registered: name the driver of the bands in the
-    rulebook (``bands.scorer = "model"``) or keep the rules driving them.
+    window. A model whose columns are not the ones its spec builds for a live lead
+    (trained on a subset of ``build_features``' columns, or on an array) is refused
+    with a :class:`~leadlife.errors.FeatureSchemaError` naming them. The rule scorers
+    stay registered: name the driver of the bands in the rulebook
+    (``bands.scorer = "model"``) or keep the rules driving them.
 
     >>> engine = leadlife.Engine(plugins=[ModelScoring("models/lead-scorer")])  # doctest: +SKIP
     """
@@ -41,6 +44,9 @@ class ModelScoring:
                 "leadlife_register_scorers",
                 f"got {type(model).__name__}; give a fitted ModelScorer or a saved model's path",
             )
+        # Columns the live rows and the model disagree on would fail every event:
+        # refused here, once, naming them (FeatureSchemaError).
+        model._check_live_columns()
         self.model = model
         self.trail = trail
 

@@ -35,12 +35,14 @@ from scipy import sparse
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.pipeline import Pipeline
 from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_array,
     check_is_fitted,
     column_or_1d,
+    has_fit_parameter,
     validate_data,
 )
 
@@ -123,12 +125,32 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
 
     # -- scikit-learn estimator ------------------------------------------------------
 
-    def fit(self, X: Any, y: Any, spec: Any = None) -> ModelScorer:
+    def set_params(self, **params: Any) -> ModelScorer:
+        """Set parameters, nested ones too (``estimator__max_depth``); returns self.
+
+        An estimator left as None or a kind (``"hist_gradient_boosting"``) is first
+        made the estimator it stands for (:func:`~leadlife.ml.estimators.make_estimator`),
+        and an encoder left as None a :class:`~leadlife.ml.encoding.TabularEncoder`,
+        so a search can tune ``ModelScorer()``'s parts as it tunes given ones.
+        """
+        nested = {key.partition("__")[0] for key in params if "__" in key}
+        default = self.estimator is None or isinstance(self.estimator, str)
+        if "estimator" in nested and "estimator" not in params and default:
+            self.estimator = make_estimator(self.estimator or "random_forest")
+        if "encoder" in nested and "encoder" not in params and self.encoder is None:
+            self.encoder = TabularEncoder()
+        result: ModelScorer = super().set_params(**params)
+        return result
+
+    def fit(self, X: Any, y: Any, spec: Any = None, sample_weight: Any = None) -> ModelScorer:
         """Fit the encoder, then the estimator on the encoded frame; returns self.
 
         ``X`` is a DataFrame (string and category columns allowed) or a numeric array;
         ``y`` the labels. ``spec`` is the FeatureSpec ``X`` was built with, kept for
-        scoring live leads.
+        scoring live leads. ``sample_weight`` (one non-negative weight per row, e.g.
+        more for converters) is passed to the estimator's ``fit``, or to every step of
+        a pipeline that takes weights; an estimator (a pipeline's last step) that
+        takes none is refused with a :class:`~leadlife.errors.ModelError`.
         """
         self._check_settings()
         if y is None:
@@ -144,7 +166,7 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
         else:
             model_input = encoder.fit_transform(X)
             _tell_categorical_columns(estimator, encoder)
-        estimator.fit(model_input, y)
+        estimator.fit(model_input, y, **_weight_params(estimator, sample_weight, len(y)))
         self.encoder_ = encoder
         self.estimator_ = estimator
         self.classes_ = np.asarray(estimator.classes_)
@@ -156,7 +178,7 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
             if self.compiled_ is not None
             else _typical_values(model_input, getattr(encoder, "categorical_mask_", None))
         )
-        self._names_out = self._output_names(encoder)
+        self._names_out = self._output_names(encoder, model_input)
         return self
 
     def predict_proba(self, X: Any) -> FloatArray:
@@ -292,11 +314,19 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
             probability = float(compiled.predict_proba_row(x)[-1])
             base, parts = compiled.decompose_row(x)
             baseline, points, rest = _points(compiled, base, parts[np.newaxis], probability)
+            encoded: Any = x
         else:
             model_input = self._lead_input(row)
             probability = float(self.estimator_.predict_proba(model_input)[0, -1])
             baseline, points, rest = self._occlusion_points(model_input, np.array([probability]))
-        values = [_plain(row.get(name)) for name in self._names_out]
+            encoded = None if isinstance(model_input, pd.DataFrame) else model_input[0]
+        inputs = self.feature_names_in_  # a live lead's row is by name (_lead_row checks)
+        values = [
+            _plain(row.get(inputs[source]))
+            if source is not None
+            else (_plain(encoded[j]) if encoded is not None else None)
+            for j, source in enumerate(self._sources())
+        ]
         contributions = self._contributions(float(baseline[0]), points[0], float(rest[0]), values)
         return ScoreResult(self.name, 100.0 * probability, tuple(contributions))
 
@@ -418,14 +448,57 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
             return X
         return self.encoder_.transform(X)
 
-    def _output_names(self, encoder: Any) -> list[str]:
-        """Names of the columns the estimator sees, for contributions and reasons."""
-        names = None if isinstance(encoder, str) else getattr(encoder, "feature_names_out_", None)
-        if names is None:
+    def _output_names(self, encoder: Any, model_input: Any) -> list[str]:
+        """Names of the columns the estimator sees, in its order, for contributions
+        and reasons: the encoder's ``get_feature_names_out()`` (a ColumnTransformer
+        reorders and expands columns), the input names for ``"passthrough"``, else
+        ``<encoder>0``, ``<encoder>1``, ... by position."""
+        width = int(model_input.shape[1])
+        names: Any = None
+        if isinstance(encoder, str):
             names = getattr(self, "feature_names_in_", None)
-        if names is None:
-            names = [f"x{i}" for i in range(self.n_features_in_)]
+            if names is None:
+                names = [f"x{i}" for i in range(self.n_features_in_)]
+        else:
+            names = getattr(encoder, "feature_names_out_", None)
+            if names is None:
+                try:
+                    names = encoder.get_feature_names_out()
+                except Exception:  # no names out (FunctionTransformer, your own class)
+                    names = getattr(model_input, "columns", None)
+        if names is None or len(names) != width:
+            prefix = type(encoder).__name__.lower()
+            names = [f"{prefix}{j}" for j in range(width)]
         return [str(name) for name in names]
+
+    def _input_names(self) -> list[str]:
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            return [f"x{i}" for i in range(self.n_features_in_)]
+        return [str(name) for name in names]
+
+    def _sources(self) -> list[int | None]:
+        """Per model column, the position of the input column whose value it shows.
+
+        A model column named like an input column (``visits``), or like one behind
+        transformer prefixes (``remainder__visits``, ``scaler__visits``), shows that
+        input's value; others (``onehotencoder__city_Pune``) show the encoded value.
+        """
+        cached = self.__dict__.get("_sources_of")
+        if cached is not None and cached[0] is self._names_out:
+            known: list[int | None] = cached[1]
+            return known
+        positions = {name: i for i, name in enumerate(self._input_names())}
+        sources: list[int | None] = []
+        for name in self._names_out:
+            source = positions.get(name)
+            start = name.find("__")
+            while source is None and start >= 0:
+                source = positions.get(name[start + 2 :])
+                start = name.find("__", start + 2)
+            sources.append(source)
+        self._sources_of = (self._names_out, sources)  # fit gives new names, so a new entry
+        return sources
 
     def _positive_column(self) -> int:
         if len(self.classes_) < 2:
@@ -438,8 +511,21 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
     # -- helpers: live leads ---------------------------------------------------------
 
     def _lead_row(self, lead: Lead, now: datetime) -> dict[str, Any]:
-        spec = self.spec_ if self.spec_ is not None else _default_spec()
+        spec = self._live_spec()
         row = lead_features(lead, now, spec)
+        # A spec gives every row the same columns: check them once per spec.
+        if getattr(self, "_spec_checked", None) is not spec:
+            self._check_live_columns(spec, list(row))
+            self._spec_checked = spec
+        return row
+
+    def _live_spec(self) -> Any:
+        return self.spec_ if self.spec_ is not None else _default_spec()
+
+    def _check_live_columns(self, spec: Any = None, built: list[str] | None = None) -> None:
+        """Refuse, naming them, columns a live lead's row (``spec``'s) and the model
+        disagree on; ``built`` is the row's columns (None: ``spec.columns()``)."""
+        spec = self._live_spec() if spec is None else spec
         expected = getattr(self, "feature_names_in_", None)
         if expected is None:
             raise FeatureSchemaError(
@@ -447,22 +533,33 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
                 "features cannot be matched to its columns",
                 "fit it on the DataFrame from build_features (with the same FeatureSpec)",
             )
-        # A spec gives every row the same columns: check them once per spec.
-        if getattr(self, "_spec_checked", None) is spec:
-            return row
-        if len(row) != len(expected) or any(name not in row for name in expected):
-            missing = [str(c) for c in expected if c not in row]
-            unexpected = [c for c in row if c not in set(expected)]
-            raise FeatureSchemaError(
-                f"the lead's features ({type(spec).__name__} with {len(row)} columns) differ "
-                f"from the model's {len(expected)} columns",
-                "fit the model on build_features(...) with the spec it scores with, or "
-                "pass that spec: ModelScorer(spec=...) or fit(X, y, spec=...)",
-                missing=missing,
-                unexpected=unexpected,
+        if built is None:
+            columns = getattr(spec, "columns", None)
+            if columns is None:
+                return
+            built = [str(name) for name in columns()]
+        known = set(built)
+        wanted = [str(name) for name in expected]
+        if len(built) == len(wanted) and all(name in known for name in wanted):
+            return
+        missing = [name for name in wanted if name not in known]
+        unexpected = [name for name in built if name not in set(wanted)]
+        details = []
+        if unexpected:
+            details.append(
+                f"the spec builds {_names(unexpected)}, which the model was not trained on"
             )
-        self._spec_checked = spec
-        return row
+        if missing:
+            details.append(f"the model reads {_names(missing)}, which the spec does not build")
+        raise FeatureSchemaError(
+            f"a live lead's features ({type(spec).__name__} with {len(built)} columns) differ "
+            f"from the model's {len(wanted)} columns: " + "; ".join(details),
+            "train on every column build_features(..., spec=spec) gives (spec.columns()), "
+            "dropping none; or, if the model was trained on another spec's frame, give "
+            "that spec: ModelScorer(spec=...), fit(X, y, spec=...) or train(..., spec=...)",
+            missing=missing,
+            unexpected=unexpected,
+        )
 
     def _one_row(self, row: Mapping[str, Any]) -> pd.DataFrame:
         columns = list(self.feature_names_in_)
@@ -496,7 +593,7 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
 
     def _reason_texts(self, X: Any, model_input: Any, probability: FloatArray) -> Iterator[str]:
         top = len(self._names_out) if self.top is None else self.top
-        raw_columns = self._raw_columns(X)
+        raw_columns = self._raw_columns(X, model_input)
         for start in range(0, len(probability), _CHUNK_ROWS):
             stop = min(start + _CHUNK_ROWS, len(probability))
             chunk = _rows(model_input, start, stop)
@@ -518,19 +615,23 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
                     texts.append(f"{self._names_out[j]}={_shown(value)} ({share:+.1f})")
                 yield "; ".join(texts)
 
-    def _raw_columns(self, X: Any) -> list[NDArray[Any] | None]:
-        """Per model column, the input values to show in reasons (None when unknown)."""
-        if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
-            return [
-                X[name].to_numpy(dtype=object) if name in X.columns else None
-                for name in self._names_out
-            ]
-        # Unnamed columns are known by position: x0, x1, ...
-        array = X.to_numpy(dtype=object) if isinstance(X, pd.DataFrame) else np.asarray(X)
-        positions = {f"x{j}": j for j in range(array.shape[1])}
-        return [
-            array[:, positions[name]] if name in positions else None for name in self._names_out
-        ]
+    def _raw_columns(self, X: Any, model_input: Any) -> list[NDArray[Any] | None]:
+        """Per model column, the values to show in reasons: the input column it comes
+        from, else the encoded column (None when unknown)."""
+        encoded: Any = None
+        columns: list[NDArray[Any] | None] = []
+        for j, source in enumerate(self._sources()):
+            if source is not None:
+                if isinstance(X, pd.DataFrame):
+                    columns.append(X.iloc[:, source].to_numpy(dtype=object))
+                else:
+                    columns.append(np.asarray(X)[:, source])
+                continue
+            if encoded is None and not isinstance(self.encoder_, str):
+                encoded = model_input.toarray() if sparse.issparse(model_input) else model_input
+                encoded = np.asarray(encoded, dtype=object)
+            columns.append(encoded[:, j] if encoded is not None else None)
+        return columns
 
     def _occlusion_points(
         self, model_input: Any, probability: FloatArray
@@ -578,6 +679,47 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
 def _default_spec() -> Any:
     """The default FeatureSpec, built once (the scorer reads it on every live event)."""
     return FeatureSpec()
+
+
+def _weight_params(estimator: Any, sample_weight: Any, n_rows: int) -> dict[str, Any]:
+    """``fit``'s keyword arguments that hand ``sample_weight`` to ``estimator``."""
+    if sample_weight is None:
+        return {}
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.ndim == 0:
+        weights = np.full(n_rows, float(weights))
+    if weights.ndim != 1 or len(weights) != n_rows:
+        raise ValueError(
+            f"sample_weight.shape == {weights.shape}, expected ({n_rows},); give one "
+            "weight per row of X"
+        )
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValueError("sample_weight holds negative, NaN or infinite weights; give w >= 0")
+    if isinstance(estimator, Pipeline):
+        # Every step that takes weights gets them (a scaler's mean is weighted too).
+        steps = [
+            (step, part)
+            for step, part in estimator.steps
+            if part not in (None, PASSTHROUGH) and has_fit_parameter(part, "sample_weight")
+        ]
+        step, last = estimator.steps[-1]
+        if steps and steps[-1][0] == step:
+            return {f"{key}__sample_weight": weights for key, _ in steps}
+        name = type(last).__name__
+    elif has_fit_parameter(estimator, "sample_weight"):
+        return {"sample_weight": weights}
+    else:
+        name = type(estimator).__name__
+    raise ModelError(
+        f"{name}.fit takes no sample_weight, so the weights cannot reach the model. Fix: "
+        "give an estimator that takes them (RandomForest, HistGradientBoosting, "
+        "LogisticRegression), or fit without sample_weight"
+    )
+
+
+def _names(names: Sequence[str]) -> str:
+    shown = ", ".join(repr(name) for name in names[:6])
+    return shown + (f" and {len(names) - 6} more" if len(names) > 6 else "")
 
 
 def _tell_categorical_columns(estimator: Any, encoder: Any) -> None:

@@ -297,6 +297,11 @@ def _model(estimator: Any, random_state: int, spec: Any) -> Any:
         scorer = ModelScorer(estimator=make_estimator(estimator, random_state=random_state))
     elif isinstance(estimator, ModelScorer):
         scorer = clone(estimator)
+        inner = scorer.estimator
+        if inner is None or isinstance(inner, str):
+            # The estimator it stands for, seeded by train (and searchable: estimator__...).
+            kind = inner or ESTIMATOR_KINDS[0]
+            scorer.set_params(estimator=make_estimator(kind, random_state=random_state))
     elif isinstance(estimator, Pipeline):
         scorer = ModelScorer(estimator=clone(estimator), encoder="passthrough")
     elif hasattr(estimator, "fit") and hasattr(estimator, "predict_proba"):
@@ -307,9 +312,25 @@ def _model(estimator: Any, random_state: int, spec: Any) -> Any:
             f"{' or '.join(repr(kind) for kind in ESTIMATOR_KINDS)}, or an estimator "
             "with fit and predict_proba"
         )
+    _seed(scorer.estimator, random_state)
     if spec is not None:
         scorer.set_params(spec=spec)
     return scorer
+
+
+def _seed(estimator: Any, random_state: int) -> None:
+    """Give every ``random_state`` left as None in ``estimator`` (and in its steps and
+    inner estimators) train's ``random_state``: the same frame and seed, the same model."""
+    get_params = getattr(estimator, "get_params", None)
+    if get_params is None:
+        return
+    unseeded = {
+        key: random_state
+        for key, value in get_params(deep=True).items()
+        if (key == "random_state" or key.endswith("__random_state")) and value is None
+    }
+    if unseeded:
+        estimator.set_params(**unseeded)
 
 
 def _prefixed(space: Mapping[str, Any]) -> dict[str, Any]:
