@@ -40,7 +40,9 @@ class Event(BaseModel):
     at: AwareDatetime = Field(description="when it happened, with a timezone offset")
     channel: str | None = Field(default=None, description="channel it came through")
     source: str | None = Field(default=None, description="campaign or system that sent it")
-    data: dict[str, Any] = Field(default_factory=FrozenDict, description="type-specific fields")
+    data: Mapping[str, Any] = Field(
+        default_factory=FrozenDict, description="type-specific fields, read-only"
+    )
 
     @field_validator("data")
     @classmethod

@@ -493,7 +493,7 @@ def _log_from_events(events: Iterable[Event | Mapping[str, Any]]) -> _Log:
     kind: list[str] = []
     at_us: list[int] = []
     channel: list[str | None] = []
-    data: list[dict[str, Any]] = []
+    data: list[Mapping[str, Any]] = []
     for raw in events:
         event = parse_event(raw)  # the engine's own validation, so both read alike
         ids.append(event.id)
