@@ -256,11 +256,24 @@ def test_integer_lead_ids_of_a_csv_log_are_text() -> None:
     frame = build_features(log, engine.storage.leads(), as_of=as_of, spec=spec)
     assert frame.index.tolist() == ["1001", "1002"]
     assert frame.loc["1001", "industry"] == "media"
-    texts = build_features(log.assign(lead_id=log["lead_id"].astype(str)), as_of=as_of, spec=spec)
-    pd.testing.assert_frame_equal(build_features(log, as_of=as_of, spec=spec), texts)
     profiles = pd.DataFrame({"industry": ["retail"]}, index=pd.Index([1002], name="lead_id"))
     joined = build_features(log, profiles, as_of=as_of, spec=spec)
-    assert joined.loc["1002", "industry"] == "retail"
+    assert joined.loc[1002, "industry"] == "retail"  # numbers on both sides stay numbers
+
+
+def test_integer_lead_ids_alone_stay_numbers_so_labels_line_up() -> None:
+    """Regression: a log's integer ids became text even with nothing to join, so
+    labels indexed by the same CSV's integer ids matched no lead."""
+    log = _csv_log()
+    as_of = T0 + timedelta(days=30)
+    spec = FeatureSpec(windows=(7,), text_buckets=0, profile_fields=("industry",))
+    frame = build_features(log, as_of=as_of, spec=spec)
+    assert frame.index.tolist() == [1001, 1002]
+    labels = pd.Series([1, 0], index=pd.Index([1001, 1002], name="lead_id"))
+    assert frame.index.intersection(labels.index).size == 2
+    texts = build_features(log.assign(lead_id=log["lead_id"].astype(str)), as_of=as_of, spec=spec)
+    assert texts.index.tolist() == ["1001", "1002"]
+    np.testing.assert_array_equal(frame.to_numpy(), texts.to_numpy())
 
 
 def test_a_lead_id_that_is_no_whole_number_is_refused() -> None:

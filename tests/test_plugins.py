@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pluggy
 import pytest
 
@@ -1074,9 +1075,17 @@ def test_a_misspelt_hook_is_refused_naming_the_hook_meant() -> None:
     assert pm.get_plugin("Typo") is None
     assert len(pm.get_plugins()) == 3  # the built-ins alone
     engine = leadlife.Engine(plugin_manager=pm)
-    pm.register(Typo())  # registered later: refused when the engine collects it
+    with pytest.raises(RegistrationError, match="did you mean 'leadlife_stage_changed'"):
+        pm.register(Typo())  # refused at once: a running engine keeps working
+    engine.ingest(ev("page_view"))
+
+    class Unknown:
+        @leadlife.hookimpl
+        def leadlife_crm_synced(self) -> None: ...
+
+    pm.register(Unknown())  # not near a leadlife hook: maybe declared later, checked then
     with pytest.raises(RegistrationError, match="no hook specification declares"):
-        engine.ingest(ev("page_view"))
+        engine.ingest(ev("page_view", at=hours(1)))
 
     class OtherSystem:
         @leadlife.hookimpl(optionalhook=True)
@@ -1342,7 +1351,9 @@ def test_a_lookup_marking_a_contact_invalid_wins_over_its_check(
     assert not engine.failures
 
 
-@pytest.mark.parametrize("answer", ["7", b"9", True, None, [1.0], float("nan")])
+@pytest.mark.parametrize(
+    "answer", ["7", b"9", True, None, [1.0], float("nan"), np.True_, np.False_]
+)
 def test_a_scorer_answering_something_else_than_a_number_is_a_failure(answer: object) -> None:
     """Regression: float() made scores of "7", b"9" and True without a word."""
 

@@ -207,3 +207,35 @@ def test_a_tick_and_a_host_lock_do_not_deadlock() -> None:
         thread.join(timeout=20)
     assert not any(thread.is_alive() for thread in threads)
     assert engine.get("u2").event_count == 1
+
+
+def test_one_leads_stage_changes_reach_the_hooks_in_order_across_threads() -> None:
+    """Regression: with fan-out outside the lock, a second thread's later event of the
+    same lead notified its MQL->SQL before a slow hook let the first thread's
+    COLD->MQL through."""
+    seen: list[str] = []
+
+    class Audit:
+        @leadlife.hookimpl
+        def leadlife_stage_changed(self, lead: Lead, change: leadlife.StageChange) -> None:
+            seen.append(f"{change.from_stage.name}->{change.to_stage.name}")
+
+    class SlowWebhook:  # pluggy calls it first: registered last
+        @leadlife.hookimpl
+        def leadlife_stage_changed(self, lead: Lead, change: leadlife.StageChange) -> None:
+            if change.to_stage is Stage.MQL:
+                time.sleep(0.2)
+
+    engine = leadlife.Engine(plugins=[Audit(), SlowWebhook()], clock=leadlife.FixedClock(T0))
+    first = threading.Thread(target=engine.ingest, args=(ev("form_submit", event_id="f1", **FORM),))
+    second = threading.Thread(
+        target=engine.ingest,
+        args=(ev("company_verified", event_id="cv1", industry="media", **FORM),),
+    )
+    first.start()
+    time.sleep(0.05)
+    second.start()
+    first.join(timeout=10)
+    second.join(timeout=10)
+    assert engine.get("u1").stage is Stage.SQL
+    assert seen == ["COLD->MQL", "MQL->SQL"]

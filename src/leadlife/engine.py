@@ -199,6 +199,11 @@ class Engine:
         # commit and send events. ``_applying``: leads with an event before its commit.
         self._lock = threading.RLock()
         self._applying: set[str] = set()
+        # Fan-outs in commit order, delivered outside the lock by one thread at a time.
+        self._outbox: deque[
+            tuple[Lead, list[StageChange], list[Notice], str | None, list[PluginFailure]]
+        ] = deque()
+        self._delivering = False
         self._sync()
 
     # -- plugins -------------------------------------------------------------------
@@ -436,10 +441,10 @@ class Engine:
         event = parse_event(raw)  # outside the lock: validation reads no engine state
         with self._lock:
             lead, changes, notices, duplicate = self._apply(event, failures)
+            if changes or notices:
+                self._outbox.append((lead, changes, notices, event.id, failures))
         if changes or notices:
-            # After the commit and outside the lock: a hook may hand an event to
-            # another thread and wait for it.
-            self._fan_out(lead, changes, notices, event.id, failures)
+            self._deliver()
         return lead, len(changes), duplicate
 
     def _apply(
@@ -690,7 +695,9 @@ class Engine:
                     answer = incremental(seen, event, previous, now)
                 else:
                     answer = score(seen, now)
-                if type(answer) is not float and isinstance(answer, _NOT_SCORES):
+                if type(answer) is not float and (
+                    isinstance(answer, _NOT_SCORES) or type(answer).__name__ in _NUMPY_BOOLS
+                ):
                     # float() would read "7", b"9" and True as scores
                     raise TypeError(f"returned {answer!r}; a score is a number")
                 value = float(answer)
@@ -863,6 +870,34 @@ class Engine:
             return any(logged.id == event.id for logged in storage.events(event.lead_id))
         except Exception as exc:
             raise self._storage_error(operation, event.id, exc) from exc
+
+    def _deliver(self) -> None:
+        """Fan out what commits left in the outbox, in commit order, outside the lock.
+
+        Outside it, a hook may hand an event to another thread and wait for it; in
+        commit order, one lead's stage changes reach the hooks in the order they
+        happened whichever threads sent its events. One thread delivers at a time: a
+        thread finding another delivering leaves its fan-out to that one, to come
+        after the hook running (an event a hook sends is fanned out after the hook,
+        as if sent after the event it hooks).
+        """
+        lock, outbox = self._lock, self._outbox
+        with lock:
+            if self._delivering:
+                return
+            self._delivering = True
+        try:
+            while True:
+                with lock:
+                    if not outbox:
+                        self._delivering = False
+                        return
+                    lead, changes, notices, event_id, failures = outbox.popleft()
+                self._fan_out(lead, changes, notices, event_id, failures)
+        except BaseException:
+            with lock:
+                self._delivering = False
+            raise
 
     def _fan_out(
         self,
@@ -1063,8 +1098,10 @@ class Engine:
                 applying.discard(lead_id)
             if assignments and self.routing is not None:
                 self.routing.committed(assignments)
-        if changes or notices:  # outside the lock, as in _ingest
-            self._fan_out(lead, changes, notices, None, failures)
+            if changes or notices:
+                self._outbox.append((lead, changes, notices, None, failures))
+        if changes or notices:
+            self._deliver()
         return changes, notices, lead.next_check_ts
 
     def _tick_steps(
@@ -1215,6 +1252,7 @@ def _plugin_name(pm: LeadlifePluginManager, plugin: object) -> str:
 _DERIVED_FIELDS = frozenset(f"{name}_valid" for name in CONTACT_FIELDS)
 # What float() reads, but no scorer means as a score.
 _NOT_SCORES = (str, bytes, bytearray, bool)
+_NUMPY_BOOLS = frozenset({"bool_", "bool"})  # numpy's, which are no Python bool
 
 
 def _is_ours(obj: object) -> bool:

@@ -540,7 +540,7 @@ def _log_from_frame(frame: pd.DataFrame) -> _Log:
     # is the same lead, type or channel as on the event path.
     return _Log(
         ids,
-        _stripped(_text_ids(frame["lead_id"].to_numpy(dtype=object), "the events frame's lead_id")),
+        _stripped(_checked_ids(frame["lead_id"].to_numpy(dtype=object), "the events' lead_id")),
         _stripped(frame["type"].to_numpy(dtype=object)),
         _aware_us(frame["at"]),
         _stripped(frame["channel"].to_numpy(dtype=object))
@@ -548,6 +548,43 @@ def _log_from_frame(frame: pd.DataFrame) -> _Log:
         else nothing,
         frame["data"].to_numpy(dtype=object) if "data" in frame.columns else nothing,
     )
+
+
+def _checked_ids(values: np.ndarray, where: str) -> np.ndarray:
+    """``values`` if each is text or a whole number (a CSV's ids, read as numbers),
+    else a :class:`~leadlife.errors.FeatureSchemaError` naming the lead_id column."""
+    _text_ids(values, where)  # raises for other values; its answer is not kept
+    return values
+
+
+def _has_numbers(values: np.ndarray) -> bool:
+    return not all(isinstance(value, str) for value in pd.unique(values) if value is not None)
+
+
+def _ids_of_one_kind(log: _Log, profiles: pd.DataFrame | None) -> tuple[_Log, pd.DataFrame | None]:
+    """Whole-number lead ids are kept as numbers (labels read from the same CSV line
+    up with them), unless text ids are beside them (the engine's leads, a frame of
+    text ids): then all become text, as the engine keeps them (1001 is "1001")."""
+    log_numbers = _has_numbers(log.lead)
+    profile_ids = None if profiles is None else profiles.index.to_numpy(dtype=object)
+    profile_numbers = profile_ids is not None and _has_numbers(profile_ids)
+    texts = not all(not isinstance(v, str) for v in pd.unique(log.lead)) or (
+        profile_ids is not None and any(isinstance(v, str) for v in pd.unique(profile_ids))
+    )
+    if not texts or not (log_numbers or profile_numbers):
+        return log, profiles
+    if log_numbers:
+        log = attrs.evolve(log, lead=_text_ids(log.lead, "the events' lead_id"))
+    if profiles is not None and profile_numbers and profile_ids is not None:
+        text = pd.Index(_text_ids(profile_ids, "the leads frame's index"), dtype=object)
+        if text.has_duplicates:
+            repeated = text[text.duplicated()].unique().tolist()[:5]
+            raise FeatureSchemaError(
+                f"the leads frame repeats lead ids in its index, as text: {repeated}",
+                "give one row per lead, indexed by lead_id",
+            )
+        profiles = profiles.set_axis(text.rename(profiles.index.name))
+    return log, profiles
 
 
 def _text_ids(values: np.ndarray, where: str) -> np.ndarray:
@@ -675,6 +712,7 @@ def build_features(
     as_of_ts = as_of.timestamp()
     log = _log_from_frame(events) if isinstance(events, pd.DataFrame) else _log_from_events(events)
     profiles = _profiles_frame(leads, spec)
+    log, profiles = _ids_of_one_kind(log, profiles)
 
     # The events that count: before as_of, and the first of each id.
     chosen = np.flatnonzero(log.at_us < as_of_us)
@@ -941,17 +979,8 @@ def _profiles_frame(leads: LeadsInput, spec: FeatureSpec) -> pd.DataFrame | None
                 "give one row per lead, indexed by lead_id",
             )
         present = [name for name in spec.profile_fields if name in leads.columns]
-        ids = leads.index.to_numpy(dtype=object)
-        text = _text_ids(ids, "the leads frame's index")
-        if text is ids:
-            return leads.loc[:, present]
-        if pd.Index(text).has_duplicates:
-            repeated = pd.Index(text)[pd.Index(text).duplicated()].unique().tolist()[:5]
-            raise FeatureSchemaError(
-                f"the leads frame repeats lead ids in its index, as text: {repeated}",
-                "give one row per lead, indexed by lead_id",
-            )
-        return leads.loc[:, present].set_axis(pd.Index(text, dtype=object, name=leads.index.name))
+        _checked_ids(leads.index.to_numpy(dtype=object), "the leads frame's index")
+        return leads.loc[:, present]
     by_id = {lead.id: lead.profile for lead in leads}
     ids = list(by_id)
     fields = {

@@ -60,10 +60,26 @@ class LeadlifePluginManager(pluggy.PluginManager):
         self._call_plans.clear()
         try:
             self._refuse_wrappers(plugin)
+            self._refuse_misspelt_hooks(plugin)
         except RegistrationError:
             self.unregister(plugin)
             raise
         return result
+
+    def _refuse_misspelt_hooks(self, plugin: object) -> None:
+        """Refuse at once an implementation whose name is nearly a leadlife hook's;
+        other undeclared names wait for :meth:`check_hooks` (a host may declare them)."""
+        for caller in self.get_hookcallers(plugin) or ():
+            if caller.has_spec():
+                continue
+            close = difflib.get_close_matches(caller.name, _HOOK_NAMES, n=1, cutoff=0.85)
+            for impl in caller.get_hookimpls():
+                if close and impl.plugin is plugin and not impl.optionalhook:
+                    raise RegistrationError(
+                        impl.plugin_name,
+                        caller.name,
+                        f"no hook specification declares it; did you mean {close[0]!r}?",
+                    )
 
     def check_hooks(self) -> None:
         """Refuse an implementation of a hook no specification declares (a misspelt
