@@ -557,25 +557,27 @@ def _checked_ids(values: np.ndarray, where: str) -> np.ndarray:
     return values
 
 
-def _has_numbers(values: np.ndarray) -> bool:
-    return not all(isinstance(value, str) for value in pd.unique(values) if value is not None)
+def _id_kinds(values: np.ndarray | None) -> tuple[bool, bool]:
+    """``(any text id, any other id)`` among ``values`` (None: no ids)."""
+    if values is None:
+        return False, False
+    distinct = [value for value in pd.unique(values) if value is not None]
+    texts = sum(isinstance(value, str) for value in distinct)
+    return texts > 0, texts < len(distinct)
 
 
 def _ids_of_one_kind(log: _Log, profiles: pd.DataFrame | None) -> tuple[_Log, pd.DataFrame | None]:
     """Whole-number lead ids are kept as numbers (labels read from the same CSV line
     up with them), unless text ids are beside them (the engine's leads, a frame of
     text ids): then all become text, as the engine keeps them (1001 is "1001")."""
-    log_numbers = _has_numbers(log.lead)
     profile_ids = None if profiles is None else profiles.index.to_numpy(dtype=object)
-    profile_numbers = profile_ids is not None and _has_numbers(profile_ids)
-    texts = not all(not isinstance(v, str) for v in pd.unique(log.lead)) or (
-        profile_ids is not None and any(isinstance(v, str) for v in pd.unique(profile_ids))
-    )
-    if not texts or not (log_numbers or profile_numbers):
+    log_texts, log_numbers = _id_kinds(log.lead)
+    profile_texts, profile_numbers = _id_kinds(profile_ids)
+    if not (log_texts or profile_texts) or not (log_numbers or profile_numbers):
         return log, profiles
     if log_numbers:
         log = attrs.evolve(log, lead=_text_ids(log.lead, "the events' lead_id"))
-    if profiles is not None and profile_numbers and profile_ids is not None:
+    if profiles is not None and profile_ids is not None and profile_numbers:
         text = pd.Index(_text_ids(profile_ids, "the leads frame's index"), dtype=object)
         if text.has_duplicates:
             repeated = text[text.duplicated()].unique().tolist()[:5]
