@@ -553,8 +553,20 @@ def _log_from_frame(frame: pd.DataFrame) -> _Log:
 def _checked_ids(values: np.ndarray, where: str) -> np.ndarray:
     """``values`` if each is text or a whole number (a CSV's ids, read as numbers),
     else a :class:`~leadlife.errors.FeatureSchemaError` naming the lead_id column."""
-    _text_ids(values, where)  # raises for other values; its answer is not kept
+    for value in pd.factorize(values)[1].tolist():
+        if not isinstance(value, str) and not _whole_number(value):
+            raise _not_an_id(value, where)
     return values
+
+
+def _not_an_id(value: Any, where: str) -> FeatureSchemaError:
+    return FeatureSchemaError(
+        f"{where} holds {value!r} ({type(value).__name__}); a lead id is text, "
+        "as the engine keeps it",
+        "give lead ids as text, e.g. pd.read_csv(..., dtype={'lead_id': str}), "
+        "which also keeps leading zeros",
+        column="lead_id",
+    )
 
 
 def _id_kinds(values: np.ndarray | None) -> tuple[bool, bool]:
@@ -607,13 +619,7 @@ def _text_ids(values: np.ndarray, where: str) -> np.ndarray:
         elif _whole_number(value):
             converted.append(str(int(value)))
         else:
-            raise FeatureSchemaError(
-                f"{where} holds {value!r} ({type(value).__name__}); a lead id is text, "
-                "as the engine keeps it",
-                "give lead ids as text, e.g. pd.read_csv(..., dtype={'lead_id': str}), "
-                "which also keeps leading zeros",
-                column="lead_id",
-            )
+            raise _not_an_id(value, where)
     out = values.copy()
     known = codes >= 0
     out[known] = _object_array(converted)[codes[known]]
