@@ -476,3 +476,31 @@ def test_version_does_not_import_pandas() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False"
+
+
+def test_boolean_cells_count_for_numeric_rules(tmp_path: Path) -> None:
+    """Regression: a lead frame written to CSV spells booleans True/False, which
+    min/max conditions and numeric weighted rules read as missing (0 points where
+    the engine gave 15)."""
+    rules = {
+        "fit": [{"id": "verified", "when": {"field": "company_verified", "min": 1}, "points": 10}],
+        "weighted": [{"id": "sme", "field": "sme", "weight": 5}],
+    }
+    scorer = RuleScorer(ScoringRules.from_dict(rules))
+    leads = [lead("yes", company_verified=True, sme=True), lead("no", sme=False)]
+    frame = lead_frame(leads, scorer.rules, NOW)
+    frame.to_csv(tmp_path / "leads.csv")
+    out = tmp_path / "scored.csv"
+    result = run(
+        str(tmp_path / "leads.csv"),
+        "--rules",
+        str(write_rules(tmp_path / "rules.toml", rules)),
+        "-o",
+        str(out),
+        "--now",
+        NOW.isoformat(),
+    )
+    assert result.exit_code == 0, result.output
+    scored = read_scored(out)
+    assert scored.loc["yes", "score"] == scorer.score(leads[0], NOW) == 15.0
+    assert scored.loc["no", "score"] == scorer.score(leads[1], NOW) == 0.0

@@ -493,7 +493,9 @@ def _converters(rules: ScoringRules) -> dict[str, _Converter]:
     CSV cells are text, but ``equals`` and ``in`` compare with the rulebook's own
     values: ``equals = true`` must match the cell ``true``, ``in = [1, 2]`` the cell
     ``2``. Only columns compared with booleans or numbers are converted, and only
-    cells that spell one; text targets stay text (``"01"`` is not ``1``).
+    cells that spell one; text targets stay text (``"01"`` is not ``1``). Columns
+    that ``min``/``max`` conditions or numeric weighted rules read take ``true`` and
+    ``false`` as booleans (1 and 0 to those rules), as the engine reads them.
     """
     from leadlife.scoring.model import FieldWhen
 
@@ -501,9 +503,14 @@ def _converters(rules: ScoringRules) -> dict[str, _Converter]:
     model = rules.model
     conditions: list[object] = [rule.when for rule in model.fit]
     conditions += [rule.when for rule in model.engagement]
+    # Numeric rules count booleans as 0 and 1, as the engine does: a lead frame
+    # written to CSV spells them True and False.
+    numeric = {rule.field for rule in model.weighted if rule.field and rule.values is None}
     for when in conditions:
         if not isinstance(when, FieldWhen):
             continue
+        if when.min is not None or when.max is not None:
+            numeric.add(when.field)
         values = [when.equals] if when.equals is not None else list(when.in_ or ())
         targets.setdefault(when.field, []).extend(values)
     converters: dict[str, _Converter] = {}
@@ -512,7 +519,7 @@ def _converters(rules: ScoringRules) -> dict[str, _Converter]:
             continue
         values = targets.get(column, [])
         texts = frozenset(v for v in values if isinstance(v, str))
-        booleans = any(isinstance(v, bool) for v in values)
+        booleans = column in numeric or any(isinstance(v, bool) for v in values)
         numbers = any(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
         converters[column] = (texts, booleans, numbers)
     return converters

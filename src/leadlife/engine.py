@@ -516,7 +516,7 @@ class Engine:
                 ):
                     until = math.nextafter(ts, -math.inf)
                 if due <= until:
-                    self._catch_up(lead, until, changes, notices, assignments)
+                    self._catch_up(lead, until, changes, notices, assignments, failures)
             enrichment: Mapping[str, Any]
             ordered: Mapping[str, Any]
             if self.enrichers or self._enrich_hooks:
@@ -537,11 +537,17 @@ class Engine:
                 enrichment = {**enrichment, **ordered}
             last = lead.last_event_ts
             now = event.at if last is None or last <= ts else datetime.fromtimestamp(last, UTC)
-            self._score(lead, now, event, failures)
+            # Read by other rules (the host changed its rulebook), the lead's last
+            # scores and reading of the ladder say nothing of what these rules decide.
+            reread = lead.rulebook_digest != rulebook.digest
+            self._score(lead, now, event, failures, incremental=not reread)
             lead.scored_ts = ts if last is None or last <= ts else last
             changes.extend(
-                rulebook.evaluate(lead, event, enriched=enrichment, force=bool(changes), ts=ts)
+                rulebook.evaluate(
+                    lead, event, enriched=enrichment, force=reread or bool(changes), ts=ts
+                )
             )
+            lead.rulebook_digest = rulebook.digest
             routing = self.routing
             if routing is not None:
                 made = routing.observe(lead, event, ts, owner_before, notices)
@@ -670,15 +676,19 @@ class Engine:
         now: datetime,
         event: Event | None,
         failures: list[PluginFailure],
+        *,
+        incremental: bool = True,
     ) -> None:
         """Refresh every scorer's score of ``lead``; a failing scorer keeps its old score.
 
-        With an event, scorers that have ``score_event`` update their previous score
-        from the event alone instead of rescoring the whole lead.
+        With an event (and ``incremental``), scorers that have ``score_event`` update
+        their previous score from the event alone instead of rescoring the whole lead.
         """
         scores = lead.scores
         view = None
-        for name, plugin, score, incremental, ours in self._scoring:
+        for name, plugin, score, update, ours in self._scoring:
+            if not incremental:
+                update = None
             seen = lead
             if not ours:
                 # What a scorer from outside leadlife changes in the lead, failing or
@@ -688,11 +698,11 @@ class Engine:
                 seen.score = scores.get(self.rulebook.scorer_name, lead.score)
             try:
                 if (
-                    incremental is not None
+                    update is not None
                     and event is not None
                     and (previous := scores.get(name)) is not None
                 ):
-                    answer = incremental(seen, event, previous, now)
+                    answer = update(seen, event, previous, now)
                 else:
                     answer = score(seen, now)
                 if type(answer) is not float and (
@@ -798,13 +808,24 @@ class Engine:
         changes: list[StageChange],
         notices: list[Notice],
         assignments: list[Assignment],
+        failures: list[PluginFailure],
     ) -> None:
         """Time rules due by ``until_ts``, in time order: follow-up timers, then the
         rulebook's demotions and sleep; at the same moment the timers go first (they
-        remind about the stage the lead was in)."""
+        remind about the stage the lead was in). A lead about to cool is rescored as
+        of that moment first."""
         routing, rulebook = self.routing, self.rulebook
+
+        def rescore(ts: float) -> None:
+            newest = lead.last_event_ts
+            if newest is not None and newest > ts:
+                ts = newest  # never as of a moment before the lead's newest event
+            if lead.scored_ts != ts:
+                self._score(lead, datetime.fromtimestamp(ts, UTC), None, failures)
+                lead.scored_ts = ts
+
         if routing is None:
-            rulebook.catch_up(lead, until_ts, changes, notices)
+            rulebook.catch_up(lead, until_ts, changes, notices, rescore=rescore)
             return
         # One moment at a time: a reminder due after the lead left a stage must see
         # that it left, and a demotion due after a reassignment must follow it.
@@ -815,7 +836,7 @@ class Engine:
             if follow is not None and follow <= until_ts and (rule is None or follow <= rule):
                 assignments.extend(routing.catch_up(lead, follow, notices))
             elif rule is not None and rule <= until_ts:
-                rulebook.catch_up(lead, rule, changes, notices)
+                rulebook.catch_up(lead, rule, changes, notices, rescore=rescore)
             else:
                 return
             if (len(changes), len(notices), len(assignments)) == done and (
@@ -1115,7 +1136,7 @@ class Engine:
         failures: list[PluginFailure],
     ) -> None:
         """The time rules of one tick step on the working copy ``lead``."""
-        self._catch_up(lead, until_ts, changes, notices, assignments)
+        self._catch_up(lead, until_ts, changes, notices, assignments, failures)
         self._schedule(lead)
         now_ts = now.timestamp()
         due = lead.next_check_ts
@@ -1136,7 +1157,7 @@ class Engine:
                 if due is None or due > now_ts:
                     break
                 done = len(changes) + len(notices)
-                self._catch_up(lead, now_ts, changes, notices, assignments)
+                self._catch_up(lead, now_ts, changes, notices, assignments, failures)
                 self._schedule(lead)
                 if len(changes) + len(notices) == done:
                     break

@@ -96,6 +96,9 @@ class Lead:
 
     Moments are kept as epoch seconds (the ``*_ts`` fields), which the per-event
     rules compare cheaply; the ``*_at`` properties give them as UTC datetimes.
+    ``rulebook_digest`` names the rules that last read the lead
+    (:attr:`Rulebook.digest <leadlife.rules.Rulebook.digest>`): under other rules, its
+    next event reads every entry rule again and rescores it in full.
     """
 
     id: str
@@ -118,6 +121,7 @@ class Lead:
     assignments: tuple[Assignment, ...] = ()
     follow_up: FollowUp | None = None
     scored_ts: float | None = None
+    rulebook_digest: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -203,6 +207,7 @@ class Lead:
         new.assignments = self.assignments  # tuples: shared until replaced
         new.follow_up = self.follow_up
         new.scored_ts = self.scored_ts
+        new.rulebook_digest = self.rulebook_digest
         return new
 
     def take_state(self, other: Lead, *, extend_history: bool = False) -> None:
@@ -249,6 +254,7 @@ class Lead:
         self.assignments = other.assignments
         self.follow_up = other.follow_up
         self.scored_ts = other.scored_ts
+        self.rulebook_digest = other.rulebook_digest
 
     def __getstate__(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _FIELD_NAMES}

@@ -7,10 +7,12 @@ so evaluating a lead per event is a handful of dict lookups.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -46,6 +48,22 @@ _BAND_SET = frozenset(BANDS)
 _SOURCE_FIELDS = frozenset({"source", "latest_source"})
 
 
+def _digest(model: RulebookModel, graph: StageGraph) -> str:
+    """A fingerprint of what the rules decide, the same in every process.
+
+    A lead keeps the digest of the rulebook that last read it, so one evaluated
+    under other rules (a host that changed its rulebook, its leads in its own
+    storage) has its whole ladder read again and its scores recomputed in full.
+    """
+    moves = sorted(
+        (stage.value, target.value, move.value)
+        for stage, targets in graph.table().items()
+        for target, move in targets.items()
+    )
+    text = json.dumps([model.model_dump(mode="json"), moves], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def _moment(event: Event, ts: float, now: float) -> datetime:
     """The event's own ``at`` when it is the newest, else the lead's newest time."""
     return with_standard_zone(event.at, ts) if now == ts else datetime.fromtimestamp(now, UTC)
@@ -64,6 +82,7 @@ class Rulebook:
         self.model = model
         self.source = source
         self.graph = graph
+        self.digest = _digest(model, graph)
         self.strict = model.strict
         self.phone_region = model.phone_region
         self.scorer_name = model.bands.scorer
@@ -589,13 +608,30 @@ class Rulebook:
         lead.next_check_ts = self.due_ts(lead)
 
     def catch_up(
-        self, lead: Lead, until_ts: float, changes: list[StageChange], notices: list[Notice]
+        self,
+        lead: Lead,
+        until_ts: float,
+        changes: list[StageChange],
+        notices: list[Notice],
+        *,
+        rescore: Callable[[float], None] | None = None,
     ) -> None:
-        """Apply every time rule due up to ``until_ts``, each stamped with its own due time."""
+        """Apply every time rule due up to ``until_ts``, each stamped with its own due time.
+
+        ``rescore(ts)`` brings the lead's scores to ``ts`` (or its newest event, if
+        later): called before a Warm or Hot lead cools, as a tick at that moment
+        would have scored it. Scores that fall with time (decay, "nothing in the last
+        30 days") then put a lead in the same band whenever the tick comes.
+        """
         while True:
             due = self.due_ts(lead)
             if due is None or due > until_ts:
                 return
+            if rescore is not None and (lead.stage is Stage.WARM or lead.stage is Stage.HOT):
+                rescore(due)
+                due = self.due_ts(lead)  # a lower score cools sooner
+                if due is None or due > until_ts:
+                    return
             before = (lead.stage, lead.asleep_ts)
             at = datetime.fromtimestamp(due, UTC)
             idle: float = lead.idle_ts  # type: ignore[assignment]  # due_ts checked it

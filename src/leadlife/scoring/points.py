@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -12,10 +13,17 @@ from leadlife.scoring.protocol import Contribution, ScoreResult
 __all__ = ["PointsScorer"]
 
 
+# Sums of floats depend on their order (ten times 0.1 is 0.9999999999999999): scores
+# are rounded to this many decimals, so adding one event's points gives exactly the
+# full sum, and a band threshold of 1 is reached by ten events of 0.1 points.
+_DECIMALS = 9
+
+
 class PointsScorer:
     """Score = sum of points(event type) * how often the lead did it.
 
     Order-independent, so out-of-order events give the same score as in-order ones.
+    Scores are rounded to 9 decimals, so the incremental and the full sum agree.
     """
 
     def __init__(self, points: Mapping[str, float], *, name: str = "points"):
@@ -24,11 +32,13 @@ class PointsScorer:
 
     def score(self, lead: Lead, now: datetime) -> float:
         points = self.points
-        return sum(points.get(kind, 0.0) * n for kind, n in lead.behaviour.totals())
+        total = math.fsum(points.get(kind, 0.0) * n for kind, n in lead.behaviour.totals())
+        return round(total, _DECIMALS)
 
     def score_event(self, lead: Lead, event: Event, previous: float, now: datetime) -> float:
         """The score after ``event``: the previous score plus the event type's points."""
-        return previous + self.points.get(event.type, 0.0)
+        points = self.points.get(event.type)
+        return previous if points is None else round(previous + points, _DECIMALS)
 
     def explain(self, lead: Lead, now: datetime) -> ScoreResult:
         parts = [
@@ -37,7 +47,8 @@ class PointsScorer:
             if kind in self.points
         ]
         parts.sort(key=lambda c: abs(c.points), reverse=True)
-        return ScoreResult(self.name, sum(c.points for c in parts), tuple(parts))
+        total = round(math.fsum(c.points for c in parts), _DECIMALS)
+        return ScoreResult(self.name, total, tuple(parts))
 
     def __repr__(self) -> str:
         return f"PointsScorer(name={self.name!r}, types={len(self.points)})"

@@ -323,7 +323,11 @@ def _text(value: Any) -> str | None:
 
 
 def _number(value: Any) -> float | None:
-    """A value as pandas' ``to_numeric(errors="coerce")`` reads it (None for NaN/missing)."""
+    """A value as pandas' ``to_numeric(errors="coerce")`` reads it (None for NaN/missing).
+
+    Infinities ("inf", "1e999" in a form field) are no number either: no rule can
+    weigh them, and a sum holding one of each sign has no value.
+    """
     if isinstance(value, Real | Decimal):  # databases give NUMERIC columns as Decimal
         number = float(value)
     elif isinstance(value, str):
@@ -336,7 +340,7 @@ def _number(value: Any) -> float | None:
             return None
     else:
         return None
-    return None if math.isnan(number) else number
+    return number if math.isfinite(number) else None
 
 
 def _domain(text: str) -> str:
@@ -344,9 +348,11 @@ def _domain(text: str) -> str:
 
 
 def _as_numbers(col: pd.Series) -> pd.Series:
+    import numpy as np
     import pandas as pd
 
-    return pd.to_numeric(col, errors="coerce").astype(float)
+    numbers = pd.to_numeric(col, errors="coerce").astype(float)
+    return numbers.where(np.isfinite(numbers))  # infinities are missing, as in _number
 
 
 def _compile_fit(rule: FitRule, default_id: str, model: ScoringRulesModel) -> CompiledRule:
