@@ -609,3 +609,171 @@ def test_rule_scorer_pickles_and_scores_alike() -> None:
         assert copy.score(lead, now) == scorer.score(lead, now) != 0
         assert copy.explain(lead, now) == scorer.explain(lead, now)
     assert {c.rule for c in default.explain(lead, now).contributions} >= {"free_mail"}
+
+
+# -- load errors name the key the author wrote ------------------------------------------
+
+
+def rules_error(data: dict[str, Any]) -> RulebookError:
+    with pytest.raises(RulebookError) as info:
+        ScoringRules.from_dict(data)
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("when", "key", "fix"),
+    [
+        ({"event": "download"}, "event", "event and inactivity conditions go in [[engagement]]"),
+        ({"event": "download", "min_count": 2}, "event", "go in [[engagement]]"),
+        ({"inactive_days": 30}, "inactive_days", "go in [[engagement]]"),
+        (
+            {"field": "industry", "equals": "media", "any": []},
+            "any",
+            "give each test its own [[fit]] rule",
+        ),
+        ({"field": "industry", "exists": True, "not": {}}, "not", "its own [[fit]] rule"),
+    ],
+)
+def test_wrong_condition_kind_in_a_fit_rule_names_the_key(
+    when: dict[str, Any], key: str, fix: str
+) -> None:
+    """Regression: the path dropped the key after ``when`` when it was a condition
+    kind's name, giving "unknown key 'when'. Fix: did you mean 'when'?"."""
+    error = rules_error({"fit": [{"when": when, "points": 5}]})
+    assert error.path == f"fit.0.when.{key}"
+    assert error.problem == f"unknown key {key!r}"
+    assert "a fit rule's when is one field test" in error.fix
+    assert fix in error.fix
+    assert "did you mean" not in error.fix
+
+
+def test_toml_fit_rule_with_an_event_condition() -> None:
+    """The report's case, as a marketer writes it in TOML."""
+    with pytest.raises(RulebookError) as info:
+        ScoringRules.from_toml('[[fit]]\nwhen = { event = "download" }\npoints = 5\n')
+    assert str(info.value).startswith(
+        "rulebook <toml>: fit.0.when.event: unknown key 'event'. Fix: a fit rule's when"
+    )
+
+
+def test_fit_rule_field_key_keeps_its_path() -> None:
+    """A bad ``field`` in a fit rule is at ``fit.0.when.field`` (the key was dropped
+    as if it were pydantic's echo of a condition kind)."""
+    error = rules_error({"fit": [{"when": {"field": "", "exists": True}, "points": 5}]})
+    assert error.path == "fit.0.when.field"
+
+
+def test_engagement_when_of_two_kinds_says_so() -> None:
+    """A ``when`` table mixing an event and an inactivity condition names the stray key."""
+    error = rules_error({"engagement": [{"when": {"event": "x", "inactive_days": 3}, "points": 1}]})
+    assert error.path == "engagement.0.when.inactive_days"
+    assert "a when table holds one kind of condition" in error.fix
+    assert "did you mean" not in error.fix
+
+
+def test_strict_weighted_event_is_named_at_its_place() -> None:
+    """The strict check names the weighted rule's ``event`` and the type it resembles."""
+    weighted = [{"event": "dowload", "weight": 1}]
+    error = rules_error({"strict": True, "event_types": ["download"], "weighted": weighted})
+    assert error.path == "weighted.0.event"
+    assert error.problem == "unknown event type 'dowload' (strict)"
+    assert error.fix == (
+        "correct it to 'download', or add 'dowload' to event_types, or set strict = false"
+    )
+
+
+def test_duplicate_rule_id_is_named_at_its_second_use() -> None:
+    """A repeated id points at the rule to rename and the rule it repeats."""
+    error = rules_error(
+        {
+            "fit": [{"id": "size", "when": {"field": "a", "exists": True}, "points": 1}],
+            "weighted": [{"id": "size", "field": "employees", "weight": 1}],
+        }
+    )
+    assert error.path == "weighted.0.id"
+    assert error.problem == "rule ids must be unique: 'size' is also the id of fit.0"
+    assert error.fix == "give each rule its own id"
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "problem", "fix"),
+    [
+        (
+            {"fit": [{"when": {"field": "a", "in": ["x"], "matches": "x"}, "points": 1}]},
+            "fit.0.when",
+            "give one operator, not in and matches",
+            "keep one of in / matches",
+        ),
+        (
+            {"fit": [{"when": {"field": "a"}, "points": 1}]},
+            "fit.0.when",
+            "give one operator: exists, equals, in, min, max or matches",
+            "add one to the test on 'a', e.g. exists = true",
+        ),
+        (
+            {"fit": [{"when": {"field": "a", "min": 5, "max": 1}, "points": 1}]},
+            "fit.0.when",
+            "min 5 is above max 1; no value could match",
+            "swap min and max",
+        ),
+        (
+            {"fit": [{"when": {"field": "a", "matches": "(\\d{2"}, "points": 1}]},
+            "fit.0.when",
+            "'matches' is not a valid regular expression: missing )",
+            "correct the pattern",
+        ),
+        (
+            {"engagement": [{"when": {"field": "a", "exists": True}, "points": 1}]},
+            "engagement.0",
+            "a field condition is a fit rule",
+            "move it under [[fit]]",
+        ),
+        (
+            {"engagement": [{"when": {"inactive_days": 30}, "points": -1, "fires": "every"}]},
+            "engagement.0",
+            "fires = 'every' counts events, and an inactivity condition has none",
+            'remove fires, or set fires = "once"',
+        ),
+        (
+            {"weighted": [{"field": "a", "event": "b", "weight": 1}]},
+            "weighted.0",
+            "give a field or an event, not both",
+            "keep one of field / event",
+        ),
+        (
+            {"weighted": [{"weight": 1}]},
+            "weighted.0",
+            "give a field or an event",
+            "add field (a profile field to weigh) or event (an event type to count)",
+        ),
+        (
+            {"weighted": [{"event": "b", "values": {"x": 1}, "weight": 1}]},
+            "weighted.0",
+            "'values' maps a field's categories, and the rule counts an event",
+            "remove values",
+        ),
+        (
+            {"weighted": [{"field": "a", "within_days": 7, "weight": 1}]},
+            "weighted.0",
+            "'within_days' counts events, and the rule weighs a field",
+            "remove within_days",
+        ),
+        (
+            {"strict": True},
+            "event_types",
+            "a strict scoring rulebook lists its event_types",
+            "list them",
+        ),
+    ],
+)
+def test_scoring_validator_errors_say_what_to_change(
+    data: dict[str, Any], path: str, problem: str, fix: str
+) -> None:
+    """Regression: these read "Value error, …" with the fix "change the value as the
+    message says"; each now has its own fix and no pydantic prefix."""
+    error = rules_error(data)
+    assert error.path == path
+    assert error.problem.startswith(problem)
+    assert error.fix.startswith(fix)
+    assert "Value error" not in str(error)
+    assert "as the message says" not in error.fix

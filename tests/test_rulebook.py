@@ -255,3 +255,181 @@ def test_extends_replaces_a_stage_rule_whole() -> None:
     )
     assert rules.model.qualification["SQL"].reason == ""
     assert rules.model.qualification["MQL"].reason.startswith("left a valid phone")
+
+
+# -- errors name the key the author wrote and say what to change ----------------------
+
+
+@pytest.mark.parametrize("extends", [{}, {"extends": "default"}])
+def test_rule_scorer_named_like_a_builtin_scorer_fails_at_load(extends: dict[str, Any]) -> None:
+    """Regression: ``scoring.name = "points"`` loaded, then building the engine raised a
+    RegistrationError blaming leadlife's own plugin; it is a load error at the key."""
+    data = {**extends, "bands": {"scorer": "points"}, "scoring": {"name": "points"}}
+    error = error_for(data)
+    assert error.path == "scoring.name"
+    assert "'points' is the name of the built-in points scorer" in error.problem
+    assert "give the rule scorer another name" in error.fix
+    with pytest.raises(RulebookError) as info:
+        leadlife.Engine(rulebook=data)
+    assert info.value.path == "scoring.name"
+
+
+def test_reserved_scorer_names_are_the_builtin_plugins() -> None:
+    """Every scorer an engine registers on its own, besides the rule scorer, is a name a
+    rulebook's [scoring] may not take (else the clash is back at engine build)."""
+    from leadlife.rules.model import BUILTIN_SCORERS
+
+    engine = leadlife.Engine(rulebook={"extends": "default", "scoring": {"name": "mine"}})
+    assert set(engine.scorers) - {"mine"} == set(BUILTIN_SCORERS)
+
+
+@pytest.mark.parametrize(
+    ("scoring", "path", "fix"),
+    [
+        (
+            {"engagement": [{"when": {"event": "dowload"}, "points": 5}]},
+            "scoring.engagement.0.when.event",
+            "correct it to 'download', or add 'dowload' to event_types",
+        ),
+        (
+            {"weighted": [{"event": "dowload", "weight": 5}]},
+            "scoring.weighted.0.event",
+            "correct it to 'download', or add 'dowload' to event_types",
+        ),
+    ],
+)
+def test_strict_scoring_errors_keep_the_scoring_prefix(
+    scoring: dict[str, Any], path: str, fix: str
+) -> None:
+    """Regression: a strict [scoring] table's error lost its place in the lifecycle
+    rulebook (``engagement.0.when.event``, a key the rulebook does not have)."""
+    error = error_for({"scoring": {"strict": True, "event_types": ["download"], **scoring}})
+    assert error.path == path
+    assert error.problem == "unknown event type 'dowload' (strict)"
+    assert fix in error.fix
+    assert str(error).startswith(f"rulebook <dict>: {path}: unknown event type")
+
+
+def test_strict_scoring_without_event_types_names_the_key() -> None:
+    """The check on the whole [scoring] table names the key it needs, under scoring."""
+    error = error_for({"scoring": {"strict": True}})
+    assert error.path == "scoring.event_types"
+    assert "or set strict = false" in error.fix
+
+
+def test_event_condition_in_a_fit_rule_names_the_key() -> None:
+    """Regression: the message said "unknown key 'when'. Fix: did you mean 'when'?"."""
+    error = error_for({"scoring": {"fit": [{"when": {"event": "download"}, "points": 5}]}})
+    assert error.path == "scoring.fit.0.when.event"
+    assert error.problem == "unknown key 'event'"
+    assert "event and inactivity conditions go in [[engagement]]" in error.fix
+
+
+@pytest.mark.parametrize(
+    ("when", "path"),
+    [
+        ({"not": {"field": "a", "exists": True, "any": []}}, "qualification.MQL.when.not.any"),
+        ({"field": "a", "exists": True, "event": "x"}, "qualification.MQL.when.event"),
+    ],
+)
+def test_key_of_another_condition_kind_is_not_suggested_back(
+    when: dict[str, Any], path: str
+) -> None:
+    """Regression: a stray ``any`` got "did you mean 'any'?"; the fix now says a
+    condition table holds one kind and how to combine conditions."""
+    error = error_for({"qualification": {"MQL": {"when": when}}})
+    assert error.path == path
+    assert "did you mean" not in error.fix
+    assert "combine the conditions under all = [...] or any = [...]" in error.fix
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "problem", "fix"),
+    [
+        (
+            {"qualification": {"MQL": {"when": {"field": "a", "equals": "x", "in": ["x"]}}}},
+            "qualification.MQL.when",
+            "give one operator, not equals and in",
+            "keep one of equals / in (only min and max go together)",
+        ),
+        (
+            {"extends": "default", "bands": {"warm": 50}},
+            "bands",
+            "warm (50) must be below hot (40)",
+            "raise hot above 50 or lower warm below 40",
+        ),
+        (
+            {"bands": {"warm": 10.5, "hot": 10.25}},
+            "bands",
+            "warm (10.5) must be below hot (10.25)",
+            "raise hot above 10.5 or lower warm below 10.25",
+        ),
+        (
+            {"timers": {"sleep_days": -1}},
+            "timers.sleep_days",
+            "-1 days is not a period the engine can time",
+            "give days, from one second (1/86400)",
+        ),
+        (
+            {"phone_region": "XX"},
+            "phone_region",
+            "unknown region 'XX'",
+            "use an ISO 3166 alpha-2 code such as 'CN' or 'US'",
+        ),
+        (
+            {"event_types": {"x": {"closes": "won", "reopens": True}}},
+            "event_types.x",
+            "an event type either closes or reopens a lead, not both",
+            "keep one of closes / reopens",
+        ),
+        (
+            {"qualification": {"MQL": {"when": {"event": "x", "since": "y", "within_days": 3}}}},
+            "qualification.MQL.when",
+            "'since' cannot be combined with min_count or within_days",
+            "remove within_days, or remove since",
+        ),
+    ],
+)
+def test_validator_errors_read_as_the_rulebook_is_written(
+    data: dict[str, Any], path: str, problem: str, fix: str
+) -> None:
+    """Regression: messages read "Value error, give one operator, not equals, in_. Fix:
+    change the value as the message says": pydantic's prefix, the attribute name
+    ``in_`` for the key ``in``, and no fix of their own."""
+    error = error_for(data)
+    assert (error.path, error.problem) == (path, problem)
+    assert error.fix.startswith(fix)
+    assert "Value error" not in str(error)
+    assert "as the message says" not in error.fix
+
+
+def test_other_validators_lose_pydantic_prefix() -> None:
+    """Regression: a plain ValueError from a validator (routing configurations raise
+    them) kept pydantic's "Value error, " in the problem."""
+    from pydantic import BaseModel, ValidationError, field_validator
+
+    from leadlife.toml_files import rulebook_error
+
+    class Table(BaseModel):
+        days: int
+
+        @field_validator("days")
+        @classmethod
+        def _positive(cls, days: int) -> int:
+            if days < 0:
+                raise ValueError(f"{days} days is before the start")
+            return days
+
+    with pytest.raises(ValidationError) as info:
+        Table.model_validate({"days": -2})
+    error = rulebook_error(info.value, "t.toml", docs="docs/rulebook.md")
+    assert (error.path, error.problem) == ("days", "-2 days is before the start")
+    assert str(error).startswith("rulebook t.toml: days: -2 days is before the start. Fix:")
+
+
+def test_condition_key_outside_a_condition_gets_no_condition_advice() -> None:
+    """A stage's table itself is not a condition: an ``event`` beside ``when`` is just
+    a key that belongs elsewhere."""
+    error = error_for({"qualification": {"MQL": {"event": "x", "when": {"event": "x"}}}})
+    assert error.path == "qualification.MQL.event"
+    assert error.fix.startswith("remove the key; 'event' belongs in another table")

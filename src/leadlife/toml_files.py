@@ -10,10 +10,35 @@ from types import ModuleType
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
 from leadlife.errors import RulebookError
 
-__all__ = ["model_keys", "parse_toml", "read_toml", "readable_path", "rulebook_error"]
+__all__ = [
+    "model_keys",
+    "parse_toml",
+    "read_toml",
+    "readable_path",
+    "rule_error",
+    "rulebook_error",
+]
+
+_RULE_ERROR = "rulebook_rule"
+
+
+def rule_error(problem: str, fix: str, path: str = "") -> PydanticCustomError:
+    """An error for a validator to raise that carries its own fix.
+
+    ``path`` is the dotted place of the mistake inside the model being validated
+    (``"engagement.0.when.event"``), for checks on a whole table that know which of
+    its rules is wrong; :func:`rulebook_error` puts it after the table's own place,
+    so the path stays the one the author wrote, however deep the table sits.
+    """
+    # The problem rides in the context, not the message template: pydantic would
+    # substitute any "{...}" in it (a regular expression, say) with context values.
+    return PydanticCustomError(
+        _RULE_ERROR, "{problem}", {"problem": problem, "fix": fix, "path": path}
+    )
 
 
 def parse_toml(
@@ -62,12 +87,25 @@ def readable_path(loc: Iterable[int | str]) -> tuple[str, list[str]]:
         if expect_tag and part in _TAGS:
             expect_tag = False
             continue
-        parts.append(str(part))
-        expect_tag = part in ("when", "not") or (
-            isinstance(part, int) and previous in ("all", "any")
+        expect_tag = (
+            (part == "when" and not _in_fit_rule(parts))
+            or part == "not"
+            or (isinstance(part, int) and previous in ("all", "any"))
         )
+        parts.append(str(part))
         previous = part
     return ".".join(parts), parts
+
+
+def _in_fit_rule(parts: list[str]) -> bool:
+    # A fit rule's ``when`` is a field test, not a choice of condition kinds, so
+    # pydantic echoes no kind after it: what follows is a key the author wrote.
+    return len(parts) >= 2 and parts[-2] == "fit" and parts[-1].isdigit()
+
+
+# Keys of event and inactivity conditions, which a fit rule's field test cannot take.
+_BEHAVIOUR_KEYS = {"event", "data", "min_count", "within_days", "since", "inactive_days"}
+_COMBINERS = {"all", "any", "not"}
 
 
 def rulebook_error(
@@ -94,24 +132,54 @@ def rulebook_error(
         )
     path, parts = readable_path(first["loc"])
     kind = first["type"]
-    problem = first["msg"]
-    if kind == "extra_forbidden":
+    # pydantic prefixes a validator's own message with the kind of exception it raised.
+    problem = first["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if kind == _RULE_ERROR:
+        context = first.get("ctx") or {}
+        problem, fix = str(context["problem"]), str(context["fix"])
+        path = ".".join(p for p in (path, str(context["path"])) if p)
+    elif kind == "extra_forbidden":
         key = parts[-1] if parts else "?"
         problem = f"unknown key {key!r}"
-        keys = (known_keys or _known_keys)()
-        close = difflib.get_close_matches(key, sorted(keys), n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        fix = f"{hint}remove the key or correct its spelling ({docs} lists the keys)"
+        fix = _unknown_key_fix(key, parts[:-1], (known_keys or _known_keys)(), docs)
     elif kind == "missing":
         fix = "add the key"
     elif kind in ("condition_kind", "when_kind"):
         fix = "write the condition as a table with one of the keys the message lists"
     else:
         fix = f"change the value as the message says ({docs})"
-    inner, _, rest = problem.removeprefix("Value error, ").partition(": ")
-    if kind == "value_error" and rest and inner.count(".") >= 2:
-        path, problem = inner, rest  # a whole-rulebook check that names its own rule path
     return error(path, problem, fix, source=source)
+
+
+def _unknown_key_fix(key: str, parent: list[str], keys: set[str], docs: str) -> str:
+    """What to do about ``key``, refused in the table at ``parent``."""
+    field_test = "one field test (field with exists, equals, in, min, max or matches)"
+    if parent[-1:] == ["when"] and _in_fit_rule(parent[:-1]):
+        if key in _BEHAVIOUR_KEYS:
+            return (
+                f"a fit rule's when is {field_test}; event and inactivity conditions "
+                "go in [[engagement]]"
+            )
+        if key in _COMBINERS:
+            return f"a fit rule's when is {field_test}; give each test its own [[fit]] rule"
+    # Below qualification.<stage>.when every table is a condition.
+    in_condition = parent[:1] == ["qualification"] and len(parent) >= 3
+    if in_condition and key in {"field", "event", *_COMBINERS}:
+        return (
+            "a condition table holds one kind of condition (field, event, all, any or not); "
+            "remove the key, or combine the conditions under all = [...] or any = [...]"
+        )
+    if parent[-1:] == ["when"] and key in {"field", "event", "inactive_days"}:
+        return (
+            "a when table holds one kind of condition (field, event or inactive_days); "
+            "remove the key, or give the other condition a rule of its own"
+        )
+    if key in keys:
+        # A key of another table: suggesting its own spelling back would say nothing.
+        return f"remove the key; {key!r} belongs in another table ({docs} lists the keys)"
+    close = difflib.get_close_matches(key, sorted(keys), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"{hint}remove the key or correct its spelling ({docs} lists the keys)"
 
 
 def model_keys(*modules: ModuleType) -> set[str]:

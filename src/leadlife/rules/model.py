@@ -21,8 +21,10 @@ from pydantic import (
 
 from leadlife.profile import phone_region_code
 from leadlife.scoring.model import FieldWhen, ScoringRulesModel
+from leadlife.toml_files import rule_error
 
 __all__ = [
+    "BUILTIN_SCORERS",
     "AllOf",
     "AnyOf",
     "Bands",
@@ -67,7 +69,15 @@ class EventCondition(_Strict):
     @model_validator(mode="after")
     def _since_alone(self) -> EventCondition:
         if self.since is not None and (self.min_count != 1 or self.within_days is not None):
-            raise ValueError("'since' cannot be combined with min_count or within_days")
+            given = []
+            if self.min_count != 1:
+                given.append("min_count")
+            if self.within_days is not None:
+                given.append("within_days")
+            raise rule_error(
+                "'since' cannot be combined with min_count or within_days",
+                f"remove {' and '.join(given)}, or remove since",
+            )
         return self
 
 
@@ -129,14 +139,19 @@ NotCondition.model_rebuild()
 
 Name = Annotated[str, Field(min_length=1)]
 
+# Scorers the built-in plugin registers in every engine besides the rule scorer
+# (leadlife.plugins.default_scorer), by name; a rulebook's [scoring] cannot take them.
+BUILTIN_SCORERS = {"points": "the built-in points scorer (event_types.*.points)"}
+
 
 # A period shorter than a second is a typo (days, not seconds), and one near zero
 # overflows the engine's arithmetic; a score beyond a billion is one too.
 def _days(days: float) -> float:
     if not 1 / 86_400 <= days <= 365_000:
-        raise ValueError(
-            f"{days:g} days is not a period the engine can time: give days, from one "
-            "second (1/86400) to 1,000 years (365000; a long period turns a timer off)"
+        raise rule_error(
+            f"{days:g} days is not a period the engine can time",
+            "give days, from one second (1/86400) to 1,000 years (365000; a long period "
+            "turns a timer off)",
         )
     return days
 
@@ -171,7 +186,10 @@ class EventTypeSpec(_Strict):
     @model_validator(mode="after")
     def _close_or_reopen(self) -> EventTypeSpec:
         if self.closes and self.reopens:
-            raise ValueError("an event type either closes or reopens a lead, not both")
+            raise rule_error(
+                "an event type either closes or reopens a lead, not both",
+                "keep one of closes / reopens; a reopening takes an event type of its own",
+            )
         return self
 
 
@@ -185,8 +203,17 @@ class Bands(_Strict):
     @model_validator(mode="after")
     def _ordered(self) -> Bands:
         if not self.warm < self.hot:
-            raise ValueError(f"warm ({self.warm}) must be below hot ({self.hot})")
+            warm, hot = _written(self.warm), _written(self.hot)
+            raise rule_error(
+                f"warm ({warm}) must be below hot ({hot})",
+                f"raise hot above {warm} or lower warm below {hot}",
+            )
         return self
+
+
+def _written(number: float) -> str:
+    # As an author writes it: 50, not 50.0, and every digit (not :g's six).
+    return str(int(number)) if number.is_integer() else repr(number)
 
 
 class Timers(_Strict):
@@ -242,4 +269,27 @@ class RulebookModel(_Strict):
     @field_validator("phone_region")
     @classmethod
     def _known_region(cls, region: str | None) -> str | None:
-        return None if region is None else phone_region_code(region)
+        if region is None:
+            return None
+        try:
+            return phone_region_code(region)
+        except ValueError:
+            raise rule_error(
+                f"unknown region {region!r}",
+                "use an ISO 3166 alpha-2 code such as 'CN' or 'US'",
+            ) from None
+
+    @field_validator("scoring")
+    @classmethod
+    def _own_scorer_name(cls, scoring: ScoringRulesModel | None) -> ScoringRulesModel | None:
+        # Every engine registers the built-in scorers; a rule scorer by one of their
+        # names would only fail when an engine is built, blaming leadlife's plugin.
+        if scoring is not None and scoring.name in BUILTIN_SCORERS:
+            raise rule_error(
+                f"{scoring.name!r} is the name of {BUILTIN_SCORERS[scoring.name]}, which "
+                "every engine registers",
+                'give the rule scorer another name (the default is "rules"); to have it '
+                "drive the bands, set bands.scorer to that name",
+                "name",
+            )
+        return scoring

@@ -6,6 +6,7 @@ field, e.g. ``engagement.2.when.evnt``.
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -17,6 +18,8 @@ from pydantic import (
     Tag,
     model_validator,
 )
+
+from leadlife.toml_files import rule_error
 
 __all__ = [
     "EngagementRule",
@@ -91,25 +94,45 @@ class FieldWhen(_Strict):
 
     @model_validator(mode="after")
     def _one_operator(self) -> FieldWhen:
-        given = [
-            name
-            for name in ("exists", "equals", "in_", "min", "max", "matches")
-            if getattr(self, name) is not None
-        ]
+        # Keys as the author writes them: the attribute ``in_`` is the key ``in``.
+        given = [key for key, name in _OPERATORS if getattr(self, name) is not None]
         if not given:
-            raise ValueError("give one operator: exists, equals, in, min, max or matches")
+            raise rule_error(
+                "give one operator: exists, equals, in, min, max or matches",
+                f"add one to the test on {self.field!r}, e.g. exists = true",
+            )
         if len(given) > 1 and set(given) != {"min", "max"}:
-            raise ValueError(f"give one operator, not {', '.join(given)}")
+            raise rule_error(
+                f"give one operator, not {' and '.join(given)}",
+                f"keep one of {' / '.join(given)} (only min and max go together)",
+            )
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min {self.min:g} is above max {self.max:g}; no value could match")
+            raise rule_error(
+                f"min {self.min:g} is above max {self.max:g}; no value could match",
+                "swap min and max, or correct the one that is wrong",
+            )
         if self.matches is not None and self.matches not in NAMED_PATTERNS:
             import re
 
             try:
                 re.compile(self.matches)
             except re.error as exc:
-                raise ValueError(f"'matches' is not a valid regular expression: {exc}") from None
+                raise rule_error(
+                    f"'matches' is not a valid regular expression: {exc}",
+                    "correct the pattern (in TOML, write it in single quotes, e.g. "
+                    "'\\.cn$', so backslashes stay), or use the named pattern free_mail",
+                ) from None
         return self
+
+
+_OPERATORS = (
+    ("exists", "exists"),
+    ("equals", "equals"),
+    ("in", "in_"),
+    ("min", "min"),
+    ("max", "max"),
+    ("matches", "matches"),
+)
 
 
 class EventWhen(_Strict):
@@ -195,9 +218,12 @@ class EngagementRule(_Rule):
     @model_validator(mode="after")
     def _fires_needs_event(self) -> EngagementRule:
         if isinstance(self.when, FieldWhen):
-            raise ValueError("a field condition is a fit rule; move it under [[fit]]")
+            raise rule_error("a field condition is a fit rule", "move it under [[fit]]")
         if self.fires == "every" and not isinstance(self.when, EventWhen):
-            raise ValueError("fires = 'every' counts events; use it with an event condition")
+            raise rule_error(
+                "fires = 'every' counts events, and an inactivity condition has none",
+                'remove fires, or set fires = "once"',
+            )
         return self
 
 
@@ -220,12 +246,26 @@ class WeightedRule(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> WeightedRule:
-        if (self.field is None) == (self.event is None):
-            raise ValueError("give a field or an event, not both or neither")
+        if self.field is not None and self.event is not None:
+            raise rule_error(
+                "give a field or an event, not both",
+                "keep one of field / event; weigh the other in a rule of its own",
+            )
+        if self.field is None and self.event is None:
+            raise rule_error(
+                "give a field or an event",
+                "add field (a profile field to weigh) or event (an event type to count)",
+            )
         if self.values is not None and self.field is None:
-            raise ValueError("'values' maps a field's categories; give a field")
+            raise rule_error(
+                "'values' maps a field's categories, and the rule counts an event",
+                "remove values, or weigh a field instead of the event",
+            )
         if self.within_days is not None and self.event is None:
-            raise ValueError("'within_days' counts events; give an event")
+            raise rule_error(
+                "'within_days' counts events, and the rule weighs a field",
+                "remove within_days, or weigh an event count instead of the field",
+            )
         return self
 
 
@@ -257,30 +297,48 @@ class ScoringRulesModel(_Strict):
     def _check(self) -> ScoringRulesModel:
         if self.strict:
             if self.event_types is None:
-                raise ValueError("a strict scoring rulebook lists its event_types")
-            known = set(self.event_types)
+                raise rule_error(
+                    "a strict scoring rulebook lists its event_types",
+                    'list them, e.g. event_types = ["download", "page_view"], '
+                    "or set strict = false",
+                    "event_types",
+                )
+            # Paths are relative to this table: a lifecycle rulebook's error puts
+            # them after its own place (scoring.).
             for index, rule in enumerate(self.engagement):
-                if isinstance(rule.when, EventWhen) and rule.when.event not in known:
-                    raise ValueError(
-                        f"engagement.{index}.when.event: unknown event type "
-                        f"{rule.when.event!r} (strict); add it to event_types"
-                    )
+                if isinstance(rule.when, EventWhen):
+                    self._check_known(rule.when.event, f"engagement.{index}.when.event")
             for index, weighted in enumerate(self.weighted):
-                if weighted.event is not None and weighted.event not in known:
-                    raise ValueError(
-                        f"weighted.{index}.event: unknown event type {weighted.event!r} "
-                        "(strict); add it to event_types"
-                    )
-        rules: list[FitRule | EngagementRule | WeightedRule] = [
-            *self.fit,
-            *self.engagement,
-            *self.weighted,
+                if weighted.event is not None:
+                    self._check_known(weighted.event, f"weighted.{index}.event")
+        places = [
+            *((f"fit.{i}", r.id) for i, r in enumerate(self.fit)),
+            *((f"engagement.{i}", r.id) for i, r in enumerate(self.engagement)),
+            *((f"weighted.{i}", r.id) for i, r in enumerate(self.weighted)),
         ]
-        ids = [r.id for r in rules if r.id]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"rule ids must be unique: {', '.join(duplicates)}")
+        seen: dict[str, str] = {}
+        for place, rule_id in places:
+            if rule_id and rule_id in seen:
+                raise rule_error(
+                    f"rule ids must be unique: {rule_id!r} is also the id of {seen[rule_id]}",
+                    "give each rule its own id",
+                    f"{place}.id",
+                )
+            if rule_id:
+                seen[rule_id] = place
         return self
+
+    def _check_known(self, event: str, path: str) -> None:
+        known = self.event_types or []
+        if event in known:
+            return
+        close = difflib.get_close_matches(event, known, n=1)
+        fix = f"correct it to {close[0]!r}, or add" if close else "add"
+        raise rule_error(
+            f"unknown event type {event!r} (strict)",
+            f"{fix} {event!r} to event_types, or set strict = false",
+            path,
+        )
 
     def counters(self) -> dict[str, dict[str, dict[str, Any]]]:
         """Narrowed counters the rules read: ``{event type: {key: data to match}}``."""
