@@ -696,6 +696,38 @@ def test_duplicate_rule_id_is_named_at_its_second_use() -> None:
 
 
 @pytest.mark.parametrize(
+    ("data", "taken"),
+    [
+        (
+            {
+                "fit": [
+                    {"id": "engagement.0", "when": {"field": "a", "exists": True}, "points": 7}
+                ],
+                "engagement": [{"when": {"event": "download"}, "points": 3}],
+            },
+            "the rule at engagement.0, which has none",
+        ),
+        (
+            {
+                "total_cap": 5,
+                "fit": [{"id": "total_cap", "when": {"field": "a", "exists": True}, "points": 7}],
+            },
+            "the cap's own contribution (total_cap)",
+        ),
+    ],
+)
+def test_an_id_cannot_take_another_contributions_name(data: dict[str, Any], taken: str) -> None:
+    """Regression: an id equal to an unnamed rule's place name, or to total_cap, was
+    accepted; explain() then listed two contributions under one name and score_frame
+    wrote one points.* column for both, losing the other's points."""
+    error = rules_error(data)
+    assert error.path == "fit.0.id"
+    assert f"is also the id of {taken}" in error.problem
+    own = {"fit": [{"id": "fit.0", "when": {"field": "a", "exists": True}, "points": 7}]}
+    assert ScoringRules.from_dict(own).rules[0].id == "fit.0"  # its own place is its name
+
+
+@pytest.mark.parametrize(
     ("data", "path", "problem", "fix"),
     [
         (

@@ -321,6 +321,25 @@ def test_rescoring_a_scored_file_replaces_its_scores(tmp_path: Path, snapshot_cs
     assert after.loc["agency", "engagement"] < before.loc["agency", "engagement"]  # staler
 
 
+def test_rescoring_without_reasons_drops_the_old_ones(tmp_path: Path, snapshot_csv: Path) -> None:
+    """Regression: a file scored with reasons and contributions, scored again at
+    another moment without them, kept its old reasons and points.* columns beside
+    the new scores, which they no longer add up to."""
+    rules_path = write_rules(tmp_path / "rules.toml", RULES)
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    rules = ["--rules", str(rules_path)]
+    detailed = [*rules, "--reasons", "2", "--contributions"]
+    assert run(*detailed, str(snapshot_csv), "-o", str(first), "--now", NOW_TEXT).exit_code == 0
+    assert any(column.startswith("points.") for column in read_scored(first).columns)
+    later = (NOW + timedelta(days=30)).isoformat()
+    assert run(*rules, str(first), "-o", str(second), "--now", later).exit_code == 0
+    after = read_scored(second)
+    assert "reasons" not in after.columns
+    assert not [column for column in after.columns if column.startswith("points.")]
+    inputs = list(pd.read_csv(snapshot_csv, index_col="lead_id").columns)
+    assert list(after.columns) == [*inputs, "score", "fit", "engagement", "grade"]
+
+
 def test_lifecycle_rulebook_with_scoring_table(tmp_path: Path) -> None:
     """A lifecycle rulebook's [scoring] table (extended from the default) scores the CSV."""
     engine = leadlife.Engine(clock=leadlife.FixedClock(T0))

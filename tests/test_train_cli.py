@@ -146,6 +146,27 @@ def test_missing_and_malformed_columns(folder: Path, trained: tuple[Result, Path
     assert "column 'visits', row 2: 'lots' is not a number" in result.output
 
 
+def test_yes_no_beside_numbers_reads_alike_in_any_chunk(
+    folder: Path, trained: tuple[Result, Path]
+) -> None:
+    """Regression: Yes/No in a numeric column was 1/0 only in a chunk holding nothing
+    else, so a chunk with Yes beside a 1 failed and --chunk-size 1 scored it."""
+    _, name = trained
+    source = folder / "yes-no.csv"
+    source.write_text(
+        "lead_id,visits,minutes,Do Not Email\nA,3,10,Yes\nB,3,10,1\nC,3,10,no\nD,3,10,0\n",
+        encoding="utf-8",
+    )
+    whole, single = folder / "yes-no-whole.csv", folder / "yes-no-single.csv"
+    result = run("score", "--model", name, source, "-o", whole)
+    assert result.exit_code == 0, result.output
+    assert run("score", "--model", name, source, "-o", single, "--chunk-size", "1").exit_code == 0
+    assert whole.read_text(encoding="utf-8") == single.read_text(encoding="utf-8")
+    scores = pd.read_csv(whole, index_col="lead_id")["score"]
+    assert scores["A"] == scores["B"]
+    assert scores["C"] == scores["D"]
+
+
 def test_retraining_writes_the_next_version(
     folder: Path, data_csv: Path, trained: tuple[Result, Path]
 ) -> None:

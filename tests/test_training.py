@@ -250,6 +250,19 @@ def test_yes_no_labels_and_unlabelled_rows(frame: pd.DataFrame) -> None:
     assert set(trained.y_test) == {0, 1}
 
 
+def test_true_false_labels_with_unlabelled_rows(frame: pd.DataFrame) -> None:
+    """Regression: True/False labels with some rows unlabelled stay an object column of
+    bools once those rows are left out, which was refused as not binary."""
+    labelled = frame.assign(Converted=frame["Converted"].astype(bool).astype(object))
+    labelled.loc[:9, "Converted"] = None
+    trained = quick(labelled)
+    assert trained.train_rows + len(trained.X_test) == len(frame) - 10
+    assert set(trained.y_test) == {0, 1}
+    text = labelled.assign(Converted=labelled["Converted"].map({True: 1, False: "x"}))
+    with pytest.raises(ModelError, match="needs a binary label"):
+        quick(text)  # an object column is binary only when every value is a number
+
+
 def test_leaky_column_warns_and_is_kept_on_the_result(frame: pd.DataFrame) -> None:
     """A column that gives the label away warns by name and is listed in result.leaks."""
     leaky = frame.assign(Tags=np.where(frame["Converted"] == 1, "Closed", "Lost"))

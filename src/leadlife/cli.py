@@ -437,7 +437,14 @@ def _with_scores(
     added.insert(3, "grade", scored["grade"])
     if reasons:
         added.insert(4, "reasons", scored["reasons"])
-    kept = chunk.drop(columns=[column for column in added.columns if column in chunk.columns])
+    # A scored file's old reasons and contributions belong to its old scores: they go
+    # whether or not this run writes new ones.
+    stale = {*added.columns, "reasons"}
+    kept = chunk.drop(
+        columns=[
+            column for column in chunk.columns if column in stale or column.startswith("points.")
+        ]
+    )
     return pd.concat([kept, added], axis=1)
 
 
@@ -753,10 +760,20 @@ def _model_frame(
 def _as_numbers(cleaned: pd.Series, text: pd.Series, column: str, leads: Path) -> pd.Series:
     import pandas as pd
 
+    from leadlife.ml.encoding import _NO, _YES
+
     if pd.api.types.is_bool_dtype(cleaned) or pd.api.types.is_numeric_dtype(cleaned):
         return cleaned.astype(float)
     numbers = pd.to_numeric(cleaned, errors="coerce")
     bad = numbers.isna() & cleaned.notna()
+    if bad.any():
+        # clean_frame reads Yes/No as 1/0 only in a column of nothing else; a chunk
+        # holding them beside numbers must read as one holding them alone does (and
+        # as the encoder reads such a cell of a numeric column).
+        words = cleaned[bad].map(lambda cell: str(cell).casefold())
+        flags = words.map(lambda word: 1.0 if word in _YES else 0.0 if word in _NO else None)
+        numbers = numbers.where(~bad, flags.astype(float))
+        bad = numbers.isna() & cleaned.notna()
     if bad.any():
         row = bad.idxmax()
         raise click.ClickException(

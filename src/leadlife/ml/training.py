@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -265,7 +266,12 @@ def _check_columns(data: pd.DataFrame, label: str, dropped: list[str]) -> None:
 def _binary_label(values: pd.Series, label: str) -> pd.Series:
     """The label as 0/1 integers; clean_frame has already turned Yes/No into 1.0/0.0."""
     distinct = pd.unique(values)
-    numeric = pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values)
+    numeric = (
+        pd.api.types.is_bool_dtype(values)
+        or pd.api.types.is_numeric_dtype(values)
+        # True/False with missing rows left out stay an object column of bools
+        or all(isinstance(value, bool | np.bool_ | Real) for value in distinct)
+    )
     if not numeric or not set(np.asarray(distinct, dtype=object).tolist()) <= {0, 1}:
         # .tolist() gives Python values: 2, not np.int64(2)
         shown = ", ".join(repr(value) for value in np.asarray(distinct, dtype=object)[:6].tolist())

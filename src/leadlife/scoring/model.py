@@ -316,7 +316,15 @@ class ScoringRulesModel(_Strict):
             *((f"engagement.{i}", r.id) for i, r in enumerate(self.engagement)),
             *((f"weighted.{i}", r.id) for i, r in enumerate(self.weighted)),
         ]
-        seen: dict[str, str] = {}
+        # A rule without an id is named by its place: an id naming another rule's
+        # place, or the cap's contribution, would merge two contributions into one.
+        seen = {
+            place: f"the rule at {place}, which has none (a rule without an id is named by "
+            "its place)"
+            for place, rule_id in places
+            if not rule_id
+        }
+        seen["total_cap"] = "the cap's own contribution (total_cap)"
         for place, rule_id in places:
             if rule_id and rule_id in seen:
                 raise rule_error(
