@@ -355,6 +355,9 @@ def test_sleep_after_a_reopening_counts_from_the_reopening(engine: leadlife.Engi
     assert engine.tick(T0 + days(200)).notices == ()
     (notice,) = engine.tick(T0 + days(211)).notices
     assert (notice.kind, notice.at) == ("reactivation_due", T0 + days(210))
+    # Regression: the notice said the silence began at the activity before the close.
+    assert notice.data["idle_since"] == T0 + days(120)
+    assert "silent for 90 days" in notice.message
 
 
 def test_a_ladder_on_the_source_climbs_on_any_event_with_that_source(
@@ -650,3 +653,16 @@ def test_a_lead_pickled_before_a_field_existed_still_loads(
     assert loaded.working_copy().stage is lead.stage
     loaded.scored_ts = lead.scored_ts
     assert loaded.same_state(lead)
+
+
+@pytest.mark.parametrize("reason", ["", "   ", None])
+def test_a_close_with_a_blank_reason_is_given_its_type(
+    engine: leadlife.Engine, reason: str | None
+) -> None:
+    """Regression: a blank reason was written into the history as the reason."""
+    engine.ingest(ev("page_view"))
+    lead = engine.ingest(ev("disqualified", hours(1), reason=reason))
+    assert lead.stage is Stage.DISQUALIFIED
+    assert lead.history[-1].reason == "disqualified"
+    kept = engine.ingest(ev("deal_lost", hours(1), lead="u2", reason=" lost to a rival "))
+    assert kept.history[-1].reason == " lost to a rival "

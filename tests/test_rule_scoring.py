@@ -553,7 +553,9 @@ def test_lead_explain_with_a_scorer(engine: leadlife.Engine) -> None:
     result = lead.explain(engine.scorers["rules"])
     assert result == engine.explain("u1", "rules")
     assert [c.rule for c in result.contributions] == ["livestream"]
-    with pytest.raises(leadlife.errors.LeadlifeError, match="registered: points, rules"):
+    with pytest.raises(
+        leadlife.errors.InvalidArgumentError, match="registered scorers: points, rules"
+    ):
         engine.explain("u1", "ml")
 
 
@@ -809,3 +811,19 @@ def test_scoring_validator_errors_say_what_to_change(
     assert error.fix.startswith(fix)
     assert "Value error" not in str(error)
     assert "as the message says" not in error.fix
+
+
+def test_an_unknown_scorer_name_is_an_argument_error(engine: leadlife.Engine) -> None:
+    """Regression: format_top_leads with a misspelt scorer printed "Top 0" as if
+    there were no leads; explain() raised a bare LeadlifeError with no fix."""
+    from leadlife.demo import format_top_leads
+    from leadlife.errors import InvalidArgumentError
+
+    engine.ingest(ev("download", asset_id="a1"))
+    with pytest.raises(InvalidArgumentError, match="no scorer named 'rule'") as refused:
+        format_top_leads(engine, "rule")
+    assert refused.value.argument == "scorer"
+    assert "points, rules" in refused.value.fix
+    with pytest.raises(InvalidArgumentError, match="no scorer named 'rule'"):
+        engine.explain("u1", "rule")
+    assert "u1" in format_top_leads(engine, "rules")

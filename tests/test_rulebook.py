@@ -11,6 +11,7 @@ import leadlife
 from leadlife import Stage
 from leadlife.errors import RulebookError
 from leadlife.rules import Rulebook, load_rulebook
+from leadlife.scoring import ScoringRules
 from tests.helpers import ev, hours
 
 
@@ -433,3 +434,51 @@ def test_condition_key_outside_a_condition_gets_no_condition_advice() -> None:
     error = error_for({"qualification": {"MQL": {"event": "x", "when": {"event": "x"}}}})
     assert error.path == "qualification.MQL.event"
     assert error.fix.startswith("remove the key; 'event' belongs in another table")
+
+
+@pytest.mark.parametrize(
+    ("load", "data", "fix"),
+    [
+        (Rulebook.from_dict, {"half_life_days": 30}, "put it under [scoring]"),
+        (Rulebook.from_dict, {"name": "fit_and_intent"}, "put it under [scoring]"),
+        (ScoringRules.from_dict, {"timers": {}}, "give the lifecycle rulebook"),
+    ],
+)
+def test_a_key_of_the_other_kind_of_rulebook_says_where_it_goes(
+    load: Any, data: dict[str, Any], fix: str
+) -> None:
+    """Regression: a scoring key at the top of a lifecycle rulebook (a missing
+    [scoring] header) was told "did you mean" the same key."""
+    with pytest.raises(RulebookError) as refused:
+        load(data)
+    assert refused.value.path == next(iter(data))
+    assert fix in refused.value.fix
+    assert "did you mean" not in refused.value.fix
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "shown"),
+    [
+        ({"timers": {"sal_idle_days": True}}, "timers.sal_idle_days", "True"),
+        ({"timers": {"cooling_days": "30"}}, "timers.cooling_days", "'30'"),
+        ({"event_types": {"download": {"points": True}}}, "event_types.download.points", "True"),
+        (
+            {"scoring": {"engagement": [{"when": {"event": "download"}, "points": "5"}]}},
+            "scoring.engagement.0.points",
+            "'5'",
+        ),
+        (
+            {"scoring": {"weighted": [{"event": "download", "within_days": 7.5, "weight": 1}]}},
+            "scoring.weighted.0.within_days",
+            "7.5",
+        ),
+    ],
+)
+def test_numbers_must_be_numbers(data: dict[str, Any], path: str, shown: str) -> None:
+    """Regression: lax validation read true as 1 day and "30" as 30 points."""
+    with pytest.raises(RulebookError) as refused:
+        Rulebook.from_dict({"extends": "default", **data})
+    assert refused.value.path == path
+    assert f"(got {shown})" in refused.value.problem
+    assert "without quotes" in refused.value.fix
+    assert Rulebook.from_dict({"extends": "default", "timers": {"sal_idle_days": 2}})

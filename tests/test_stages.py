@@ -193,3 +193,25 @@ def test_a_blank_reason_does_not_reopen() -> None:
     """Regression: a reason of spaces passed step() for a REOPEN move."""
     with pytest.raises(TransitionNotAllowed, match="reopening needs a reason"):
         DEFAULT_GRAPH.step(Stage.WON, Stage.COLD, lead_id="u1", reason="   ")
+
+
+@pytest.mark.parametrize(
+    ("stage", "target", "note"),
+    [("sql", "mql", ""), ("won", "cold", "reopening needs a reason"), ("SAL", "cold", "")],
+)
+def test_a_refused_move_given_as_text_names_the_stages(stage: str, target: str, note: str) -> None:
+    """Regression: stages given as text (Stage is a StrEnum, "sql" is SQL) moved
+    fine, but a refused move raised AttributeError instead of TransitionNotAllowed."""
+    with pytest.raises(TransitionNotAllowed) as refused:
+        DEFAULT_GRAPH.step(stage, target, lead_id="ada")  # type: ignore[arg-type]
+    assert refused.value.current is Stage(stage.lower())
+    assert refused.value.target is Stage(target)
+    assert note in str(refused.value)
+
+
+def test_text_that_names_no_stage_is_a_stage_graph_error() -> None:
+    with pytest.raises(StageGraphError, match="unknown stage 'foo'"):
+        DEFAULT_GRAPH.step("foo", Stage.MQL)  # type: ignore[arg-type]
+    with pytest.raises(StageGraphError, match="unknown stage 'foo'"):
+        DEFAULT_GRAPH.move("foo", Stage.MQL)  # type: ignore[arg-type]
+    assert DEFAULT_GRAPH.allowed("won") == {Stage.COLD}  # type: ignore[arg-type]

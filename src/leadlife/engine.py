@@ -1201,14 +1201,21 @@ class Engine:
                 raise self._storage_error("Storage.leads", None, exc) from exc
             yield lead
 
+    def _check_scorer(self, name: object) -> None:
+        """Raise :class:`~leadlife.errors.InvalidArgumentError` unless a scorer is
+        registered as ``name``."""
+        if not isinstance(name, str) or name not in self.scorers:
+            raise InvalidArgumentError(
+                "scorer",
+                f"no scorer named {name!r}",
+                f"give one of the registered scorers: {', '.join(sorted(self.scorers))}",
+            )
+
     def explain(self, lead_id: str, scorer: str | None = None) -> ScoreResult:
         """The score of ``lead_id`` by ``scorer`` (the band scorer by default), explained."""
         lead = self.get(lead_id)
         name = scorer or self.rulebook.scorer_name
-        if not isinstance(name, str) or name not in self.scorers:
-            raise LeadlifeError(
-                f"no scorer named {name!r}; registered: {', '.join(sorted(self.scorers))}"
-            )
+        self._check_scorer(name)
         # As of the moment its stored scores were computed, so the two agree.
         return lead.explain(self.scorers[name], lead.scored_at or self.clock())
 

@@ -144,21 +144,34 @@ class StageGraph:
 
     def allowed(self, stage: Stage) -> frozenset[Stage]:
         """The stages a lead in ``stage`` may move to."""
-        return self._allowed[stage]
+        try:
+            return self._allowed[stage]
+        except KeyError:
+            return self._allowed[_stage(stage, "stage")]
 
     def move(self, stage: Stage, target: Stage) -> Move | None:
         """The kind of the move ``stage → target``, or None when it is not allowed."""
-        return self._moves[stage].get(target)
+        try:
+            moves = self._moves[stage]
+        except KeyError:
+            moves = self._moves[_stage(stage, "stage")]
+        return moves.get(target)
 
     def step(self, stage: Stage, target: Stage, *, lead_id: str = "", reason: str = "") -> Move:
         """Check one move and return its kind; raise :class:`TransitionNotAllowed` if refused.
 
         A REOPEN move also needs a non-empty ``reason``.
         """
-        move = self._moves[stage].get(target)
+        try:
+            move = self._moves[stage].get(target)
+        except KeyError:  # text that names no stage (Stage is a StrEnum: "sql" is SQL)
+            move = self._moves[_stage(stage, "stage")].get(target)
         if move is None:
+            # The error names stages as members, whichever way they were given.
+            stage, target = _stage(stage, "stage"), _stage(target, "target")
             raise TransitionNotAllowed(lead_id, stage, target, self._sorted(stage))
         if move is _REOPEN and (not reason or reason.isspace()):
+            stage, target = _stage(stage, "stage"), _stage(target, "target")
             raise TransitionNotAllowed(
                 lead_id, stage, target, self._sorted(stage), "reopening needs a reason"
             )

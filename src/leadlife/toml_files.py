@@ -146,6 +146,13 @@ def rulebook_error(
         fix = "add the key"
     elif kind in ("condition_kind", "when_kind"):
         fix = "write the condition as a table with one of the keys the message lists"
+    elif kind in ("float_type", "int_type"):
+        whole = "a whole number" if kind == "int_type" else "a number"
+        problem = f"{problem.removesuffix('.')} (got {first.get('input')!r})"
+        fix = f"write {whole} without quotes, e.g. 2; true and false are not numbers"
+    elif kind == "bool_type":
+        problem = f"{problem.removesuffix('.')} (got {first.get('input')!r})"
+        fix = "write true or false, without quotes"
     else:
         fix = f"change the value as the message says ({docs})"
     return error(path, problem, fix, source=source)
@@ -174,12 +181,33 @@ def _unknown_key_fix(key: str, parent: list[str], keys: set[str], docs: str) -> 
             "a when table holds one kind of condition (field, event or inactive_days); "
             "remove the key, or give the other condition a rule of its own"
         )
+    if not parent:
+        # At the top: the likely slip is a missing [scoring] header, or a scoring
+        # rulebook given where a lifecycle one goes (or the other way round).
+        from leadlife.rules.model import RulebookModel
+        from leadlife.scoring.model import ScoringRulesModel
+
+        if key in _top_keys(ScoringRulesModel) and key not in _top_keys(RulebookModel):
+            if "rulebook.md" in docs:
+                return (
+                    f"{key!r} is a key of the rule scorer's table: put it under [scoring] "
+                    "(docs/scoring.md lists the keys)"
+                )
+        elif key in _top_keys(RulebookModel) and "scoring.md" in docs:
+            return (
+                f"{key!r} is a key of a lifecycle rulebook, not of scoring rules: give the "
+                "lifecycle rulebook (its [scoring] table holds the scoring rules), or remove it"
+            )
     if key in keys:
         # A key of another table: suggesting its own spelling back would say nothing.
         return f"remove the key; {key!r} belongs in another table ({docs} lists the keys)"
     close = difflib.get_close_matches(key, sorted(keys), n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     return f"{hint}remove the key or correct its spelling ({docs} lists the keys)"
+
+
+def _top_keys(model: type[BaseModel]) -> set[str]:
+    return {info.alias or name for name, info in model.model_fields.items()}
 
 
 def model_keys(*modules: ModuleType) -> set[str]:

@@ -256,8 +256,11 @@ def format_top_leads(engine: Engine, scorer: str = "rules", top: int = 10) -> st
     """A text table of the ``top`` open leads by ``scorer``'s score, with their reasons.
 
     Each row has the lead's stage, score, fit grade and its three largest
-    contributions, from ``engine.explain(lead_id, scorer)``.
+    contributions, from ``engine.explain(lead_id, scorer)``. A scorer the engine does
+    not have raises :class:`~leadlife.errors.InvalidArgumentError` (a misspelt name
+    would otherwise read as no leads).
     """
+    engine._check_scorer(scorer)
     leads = [
         lead for lead in engine.storage.leads() if lead.stage.is_open and scorer in lead.scores
     ]

@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from leadlife.profile import phone_region_code
-from leadlife.scoring.model import FieldWhen, ScoringRulesModel
+from leadlife.scoring.model import Count, FieldWhen, Number, ScoringRulesModel
 from leadlife.toml_files import rule_error
 
 __all__ = [
@@ -59,8 +59,8 @@ class EventCondition(_Strict):
     """True when the lead did ``event`` often enough, recently enough."""
 
     event: str = Field(min_length=1)
-    min_count: int = Field(default=1, ge=1)
-    within_days: int | None = Field(default=None, ge=1)
+    min_count: Count = Field(default=1, ge=1)
+    within_days: Count | None = Field(default=None, ge=1)
     since: str | None = Field(
         default=None,
         description="count only occurrences after the latest event of this type",
@@ -156,8 +156,8 @@ def _days(days: float) -> float:
     return days
 
 
-Days = Annotated[float, AfterValidator(_days)]
-Points = Annotated[float, Field(ge=-1e9, le=1e9)]
+Days = Annotated[Number, AfterValidator(_days)]
+Points = Annotated[Number, Field(ge=-1e9, le=1e9)]
 
 
 class EventTypeSpec(_Strict):

@@ -413,7 +413,10 @@ class Rulebook:
                 # A late close from before the lead's latest reopening: in time order
                 # the reopening undid it, so it moves nothing now.
                 return changes
-            reason = str(event.data.get("reason") or event.type)
+            given = event.data.get("reason")
+            reason = str(given) if given else ""
+            if not reason or reason.isspace():  # a blank reason says nothing: the type does
+                reason = event.type
             self._move(
                 lead,
                 _CLOSE_TARGET[spec.closes],
@@ -659,7 +662,8 @@ class Rulebook:
                         None,
                         changes,
                     )
-            if lead.asleep_ts is None and due >= self._sleep_from(lead, idle) + self._sleep:
+            since = self._sleep_from(lead, idle) if lead.asleep_ts is None else _INF
+            if due >= since + self._sleep:
                 lead.asleep_ts = due
                 # A lead that opted out of marketing is asleep all the same, but no
                 # reactivation campaign may reach it.
@@ -669,8 +673,13 @@ class Rulebook:
                             "reactivation_due",
                             lead.id,
                             at,
-                            f"lead {lead.id} has been silent for {days:g} days; reactivate it",
-                            {"stage": lead.stage.value, "idle_since": lead.idle_since},
+                            # Silence counts from a reopening, when that came later.
+                            f"lead {lead.id} has been silent for {(due - since) / _DAY:g} "
+                            "days; reactivate it",
+                            {
+                                "stage": lead.stage.value,
+                                "idle_since": datetime.fromtimestamp(since, UTC),
+                            },
                         )
                     )
             if (lead.stage, lead.asleep_ts) == before:

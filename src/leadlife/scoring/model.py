@@ -14,12 +14,16 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
-    PositiveFloat,
+    Strict,
     Tag,
     model_validator,
 )
 
 from leadlife.toml_files import rule_error
+
+# Numbers are numbers: lax validation would read true as 1 and "2" as 2.
+Number = Annotated[float, Strict()]
+Count = Annotated[int, Strict()]
 
 __all__ = [
     "EngagementRule",
@@ -86,8 +90,8 @@ class FieldWhen(_Strict):
     exists: bool | None = None
     equals: Any = None
     in_: list[Any] | None = Field(default=None, alias="in")
-    min: float | None = None
-    max: float | None = None
+    min: Number | None = None
+    max: Number | None = None
     matches: str | None = Field(
         default=None, description="a named pattern (free_mail) or a regular expression"
     )
@@ -145,8 +149,8 @@ class EventWhen(_Strict):
 
     event: str = Field(min_length=1)
     data: dict[str, str | int | float | bool] | None = Field(default=None, min_length=1)
-    min_count: int = Field(default=1, ge=1)
-    within_days: int | None = Field(default=None, ge=1)
+    min_count: Count = Field(default=1, ge=1)
+    within_days: Count | None = Field(default=None, ge=1)
 
     @property
     def key(self) -> str:
@@ -164,7 +168,7 @@ def counter_key(event: str, data: dict[str, Any] | None) -> str:
 class InactiveWhen(_Strict):
     """No activity from the lead for at least ``inactive_days`` days."""
 
-    inactive_days: PositiveFloat
+    inactive_days: Annotated[Number, Field(gt=0)]
 
 
 def _when_tag(value: Any) -> str | None:
@@ -191,8 +195,8 @@ When = Annotated[
 
 class _Rule(_Strict):
     id: str | None = Field(default=None, min_length=1, description="name in explanations")
-    points: float
-    max_points: float | None = Field(
+    points: Number
+    max_points: Number | None = Field(
         default=None, gt=0, description="cap on what this rule can add (or subtract)"
     )
 
@@ -236,13 +240,13 @@ class WeightedRule(_Strict):
 
     id: str | None = Field(default=None, min_length=1)
     axis: Literal["fit", "engagement"] = "fit"
-    weight: float
+    weight: Number
     field: str | None = Field(default=None, min_length=1)
-    values: dict[str, float] | None = None
-    default: float = 0.0
+    values: dict[str, Number] | None = None
+    default: Number = 0.0
     event: str | None = Field(default=None, min_length=1)
-    within_days: int | None = Field(default=None, ge=1)
-    max_points: float | None = Field(default=None, gt=0)
+    within_days: Count | None = Field(default=None, ge=1)
+    max_points: Number | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _one_source(self) -> WeightedRule:
@@ -277,14 +281,14 @@ class ScoringRulesModel(_Strict):
     event_types: list[str] | None = Field(
         default=None, description="the known event vocabulary, for strict checking"
     )
-    half_life_days: PositiveFloat | None = Field(
+    half_life_days: Annotated[Number, Field(gt=0)] | None = Field(
         default=None, description="engagement points halve for each half-life of staleness"
     )
-    decay_floor: float = Field(
+    decay_floor: Number = Field(
         default=0.0, ge=0.0, le=1.0, description="share of its points a stale rule keeps"
     )
-    total_cap: float | None = Field(default=None, gt=0, description="cap on the total score")
-    grades: dict[str, float] = Field(
+    total_cap: Number | None = Field(default=None, gt=0, description="cap on the total score")
+    grades: dict[str, Number] = Field(
         default_factory=lambda: {"A": 60.0, "B": 35.0, "C": 15.0},
         description="fit grade thresholds; a lead gets the first grade it reaches",
     )
