@@ -23,7 +23,7 @@ from leadlife.notices import Notice
 from leadlife.plugins.hookspecs import hookimpl
 from leadlife.routing.config import RoutingModel
 from leadlife.routing.decision import RouteDecision, Router
-from leadlife.routing.follow_up import FollowUp, FollowUpTimers
+from leadlife.routing.follow_up import SAL_KEY, FollowUp, FollowUpTimers
 from leadlife.routing.frames import missing, route_rows, text
 from leadlife.routing.pool import POOL_EVENTS, apply_pool_event
 from leadlife.routing.priority import QueueEntry, SourceRates, work_queue
@@ -290,7 +290,7 @@ class Routing:
         if owner is None:
             # Waiting in the pool: the timer offers a pooled lead to the team again;
             # a returned lead waits to be claimed.
-            lead.follow_up = FollowUp(assigned_ts=ts) if action == "pooled" else None
+            lead.follow_up = self._follow_up(lead, ts) if action == "pooled" else None
             kind = "lead_pooled" if action == "pooled" else "returned_to_pool"
             message = (
                 f"lead {lead.id} waits in team {lead.team}'s pool: {assignment.reason}"
@@ -318,9 +318,9 @@ class Routing:
         if owner == previous and lead.follow_up is not None:
             return  # sticky: the owner's timers run on
         if action == "accepted":
-            lead.follow_up = FollowUp(ts, ts)  # accepting it is the first touch
+            lead.follow_up = self._follow_up(lead, ts, ts)  # accepting it is the first touch
         else:
-            lead.follow_up = FollowUp(ts)
+            lead.follow_up = self._follow_up(lead, ts)
             notices.append(
                 Notice(
                     "lead_assigned",
@@ -336,6 +336,24 @@ class Routing:
                     },
                 )
             )
+
+    @staticmethod
+    def _follow_up(lead: Lead, ts: float, touched_ts: float | None = None) -> FollowUp:
+        """Fresh timers for whoever holds ``lead`` from ``ts``, keeping what is per lead.
+
+        The speed-to-lead windows and the call cadence are the new holder's own; the
+        count of reassignments (``sla.max_reassignments`` is per lead) and the SAL
+        reminder already sent in this stay in SAL are the lead's, whoever holds it.
+        """
+        state = lead.follow_up
+        sal = (
+            frozenset(key for key in state.sent if key.startswith(SAL_KEY))
+            if state is not None and state.sent
+            else frozenset()
+        )
+        # The record is the truth: it survives a return to the pool, which drops timers.
+        reassigned = sum(1 for a in lead.assignments if a.action == "reassigned")
+        return FollowUp(ts, touched_ts, sent=sal, reassignments=reassigned)
 
     def committed(self, assignments: Iterable[Assignment]) -> None:
         """Count stored assignments in their teams' quotas and rotations."""
@@ -528,6 +546,14 @@ class Routing:
             )
         if made is not None:
             self.apply(lead, made, notices)
+        elif lead.follow_up is not None and lead.stage.is_open:
+            reopened = _reopened_ts(lead, event)
+            if reopened is not None:
+                # The timers only paused while the lead was closed: left as they were,
+                # every window and call due in that time would fire at once, dated
+                # then. Nothing was owed while it was closed; its holder's timers start
+                # again from the reopening, as from an assignment.
+                lead.follow_up = self._follow_up(lead, reopened)
         self.timers.observe(lead, event, ts, notices)
         return made
 
@@ -557,7 +583,7 @@ class Routing:
             if lead.owner is None:
                 assignment = self._retry_pool(lead, at)
                 if assignment is None:
-                    lead.follow_up = FollowUp(assigned_ts=due)
+                    lead.follow_up = self._follow_up(lead, due)
                     continue
             else:
                 team = None if lead.team is None else self.teams.get(lead.team)
@@ -575,7 +601,6 @@ class Routing:
                     continue
                 state = lead.follow_up
                 breaches = state.breaches if state else 0
-                reassignments = (state.reassignments if state else 0) + 1
                 assignment = Assignment(
                     at,
                     "reassigned",
@@ -586,8 +611,6 @@ class Routing:
                     strategy=team.strategy,
                 )
             self.apply(lead, assignment, notices)
-            if assignment.action == "reassigned" and lead.follow_up is not None:
-                lead.follow_up = lead.follow_up._replace(reassignments=reassignments)
             made.append(assignment)
 
     def _retry_pool(self, lead: Lead, at: datetime) -> Assignment | None:
@@ -634,6 +657,17 @@ class Routing:
             )
         pool = list(leads)
         return work_queue(pool, self.source_rates(pool), **filters)
+
+
+def _reopened_ts(lead: Lead, event: Event) -> float | None:
+    """When ``event`` reopened ``lead`` (None: it did not)."""
+    # This event's stage changes are the newest entries of the history.
+    for change in reversed(lead.history):
+        if change.event_id != event.id:
+            return None
+        if not change.from_stage.is_open and change.to_stage.is_open:
+            return change.at.timestamp()
+    return None
 
 
 _QUEUE_FILTERS = frozenset({"team", "owner", "unowned", "include_closed", "limit"})
