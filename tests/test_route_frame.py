@@ -81,6 +81,11 @@ def one_by_one(rows: list[dict[str, Any]], moments: list[datetime]) -> list[tupl
     routing = Routing.from_dict(CONFIG)
     out: list[tuple[Any, ...]] = []
     for number, (row, at) in enumerate(zip(rows, moments, strict=True)):
+        member = routing.member(row.get("owner", ""))
+        if member is not None:  # an event named them: the lead is in their team, unrouted
+            why = f"{member.id} already owns the lead in team {member.team}; no router is asked"
+            out.append((None, member.team, member.id, None, None, why))
+            continue
         lead = Lead(f"u{number}")
         lead.profile = {k: v for k, v in row.items() if k != "owner"}
         lead.owner = row.get("owner")
@@ -177,3 +182,40 @@ def test_a_blank_owner_cell_is_no_owner() -> None:
     routed = Routing.from_dict(CONFIG).route_frame(frame, T0)
     assert list(routed["action"]) == ["routed", "routed"]
     assert all(owner.strip() for owner in routed["owner"])
+
+
+def test_route_frame_keeps_an_owner_an_event_named_as_the_engine_does() -> None:
+    """Regression: for a lead whose owner, a member of team ka, was named by
+    sales_accepted before it qualified, the engine ran no router and kept team ka,
+    while route_frame said region, team north, sticky. An outsider stays routed."""
+    import leadlife
+
+    routing = Routing.from_dict(CONFIG)
+    engine = leadlife.Engine(
+        plugins=[routing],
+        plugin_manager=leadlife.get_plugin_manager(load_entrypoints=False),
+        clock=leadlife.FixedClock(T0),
+    )
+    engine.ingest(
+        {"id": "acc", "lead_id": "x", "type": "sales_accepted", "at": T0, "data": {"owner": "kim"}}
+    )
+    at = T0 + timedelta(minutes=1)
+    form = {"phone": "+8613800138000", "asset_id": "p1"}
+    lead = engine.ingest(
+        {"id": "form", "lead_id": "x", "type": "form_submit", "at": at, "data": form}
+    )
+    made = lead.assignments[-1]
+    engine_row = (made.router, made.team, made.to_owner, made.action, made.strategy, made.reason)
+    frame = pd.DataFrame([{"phone": "+8613800138000", "phone_valid": True, "owner": "kim"}])
+    frame_row = tuple(Routing.from_dict(CONFIG).route_frame(frame, at).iloc[0])
+    assert engine_row[:3] == (None, "ka", "kim")
+    assert frame_row[:5] == (None, "ka", "kim", None, None)
+    assert frame_row[5] == "kim already owns the lead in team ka; no router is asked"
+    outsider = frame.assign(owner="partner-rep")
+    routed = Routing.from_dict(CONFIG).route_frame(outsider, at).iloc[0]
+    assert (routed["router"], routed["team"], routed["owner"], routed["strategy"]) == (
+        "region",
+        "north",
+        "partner-rep",
+        "sticky",
+    )

@@ -384,9 +384,12 @@ class Routing:
         ``frame`` has the profile fields the routers read as columns (``account_id``,
         ``email``, ``email_valid``, ``company``, ``ip``, ``phone``, ``phone_valid``,
         ``registered_capital``, ``employees``, ``sme``; a missing value or column means
-        the field is unknown) and, optionally, ``owner``: a current owner, which sticky
-        teams keep. ``at`` is when the leads are routed: one aware datetime, or one per
-        row (a sequence, or an ``at`` column when ``at`` is None).
+        the field is unknown) and, optionally, ``owner``: a current owner. An owner who
+        is a member of a team holds the lead in that team, and no router is asked (the
+        row has their team and owner, no router, action or strategy), as the engine
+        asks none for a lead a team holds; an owner from outside the teams is routed
+        and kept by a sticky team. ``at`` is when the leads are routed: one aware
+        datetime, or one per row (a sequence, or an ``at`` column when ``at`` is None).
 
         The result, indexed like ``frame``, has the columns ``router``, ``team``,
         ``owner``, ``action``, ``strategy`` and ``reason``: for each row what the
@@ -418,6 +421,24 @@ class Routing:
         owners = np.full(size, None, dtype=object)
         reasons = np.full(size, None, dtype=object)
         pending = np.ones(size, dtype=bool)
+        # A blank owner cell is no owner, not a sticky owner named "   ".
+        holders: list[str | None] = (
+            [None if missing(v) else (str(v).strip() or None) for v in frame["owner"].tolist()]
+            if "owner" in frame.columns
+            else [None] * size
+        )
+        members = self._members
+        kept = np.fromiter((h in members for h in holders), dtype=bool, count=size)
+        for row in np.flatnonzero(kept).tolist():
+            # The engine asks no router for a lead a team holds, and an owner who is a
+            # member of a team holds the lead in that team (an event naming them
+            # records it there): the row says so instead of routing it elsewhere.
+            holder = holders[row]
+            assert holder is not None
+            home = members[holder].team
+            owners[row], teams[row] = holder, home
+            reasons[row] = f"{holder} already owns the lead in team {home}; no router is asked"
+        pending[kept] = False
         for router in self.routers:
             rows = np.flatnonzero(pending)
             if rows.size == 0:
@@ -434,21 +455,13 @@ class Routing:
             owners[taken] = [text(v) for v in decided["owner"].to_numpy(dtype=object)[hit]]
             reasons[taken] = why[hit]
             pending[taken] = False
-        current = (
-            frame["owner"].to_numpy(dtype=object)
-            if "owner" in frame.columns
-            else np.full(size, None, dtype=object)
-        )
         actions = np.full(size, None, dtype=object)
         strategies = np.full(size, None, dtype=object)
         place, count = self._place, self._count
-        for row in np.flatnonzero(~pending).tolist():
-            held = current[row]
+        for row in np.flatnonzero(~pending & ~kept).tolist():
             ts = moments[row]
-            # A blank owner cell is no owner, not a sticky owner named "   ".
-            holder = None if missing(held) else (str(held).strip() or None)
             action, owner, team_id, reason, strategy = place(
-                holder, teams[row], owners[row], reasons[row], ts
+                holders[row], teams[row], owners[row], reasons[row], ts
             )
             count(owner, team_id, ts, strategy)
             actions[row], owners[row], teams[row] = action, owner, team_id

@@ -108,7 +108,9 @@ class TeamSpec(_Strict):
     )
     timezone: str = Field(default="UTC", description="IANA zone absences' days are read in")
     sticky: bool = Field(
-        default=True, description="a lead already owned by a member stays with them"
+        default=True,
+        description="a lead routed with an owner from outside the teams stays with them "
+        "(an owner who is a member holds the lead in their own team, unrouted)",
     )
 
 
