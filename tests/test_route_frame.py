@@ -219,3 +219,38 @@ def test_route_frame_keeps_an_owner_an_event_named_as_the_engine_does() -> None:
         "partner-rep",
         "sticky",
     )
+
+
+class _Geo:
+    """A host's IpLookup that answers a team the configuration lacks, or fails."""
+
+    def region(self, address: str) -> str | None:
+        if address.startswith("81."):
+            return "emea"
+        if address.startswith("82."):
+            raise RuntimeError("geo service down")
+        return None
+
+
+def test_route_frame_refuses_an_unknown_team_from_a_host_lookup_and_moves_nothing() -> None:
+    """Regression: a team the configuration lacks crashed with a bare KeyError after
+    the rows before it had turned the rotation; a raising lookup escaped raw."""
+    from leadlife.errors import PluginError
+
+    routing = Routing.from_dict(CONFIG, ip_lookup=_Geo())
+    before = {name: team.rotation() for name, team in routing.teams.items()}
+    for ip, error in (("81.2.69.160", LookupError), ("82.1.1.1", RuntimeError)):
+        frame = pd.DataFrame([{"company": "x"}, {"ip": ip}], index=["first", "bad"])
+        with pytest.raises(PluginError, match=r"router region") as caught:
+            routing.route_frame(frame, T0)
+        assert caught.value.plugin == "_Geo"
+        assert isinstance(caught.value.error, error)
+        assert {name: team.rotation() for name, team in routing.teams.items()} == before
+    with pytest.raises(PluginError, match=r"named team 'emea' for row 'bad'"):
+        routing.route_frame(pd.DataFrame([{"ip": "81.2.69.160"}], index=["bad"]), T0)
+
+
+def test_an_ip_lookup_without_region_is_refused_at_load() -> None:
+    """Regression: an object without region() failed only at the first lead's address."""
+    with pytest.raises(InvalidArgumentError, match=r"ip_lookup: object has no region"):
+        Routing.from_dict(CONFIG, ip_lookup=object())  # type: ignore[arg-type]

@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from leadlife.clock import aware_ts
-from leadlife.errors import InvalidArgumentError, InvalidTimeError, RoutingConfigError
+from leadlife.errors import (
+    InvalidArgumentError,
+    InvalidTimeError,
+    LeadlifeError,
+    PluginError,
+    RoutingConfigError,
+)
 from leadlife.events import Event
 from leadlife.lead import Assignment, Lead
 from leadlife.notices import Notice
@@ -89,6 +95,13 @@ class Routing:
             teams[spec.id] = team
         self.teams = teams
         self._members = members
+        if ip_lookup is not None and not callable(getattr(ip_lookup, "region", None)):
+            # Found here, not at the first lead with an address.
+            raise InvalidArgumentError(
+                "ip_lookup",
+                f"{type(ip_lookup).__name__} has no region(address) method",
+                "pass an object whose region(address) returns a team id or None",
+            )
         self.routers: list[Router] = self._build_routers(ip_lookup)
         self.timers = FollowUpTimers(model.sla)
         self._retry = model.sla.pool_retry_minutes * _MINUTE
@@ -445,14 +458,25 @@ class Routing:
                 break
             part = frame.iloc[rows]
             by_frame = getattr(router, "route_frame", None)
-            decided = by_frame(part) if callable(by_frame) else route_rows(router, part)
+            try:
+                decided = by_frame(part) if callable(by_frame) else route_rows(router, part)
+            except LeadlifeError:
+                raise
+            except Exception as exc:
+                # A host's IpLookup, say. The engine records such a failure per lead and
+                # asks the next router; a batch has no failure log, so it stops here,
+                # before any row is assigned: no rotation or quota has moved.
+                raise PluginError(_plugin_of(router), f"router {router.name}", None, exc) from exc
             why = decided["reason"].to_numpy(dtype=object)
             hit = np.fromiter((not missing(reason) for reason in why), dtype=bool, count=len(why))
             taken = rows[hit]
-            routers[taken] = router.name
             # A string column may hold NaN for "none" (pandas infers str dtype): None here.
-            teams[taken] = [text(v) for v in decided["team"].to_numpy(dtype=object)[hit]]
-            owners[taken] = [text(v) for v in decided["owner"].to_numpy(dtype=object)[hit]]
+            chosen_teams = [text(v) for v in decided["team"].to_numpy(dtype=object)[hit]]
+            chosen_owners = [text(v) for v in decided["owner"].to_numpy(dtype=object)[hit]]
+            self._check_frame_teams(router, frame.index[taken], chosen_teams, chosen_owners)
+            routers[taken] = router.name
+            teams[taken] = chosen_teams
+            owners[taken] = chosen_owners
             reasons[taken] = why[hit]
             pending[taken] = False
         actions = np.full(size, None, dtype=object)
@@ -481,6 +505,29 @@ class Routing:
                 for name, values in columns.items()
             }
         )
+
+    def _check_frame_teams(
+        self,
+        router: Router,
+        labels: pd.Index,
+        teams: list[str | None],
+        owners: list[str | None],
+    ) -> None:
+        """Refuse a decision naming a team the configuration lacks (from a host's
+        IpLookup: the configured routers' teams are checked at load)."""
+        known = self.teams
+        for label, team, owner in zip(labels, teams, owners, strict=True):
+            if owner is None and team not in known:
+                raise PluginError(
+                    _plugin_of(router),
+                    f"router {router.name}",
+                    None,
+                    # The engine's words for the same failure, and the row.
+                    LookupError(
+                        f"named team {team!r} for row {label!r}, which the routing "
+                        f"configuration does not define (teams: {', '.join(sorted(known))})"
+                    ),
+                )
 
     @staticmethod
     def _moments(
@@ -670,6 +717,14 @@ class Routing:
             )
         pool = list(leads)
         return work_queue(pool, self.source_rates(pool), **filters)
+
+
+def _plugin_of(router: Router) -> str:
+    """Who to blame for a router's failure: a host's IpLookup inside a region router."""
+    lookup = getattr(router, "ip_lookup", None)
+    if lookup is not None and getattr(router, "_table", None) is None:
+        return type(lookup).__name__
+    return type(router).__name__
 
 
 def _reopened_ts(lead: Lead, event: Event) -> float | None:
