@@ -364,3 +364,35 @@ def test_a_late_lead_sees_the_receipts_before_it() -> None:
     start = T0.timestamp()
     picks = [take(t, start + 5 * DAY), take(t, start + DAY), take(t, start + DAY + HOUR)]
     assert picks == ["kim", "kim", None]
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [datetime(2026, 11, 9), datetime(2026, 11, 9, 9), "2026-11-09T00:00:00", "2026-11-09 00:00"],
+)
+def test_an_absence_with_a_time_but_no_offset_is_refused(moment: object) -> None:
+    """Regression: a local datetime at midnight was read as a whole date (until then
+    inclusive: a day more away), while one at 09:00 was refused."""
+    from leadlife.routing import Routing
+
+    absence = {"from": moment, "until": moment}
+    config = {"teams": [{"id": "t", "members": [{"id": "a", "absences": [absence]}]}]}
+    with pytest.raises(RoutingConfigError, match=r"has a time but no UTC offset") as caught:
+        Routing.from_dict(config)
+    assert caught.value.path == "teams.0.members.0.absences.0.from"
+
+
+def test_a_toml_local_midnight_absence_is_refused() -> None:
+    """The repro, through TOML: `from = 2026-11-09T00:00:00` has no offset."""
+    from leadlife.routing import Routing
+
+    toml = (
+        '[[teams]]\nid = "t"\nmembers = [{ id = "a", absences = [{ from = 2026-11-09T00:00:00,'
+        " until = 2026-11-10T00:00:00 }] }]\n"
+    )
+    with pytest.raises(RoutingConfigError, match=r"no UTC offset"):
+        Routing.from_toml(toml)
+    dates = toml.replace("T00:00:00", "")
+    member = Routing.from_toml(dates).member("a")
+    assert member is not None
+    assert not member.available(datetime(2026, 11, 10, 12, tzinfo=UTC).timestamp())

@@ -64,6 +64,26 @@ class Absence(_Strict):
     from_: AwareDatetime | date = Field(alias="from", union_mode="left_to_right")
     until: AwareDatetime | date = Field(union_mode="left_to_right")
 
+    @field_validator("from_", "until", mode="before")
+    @classmethod
+    def _no_local_time(cls, value: object) -> object:
+        # pydantic's date takes a datetime without an offset when its time is midnight,
+        # so a TOML local datetime at 00:00 became a whole day (until inclusive: one
+        # more day away) while one at 09:00 was refused. Refuse both alike.
+        moment = value
+        if isinstance(value, str) and len(value.strip()) > 10:  # more than a date
+            try:
+                moment = datetime.fromisoformat(value.strip())
+            except ValueError:
+                return value  # pydantic names what is wrong with it
+        if isinstance(moment, datetime) and moment.utcoffset() is None:
+            raise ValueError(
+                f"{value} has a time but no UTC offset; give its offset "
+                "(2026-11-09T00:00:00+08:00) for an exact moment, or a date "
+                "(2026-11-09) for the whole day in the team's timezone"
+            )
+        return value
+
     @model_validator(mode="after")
     def _ordered(self) -> Absence:
         if _kind(self.from_) != _kind(self.until):
