@@ -181,3 +181,31 @@ def test_a_return_and_claim_do_not_reset_the_reassignment_count() -> None:
     engine.tick(T0 + 60 * MINUTE)
     lead = engine.get("u1")
     assert (reassignments(lead), lead.owner) == (1, owner)
+
+
+# -- call attempts ---------------------------------------------------------------------
+
+
+def test_a_call_attempt_with_a_non_boolean_connected_is_refused() -> None:
+    """Regression: `connected: "true"` was accepted and counted as not connected, so
+    six connected calls ended in "none connected; disqualify it"."""
+    import pytest
+
+    from leadlife.errors import InvalidEventError
+
+    engine, inbox = build(INSIDE)
+    qualify(engine)
+    before = engine.get("u1")
+    for value in ("true", 1, "yes"):
+        with pytest.raises(InvalidEventError, match=r"data\.connected") as caught:
+            engine.ingest(ev("call_attempt", MINUTE, connected=value))
+        assert caught.value.field == "data.connected"
+    after = engine.get("u1")
+    assert (after.follow_up, after.event_count) == (before.follow_up, before.event_count)
+    lead = engine.ingest(ev("call_attempt", 2 * MINUTE, connected=True))
+    assert lead.follow_up is not None
+    assert (lead.follow_up.attempts, lead.follow_up.connected) == (1, True)
+    lead = engine.ingest(ev("call_attempt", 3 * MINUTE))  # unknown: not connected yet
+    assert lead.follow_up is not None
+    assert lead.follow_up.attempts == 2
+    assert "call_attempts_exhausted" not in inbox.kinds("u1")

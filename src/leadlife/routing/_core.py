@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from leadlife.clock import aware_ts
 from leadlife.errors import (
     InvalidArgumentError,
+    InvalidEventError,
     InvalidTimeError,
     LeadlifeError,
     PluginError,
@@ -586,6 +587,8 @@ class Routing:
         Raises :class:`~leadlife.errors.NotPermittedError` (nothing applied) for a pool
         operation its actor may not do.
         """
+        if event.type == "call_attempt":
+            _check_connected(event)
         made: Assignment | None = None
         if event.type in POOL_EVENTS:
             made = apply_pool_event(self, lead, event)
@@ -717,6 +720,24 @@ class Routing:
             )
         pool = list(leads)
         return work_queue(pool, self.source_rates(pool), **filters)
+
+
+def _check_connected(event: Event) -> None:
+    """Refuse a ``call_attempt`` whose ``data.connected`` is not a boolean.
+
+    Read as "not connected", the string "true" many webhooks send would keep the
+    owner getting call reminders for a lead they reached, then tell them to give up
+    on it; guessing what other strings mean is worse than saying so.
+    """
+    connected = event.data.get("connected")
+    if connected is None or isinstance(connected, bool):
+        return
+    raise InvalidEventError(
+        "data.connected",
+        f"is {connected!r} ({type(connected).__name__}), not a boolean",
+        "send true or false (a JSON boolean), or leave it out when unknown",
+        event_id=event.id,
+    )
 
 
 def _plugin_of(router: Router) -> str:

@@ -89,6 +89,7 @@ class FollowUpTimers:
             changes["touched_ts"] = ts
         if event.type == "call_attempt":
             attempts = state.attempts + 1
+            # Routing.observe refused anything but a boolean or nothing.
             connected = state.connected or event.data.get("connected") is True
             changes["attempts"] = attempts
             changes["connected"] = connected
