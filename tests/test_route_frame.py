@@ -254,3 +254,23 @@ def test_an_ip_lookup_without_region_is_refused_at_load() -> None:
     """Regression: an object without region() failed only at the first lead's address."""
     with pytest.raises(InvalidArgumentError, match=r"ip_lookup: object has no region"):
         Routing.from_dict(CONFIG, ip_lookup=object())  # type: ignore[arg-type]
+
+
+def test_route_frame_reads_a_column_of_iso_moments_and_names_a_bad_row() -> None:
+    """Regression: an `at` column (or list) of ISO 8601 strings with offsets, what a
+    CSV export holds, was refused ("is not a datetime"), naming no row."""
+    frame = pd.DataFrame(
+        {
+            "company": ["Initech", "Globex"],
+            "at": ["2026-11-02T09:00:00+08:00", "2026-11-02T09:05:00+08:00"],
+        }
+    )
+    moments = [datetime.fromisoformat(text) for text in frame["at"]]
+    expected = Routing.from_dict(CONFIG).route_frame(frame.drop(columns="at"), moments)
+    pd.testing.assert_frame_equal(Routing.from_dict(CONFIG).route_frame(frame), expected)
+    listed = Routing.from_dict(CONFIG).route_frame(frame, list(frame["at"]))
+    pd.testing.assert_frame_equal(listed, expected)
+    for bad, problem in (("2026-11-02T09:05:00", "timezone"), ("soon", "ISO 8601")):
+        rows = frame.assign(at=["2026-11-02T09:00:00+08:00", bad])
+        with pytest.raises(InvalidTimeError, match=rf"at \(row 1\).*{problem}"):
+            Routing.from_dict(CONFIG).route_frame(rows)

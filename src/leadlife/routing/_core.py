@@ -391,7 +391,7 @@ class Routing:
     # -- many leads at once --------------------------------------------------------
 
     def route_frame(
-        self, frame: pd.DataFrame, at: datetime | Sequence[datetime] | None = None
+        self, frame: pd.DataFrame, at: datetime | str | Sequence[datetime | str] | None = None
     ) -> pd.DataFrame:
         """Route and assign many leads at once, one per row, in the frame's order.
 
@@ -532,19 +532,11 @@ class Routing:
 
     @staticmethod
     def _moments(
-        frame: pd.DataFrame, at: datetime | Sequence[datetime] | None, size: int
+        frame: pd.DataFrame, at: datetime | str | Sequence[datetime | str] | None, size: int
     ) -> list[float]:
         """Epoch seconds per row, each moment checked for a timezone."""
         if isinstance(at, str):  # one ISO 8601 moment, not a sequence of characters
-            try:
-                at = datetime.fromisoformat(at)
-            except ValueError:
-                raise InvalidTimeError(
-                    "at",
-                    at,
-                    "is not an ISO 8601 moment",
-                    "give one with its UTC offset, e.g. '2026-11-05T09:00:00+08:00'",
-                ) from None
+            at = _iso_moment(at, "at")
         if isinstance(at, datetime):
             return [aware_ts(at, "at")] * size
         values = frame["at"] if at is None and "at" in frame.columns else at
@@ -570,7 +562,14 @@ class Routing:
                 )
             seconds = index.as_unit("ns").asi8 / 1e9
             return [float(x) for x in seconds.tolist()]
-        moments = [aware_ts(moment, "at") for moment in values]
+        # A CSV export's column holds ISO 8601 text: read per row, as one `at` is read.
+        moments = [
+            aware_ts(
+                _iso_moment(moment, f"at (row {row})") if isinstance(moment, str) else moment,
+                f"at (row {row})",
+            )
+            for row, moment in enumerate(values)
+        ]
         if len(moments) != size:
             raise InvalidTimeError(
                 "at", f"{len(moments)} moments", f"given for {size} rows", "give one per row"
@@ -720,6 +719,18 @@ class Routing:
             )
         pool = list(leads)
         return work_queue(pool, self.source_rates(pool), **filters)
+
+
+def _iso_moment(text: str, name: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidTimeError(
+            name,
+            text,
+            "is not an ISO 8601 moment",
+            "give one with its UTC offset, e.g. '2026-11-05T09:00:00+08:00'",
+        ) from None
 
 
 def _check_connected(event: Event) -> None:
