@@ -237,4 +237,6 @@ def _known(
 def _refuse(
     action: str, actor: str, lead: Lead, event: Event, problem: str, fix: str
 ) -> NotPermittedError:
-    return NotPermittedError(action, actor, lead.id, problem, fix, event_id=event.id)
+    # The field that names the actor: a claim's is data.member, the others' data.by.
+    field = "data.member" if action == "claim" else "data.by"
+    return NotPermittedError(action, actor, lead.id, problem, fix, field=field, event_id=event.id)
