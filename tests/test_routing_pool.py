@@ -56,3 +56,21 @@ def test_a_refused_transfer_still_names_data_by() -> None:
     with pytest.raises(NotPermittedError) as caught:
         engine.transfer("a", "nick", by="nick", reason="mine", at=T0 + MINUTE)
     assert caught.value.field == "data.by"
+
+
+def test_returning_a_lead_already_in_the_pool_is_checked_like_any_return() -> None:
+    """Regression: returning a lead that already waited in the pool was accepted from
+    anyone, even a person in no team, and logged as them returning it."""
+    engine = build()
+    owner = engine.get("a").owner
+    assert owner is not None
+    engine.return_to_pool("a", by=owner, reason="wrong contact", at=T0 + MINUTE)
+    logged = len(list(engine.storage.events("a")))
+    for who in ("mallory", owner, "ivy" if owner != "ivy" else "ian"):
+        with pytest.raises(NotPermittedError, match=r"only a manager of its team") as caught:
+            engine.return_to_pool("a", by=who, reason="spam", at=T0 + 2 * MINUTE)
+        assert caught.value.field == "data.by"
+    assert len(list(engine.storage.events("a"))) == logged
+    # A manager asking for what already holds: nothing changes, as documented.
+    lead = engine.return_to_pool("a", by="mgr", reason="still waiting", at=T0 + 3 * MINUTE)
+    assert (lead.owner, lead.assignments[-1].action) == (None, "returned")
