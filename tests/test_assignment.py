@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
@@ -306,3 +308,91 @@ def test_exclude_skips_a_member() -> None:
     member, _ = t.choose(T0.timestamp(), frozenset({first}))
     assert member is not None
     assert member != first
+
+
+# -- quotas over time: fractional quotas, leads out of time order ---------------------
+
+
+def test_a_capacity_under_30_gives_a_lead_every_few_days_not_every_day() -> None:
+    """Regression: capacity 10 (a quota of 0.33 a day) received a lead every day, 30 a
+    month, whenever the team had more leads than quotas."""
+    t = team([{"id": "big", "capacity": 300}, {"id": "small", "capacity": 10}], "capacity")
+    picks = [take(t, T0.timestamp() + d * DAY + h * HOUR) for d in range(30) for h in range(11)]
+    assert Counter(picks) == {"big": 300, "small": 10, None: 20}
+    small_days = [i // 11 for i, who in enumerate(picks) if who == "small"]
+    assert all(b - a == 3 for a, b in itertools.pairwise(small_days))
+
+
+def test_a_fractional_quota_is_not_rounded_up() -> None:
+    """Regression: capacity 45 (1.5 a day) received two leads every day, 60 a month."""
+    t = team([{"id": "m", "capacity": 45}], "capacity")
+    picks = [take(t, T0.timestamp() + i * HOUR) for i in range(30 * 24)]
+    assert picks.count("m") == 45
+
+
+def allowed(capacity: int, receipts: list[float], ts: float) -> bool:
+    """The documented rule, by brute force over every receipt recorded so far."""
+    whole = math.gcd(capacity, 30)
+    windows = [(DAY, capacity / 30), ((30 // whole) * DAY, capacity // whole)]
+    return all(sum(1 for r in receipts if ts - span < r <= ts) < cap for span, cap in windows)
+
+
+@given(
+    capacity=st.integers(1, 120),
+    offsets=st.lists(st.integers(0, 20 * 24 * 60), min_size=1, max_size=60),
+)
+def test_quotas_count_every_receipt_whatever_the_order_of_routing(
+    capacity: int, offsets: list[int]
+) -> None:
+    """Leads routed out of time order (a backlog, a late form) see every receipt around
+    their moment. Regression: receipts older than a day before the newest were dropped,
+    so an earlier lead no longer saw them."""
+    t = team([{"id": "m", "capacity": capacity}], "capacity")
+    receipts: list[float] = []
+    for minutes in offsets:
+        ts = T0.timestamp() + minutes * 60
+        expected = allowed(capacity, receipts, ts)
+        assert (take(t, ts) == "m") is expected
+        if expected:
+            receipts.append(ts)
+        assert t.received("m", ts) == sum(1 for r in receipts if ts - DAY < r <= ts)
+
+
+def test_a_late_lead_sees_the_receipts_before_it() -> None:
+    """The repro: a lead routed at day 5, then two at day 1 an hour apart."""
+    t = team([{"id": "kim", "capacity": 30}], "capacity")
+    start = T0.timestamp()
+    picks = [take(t, start + 5 * DAY), take(t, start + DAY), take(t, start + DAY + HOUR)]
+    assert picks == ["kim", "kim", None]
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [datetime(2026, 11, 9), datetime(2026, 11, 9, 9), "2026-11-09T00:00:00", "2026-11-09 00:00"],
+)
+def test_an_absence_with_a_time_but_no_offset_is_refused(moment: object) -> None:
+    """Regression: a local datetime at midnight was read as a whole date (until then
+    inclusive: a day more away), while one at 09:00 was refused."""
+    from leadlife.routing import Routing
+
+    absence = {"from": moment, "until": moment}
+    config = {"teams": [{"id": "t", "members": [{"id": "a", "absences": [absence]}]}]}
+    with pytest.raises(RoutingConfigError, match=r"has a time but no UTC offset") as caught:
+        Routing.from_dict(config)
+    assert caught.value.path == "teams.0.members.0.absences.0.from"
+
+
+def test_a_toml_local_midnight_absence_is_refused() -> None:
+    """The repro, through TOML: `from = 2026-11-09T00:00:00` has no offset."""
+    from leadlife.routing import Routing
+
+    toml = (
+        '[[teams]]\nid = "t"\nmembers = [{ id = "a", absences = [{ from = 2026-11-09T00:00:00,'
+        " until = 2026-11-10T00:00:00 }] }]\n"
+    )
+    with pytest.raises(RoutingConfigError, match=r"no UTC offset"):
+        Routing.from_toml(toml)
+    dates = toml.replace("T00:00:00", "")
+    member = Routing.from_toml(dates).member("a")
+    assert member is not None
+    assert not member.available(datetime(2026, 11, 10, 12, tzinfo=UTC).timestamp())

@@ -81,6 +81,11 @@ def one_by_one(rows: list[dict[str, Any]], moments: list[datetime]) -> list[tupl
     routing = Routing.from_dict(CONFIG)
     out: list[tuple[Any, ...]] = []
     for number, (row, at) in enumerate(zip(rows, moments, strict=True)):
+        member = routing.member(row.get("owner", ""))
+        if member is not None:  # an event named them: the lead is in their team, unrouted
+            why = f"{member.id} already owns the lead in team {member.team}; no router is asked"
+            out.append((None, member.team, member.id, None, None, why))
+            continue
         lead = Lead(f"u{number}")
         lead.profile = {k: v for k, v in row.items() if k != "owner"}
         lead.owner = row.get("owner")
@@ -177,3 +182,95 @@ def test_a_blank_owner_cell_is_no_owner() -> None:
     routed = Routing.from_dict(CONFIG).route_frame(frame, T0)
     assert list(routed["action"]) == ["routed", "routed"]
     assert all(owner.strip() for owner in routed["owner"])
+
+
+def test_route_frame_keeps_an_owner_an_event_named_as_the_engine_does() -> None:
+    """Regression: for a lead whose owner, a member of team ka, was named by
+    sales_accepted before it qualified, the engine ran no router and kept team ka,
+    while route_frame said region, team north, sticky. An outsider stays routed."""
+    import leadlife
+
+    routing = Routing.from_dict(CONFIG)
+    engine = leadlife.Engine(
+        plugins=[routing],
+        plugin_manager=leadlife.get_plugin_manager(load_entrypoints=False),
+        clock=leadlife.FixedClock(T0),
+    )
+    engine.ingest(
+        {"id": "acc", "lead_id": "x", "type": "sales_accepted", "at": T0, "data": {"owner": "kim"}}
+    )
+    at = T0 + timedelta(minutes=1)
+    form = {"phone": "+8613800138000", "asset_id": "p1"}
+    lead = engine.ingest(
+        {"id": "form", "lead_id": "x", "type": "form_submit", "at": at, "data": form}
+    )
+    made = lead.assignments[-1]
+    engine_row = (made.router, made.team, made.to_owner, made.action, made.strategy, made.reason)
+    frame = pd.DataFrame([{"phone": "+8613800138000", "phone_valid": True, "owner": "kim"}])
+    frame_row = tuple(Routing.from_dict(CONFIG).route_frame(frame, at).iloc[0])
+    assert engine_row[:3] == (None, "ka", "kim")
+    assert frame_row[:5] == (None, "ka", "kim", None, None)
+    assert frame_row[5] == "kim already owns the lead in team ka; no router is asked"
+    outsider = frame.assign(owner="partner-rep")
+    routed = Routing.from_dict(CONFIG).route_frame(outsider, at).iloc[0]
+    assert (routed["router"], routed["team"], routed["owner"], routed["strategy"]) == (
+        "region",
+        "north",
+        "partner-rep",
+        "sticky",
+    )
+
+
+class _Geo:
+    """A host's IpLookup that answers a team the configuration lacks, or fails."""
+
+    def region(self, address: str) -> str | None:
+        if address.startswith("81."):
+            return "emea"
+        if address.startswith("82."):
+            raise RuntimeError("geo service down")
+        return None
+
+
+def test_route_frame_refuses_an_unknown_team_from_a_host_lookup_and_moves_nothing() -> None:
+    """Regression: a team the configuration lacks crashed with a bare KeyError after
+    the rows before it had turned the rotation; a raising lookup escaped raw."""
+    from leadlife.errors import PluginError
+
+    routing = Routing.from_dict(CONFIG, ip_lookup=_Geo())
+    before = {name: team.rotation() for name, team in routing.teams.items()}
+    for ip, error in (("81.2.69.160", LookupError), ("82.1.1.1", RuntimeError)):
+        frame = pd.DataFrame([{"company": "x"}, {"ip": ip}], index=["first", "bad"])
+        with pytest.raises(PluginError, match=r"router region") as caught:
+            routing.route_frame(frame, T0)
+        assert caught.value.plugin == "_Geo"
+        assert isinstance(caught.value.error, error)
+        assert {name: team.rotation() for name, team in routing.teams.items()} == before
+    with pytest.raises(PluginError, match=r"named team 'emea' for row 'bad'"):
+        routing.route_frame(pd.DataFrame([{"ip": "81.2.69.160"}], index=["bad"]), T0)
+
+
+def test_an_ip_lookup_without_region_is_refused_at_load() -> None:
+    """Regression: an object without region() failed only at the first lead's address."""
+    with pytest.raises(InvalidArgumentError, match=r"ip_lookup: object has no region"):
+        Routing.from_dict(CONFIG, ip_lookup=object())  # type: ignore[arg-type]
+
+
+def test_route_frame_reads_a_column_of_iso_moments_and_names_a_bad_row() -> None:
+    """Regression: an `at` column (or list) of ISO 8601 strings with offsets, what a
+    CSV export holds, was refused ("is not a datetime"), naming no row."""
+    frame = pd.DataFrame(
+        {
+            "company": ["Initech", "Globex"],
+            "at": ["2026-11-02T09:00:00+08:00", "2026-11-02T09:05:00+08:00"],
+        }
+    )
+    moments = [datetime.fromisoformat(text) for text in frame["at"]]
+    expected = Routing.from_dict(CONFIG).route_frame(frame.drop(columns="at"), moments)
+    pd.testing.assert_frame_equal(Routing.from_dict(CONFIG).route_frame(frame), expected)
+    listed = Routing.from_dict(CONFIG).route_frame(frame, list(frame["at"]))
+    pd.testing.assert_frame_equal(listed, expected)
+    for bad, problem in (("2026-11-02T09:05:00", "timezone"), ("soon", "ISO 8601")):
+        rows = frame.assign(at=["2026-11-02T09:00:00+08:00", bad])
+        with pytest.raises(InvalidTimeError, match=rf"at \(row 1\).*{problem}"):
+            Routing.from_dict(CONFIG).route_frame(rows)

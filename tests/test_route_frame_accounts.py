@@ -111,7 +111,9 @@ def row_by_row(router: ExistingAccountRouter, frame: pd.DataFrame) -> list[tuple
         for key, values in columns.items():
             value = values[position]
             if not pd.isna(value):
-                item.profile[key] = value
+                # A lead's profile holds Python values, as route_rows and the engine
+                # read a row: numpy's False is False.
+                item.profile[key] = value.item() if isinstance(value, np.generic) else value
         decision = router.route(item)
         if decision is None:
             expected.append((None, None, None))
@@ -187,3 +189,17 @@ def test_an_empty_frame_gives_an_empty_result() -> None:
         assert result.empty
         assert list(result.columns) == COLUMNS
         assert result.index.equals(frame.index)
+
+
+def test_numpy_false_email_valid_stops_the_domain_match() -> None:
+    """Regression: email_valid = numpy False in an object column was ignored by
+    route_frame (the address still matched its account); route_rows honoured it."""
+    from leadlife.routing.frames import route_rows
+
+    frame = pd.DataFrame({"email": ["li@acme.com", "wu@acme.com"], "email_valid": [None, None]})
+    frame.loc[0, "email_valid"] = np.False_
+    router = account_router()
+    owners = list(router.route_frame(frame)["owner"])
+    assert owners == list(route_rows(router, frame)["owner"])
+    assert owners[0] is None
+    assert owners[1] is not None

@@ -16,14 +16,21 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from leadlife.clock import aware_ts
-from leadlife.errors import InvalidArgumentError, InvalidTimeError, RoutingConfigError
+from leadlife.errors import (
+    InvalidArgumentError,
+    InvalidEventError,
+    InvalidTimeError,
+    LeadlifeError,
+    PluginError,
+    RoutingConfigError,
+)
 from leadlife.events import Event
 from leadlife.lead import Assignment, Lead
 from leadlife.notices import Notice
 from leadlife.plugins.hookspecs import hookimpl
 from leadlife.routing.config import RoutingModel
 from leadlife.routing.decision import RouteDecision, Router
-from leadlife.routing.follow_up import FollowUp, FollowUpTimers
+from leadlife.routing.follow_up import SAL_KEY, FollowUp, FollowUpTimers
 from leadlife.routing.frames import missing, route_rows, text
 from leadlife.routing.pool import POOL_EVENTS, apply_pool_event
 from leadlife.routing.priority import QueueEntry, SourceRates, work_queue
@@ -89,6 +96,13 @@ class Routing:
             teams[spec.id] = team
         self.teams = teams
         self._members = members
+        if ip_lookup is not None and not callable(getattr(ip_lookup, "region", None)):
+            # Found here, not at the first lead with an address.
+            raise InvalidArgumentError(
+                "ip_lookup",
+                f"{type(ip_lookup).__name__} has no region(address) method",
+                "pass an object whose region(address) returns a team id or None",
+            )
         self.routers: list[Router] = self._build_routers(ip_lookup)
         self.timers = FollowUpTimers(model.sla)
         self._retry = model.sla.pool_retry_minutes * _MINUTE
@@ -290,7 +304,7 @@ class Routing:
         if owner is None:
             # Waiting in the pool: the timer offers a pooled lead to the team again;
             # a returned lead waits to be claimed.
-            lead.follow_up = FollowUp(assigned_ts=ts) if action == "pooled" else None
+            lead.follow_up = self._follow_up(lead, ts) if action == "pooled" else None
             kind = "lead_pooled" if action == "pooled" else "returned_to_pool"
             message = (
                 f"lead {lead.id} waits in team {lead.team}'s pool: {assignment.reason}"
@@ -318,9 +332,9 @@ class Routing:
         if owner == previous and lead.follow_up is not None:
             return  # sticky: the owner's timers run on
         if action == "accepted":
-            lead.follow_up = FollowUp(ts, ts)  # accepting it is the first touch
+            lead.follow_up = self._follow_up(lead, ts, ts)  # accepting it is the first touch
         else:
-            lead.follow_up = FollowUp(ts)
+            lead.follow_up = self._follow_up(lead, ts)
             notices.append(
                 Notice(
                     "lead_assigned",
@@ -336,6 +350,24 @@ class Routing:
                     },
                 )
             )
+
+    @staticmethod
+    def _follow_up(lead: Lead, ts: float, touched_ts: float | None = None) -> FollowUp:
+        """Fresh timers for whoever holds ``lead`` from ``ts``, keeping what is per lead.
+
+        The speed-to-lead windows and the call cadence are the new holder's own; the
+        count of reassignments (``sla.max_reassignments`` is per lead) and the SAL
+        reminder already sent in this stay in SAL are the lead's, whoever holds it.
+        """
+        state = lead.follow_up
+        sal = (
+            frozenset(key for key in state.sent if key.startswith(SAL_KEY))
+            if state is not None and state.sent
+            else frozenset()
+        )
+        # The record is the truth: it survives a return to the pool, which drops timers.
+        reassigned = sum(1 for a in lead.assignments if a.action == "reassigned")
+        return FollowUp(ts, touched_ts, sent=sal, reassignments=reassigned)
 
     def committed(self, assignments: Iterable[Assignment]) -> None:
         """Count stored assignments in their teams' quotas and rotations."""
@@ -359,16 +391,19 @@ class Routing:
     # -- many leads at once --------------------------------------------------------
 
     def route_frame(
-        self, frame: pd.DataFrame, at: datetime | Sequence[datetime] | None = None
+        self, frame: pd.DataFrame, at: datetime | str | Sequence[datetime | str] | None = None
     ) -> pd.DataFrame:
         """Route and assign many leads at once, one per row, in the frame's order.
 
         ``frame`` has the profile fields the routers read as columns (``account_id``,
         ``email``, ``email_valid``, ``company``, ``ip``, ``phone``, ``phone_valid``,
         ``registered_capital``, ``employees``, ``sme``; a missing value or column means
-        the field is unknown) and, optionally, ``owner``: a current owner, which sticky
-        teams keep. ``at`` is when the leads are routed: one aware datetime, or one per
-        row (a sequence, or an ``at`` column when ``at`` is None).
+        the field is unknown) and, optionally, ``owner``: a current owner. An owner who
+        is a member of a team holds the lead in that team, and no router is asked (the
+        row has their team and owner, no router, action or strategy), as the engine
+        asks none for a lead a team holds; an owner from outside the teams is routed
+        and kept by a sticky team. ``at`` is when the leads are routed: one aware
+        datetime, or one per row (a sequence, or an ``at`` column when ``at`` is None).
 
         The result, indexed like ``frame``, has the columns ``router``, ``team``,
         ``owner``, ``action``, ``strategy`` and ``reason``: for each row what the
@@ -400,37 +435,58 @@ class Routing:
         owners = np.full(size, None, dtype=object)
         reasons = np.full(size, None, dtype=object)
         pending = np.ones(size, dtype=bool)
+        # A blank owner cell is no owner, not a sticky owner named "   ".
+        holders: list[str | None] = (
+            [None if missing(v) else (str(v).strip() or None) for v in frame["owner"].tolist()]
+            if "owner" in frame.columns
+            else [None] * size
+        )
+        members = self._members
+        kept = np.fromiter((h in members for h in holders), dtype=bool, count=size)
+        for row in np.flatnonzero(kept).tolist():
+            # The engine asks no router for a lead a team holds, and an owner who is a
+            # member of a team holds the lead in that team (an event naming them
+            # records it there): the row says so instead of routing it elsewhere.
+            holder = holders[row]
+            assert holder is not None
+            home = members[holder].team
+            owners[row], teams[row] = holder, home
+            reasons[row] = f"{holder} already owns the lead in team {home}; no router is asked"
+        pending[kept] = False
         for router in self.routers:
             rows = np.flatnonzero(pending)
             if rows.size == 0:
                 break
             part = frame.iloc[rows]
             by_frame = getattr(router, "route_frame", None)
-            decided = by_frame(part) if callable(by_frame) else route_rows(router, part)
+            try:
+                decided = by_frame(part) if callable(by_frame) else route_rows(router, part)
+            except LeadlifeError:
+                raise
+            except Exception as exc:
+                # A host's IpLookup, say. The engine records such a failure per lead and
+                # asks the next router; a batch has no failure log, so it stops here,
+                # before any row is assigned: no rotation or quota has moved.
+                raise PluginError(_plugin_of(router), f"router {router.name}", None, exc) from exc
             why = decided["reason"].to_numpy(dtype=object)
             hit = np.fromiter((not missing(reason) for reason in why), dtype=bool, count=len(why))
             taken = rows[hit]
-            routers[taken] = router.name
             # A string column may hold NaN for "none" (pandas infers str dtype): None here.
-            teams[taken] = [text(v) for v in decided["team"].to_numpy(dtype=object)[hit]]
-            owners[taken] = [text(v) for v in decided["owner"].to_numpy(dtype=object)[hit]]
+            chosen_teams = [text(v) for v in decided["team"].to_numpy(dtype=object)[hit]]
+            chosen_owners = [text(v) for v in decided["owner"].to_numpy(dtype=object)[hit]]
+            self._check_frame_teams(router, frame.index[taken], chosen_teams, chosen_owners)
+            routers[taken] = router.name
+            teams[taken] = chosen_teams
+            owners[taken] = chosen_owners
             reasons[taken] = why[hit]
             pending[taken] = False
-        current = (
-            frame["owner"].to_numpy(dtype=object)
-            if "owner" in frame.columns
-            else np.full(size, None, dtype=object)
-        )
         actions = np.full(size, None, dtype=object)
         strategies = np.full(size, None, dtype=object)
         place, count = self._place, self._count
-        for row in np.flatnonzero(~pending).tolist():
-            held = current[row]
+        for row in np.flatnonzero(~pending & ~kept).tolist():
             ts = moments[row]
-            # A blank owner cell is no owner, not a sticky owner named "   ".
-            holder = None if missing(held) else (str(held).strip() or None)
             action, owner, team_id, reason, strategy = place(
-                holder, teams[row], owners[row], reasons[row], ts
+                holders[row], teams[row], owners[row], reasons[row], ts
             )
             count(owner, team_id, ts, strategy)
             actions[row], owners[row], teams[row] = action, owner, team_id
@@ -451,21 +507,36 @@ class Routing:
             }
         )
 
+    def _check_frame_teams(
+        self,
+        router: Router,
+        labels: pd.Index,
+        teams: list[str | None],
+        owners: list[str | None],
+    ) -> None:
+        """Refuse a decision naming a team the configuration lacks (from a host's
+        IpLookup: the configured routers' teams are checked at load)."""
+        known = self.teams
+        for label, team, owner in zip(labels, teams, owners, strict=True):
+            if owner is None and team not in known:
+                raise PluginError(
+                    _plugin_of(router),
+                    f"router {router.name}",
+                    None,
+                    # The engine's words for the same failure, and the row.
+                    LookupError(
+                        f"named team {team!r} for row {label!r}, which the routing "
+                        f"configuration does not define (teams: {', '.join(sorted(known))})"
+                    ),
+                )
+
     @staticmethod
     def _moments(
-        frame: pd.DataFrame, at: datetime | Sequence[datetime] | None, size: int
+        frame: pd.DataFrame, at: datetime | str | Sequence[datetime | str] | None, size: int
     ) -> list[float]:
         """Epoch seconds per row, each moment checked for a timezone."""
         if isinstance(at, str):  # one ISO 8601 moment, not a sequence of characters
-            try:
-                at = datetime.fromisoformat(at)
-            except ValueError:
-                raise InvalidTimeError(
-                    "at",
-                    at,
-                    "is not an ISO 8601 moment",
-                    "give one with its UTC offset, e.g. '2026-11-05T09:00:00+08:00'",
-                ) from None
+            at = _iso_moment(at, "at")
         if isinstance(at, datetime):
             return [aware_ts(at, "at")] * size
         values = frame["at"] if at is None and "at" in frame.columns else at
@@ -491,7 +562,14 @@ class Routing:
                 )
             seconds = index.as_unit("ns").asi8 / 1e9
             return [float(x) for x in seconds.tolist()]
-        moments = [aware_ts(moment, "at") for moment in values]
+        # A CSV export's column holds ISO 8601 text: read per row, as one `at` is read.
+        moments = [
+            aware_ts(
+                _iso_moment(moment, f"at (row {row})") if isinstance(moment, str) else moment,
+                f"at (row {row})",
+            )
+            for row, moment in enumerate(values)
+        ]
         if len(moments) != size:
             raise InvalidTimeError(
                 "at", f"{len(moments)} moments", f"given for {size} rows", "give one per row"
@@ -508,6 +586,8 @@ class Routing:
         Raises :class:`~leadlife.errors.NotPermittedError` (nothing applied) for a pool
         operation its actor may not do.
         """
+        if event.type == "call_attempt":
+            _check_connected(event)
         made: Assignment | None = None
         if event.type in POOL_EVENTS:
             made = apply_pool_event(self, lead, event)
@@ -528,6 +608,14 @@ class Routing:
             )
         if made is not None:
             self.apply(lead, made, notices)
+        elif lead.follow_up is not None and lead.stage.is_open:
+            reopened = _reopened_ts(lead, event)
+            if reopened is not None:
+                # The timers only paused while the lead was closed: left as they were,
+                # every window and call due in that time would fire at once, dated
+                # then. Nothing was owed while it was closed; its holder's timers start
+                # again from the reopening, as from an assignment.
+                lead.follow_up = self._follow_up(lead, reopened)
         self.timers.observe(lead, event, ts, notices)
         return made
 
@@ -557,7 +645,7 @@ class Routing:
             if lead.owner is None:
                 assignment = self._retry_pool(lead, at)
                 if assignment is None:
-                    lead.follow_up = FollowUp(assigned_ts=due)
+                    lead.follow_up = self._follow_up(lead, due)
                     continue
             else:
                 team = None if lead.team is None else self.teams.get(lead.team)
@@ -575,7 +663,6 @@ class Routing:
                     continue
                 state = lead.follow_up
                 breaches = state.breaches if state else 0
-                reassignments = (state.reassignments if state else 0) + 1
                 assignment = Assignment(
                     at,
                     "reassigned",
@@ -586,8 +673,6 @@ class Routing:
                     strategy=team.strategy,
                 )
             self.apply(lead, assignment, notices)
-            if assignment.action == "reassigned" and lead.follow_up is not None:
-                lead.follow_up = lead.follow_up._replace(reassignments=reassignments)
             made.append(assignment)
 
     def _retry_pool(self, lead: Lead, at: datetime) -> Assignment | None:
@@ -634,6 +719,55 @@ class Routing:
             )
         pool = list(leads)
         return work_queue(pool, self.source_rates(pool), **filters)
+
+
+def _iso_moment(text: str, name: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidTimeError(
+            name,
+            text,
+            "is not an ISO 8601 moment",
+            "give one with its UTC offset, e.g. '2026-11-05T09:00:00+08:00'",
+        ) from None
+
+
+def _check_connected(event: Event) -> None:
+    """Refuse a ``call_attempt`` whose ``data.connected`` is not a boolean.
+
+    Read as "not connected", the string "true" many webhooks send would keep the
+    owner getting call reminders for a lead they reached, then tell them to give up
+    on it; guessing what other strings mean is worse than saying so.
+    """
+    connected = event.data.get("connected")
+    if connected is None or isinstance(connected, bool):
+        return
+    raise InvalidEventError(
+        "data.connected",
+        f"is {connected!r} ({type(connected).__name__}), not a boolean",
+        "send true or false (a JSON boolean), or leave it out when unknown",
+        event_id=event.id,
+    )
+
+
+def _plugin_of(router: Router) -> str:
+    """Who to blame for a router's failure: a host's IpLookup inside a region router."""
+    lookup = getattr(router, "ip_lookup", None)
+    if lookup is not None and getattr(router, "_table", None) is None:
+        return type(lookup).__name__
+    return type(router).__name__
+
+
+def _reopened_ts(lead: Lead, event: Event) -> float | None:
+    """When ``event`` reopened ``lead`` (None: it did not)."""
+    # This event's stage changes are the newest entries of the history.
+    for change in reversed(lead.history):
+        if change.event_id != event.id:
+            return None
+        if not change.from_stage.is_open and change.to_stage.is_open:
+            return change.at.timestamp()
+    return None
 
 
 _QUEUE_FILTERS = frozenset({"team", "owner", "unowned", "include_closed", "limit"})

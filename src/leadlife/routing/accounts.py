@@ -406,7 +406,9 @@ class ExistingAccountRouter:
             matches, positions = _positions(codes, found)
             if (valid := column("email_valid")) is not None:
                 codes, distinct = _distinct(valid, _is_bool_type)
-                invalid = np.array([v is False for v in distinct] + [False], dtype=bool)[codes]
+                # Only booleans are distinct here; numpy's False counts as False, as the
+                # per-row path reads a row's values as Python ones.
+                invalid = np.array([not v for v in distinct] + [False], dtype=bool)[codes]
                 positions[invalid] = -1
             kinds.append((matches, positions))
         if (values := column("company")) is not None:
@@ -462,7 +464,11 @@ def _is_str_type(kind: type) -> bool:
 
 
 def _is_bool_type(kind: type) -> bool:
-    return kind is bool
+    # numpy.bool_ is no subclass of bool: a numpy check's result stored in an object
+    # column (frame.loc[i, "email_valid"] = np.False_) is still a boolean.
+    import numpy as np
+
+    return kind is bool or issubclass(kind, np.bool_)
 
 
 def _is_account_id_type(kind: type) -> bool:

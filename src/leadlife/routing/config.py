@@ -64,6 +64,26 @@ class Absence(_Strict):
     from_: AwareDatetime | date = Field(alias="from", union_mode="left_to_right")
     until: AwareDatetime | date = Field(union_mode="left_to_right")
 
+    @field_validator("from_", "until", mode="before")
+    @classmethod
+    def _no_local_time(cls, value: object) -> object:
+        # pydantic's date takes a datetime without an offset when its time is midnight,
+        # so a TOML local datetime at 00:00 became a whole day (until inclusive: one
+        # more day away) while one at 09:00 was refused. Refuse both alike.
+        moment = value
+        if isinstance(value, str) and len(value.strip()) > 10:  # more than a date
+            try:
+                moment = datetime.fromisoformat(value.strip())
+            except ValueError:
+                return value  # pydantic names what is wrong with it
+        if isinstance(moment, datetime) and moment.utcoffset() is None:
+            raise ValueError(
+                f"{value} has a time but no UTC offset; give its offset "
+                "(2026-11-09T00:00:00+08:00) for an exact moment, or a date "
+                "(2026-11-09) for the whole day in the team's timezone"
+            )
+        return value
+
     @model_validator(mode="after")
     def _ordered(self) -> Absence:
         if _kind(self.from_) != _kind(self.until):
@@ -108,7 +128,9 @@ class TeamSpec(_Strict):
     )
     timezone: str = Field(default="UTC", description="IANA zone absences' days are read in")
     sticky: bool = Field(
-        default=True, description="a lead already owned by a member stays with them"
+        default=True,
+        description="a lead routed with an owner from outside the teams stays with them "
+        "(an owner who is a member holds the lead in their own team, unrouted)",
     )
 
 
@@ -244,7 +266,14 @@ class SlaSpec(_Strict):
         description="how often a lead no member could take is offered to the team again",
     )
     touch_events: list[str] = Field(
-        default_factory=lambda: ["call_attempt", "quote_sent", "chat_replied", "sales_accepted"],
+        # A reopening is sales' own act on the lead, as accepting it is: a first touch.
+        default_factory=lambda: [
+            "call_attempt",
+            "quote_sent",
+            "chat_replied",
+            "sales_accepted",
+            "reopened",
+        ],
         description="event types that count as the owner touching the lead",
     )
 

@@ -33,7 +33,10 @@ from leadlife.notices import Notice
 from leadlife.routing.config import SlaSpec
 from leadlife.stages import Stage
 
-__all__ = ["FollowUp", "FollowUpTimers"]
+__all__ = ["SAL_KEY", "FollowUp", "FollowUpTimers"]
+
+SAL_KEY = "sal_idle:"
+"""Prefix of the sent-key of an SAL reminder; the rest names the stay in SAL."""
 
 _MINUTE = 60.0
 _DAY = 86_400.0
@@ -86,6 +89,7 @@ class FollowUpTimers:
             changes["touched_ts"] = ts
         if event.type == "call_attempt":
             attempts = state.attempts + 1
+            # Routing.observe refused anything but a boolean or nothing.
             connected = state.connected or event.data.get("connected") is True
             changes["attempts"] = attempts
             changes["connected"] = connected
@@ -160,12 +164,14 @@ class FollowUpTimers:
         if self._sal_idle is None or lead.stage is not Stage.SAL:
             return None
         entered = _sal_entry_ts(lead)
-        key = f"sal_idle:{entered:.0f}"
+        key = f"{SAL_KEY}{entered:.0f}"
         if key in state.sent:
             return None
         idle = lead.idle_ts
         since = entered if idle is None else max(idle, entered)
-        return key, since + self._sal_idle
+        # Never dated before its recipient held the lead (one who claims an SAL that
+        # idled in the pool hears it at once, not back-dated).
+        return key, max(since + self._sal_idle, state.assigned_ts)
 
     def fire(
         self, lead: Lead, until_ts: float, managers: frozenset[str], notices: list[Notice]

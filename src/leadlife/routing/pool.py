@@ -144,10 +144,8 @@ def apply_pool_event(roster: Roster, lead: Lead, event: Event) -> Assignment | N
     reason = _text(data, "reason", action, lead, event)
     if owner is None:
         if action == "return":
-            if lead.follow_up is None:
-                return None  # already waiting in the pool to be claimed
-            # Pooled (nobody could take it): returning it stops the team offering it
-            # again, so that it waits to be claimed, as any returned lead.
+            # Checked first: even when nothing changes, the event is stored in the log
+            # as this person returning the lead.
             if not _manages(roster, by, team):
                 raise _refuse(
                     action,
@@ -157,6 +155,10 @@ def apply_pool_event(roster: Roster, lead: Lead, event: Event) -> Assignment | N
                     f"it waits in the pool of team {team!r}",
                     "only a manager of its team or an admin may return it",
                 )
+            if lead.follow_up is None:
+                return None  # already waiting in the pool to be claimed
+            # Pooled (nobody could take it): returning it stops the team offering it
+            # again, so that it waits to be claimed, as any returned lead.
             return _assignment(event, "returned", lead, None, team, by, reason)
         raise _refuse(
             action,
@@ -237,4 +239,6 @@ def _known(
 def _refuse(
     action: str, actor: str, lead: Lead, event: Event, problem: str, fix: str
 ) -> NotPermittedError:
-    return NotPermittedError(action, actor, lead.id, problem, fix, event_id=event.id)
+    # The field that names the actor: a claim's is data.member, the others' data.by.
+    field = "data.member" if action == "claim" else "data.by"
+    return NotPermittedError(action, actor, lead.id, problem, fix, field=field, event_id=event.id)

@@ -12,7 +12,11 @@ Two strategies, both deterministic under the routing ``seed``:
   quota in credit per lead, the richest takes the lead and pays the total. Only
   eligible members earn credit, so an absent member accrues nothing to be paid back
   in a flood. A member is eligible while present and below its quota of leads
-  received in the last 24 hours.
+  received in the last 24 hours and, when capacity / 30 is not a whole number, below
+  its quota over the shortest number of whole days that holds a whole number of
+  leads (30 / gcd(capacity, 30): 3 days, one lead, for a capacity of 10; 2 days,
+  three leads, for 45). So no member ever receives more than its capacity in 30
+  days, and a quota under one lead a day means a lead every few days, not one daily.
 
 Choosing (:meth:`Team.choose`) never changes state; :meth:`Team.record` applies a
 choice once the lead carrying it has been stored, so a failed write moves nothing.
@@ -39,7 +43,16 @@ _NO_ONE: frozenset[str] = frozenset()
 class Member:
     """One salesperson: their daily quota and when they are away."""
 
-    __slots__ = ("_ends", "_known", "_starts", "capacity", "daily_quota", "id", "team")
+    __slots__ = (
+        "_ends",
+        "_known",
+        "_starts",
+        "capacity",
+        "daily_quota",
+        "id",
+        "spacing",
+        "team",
+    )
 
     def __init__(
         self,
@@ -52,6 +65,15 @@ class Member:
         self.team = team
         self.capacity = capacity
         self.daily_quota = None if capacity is None else capacity / 30.0
+        # (seconds, leads): the second window of the capacity strategy. A 24-hour window
+        # alone lets a member take the next whole lead whenever it is below a fractional
+        # quota: capacity 10 (0.33 a day) would get 30 leads a month, 45 would get 60.
+        # Over 30 / gcd(capacity, 30) days the quota is a whole number of leads, and 30
+        # days split into whole such windows, so the month's total is the capacity.
+        self.spacing: tuple[float, int] | None = None
+        if capacity is not None and capacity % 30:
+            whole = math.gcd(capacity, 30)
+            self.spacing = ((30 // whole) * _DAY, capacity // whole)
         # Overlapping absences merge, so one binary search answers "away at ts?".
         merged: list[list[float]] = []
         for start, end in sorted(absences):
@@ -167,17 +189,17 @@ class Team:
             if quota is None or member_id in exclude or not member.available(ts):
                 continue
             window = received[member_id]
-            # received(), inlined: this loop runs over the whole team for every lead.
-            if (
-                window
-                and (
-                    len(window) - bisect_right(window, since)
-                    if window[-1] <= ts
-                    else bisect_right(window, ts) - bisect_right(window, since)
-                )
-                >= quota
-            ):
-                continue
+            if window:
+                # received(), inlined: this loop runs over the whole team for every lead.
+                upto = len(window) if window[-1] <= ts else bisect_right(window, ts)
+                if upto - bisect_right(window, since) >= quota:
+                    continue
+                spacing = member.spacing
+                if (
+                    spacing is not None
+                    and upto - bisect_right(window, ts - spacing[0]) >= spacing[1]
+                ):
+                    continue
             eligible[member_id] = quota
             value = credit[member_id] + quota
             if value > best_credit:
@@ -187,7 +209,11 @@ class Team:
         return eligible, best
 
     def received(self, member_id: str, ts: float) -> int:
-        """Leads ``member_id`` received in the 24 hours up to ``ts``."""
+        """Leads ``member_id`` received in the 24 hours up to ``ts``.
+
+        A round-robin team, which has no quotas, keeps only the day before its newest
+        receipt.
+        """
         window = self._received[member_id]
         if not window:
             return 0
@@ -216,10 +242,15 @@ class Team:
             window.append(ts)
         else:
             bisect.insort(window, ts)
-        # Only the last day counts; drop what the newest receipt leaves behind.
-        old = bisect.bisect_right(window, window[-1] - _DAY)
-        if old:
-            del window[:old]
+        if self.strategy == "round_robin":
+            # No quotas to answer: keep only the last day, for received().
+            old = bisect.bisect_right(window, window[-1] - _DAY)
+            if old:
+                del window[:old]
+        # A capacity team keeps every receipt: leads are not always routed in time
+        # order (a backlog, a late form), and a lead routed at an earlier moment still
+        # counts the receipts around it. A member's receipts are about its capacity
+        # a month, in step with the leads the host stores.
         self._version += 1
 
     def rotation(self) -> list[str]:

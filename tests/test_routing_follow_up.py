@@ -1,0 +1,211 @@
+"""Follow-up timers across closing, reopening, transfers and returns to the pool."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import leadlife
+from leadlife.lead import Lead
+from leadlife.routing import Routing
+from tests.conftest import T0
+from tests.helpers import Inbox, days, ev, hours
+
+PHONE = "+8613800138000"
+MINUTE = timedelta(minutes=1)
+INSIDE: dict[str, Any] = {
+    "teams": [
+        {"id": "inside", "managers": ["mgr"], "members": [{"id": "ian"}, {"id": "ivy"}]},
+    ],
+    "routers": {"fallback": {"team": "inside"}},
+}
+
+
+def build(config: dict[str, Any]) -> tuple[leadlife.Engine, Inbox]:
+    inbox = Inbox()
+    engine = leadlife.Engine(
+        plugins=[Routing.from_dict(config), inbox],
+        plugin_manager=leadlife.get_plugin_manager(load_entrypoints=False),
+        clock=leadlife.FixedClock(T0),
+    )
+    return engine, inbox
+
+
+def qualify(engine: leadlife.Engine, lead: str = "u1", at: timedelta = timedelta(0)) -> Lead:
+    return engine.ingest(ev("form_submit", at, lead=lead, phone=PHONE, asset_id="p1"))
+
+
+def with_sla(**sla: Any) -> dict[str, Any]:
+    return {**INSIDE, "sla": sla}
+
+
+# -- closing and reopening -------------------------------------------------------------
+
+
+def test_a_reopened_lead_owes_nothing_for_the_time_it_was_closed() -> None:
+    """Won before its first window ended and reopened 30 days later, a lead gets no
+    back-dated speed-to-lead misses, call reminders or reassignment."""
+    engine, inbox = build(INSIDE)
+    owner = qualify(engine).owner
+    engine.ingest(ev("deal_won", 2 * MINUTE, amount=100))
+    engine.ingest(ev("reopened", days(30), reason="upsell"))
+    before = len(inbox.notices)
+    report = engine.tick(T0 + days(30) + MINUTE)
+    assert list(report.notices) == []
+    lead = engine.get("u1")
+    assert [a.action for a in lead.assignments] == ["routed"]
+    assert lead.owner == owner
+    assert len(inbox.notices) == before
+
+
+def test_a_reopened_leads_timers_run_from_the_reopening() -> None:
+    """The reopening is the owner's first touch; the call cadence starts again from it."""
+    engine, _ = build(INSIDE)
+    qualify(engine)
+    engine.ingest(ev("deal_won", 2 * MINUTE, amount=100))
+    engine.ingest(ev("reopened", days(30), reason="upsell"))
+    report = engine.tick(T0 + days(31) + MINUTE)
+    assert [(n.kind, n.at) for n in report.notices] == [
+        ("call_attempt_due", T0 + days(31)),
+    ]
+
+
+def test_a_reopening_without_a_touch_starts_fresh_windows() -> None:
+    """With `reopened` not a touch, the owner's speed-to-lead windows start at the
+    reopening: the first miss is five minutes after it, not after the old assignment."""
+    engine, _ = build(with_sla(touch_events=["call_attempt"], call_cadence_days=[]))
+    qualify(engine)
+    engine.ingest(ev("disqualified", 2 * MINUTE, reason="spam"))
+    engine.ingest(ev("reopened", days(3), reason="a real person after all"))
+    report = engine.tick(T0 + days(3) + 6 * MINUTE)
+    assert [(n.kind, n.at) for n in report.notices] == [
+        ("speed_to_lead_missed", T0 + days(3) + 5 * MINUTE),
+    ]
+
+
+def test_a_reopened_pooled_lead_is_offered_again_from_the_reopening() -> None:
+    """A lead waiting in a pool when it closed is offered again one retry after its
+    reopening, not at once with the retry moment it had before it closed."""
+    away = [{"from": T0, "until": T0 + days(2)}]
+    config = {
+        "teams": [{"id": "inside", "members": [{"id": "ian", "absences": away}]}],
+        "routers": {"fallback": {"team": "inside"}},
+    }
+    engine, _ = build(config)
+    assert qualify(engine).assignments[-1].action == "pooled"
+    engine.ingest(ev("disqualified", 2 * MINUTE, reason="spam"))
+    engine.ingest(ev("reopened", days(5), reason="a real person after all"))
+    engine.tick(T0 + days(5) + 30 * MINUTE)
+    assert engine.get("u1").owner is None
+    engine.tick(T0 + days(5) + hours(1))
+    lead = engine.get("u1")
+    assert (lead.owner, lead.assignments[-1].at) == ("ian", T0 + days(5) + hours(1))
+
+
+# -- once per stay in SAL --------------------------------------------------------------
+
+
+def sal(engine: leadlife.Engine) -> None:
+    qualify(engine)
+    engine.ingest(ev("company_verified", MINUTE, company="X", industry="retail"))
+    lead = engine.ingest(ev("sales_accepted", 2 * MINUTE, owner="ian"))
+    assert (lead.stage, lead.owner) == (leadlife.Stage.SAL, "ian")
+
+
+def test_sal_idle_is_not_sent_again_after_a_transfer() -> None:
+    """The SAL reminder is once per stay in SAL, whoever holds the lead."""
+    engine, inbox = build(with_sla(sal_idle_days=1, call_cadence_days=[]))
+    sal(engine)
+    engine.tick(T0 + hours(36))
+    assert inbox.kinds("u1").count("sal_idle") == 1
+    engine.transfer("u1", "ivy", by="mgr", reason="ian on leave", at=T0 + hours(36) + MINUTE)
+    engine.tick(T0 + hours(40))
+    assert inbox.kinds("u1").count("sal_idle") == 1
+
+
+def test_sal_idle_is_never_dated_before_its_recipient_held_the_lead() -> None:
+    """An SAL that idled in the pool reminds the member who claims it, at the claim."""
+    engine, inbox = build(with_sla(sal_idle_days=1, call_cadence_days=[]))
+    sal(engine)
+    engine.return_to_pool("u1", by="ian", reason="wrong person", at=T0 + hours(1))
+    # Idle since 09:02 (due 09:02 the next day); the rulebook demotes it after two days.
+    engine.claim("u1", "ivy", at=T0 + hours(36))
+    engine.tick(T0 + hours(36) + MINUTE)
+    [notice] = [n for n in inbox.notices if n.kind == "sal_idle"]
+    assert (notice.at, notice.data["to"]) == (T0 + hours(36), "ivy")
+
+
+# -- max_reassignments is per lead -----------------------------------------------------
+
+THREE: dict[str, Any] = {
+    "teams": [
+        {
+            "id": "inside",
+            "managers": ["mgr"],
+            "members": [{"id": "ian"}, {"id": "ivy"}, {"id": "ida"}],
+        }
+    ],
+    "routers": {"fallback": {"team": "inside"}},
+    "sla": {"call_cadence_days": [], "max_reassignments": 1},
+}
+
+
+def reassignments(lead: Lead) -> int:
+    return sum(1 for a in lead.assignments if a.action == "reassigned")
+
+
+def test_a_transfer_does_not_reset_the_reassignment_count() -> None:
+    """`sla.max_reassignments` counts reassignments of the lead, not of its owner."""
+    engine, _ = build(THREE)
+    qualify(engine)
+    engine.tick(T0 + 15 * MINUTE)
+    lead = engine.get("u1")
+    assert reassignments(lead) == 1
+    other = next(m for m in ("ian", "ivy", "ida") if m != lead.owner)
+    engine.transfer("u1", other, by="mgr", reason="rebalance", at=T0 + 16 * MINUTE)
+    engine.tick(T0 + 60 * MINUTE)
+    lead = engine.get("u1")
+    assert reassignments(lead) == 1
+    assert lead.owner == other
+
+
+def test_a_return_and_claim_do_not_reset_the_reassignment_count() -> None:
+    """A lead returned to the pool and claimed again keeps its count of reassignments."""
+    engine, _ = build(THREE)
+    qualify(engine)
+    engine.tick(T0 + 15 * MINUTE)
+    owner = engine.get("u1").owner
+    assert owner is not None
+    engine.return_to_pool("u1", by=owner, reason="not mine", at=T0 + 16 * MINUTE)
+    engine.claim("u1", owner, at=T0 + 17 * MINUTE)
+    engine.tick(T0 + 60 * MINUTE)
+    lead = engine.get("u1")
+    assert (reassignments(lead), lead.owner) == (1, owner)
+
+
+# -- call attempts ---------------------------------------------------------------------
+
+
+def test_a_call_attempt_with_a_non_boolean_connected_is_refused() -> None:
+    """Regression: `connected: "true"` was accepted and counted as not connected, so
+    six connected calls ended in "none connected; disqualify it"."""
+    import pytest
+
+    from leadlife.errors import InvalidEventError
+
+    engine, inbox = build(INSIDE)
+    qualify(engine)
+    before = engine.get("u1")
+    for value in ("true", 1, "yes"):
+        with pytest.raises(InvalidEventError, match=r"data\.connected") as caught:
+            engine.ingest(ev("call_attempt", MINUTE, connected=value))
+        assert caught.value.field == "data.connected"
+    after = engine.get("u1")
+    assert (after.follow_up, after.event_count) == (before.follow_up, before.event_count)
+    lead = engine.ingest(ev("call_attempt", 2 * MINUTE, connected=True))
+    assert lead.follow_up is not None
+    assert (lead.follow_up.attempts, lead.follow_up.connected) == (1, True)
+    lead = engine.ingest(ev("call_attempt", 3 * MINUTE))  # unknown: not connected yet
+    assert lead.follow_up is not None
+    assert lead.follow_up.attempts == 2
+    assert "call_attempts_exhausted" not in inbox.kinds("u1")
