@@ -42,6 +42,9 @@ def test_e164_fast_path_agrees_with_the_parser(raw: str) -> None:
         ("13800138000", "CN", ("+8613800138000", True)),
         ("13800138000", None, ("13800138000", False)),
         ("+390612345678", None, ("+390612345678", True)),
+        # Regression: the E.164 fast path skipped Norfolk Island's rewriting of
+        # 5-digit numbers (the parser reads them as 3 + the number).
+        ("+67210000", None, ("+672310000", True)),
         ("12345", None, ("12345", False)),
         ("not a phone", None, ("not a phone", False)),
     ],

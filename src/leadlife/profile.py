@@ -52,13 +52,15 @@ def check_phone(raw: str, region: str | None) -> tuple[str, bool]:
 
     match = _E164.fullmatch(raw)
     number = None if match is None else _from_e164(match.group(1))
-    if number is None:
+    if number is None or not phonenumbers.is_valid_number(number):
+        # The parser also applies a region's own rewriting of national numbers (a
+        # Norfolk Island 5-digit number gains its 3): an invalid reading is asked again.
         try:
             number = phonenumbers.parse(raw, region)
         except phonenumbers.NumberParseException:
             return raw, False
-    if not phonenumbers.is_valid_number(number):
-        return raw, False
+        if not phonenumbers.is_valid_number(number):
+            return raw, False
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), True
 
 

@@ -29,6 +29,9 @@ class PointsScorer:
     def __init__(self, points: Mapping[str, float], *, name: str = "points"):
         self.name = name
         self.points = {k: float(v) for k, v in points.items() if v}
+        # Sums of whole numbers are exact: rounding them (a fifth of a microsecond)
+        # would change nothing.
+        self._whole = all(value.is_integer() for value in self.points.values())
 
     def score(self, lead: Lead, now: datetime) -> float:
         points = self.points
@@ -38,7 +41,9 @@ class PointsScorer:
     def score_event(self, lead: Lead, event: Event, previous: float, now: datetime) -> float:
         """The score after ``event``: the previous score plus the event type's points."""
         points = self.points.get(event.type)
-        return previous if points is None else round(previous + points, _DECIMALS)
+        if points is None:
+            return previous
+        return previous + points if self._whole else round(previous + points, _DECIMALS)
 
     def explain(self, lead: Lead, now: datetime) -> ScoreResult:
         parts = [
