@@ -129,7 +129,10 @@ class SQLiteStorage:
                 (lead.id, lead.stage.value, lead.owner, lead.team, check, pickle.dumps(lead)),
             )
             if event is not None:
-                body = to_json(event.model_dump(), bytes_mode="base64").decode()
+                # The event's own JSON form of `at` (an offset with seconds goes in UTC),
+                # and bytes in data as base64 (JSON has no bytes; not all are UTF-8).
+                fields = {**event.model_dump(), **event.model_dump(mode="json", include={"at"})}
+                body = to_json(fields, bytes_mode="base64").decode()
                 self._db.execute(
                     "INSERT INTO events (id, lead_id, body, state) VALUES (?, ?, ?, ?)",
                     (event.id, event.lead_id, body, pickle.dumps(event)),
@@ -165,7 +168,8 @@ class SQLiteStorage:
 
     def events(self, lead_id: str | None = None) -> Iterator[Event]:
         if lead_id is None:
-            rows = self._db.execute("SELECT state FROM events ORDER BY lead_id, seq").fetchall()
+            # In the order they were stored, across leads: a replay follows it.
+            rows = self._db.execute("SELECT state FROM events ORDER BY seq").fetchall()
         else:
             query = "SELECT state FROM events WHERE lead_id = ? ORDER BY seq"
             rows = self._db.execute(query, (lead_id,)).fetchall()
@@ -304,7 +308,9 @@ def main(path: Path) -> None:
     print(f"nora transferred li: owner {li.owner}, team {li.team}")
     tasks, kinds = backend.channel.tasks, backend.channel.kinds
     print(f"tasks so far: {len(tasks)} ({', '.join(f'{k} {n}' for k, n in kinds.items())})")
-    print(f"  e.g. {next(task for task in tasks if 'speed_to_lead_missed' in task)}")
+    missed = next((task for task in tasks if "speed_to_lead_missed" in task), None)
+    if missed is not None:  # on a kept database every event is a duplicate: no tasks
+        print(f"  e.g. {missed}")
     before = len(tasks)
 
     # The scheduler ticks the engine once a day for four months.

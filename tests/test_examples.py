@@ -12,7 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import tomllib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -93,6 +93,16 @@ def test_crm_backend_runs(tmp_path: Path) -> None:
         "zhao": ("rep03", "east"),
     }
     assert events == 18  # 14 accepted, then a claim, a transfer and two calls
+
+
+def test_crm_backend_runs_again_on_its_kept_database(tmp_path: Path) -> None:
+    """Regression: run a second time on the database it kept, as its docstring offers,
+    the example crashed with StopIteration (every event a duplicate, no new task)."""
+    database = tmp_path / "crm.sqlite3"
+    run_python(str(EXAMPLES / "crm_backend.py"), str(database))
+    out = run_python(str(EXAMPLES / "crm_backend.py"), str(database)).stdout
+    assert "ingested 16 events: 0 accepted, 15 duplicate" in out
+    assert "after restart: 3 leads" in out
 
 
 def test_crm_backend_runs_without_arguments() -> None:
@@ -232,3 +242,9 @@ def test_crm_backend_storage_keeps_any_event_data_as_sent(tmp_path: Path) -> Non
     assert back.data == data
     body = storage._db.execute("SELECT body FROM events").fetchone()[0]
     assert '"blob":"_wA="' in body  # url-safe base64, for reports
+    # Regression: the JSON column dropped an offset's seconds (43 s off): it holds
+    # the event's own JSON form of `at`, in UTC for such an offset.
+    old_zone = timezone(timedelta(hours=8, minutes=5, seconds=43))
+    engine.ingest({**sent, "id": "b2", "at": datetime(1900, 6, 1, 8, 5, 43, tzinfo=old_zone)})
+    body = storage._db.execute("SELECT body FROM events WHERE id = 'b2'").fetchone()[0]
+    assert '"at":"1900-06-01T00:00:00Z"' in body

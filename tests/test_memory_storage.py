@@ -477,3 +477,20 @@ def test_event_lead_names_the_lead_of_an_event_id(engine: leadlife.Engine) -> No
     assert storage.event_lead("p1") == "u1"
     assert storage.event_lead("nope") is None
     assert storage.event_lead("p1") is engine.get("u1").id
+
+
+def test_the_whole_event_log_reads_in_the_order_it_was_stored() -> None:
+    """Regression: events() grouped the log by lead, so replaying it into a fresh
+    engine routed leads in another order than the first engine did."""
+    engine = leadlife.Engine(clock=leadlife.FixedClock(T0))
+    sent = [
+        ev("page_view", lead="ann", event_id="a1"),
+        ev("page_view", hours(1), lead="bob", event_id="b1"),
+        ev("page_view", hours(2), lead="ann", event_id="a2"),
+        ev("page_view", hours(0.5), lead="cid", event_id="c1"),
+        ev("page_view", hours(3), lead="bob", event_id="b2"),
+    ]
+    engine.ingest_many(sent)
+    engine.ingest(sent[0])  # a duplicate is not stored again
+    assert [event.id for event in engine.storage.events()] == ["a1", "b1", "a2", "c1", "b2"]
+    assert [event.id for event in engine.storage.events("bob")] == ["b1", "b2"]

@@ -274,3 +274,32 @@ def test_a_scorer_from_outside_sees_the_scores_of_the_scorers_before_it() -> Non
     engine = leadlife.Engine(plugins=[Plugin()], clock=leadlife.FixedClock(T0))
     seen = [engine.ingest(ev("page_view", at=hours(i))).scores["composite"] for i in range(3)]
     assert seen == [21.0, 41.0, 61.0]
+
+
+def test_a_notify_hook_cannot_change_the_notice_for_the_rest() -> None:
+    """Regression: Notice is frozen but its data was a plain dict shared by every
+    channel, leadlife_notify and the tick's report: one channel's pop changed it for
+    all of them."""
+    seen: list[dict[str, Any]] = []
+
+    class Popper:
+        @leadlife.hookimpl(tryfirst=True)
+        def leadlife_notify(self, notice: leadlife.Notice, lead: Lead) -> None:
+            notice.data.pop("stage")  # type: ignore[attr-defined]
+
+    class Reader:
+        @leadlife.hookimpl
+        def leadlife_notify(self, notice: leadlife.Notice, lead: Lead) -> None:
+            seen.append(dict(notice.data))
+
+    engine = leadlife.Engine(plugins=[Popper(), Reader()], clock=leadlife.FixedClock(T0))
+    engine.ingest(ev("page_view"))
+    report = engine.tick(T0 + timedelta(days=91))
+    (notice,) = report.notices
+    assert notice.data["stage"] == "cold"
+    assert seen == [dict(notice.data)]
+    assert [failure.hook for failure in engine.failures] == ["leadlife_notify"]
+    nested = leadlife.Notice("k", "u1", T0, "m", {"members": ["amy"], "by": {"team": "t"}})
+    with pytest.raises(TypeError, match="read-only"):
+        nested.data["members"].append("ben")
+    assert pickle.loads(pickle.dumps(nested)) == nested

@@ -1497,6 +1497,93 @@ def test_odd_storage_answers_are_storage_errors() -> None:
     assert due.value.hook == "Storage.due"
 
 
+_TEAM = {
+    "teams": [{"id": "t", "members": [{"id": "amy"}, {"id": "ben"}]}],
+    "routers": {"fallback": {"team": "t"}},
+}
+_FORM = {"phone": "+8613800138000", "asset_id": "a1"}
+
+
+def test_due_answering_one_string_is_a_storage_error() -> None:
+    """Regression: due() answering "u1" was read as the ids "u" and "1": the due
+    lead was never ticked, and nothing said why."""
+    storage = _OddStorage()
+
+    class Provider:
+        @leadlife.hookimpl
+        def leadlife_storage(self) -> MemoryStorage:
+            return storage
+
+    engine = leadlife.Engine(plugins=[Provider()], clock=leadlife.FixedClock(T0))
+    engine.ingest(ev("page_view"))
+    storage.answer = "u1"
+    with pytest.raises(StorageError, match="expected a list of the due leads' ids") as due:
+        engine.tick(T0 + days(100))
+    assert due.value.hook == "Storage.due"
+
+
+def test_a_routed_tick_reports_an_odd_stored_lead_and_ticks_the_rest() -> None:
+    """Regression: with routing, a tick over several due leads read each lead to
+    order their moments without checking it: a get() answering a dict raised a bare
+    AttributeError and no lead was ticked."""
+    from leadlife.routing import Routing
+
+    class OneOdd(MemoryStorage):
+        def get(self, lead_id: str) -> Any:
+            return {"id": lead_id} if lead_id == "odd" else super().get(lead_id)
+
+        def due(self, now: datetime) -> list[str]:
+            return ["odd", *super().due(now)]
+
+    class Provider:
+        @leadlife.hookimpl
+        def leadlife_storage(self) -> MemoryStorage:
+            return OneOdd()
+
+    engine = leadlife.Engine(
+        plugins=[Provider(), Routing.from_dict(_TEAM)], clock=leadlife.FixedClock(T0)
+    )
+    engine.ingest(ev("form_submit", **_FORM))
+    engine.ingest(ev("form_submit", hours(1 / 60), lead="u2", **_FORM))
+    report = engine.tick(T0 + hours(1))
+    assert [error.lead_id for error in report.errors] == ["odd"]
+    assert isinstance(report.errors[0].error, StorageError)
+    assert {notice.lead_id for notice in report.notices} == {"u1", "u2"}
+
+
+def test_a_failed_tick_write_says_what_was_stored() -> None:
+    """Regression: a routed lead is written once per due moment; when a later write
+    failed, the error said "nothing was applied" though the earlier moment was
+    stored and its notice sent."""
+    from leadlife.routing import Routing
+
+    class SecondWriteFails(MemoryStorage):
+        writes = 0
+
+        def commit(self, lead: Lead, event: Event | None, changes: Any) -> None:
+            if event is None and lead.id == "u1":
+                self.writes += 1
+                if self.writes == 2:
+                    raise OSError("db went away")
+            super().commit(lead, event, changes)
+
+    class Provider:
+        @leadlife.hookimpl
+        def leadlife_storage(self) -> MemoryStorage:
+            return SecondWriteFails()
+
+    engine = leadlife.Engine(
+        plugins=[Provider(), Routing.from_dict(_TEAM)], clock=leadlife.FixedClock(T0)
+    )
+    engine.ingest(ev("form_submit", **_FORM))
+    engine.ingest(ev("form_submit", hours(1 / 60), lead="u2", **_FORM))
+    report = engine.tick(T0 + hours(0.5))
+    (error,) = report.errors
+    assert "nothing was applied" not in error.reason
+    assert "this due moment of lead 'u1' was not stored" in error.reason
+    assert engine.get("u1").follow_up.breaches == 1  # type: ignore[union-attr]
+
+
 def test_a_failing_event_log_read_is_named_as_such() -> None:
     """Regression: a storage without event_lead whose events() failed was reported as
     failing in Storage.event_lead."""

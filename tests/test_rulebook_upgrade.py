@@ -9,7 +9,7 @@ from leadlife.plugins import LeadlifePluginManager, get_plugin_manager
 from leadlife.plugins.default_storage import MemoryStorage
 from leadlife.rules import load_rulebook
 from tests.conftest import T0
-from tests.helpers import ev, hours
+from tests.helpers import days, ev, hours
 
 _EMAIL_MQL = {
     "extends": "default",
@@ -96,3 +96,26 @@ def test_a_lead_stored_before_digests_is_read_in_full_once() -> None:
     assert old.rulebook_digest is None
     store._leads["u1"] = old
     assert after.ingest(ev("page_view", hours(1))).rulebook_digest == after.rulebook.digest
+
+
+def test_reschedule_brings_a_shortened_timer_forward() -> None:
+    """Regression: stored leads kept the next check of the old rules, so with sleep
+    shortened from 90 to 30 days a day-40 tick sent nothing; reschedule() computes
+    the checks under the current rules, and the tick stamps what is due with its
+    own due time, as an engine with the new rules from the start does."""
+    store = MemoryStorage()
+    shorter = {"extends": "default", "timers": {"sleep_days": 30}}
+    before, after = _engines(store, shorter)
+    before.ingest(ev("page_view", event_id="e1"))
+    before.ingest(ev("page_view", lead="u2", event_id="e2"))
+    assert store.get("u1").next_check_at == T0 + days(90)  # type: ignore[union-attr]
+    assert after.tick(T0 + days(40)).notices == ()  # still on the old schedule
+    assert after.reschedule() == 2
+    assert after.reschedule() == 0  # settled
+    late = after.tick(T0 + days(40)).notices
+    fresh = leadlife.Engine(shorter, clock=leadlife.FixedClock(T0))
+    fresh.ingest(ev("page_view", event_id="e1"))
+    fresh.ingest(ev("page_view", lead="u2", event_id="e2"))
+    timely = fresh.tick(T0 + days(40)).notices
+    assert [(n.kind, n.lead_id, n.at) for n in late] == [(n.kind, n.lead_id, n.at) for n in timely]
+    assert [n.at for n in late] == [T0 + days(30)] * 2

@@ -862,8 +862,17 @@ class Engine:
         try:
             self.storage.commit(lead, event, changes)
         except Exception as exc:
-            raise self._storage_error(
-                "Storage.commit", None if event is None else event.id, exc
+            if event is not None:
+                raise self._storage_error("Storage.commit", event.id, exc) from exc
+            # A tick writes a lead once per moment one of its rules fell due (with
+            # routing): the moments before this one are stored, their notices sent.
+            raise StorageError(
+                type(self.storage).__name__,
+                "Storage.commit",
+                None,
+                exc,
+                outcome=f"this due moment of lead {lead.id!r} was not stored (any earlier "
+                "one of this tick was); it stays due, and the next tick goes on from it",
             ) from exc
 
     def _checked_lead(self, lead: object, event_id: str | None) -> Lead:
@@ -1036,6 +1045,8 @@ class Engine:
         try:
             with self._lock:
                 due = self.storage.due(now)
+                if isinstance(due, str | bytes):  # not one-character ids
+                    raise TypeError(f"returned {due!r}; expected a list of the due leads' ids")
                 if not isinstance(due, list):
                     due = list(due)  # an iterable of lead ids; None or a number raises here
                 if not all(isinstance(lead_id, str) for lead_id in due):
@@ -1074,6 +1085,37 @@ class Engine:
             now, tuple(all_changes), tuple(all_notices), tuple(failures), tuple(errors)
         )
 
+    def reschedule(self) -> int:
+        """Compute anew when each stored lead's time rules next apply; return how many
+        leads got another next check.
+
+        Call it once after changing the rulebook or the routing configuration of
+        leads kept in the host's storage: their next checks were computed under the
+        old rules, so a shortened timer (30 days of sleep instead of 90) would fall
+        due only at the old moment. The next ``tick`` then applies what is due,
+        stamped with its own due time. Only the schedule moves: stages, scores and
+        owners change as the rules say, at that tick or the lead's next event.
+        """
+        with self._lock:
+            self._sync()
+        moved = 0
+        for lead_id in [lead.id for lead in self._stored_leads()]:
+            with self._lock:
+                try:
+                    stored = self.storage.get(lead_id)
+                except Exception as exc:
+                    raise self._storage_error("Storage.get", None, exc) from exc
+                if stored is None:
+                    continue
+                lead = self._checked_lead(stored, None).working_copy()
+                del stored  # as in _ingest
+                before = lead.next_check_ts
+                self._schedule(lead)
+                if lead.next_check_ts != before:
+                    self._commit(lead, None, [])
+                    moved += 1
+        return moved
+
     def _first_steps(
         self, due: list[str], now_ts: float, errors: list[TickError]
     ) -> list[tuple[float, str]]:
@@ -1081,9 +1123,13 @@ class Engine:
         steps: list[tuple[float, str]] = []
         for lead_id in due:
             try:
-                lead = self.storage.get(lead_id)
-            except Exception as exc:
-                error = self._storage_error("Storage.get", None, exc)
+                try:
+                    lead = self.storage.get(lead_id)
+                except Exception as exc:
+                    raise self._storage_error("Storage.get", None, exc) from exc
+                if lead is not None and type(lead) is not Lead:
+                    lead = self._checked_lead(lead, None)
+            except StorageError as error:
                 errors.append(TickError(lead_id, str(error), _caught(error)))
                 continue
             if lead is not None and lead.next_check_ts is not None:

@@ -203,17 +203,26 @@ class NotPermittedError(InvalidEventError):
 class PluginError(LeadlifeError):
     """A plugin failed in a way that forced the whole event to be rejected."""
 
-    def __init__(self, plugin: str, hook: str, event_id: str | None, error: BaseException):
+    def __init__(
+        self,
+        plugin: str,
+        hook: str,
+        event_id: str | None,
+        error: BaseException,
+        *,
+        outcome: str | None = None,
+    ):
         self.plugin = plugin
         self.hook = hook
         self.event_id = event_id
         self.error = error
         subject = "" if event_id is None else f" for event {event_id!r}"
-        outcome = (
-            "nothing was applied"
-            if event_id is None
-            else "the event was not applied and can be sent again"
-        )
+        if outcome is None:
+            outcome = (
+                "nothing was applied"
+                if event_id is None
+                else "the event was not applied and can be sent again"
+            )
         super().__init__(
             f"plugin {plugin!r} failed in {hook}{subject}: "
             f"{type(error).__name__}: {error}. Fix the plugin or unregister it; {outcome}."

@@ -8,15 +8,39 @@ from typing import Any
 
 import attrs
 
+from leadlife.values import FrozenDict, FrozenList
+
 __all__ = ["Notice"]
+
+
+def _read_only(value: Any) -> Any:
+    """``value`` with its mappings, lists and sets made read-only, all the way down."""
+    if isinstance(value, Mapping):
+        if type(value) is FrozenDict and all(_settled(v) for v in value.values()):
+            return value
+        return FrozenDict({key: _read_only(item) for key, item in value.items()})
+    if isinstance(value, list | tuple):
+        items = [_read_only(item) for item in value]
+        return tuple(items) if isinstance(value, tuple) else FrozenList(items)
+    if isinstance(value, set):
+        return frozenset(value)
+    return value
+
+
+def _settled(value: Any) -> bool:
+    return not isinstance(value, Mapping | list | set) or type(value) in (FrozenDict, FrozenList)
 
 
 @attrs.frozen(slots=True)
 class Notice:
-    """A message for the host's notification channels; the host decides how to send it."""
+    """A message for the host's notification channels; the host decides how to send it.
+
+    ``data`` is read-only (a :class:`~leadlife.values.FrozenDict`): every channel, hook
+    and report is handed the same notice, so one channel's change would reach the rest.
+    """
 
     kind: str
     lead_id: str
     at: datetime
     message: str
-    data: Mapping[str, Any] = attrs.field(factory=dict)
+    data: Mapping[str, Any] = attrs.field(factory=FrozenDict, converter=_read_only)

@@ -46,7 +46,9 @@ class Storage(Protocol):
         ...
 
     def events(self, lead_id: str | None = None) -> Iterator[Event]:
-        """The event log, for one lead or all, in arrival order per lead."""
+        """The event log: one lead's, or with no id every lead's, in the order the
+        events were stored (replaying the whole log into a fresh engine then routes
+        leads as the first engine did, since teams' turns follow that order)."""
         ...
 
     def __len__(self) -> int:

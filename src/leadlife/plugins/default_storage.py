@@ -62,6 +62,10 @@ class MemoryStorage:
         # cyclic garbage collector's view (it would visit every member of a set of
         # millions of ids on each full collection).
         self._event_ids: dict[str, str] = {}
+        # The lead of each event, in the order they were stored: events() gives the
+        # whole log in that order, which a replay into a fresh engine must follow
+        # (teams' turns depend on it). A reference per event, to a shared id.
+        self._arrivals: list[str] = []
         self._due: list[tuple[float, str]] = []
         self._queued: dict[str, float] = {}
 
@@ -107,6 +111,7 @@ class MemoryStorage:
             self._writing += 1
         if row is not None:
             self._event_ids[row[0]] = lead_id  # the stored lead's own id object
+            self._arrivals.append(lead_id)
             log = self._events.get(lead_id)
             if log is None:
                 self._events[lead_id] = [row]
@@ -183,8 +188,15 @@ class MemoryStorage:
         if lead_id is not None:
             rows = list(self._events.get(lead_id, ()))
             return (_event(lead_id, row) for row in rows)
-        logs = list(self._events.items())
-        return (_event(owner, row) for owner, log in logs for row in log)
+        return self._in_arrival_order(list(self._arrivals))
+
+    def _in_arrival_order(self, arrivals: list[str]) -> Iterator[Event]:
+        logs = self._events
+        seen: dict[str, int] = {}
+        for owner in arrivals:
+            index = seen.get(owner, 0)
+            seen[owner] = index + 1
+            yield _event(owner, logs[owner][index])
 
     def __len__(self) -> int:
         return len(self._leads)
