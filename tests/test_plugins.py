@@ -1504,6 +1504,23 @@ _TEAM = {
 _FORM = {"phone": "+8613800138000", "asset_id": "a1"}
 
 
+def _two_routed_leads(storage: MemoryStorage) -> leadlife.Engine:
+    """An engine on ``storage`` with a team of two and two qualified leads."""
+    from leadlife.routing import Routing
+
+    class Provider:
+        @leadlife.hookimpl
+        def leadlife_storage(self) -> MemoryStorage:
+            return storage
+
+    engine = leadlife.Engine(
+        plugins=[Provider(), Routing.from_dict(_TEAM)], clock=leadlife.FixedClock(T0)
+    )
+    engine.ingest(ev("form_submit", **_FORM))
+    engine.ingest(ev("form_submit", hours(1 / 60), lead="u2", **_FORM))
+    return engine
+
+
 def test_due_answering_one_string_is_a_storage_error() -> None:
     """Regression: due() answering "u1" was read as the ids "u" and "1": the due
     lead was never ticked, and nothing said why."""
@@ -1526,7 +1543,6 @@ def test_a_routed_tick_reports_an_odd_stored_lead_and_ticks_the_rest() -> None:
     """Regression: with routing, a tick over several due leads read each lead to
     order their moments without checking it: a get() answering a dict raised a bare
     AttributeError and no lead was ticked."""
-    from leadlife.routing import Routing
 
     class OneOdd(MemoryStorage):
         def get(self, lead_id: str) -> Any:
@@ -1535,17 +1551,7 @@ def test_a_routed_tick_reports_an_odd_stored_lead_and_ticks_the_rest() -> None:
         def due(self, now: datetime) -> list[str]:
             return ["odd", *super().due(now)]
 
-    class Provider:
-        @leadlife.hookimpl
-        def leadlife_storage(self) -> MemoryStorage:
-            return OneOdd()
-
-    engine = leadlife.Engine(
-        plugins=[Provider(), Routing.from_dict(_TEAM)], clock=leadlife.FixedClock(T0)
-    )
-    engine.ingest(ev("form_submit", **_FORM))
-    engine.ingest(ev("form_submit", hours(1 / 60), lead="u2", **_FORM))
-    report = engine.tick(T0 + hours(1))
+    report = _two_routed_leads(OneOdd()).tick(T0 + hours(1))
     assert [error.lead_id for error in report.errors] == ["odd"]
     assert isinstance(report.errors[0].error, StorageError)
     assert {notice.lead_id for notice in report.notices} == {"u1", "u2"}
@@ -1555,7 +1561,6 @@ def test_a_failed_tick_write_says_what_was_stored() -> None:
     """Regression: a routed lead is written once per due moment; when a later write
     failed, the error said "nothing was applied" though the earlier moment was
     stored and its notice sent."""
-    from leadlife.routing import Routing
 
     class SecondWriteFails(MemoryStorage):
         writes = 0
@@ -1567,16 +1572,7 @@ def test_a_failed_tick_write_says_what_was_stored() -> None:
                     raise OSError("db went away")
             super().commit(lead, event, changes)
 
-    class Provider:
-        @leadlife.hookimpl
-        def leadlife_storage(self) -> MemoryStorage:
-            return SecondWriteFails()
-
-    engine = leadlife.Engine(
-        plugins=[Provider(), Routing.from_dict(_TEAM)], clock=leadlife.FixedClock(T0)
-    )
-    engine.ingest(ev("form_submit", **_FORM))
-    engine.ingest(ev("form_submit", hours(1 / 60), lead="u2", **_FORM))
+    engine = _two_routed_leads(SecondWriteFails())
     report = engine.tick(T0 + hours(0.5))
     (error,) = report.errors
     assert "nothing was applied" not in error.reason

@@ -875,6 +875,15 @@ class Engine:
                 "one of this tick was); it stays due, and the next tick goes on from it",
             ) from exc
 
+    def _working_copy(self, lead_id: str) -> Lead | None:
+        """A working copy of the stored lead (None: not stored), outside events."""
+        try:
+            stored = self.storage.get(lead_id)
+        except Exception as exc:
+            raise self._storage_error("Storage.get", None, exc) from exc
+        # Not held here once copied: the stored lead can take the new state in place.
+        return None if stored is None else self._checked_lead(stored, None).working_copy()
+
     def _checked_lead(self, lead: object, event_id: str | None) -> Lead:
         """``lead`` if the storage's ``get`` answered a Lead, else a StorageError."""
         if isinstance(lead, Lead):
@@ -1101,14 +1110,9 @@ class Engine:
         moved = 0
         for lead_id in [lead.id for lead in self._stored_leads()]:
             with self._lock:
-                try:
-                    stored = self.storage.get(lead_id)
-                except Exception as exc:
-                    raise self._storage_error("Storage.get", None, exc) from exc
-                if stored is None:
+                lead = self._working_copy(lead_id)
+                if lead is None:
                     continue
-                lead = self._checked_lead(stored, None).working_copy()
-                del stored  # as in _ingest
                 before = lead.next_check_ts
                 self._schedule(lead)
                 if lead.next_check_ts != before:
@@ -1144,15 +1148,9 @@ class Engine:
         changes: list[StageChange] = []
         notices: list[Notice] = []
         with self._lock:
-            try:
-                stored = self.storage.get(lead_id)
-            except Exception as exc:
-                raise self._storage_error("Storage.get", None, exc) from exc
-            if stored is None:
+            lead = self._working_copy(lead_id)
+            if lead is None:
                 return changes, notices, None
-            stored = self._checked_lead(stored, None)
-            lead = stored.working_copy()
-            del stored  # as in _ingest
             assignments: list[Assignment] = []
             applying = self._applying
             if lead_id in applying:  # a tick from a hook of this lead's event, before its commit
