@@ -801,3 +801,18 @@ def test_the_plugin_registers_only_what_it_was_given() -> None:
     plugin.leadlife_register_enrichers(register)
     assert [type(item).__name__ for item in registered] == ["CompanyEnquiries"]
     assert repr(plugin) == "InferredProfile(enquiries)"
+
+
+def test_a_late_enquiry_does_not_move_a_lead_to_its_older_company() -> None:
+    """Regression: a late, older form naming another company moved the live count to
+    it, though the profile kept the newer company; rebuild(events) took the log's
+    order, not event time."""
+    engine = leadlife.Engine(clock=leadlife.FixedClock(T0))
+    enquiries = CompanyEnquiries()
+    engine.plugin_manager.register(InferredProfile(enquiries=enquiries))
+    engine.ingest(ev("form_submit", hours(24), company="Acme", event_id="new"))
+    engine.ingest(ev("form_submit", company="Beta", event_id="old"))  # arrives late
+    assert engine.get("u1").profile["company"] == "Acme"
+    assert enquiries.counts() == {"acme": 1}
+    assert CompanyEnquiries().rebuild_from_leads(engine.storage.leads()).counts() == {"acme": 1}
+    assert CompanyEnquiries().rebuild(engine.storage.events()).counts() == {"acme": 1}

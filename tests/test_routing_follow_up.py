@@ -209,3 +209,19 @@ def test_a_call_attempt_with_a_non_boolean_connected_is_refused() -> None:
     assert lead.follow_up is not None
     assert lead.follow_up.attempts == 2
     assert "call_attempts_exhausted" not in inbox.kinds("u1")
+
+
+def test_a_late_acceptance_from_before_a_later_assignment_names_no_owner() -> None:
+    """Regression: a sales_accepted arriving late, from before the lead was returned
+    to the pool, made its owner the holder: its assignment came after the return in
+    the list but was dated before it, and the owner's call reminders fired for days
+    when others held the lead. In time order the return undid it."""
+    engine, _ = build(INSIDE)
+    qualify(engine)
+    engine.ingest(ev("call_attempt", MINUTE, connected=True))
+    engine.return_to_pool("u1", by="mgr", reason="later", at=T0 + days(5))
+    engine.ingest(ev("page_view", days(10)))
+    lead = engine.ingest(ev("sales_accepted", days(1), owner="ivy"))
+    assert [assignment.action for assignment in lead.assignments] == ["routed", "returned"]
+    assert lead.owner is None
+    assert engine.tick(T0 + days(10) + MINUTE).notices == ()

@@ -865,9 +865,13 @@ class CompanyEnquiries:
         self._leads_of.clear()
         self._unplaced.clear()
 
-    def _company(self, data: Mapping[str, Any], profile: Mapping[str, Any]) -> str | None:
-        """The normalized company of a lead: stated, else by this event's IP, else inferred."""
-        for name in (data.get("company"), profile.get("company")):
+    def _company(
+        self, data: Mapping[str, Any], profile: Mapping[str, Any], *, late: bool = False
+    ) -> str | None:
+        """The normalized company of a lead: stated, else by this event's IP, else
+        inferred. On a ``late`` event the profile's company is the newer statement."""
+        stated = (data.get("company"), profile.get("company"))
+        for name in reversed(stated) if late else stated:
             if isinstance(name, str) and name.strip():
                 return normalize_company(name)
         lookup = self.ip_lookup
@@ -903,7 +907,11 @@ class CompanyEnquiries:
     def enrich(self, event: Event, lead: Lead) -> Mapping[str, Any] | None:
         """Count the event if it is an enquiry; set the lead's ``company_enquiries``."""
         lead_id = lead.id
-        company = self._company(event.data, lead.profile)
+        newest = lead.last_event_ts
+        # A late event fills only what the profile lacks (docs/events.md): an older
+        # statement of the company must not move the lead away from the newer one.
+        late = newest is not None and event.at.timestamp() < newest
+        company = self._company(event.data, lead.profile, late=late)
         if (
             event.type in self.enquiry_types
             or lead_id in self._company_of
@@ -934,29 +942,36 @@ class CompanyEnquiries:
     def rebuild(self, events: Iterable[Event | Mapping[str, Any]]) -> CompanyEnquiries:
         """Replace the state by replaying an event log (e.g. ``engine.storage.events()``).
 
-        A lead's company is the latest ``data.company`` among its events, else the
-        company of its latest matching ``data.ip`` (with ``ip_lookup``). Use
+        A lead's company is the latest ``data.company`` among its events by event time,
+        else the company of its latest matching ``data.ip`` (with ``ip_lookup``). Use
         :meth:`rebuild_from_leads` when companies also come from other enrichers.
         """
         self.reset()
-        stated: dict[str, str] = {}
-        inferred: dict[str, str] = {}
+        # (moment, name) of the latest statement by event time, whatever the log's
+        # order; at the same moment the later in the log wins, as in the engine.
+        stated: dict[str, tuple[float, str]] = {}
+        inferred: dict[str, tuple[float, str]] = {}
         enquired: set[str] = set()
         lookup = self.ip_lookup
         for raw in events:
             event = parse_event(raw)
-            data = event.data
+            data, lead_id, ts = event.data, event.lead_id, event.at.timestamp()
             name = data.get("company")
-            if isinstance(name, str) and name.strip():
-                stated[event.lead_id] = name
+            if isinstance(name, str) and name.strip() and ts >= stated.get(lead_id, (ts,))[0]:
+                stated[lead_id] = (ts, name)
             ip = data.get("ip")
-            if lookup is not None and isinstance(ip, str) and (m := lookup.lookup(ip)):
-                inferred[event.lead_id] = m.company
+            if (
+                lookup is not None
+                and isinstance(ip, str)
+                and (m := lookup.lookup(ip))
+                and ts >= inferred.get(lead_id, (ts,))[0]
+            ):
+                inferred[lead_id] = (ts, m.company)
             if event.type in self.enquiry_types:
-                enquired.add(event.lead_id)
+                enquired.add(lead_id)
         for lead_id in enquired:
-            name = stated.get(lead_id) or inferred.get(lead_id)
-            self._place(lead_id, None if name is None else normalize_company(name))
+            found = stated.get(lead_id) or inferred.get(lead_id)
+            self._place(lead_id, None if found is None else normalize_company(found[1]))
         return self
 
 

@@ -596,16 +596,22 @@ class Routing:
             owner = lead.owner
             member = self._members.get(owner)
             lead.owner = previous_owner
-            made = Assignment(
-                event.at,
-                "accepted",
-                previous_owner,
-                owner,
-                member.team if member is not None else lead.team,
-                f"{event.type} names {owner} as the owner",
-                by=owner,
-                event_id=event.id,
-            )
+            # At its own moment, so the owner's calls after it count in whatever order
+            # they arrive; unless an assignment came after that moment (a return to
+            # the pool, a transfer): in time order that one undid it, as a late close
+            # after a reopening moves nothing.
+            last = lead.assignments[-1].at if lead.assignments else None
+            if last is None or last <= event.at:
+                made = Assignment(
+                    event.at,
+                    "accepted",
+                    previous_owner,
+                    owner,
+                    member.team if member is not None else lead.team,
+                    f"{event.type} names {owner} as the owner",
+                    by=owner,
+                    event_id=event.id,
+                )
         if made is not None:
             self.apply(lead, made, notices)
         elif lead.follow_up is not None and lead.stage.is_open:

@@ -28,7 +28,10 @@ class PointsScorer:
 
     def __init__(self, points: Mapping[str, float], *, name: str = "points"):
         self.name = name
-        self.points = {k: float(v) for k, v in points.items() if v}
+        # Kept to the decimals scores keep: sums of such points round back exactly,
+        # so one event at a time and a full rescore agree (1/3 is 0.333333333).
+        rounded = {k: round(float(v), _DECIMALS) for k, v in points.items()}
+        self.points = {k: v for k, v in rounded.items() if v}
         # Sums of whole numbers are exact: rounding them (a fifth of a microsecond)
         # would change nothing.
         self._whole = all(value.is_integer() for value in self.points.values())
