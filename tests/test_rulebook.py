@@ -479,6 +479,29 @@ def test_numbers_must_be_numbers(data: dict[str, Any], path: str, shown: str) ->
     with pytest.raises(RulebookError) as refused:
         Rulebook.from_dict({"extends": "default", **data})
     assert refused.value.path == path
-    assert f"(got {shown})" in refused.value.problem
-    assert "without quotes" in refused.value.fix
+    assert f"got {shown}" in refused.value.problem or f"boolean {shown}" in refused.value.problem
+    assert "e.g. " in refused.value.fix
     assert Rulebook.from_dict({"extends": "default", "timers": {"sal_idle_days": 2}})
+
+
+def test_numbers_from_numpy_and_databases_are_numbers() -> None:
+    """numpy's numbers (a frame's), Decimal (a database's) and whole floats for counts
+    load as before the strict check; numpy's booleans are refused like Python's."""
+    from decimal import Decimal
+
+    import numpy as np
+
+    loaded = Rulebook.from_dict(
+        {
+            "extends": "default",
+            "event_types": {"download": {"points": np.int64(12)}},
+            "timers": {"cooling_days": Decimal("30")},
+            "qualification": {
+                "MQL": {"when": {"event": "download", "min_count": np.int64(2), "within_days": 7.0}}
+            },
+        }
+    )
+    assert loaded.event_types["download"].points == 12.0
+    assert loaded.model.timers.cooling_days == 30.0
+    with pytest.raises(RulebookError, match="boolean"):
+        Rulebook.from_dict({"extends": "default", "event_types": {"x": {"points": np.True_}}})

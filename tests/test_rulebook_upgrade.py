@@ -83,9 +83,10 @@ def test_an_unchanged_rulebook_keeps_its_digest_across_engines() -> None:
 
 def test_a_lead_stored_before_digests_is_read_in_full_once() -> None:
     """A lead pickled without the field loads with no digest: its next event reads
-    the whole ladder, then the lead carries the digest."""
+    the whole ladder (it meets the new MQL rule through a page view), then the lead
+    carries the digest."""
     store = MemoryStorage()
-    before, after = _engines(store, None)
+    before, after = _engines(store, _EMAIL_MQL)
     before.ingest(ev("form_submit", email="li@acme-media.cn"))
     stored = store.get("u1")
     assert stored is not None
@@ -93,9 +94,10 @@ def test_a_lead_stored_before_digests_is_read_in_full_once() -> None:
     del state["rulebook_digest"]
     old = leadlife.Lead.__new__(leadlife.Lead)
     old.__setstate__(state)
-    assert old.rulebook_digest is None
+    assert (old.rulebook_digest, old.stage) == (None, Stage.COLD)
     store._leads["u1"] = old
-    assert after.ingest(ev("page_view", hours(1))).rulebook_digest == after.rulebook.digest
+    lead = after.ingest(ev("page_view", hours(1)))
+    assert (lead.stage, lead.rulebook_digest) == (Stage.MQL, after.rulebook.digest)
 
 
 def test_reschedule_brings_a_shortened_timer_forward() -> None:

@@ -185,3 +185,37 @@ def test_points_with_many_decimals_agree_event_by_event() -> None:
     for minute in range(3):
         lead = engine.ingest(ev("page_view", hours(minute / 60)))
     assert lead.score == engine.explain("u1").value == engine.scorers["points"].score(lead, T0)
+
+
+def test_cooling_never_applies_a_later_score_at_an_earlier_moment() -> None:
+    """Regression: rescored as of its cooling moment (day 20), a decayed score made
+    the lead's cooling due earlier (day 10), and the step was applied back then with
+    the day-20 score: WARM -> COLD stamped day 10, "10 days"."""
+    rulebook = {
+        "extends": "default",
+        "bands": {"scorer": "rules", "warm": 10, "hot": 40},
+        "timers": {"cooling_days": 10, "sleep_days": 1000},
+        "scoring": {
+            "half_life_days": 30,
+            "engagement": [
+                {"id": "expo", "when": {"event": "offline_event_attended"}, "points": 60}
+            ],
+        },
+    }
+    histories = []
+    for ticks in (range(1, 26), [25]):
+        engine = _engine(rulebook)
+        engine.ingest(ev("offline_event_attended"))
+        for day in ticks:
+            engine.tick(T0 + days(day))
+        histories.append([(c.to_stage, c.at, c.rule) for c in engine.get("u1").history])
+    assert (
+        histories[0]
+        == histories[1]
+        == [
+            (Stage.HOT, T0, "bands"),
+            (Stage.WARM, T0 + days(10), "timers.cooling_days"),
+            (Stage.COLD, T0 + days(20), "timers.cooling_days"),
+        ]
+    )
+    assert engine.get("u1").scored_at == T0 + days(25)  # the tick leaves scores as of now

@@ -209,9 +209,19 @@ def test_a_refused_move_given_as_text_names_the_stages(stage: str, target: str, 
     assert note in str(refused.value)
 
 
+def test_stage_names_in_any_spelling_are_read() -> None:
+    """Regression: a target written as its name ("MQL") was refused with a list of
+    allowed targets that held MQL."""
+    assert DEFAULT_GRAPH.step("cold", "MQL") is Move.PROMOTION  # type: ignore[arg-type]
+    assert DEFAULT_GRAPH.move("COLD", " mql ") is Move.PROMOTION  # type: ignore[arg-type]
+    assert DEFAULT_GRAPH.move(Stage.SQL, "MQL") is None  # type: ignore[arg-type]
+
+
 def test_text_that_names_no_stage_is_a_stage_graph_error() -> None:
     with pytest.raises(StageGraphError, match="unknown stage 'foo'"):
         DEFAULT_GRAPH.step("foo", Stage.MQL)  # type: ignore[arg-type]
     with pytest.raises(StageGraphError, match="unknown stage 'foo'"):
         DEFAULT_GRAPH.move("foo", Stage.MQL)  # type: ignore[arg-type]
+    with pytest.raises(StageGraphError, match="unknown stage 'foo'"):
+        DEFAULT_GRAPH.move(Stage.COLD, "foo")  # type: ignore[arg-type]
     assert DEFAULT_GRAPH.allowed("won") == {Stage.COLD}  # type: ignore[arg-type]

@@ -239,3 +239,37 @@ def test_one_leads_stage_changes_reach_the_hooks_in_order_across_threads() -> No
     second.join(timeout=10)
     assert engine.get("u1").stage is Stage.SQL
     assert seen == ["COLD->MQL", "MQL->SQL"]
+
+
+@pytest.mark.usefixtures("busy_switching")
+def test_reading_the_whole_log_while_events_are_stored() -> None:
+    """Regression: the arrival of an event was listed before its row was stored, so
+    a reader of events() in another thread got a KeyError or an IndexError."""
+    from leadlife.plugins.default_storage import MemoryStorage
+
+    storage = MemoryStorage()
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                for _ in storage.events():
+                    pass
+            except Exception as exc:  # the failure under test
+                errors.append(exc)
+                return
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for number in range(20_000):
+            event = Event(id=f"e{number}", lead_id=f"u{number % 50}", type="page_view", at=T0)
+            storage.commit(Lead(event.lead_id), event, [])
+            if errors:
+                break
+    finally:
+        done.set()
+        reader.join()
+    assert errors == []
+    assert sum(1 for _ in storage.events()) == 20_000

@@ -516,7 +516,7 @@ class Engine:
                 ):
                     until = math.nextafter(ts, -math.inf)
                 if due <= until:
-                    self._catch_up(lead, until, changes, notices, assignments, failures)
+                    self._catch_up(lead, until, changes, notices, assignments, failures, event)
             enrichment: Mapping[str, Any]
             ordered: Mapping[str, Any]
             if self.enrichers or self._enrich_hooks:
@@ -809,11 +809,12 @@ class Engine:
         notices: list[Notice],
         assignments: list[Assignment],
         failures: list[PluginFailure],
+        event: Event | None = None,
     ) -> None:
         """Time rules due by ``until_ts``, in time order: follow-up timers, then the
         rulebook's demotions and sleep; at the same moment the timers go first (they
         remind about the stage the lead was in). A lead about to cool is rescored as
-        of that moment first."""
+        of that moment first (``event``: the event catching the lead up, if any)."""
         routing, rulebook = self.routing, self.rulebook
 
         def rescore(ts: float) -> None:
@@ -821,7 +822,8 @@ class Engine:
             if newest is not None and newest > ts:
                 ts = newest  # never as of a moment before the lead's newest event
             if lead.scored_ts != ts:
-                self._score(lead, datetime.fromtimestamp(ts, UTC), None, failures)
+                at = datetime.fromtimestamp(ts, UTC)
+                self._score(lead, at, event, failures, incremental=False)
                 lead.scored_ts = ts
 
         if routing is None:
@@ -858,21 +860,24 @@ class Engine:
             current = lead.next_check_ts
             lead.next_check_ts = due if current is None else min(current, due)
 
-    def _commit(self, lead: Lead, event: Event | None, changes: list[StageChange]) -> None:
+    def _commit(
+        self,
+        lead: Lead,
+        event: Event | None,
+        changes: list[StageChange],
+        *,
+        outcome: str | None = None,
+    ) -> None:
+        """Store ``lead`` (with ``event``); ``outcome`` says what a failed write left."""
         try:
             self.storage.commit(lead, event, changes)
         except Exception as exc:
-            if event is not None:
-                raise self._storage_error("Storage.commit", event.id, exc) from exc
-            # A tick writes a lead once per moment one of its rules fell due (with
-            # routing): the moments before this one are stored, their notices sent.
             raise StorageError(
                 type(self.storage).__name__,
                 "Storage.commit",
-                None,
+                None if event is None else event.id,
                 exc,
-                outcome=f"this due moment of lead {lead.id!r} was not stored (any earlier "
-                "one of this tick was); it stays due, and the next tick goes on from it",
+                outcome=outcome,
             ) from exc
 
     def _working_copy(self, lead_id: str) -> Lead | None:
@@ -1103,7 +1108,10 @@ class Engine:
         old rules, so a shortened timer (30 days of sleep instead of 90) would fall
         due only at the old moment. The next ``tick`` then applies what is due,
         stamped with its own due time. Only the schedule moves: stages, scores and
-        owners change as the rules say, at that tick or the lead's next event.
+        owners change as the rules say, at that tick or the lead's next event (so a
+        Warm or Hot lead's cooling moment is reckoned from its stored score, until an
+        event rescores it). It reads every stored lead: a job for a maintenance
+        window, not for each tick.
         """
         with self._lock:
             self._sync()
@@ -1116,7 +1124,13 @@ class Engine:
                 before = lead.next_check_ts
                 self._schedule(lead)
                 if lead.next_check_ts != before:
-                    self._commit(lead, None, [])
+                    self._commit(
+                        lead,
+                        None,
+                        [],
+                        outcome=f"the next check of lead {lead_id!r} did not move (those of "
+                        f"the {moved} leads before it did); call reschedule() again",
+                    )
                     moved += 1
         return moved
 
@@ -1158,7 +1172,19 @@ class Engine:
             applying.add(lead_id)
             try:
                 self._tick_steps(lead, now, until_ts, changes, notices, assignments, failures)
-                self._commit(lead, None, changes)
+                # With routing a tick writes a lead once per moment one of its rules
+                # fell due: the moments before this one are stored, their notices sent.
+                self._commit(
+                    lead,
+                    None,
+                    changes,
+                    outcome=None
+                    if self.routing is None
+                    else (
+                        f"this due moment of lead {lead_id!r} was not stored (any earlier one "
+                        "of this tick was); it stays due, and the next tick goes on from it"
+                    ),
+                )
             finally:
                 applying.discard(lead_id)
             if assignments and self.routing is not None:
@@ -1205,6 +1231,12 @@ class Engine:
                 self._schedule(lead)
                 if len(changes) + len(notices) == done:
                     break
+            if lead.scored_ts != scored_ts:
+                # Catching up rescored the lead as of an earlier moment: the tick
+                # leaves its scores as of now.
+                self._score(lead, scored, None, failures)
+                lead.scored_ts = scored_ts
+                self._schedule(lead)
 
     # -- reading -------------------------------------------------------------------
 

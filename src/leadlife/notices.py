@@ -19,16 +19,24 @@ def _read_only(value: Any) -> Any:
         if type(value) is FrozenDict and all(_settled(v) for v in value.values()):
             return value
         return FrozenDict({key: _read_only(item) for key, item in value.items()})
-    if isinstance(value, list | tuple):
+    if isinstance(value, tuple):
         items = [_read_only(item) for item in value]
-        return tuple(items) if isinstance(value, tuple) else FrozenList(items)
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+    if isinstance(value, list):
+        return FrozenList(_read_only(item) for item in value)
     if isinstance(value, set):
         return frozenset(value)
     return value
 
 
 def _settled(value: Any) -> bool:
-    return not isinstance(value, Mapping | list | set) or type(value) in (FrozenDict, FrozenList)
+    return not isinstance(value, Mapping | list | set | tuple) or (
+        type(value) in (FrozenDict, FrozenList) and all(_settled(item) for item in _items(value))
+    )
+
+
+def _items(value: Any) -> Any:
+    return value.values() if isinstance(value, Mapping) else value
 
 
 @attrs.frozen(slots=True)

@@ -155,7 +155,10 @@ class StageGraph:
             moves = self._moves[stage]
         except KeyError:
             moves = self._moves[_stage(stage, "stage")]
-        return moves.get(target)
+        move = moves.get(target)
+        if move is None and not isinstance(target, Stage):
+            move = moves.get(_stage(target, "target"))  # "MQL", " mql ": read as text
+        return move
 
     def step(self, stage: Stage, target: Stage, *, lead_id: str = "", reason: str = "") -> Move:
         """Check one move and return its kind; raise :class:`TransitionNotAllowed` if refused.
@@ -166,6 +169,10 @@ class StageGraph:
             move = self._moves[stage].get(target)
         except KeyError:  # text that names no stage (Stage is a StrEnum: "sql" is SQL)
             move = self._moves[_stage(stage, "stage")].get(target)
+        if move is None and not (isinstance(stage, Stage) and isinstance(target, Stage)):
+            # Text in another spelling ("MQL"): read as the stages it names.
+            stage, target = _stage(stage, "stage"), _stage(target, "target")
+            move = self._moves[stage].get(target)
         if move is None:
             # The error names stages as members, whichever way they were given.
             stage, target = _stage(stage, "stage"), _stage(target, "target")

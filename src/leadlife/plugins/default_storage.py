@@ -111,12 +111,13 @@ class MemoryStorage:
             self._writing += 1
         if row is not None:
             self._event_ids[row[0]] = lead_id  # the stored lead's own id object
-            self._arrivals.append(lead_id)
             log = self._events.get(lead_id)
             if log is None:
                 self._events[lead_id] = [row]
             else:
                 log.append(row)
+            # After the row: a reader in another thread finds every arrival's row.
+            self._arrivals.append(lead_id)
         ts = lead.next_check_ts
         if ts is None:
             self._queued.pop(lead_id, None)

@@ -632,9 +632,12 @@ class Rulebook:
                 return
             if rescore is not None and (lead.stage is Stage.WARM or lead.stage is Stage.HOT):
                 rescore(due)
-                due = self.due_ts(lead)  # a lower score cools sooner
+                # A lower score cools sooner, but what it says is known as of this
+                # moment only: an earlier step is applied here, not back then.
+                rescored, due = due, self.due_ts(lead)
                 if due is None or due > until_ts:
                     return
+                due = max(due, rescored)
             before = (lead.stage, lead.asleep_ts)
             at = datetime.fromtimestamp(due, UTC)
             idle: float = lead.idle_ts  # type: ignore[assignment]  # due_ts checked it

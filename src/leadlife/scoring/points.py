@@ -14,8 +14,8 @@ __all__ = ["PointsScorer"]
 
 
 # Sums of floats depend on their order (ten times 0.1 is 0.9999999999999999): scores
-# are rounded to this many decimals, so adding one event's points gives exactly the
-# full sum, and a band threshold of 1 is reached by ten events of 0.1 points.
+# are rounded to this many decimals, so a band threshold of 1 is reached by ten events
+# of 0.1 points.
 _DECIMALS = 9
 
 
@@ -23,17 +23,14 @@ class PointsScorer:
     """Score = sum of points(event type) * how often the lead did it.
 
     Order-independent, so out-of-order events give the same score as in-order ones.
-    Scores are rounded to 9 decimals, so the incremental and the full sum agree.
+    Scores are rounded to 9 decimals, so ten events of 0.1 points make exactly 1.
     """
 
     def __init__(self, points: Mapping[str, float], *, name: str = "points"):
         self.name = name
-        # Kept to the decimals scores keep: sums of such points round back exactly,
-        # so one event at a time and a full rescore agree (1/3 is 0.333333333).
-        rounded = {k: round(float(v), _DECIMALS) for k, v in points.items()}
-        self.points = {k: v for k, v in rounded.items() if v}
-        # Sums of whole numbers are exact: rounding them (a fifth of a microsecond)
-        # would change nothing.
+        self.points = {k: float(v) for k, v in points.items() if v}
+        # Sums of whole numbers are exact, so adding one event's points gives the full
+        # sum; with fractions only the full sum (rounded once) is the same on both paths.
         self._whole = all(value.is_integer() for value in self.points.values())
 
     def score(self, lead: Lead, now: datetime) -> float:
@@ -46,7 +43,7 @@ class PointsScorer:
         points = self.points.get(event.type)
         if points is None:
             return previous
-        return previous + points if self._whole else round(previous + points, _DECIMALS)
+        return previous + points if self._whole else self.score(lead, now)
 
     def explain(self, lead: Lead, now: datetime) -> ScoreResult:
         parts = [
