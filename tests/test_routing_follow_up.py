@@ -59,8 +59,11 @@ def test_a_reopened_lead_owes_nothing_for_the_time_it_was_closed() -> None:
 
 
 def test_a_reopened_leads_timers_run_from_the_reopening() -> None:
-    """The reopening is the owner's first touch; the call cadence starts again from it."""
-    engine, _ = build(INSIDE)
+    """With `reopened` a touch (the host's choice), the reopening is the owner's first
+    touch; the call cadence starts again from it."""
+    engine, _ = build(
+        with_sla(touch_events=["call_attempt", "quote_sent", "chat_replied", "reopened"])
+    )
     qualify(engine)
     engine.ingest(ev("deal_won", 2 * MINUTE, amount=100))
     engine.ingest(ev("reopened", days(30), reason="upsell"))
@@ -71,9 +74,10 @@ def test_a_reopened_leads_timers_run_from_the_reopening() -> None:
 
 
 def test_a_reopening_without_a_touch_starts_fresh_windows() -> None:
-    """With `reopened` not a touch, the owner's speed-to-lead windows start at the
-    reopening: the first miss is five minutes after it, not after the old assignment."""
-    engine, _ = build(with_sla(touch_events=["call_attempt"], call_cadence_days=[]))
+    """By default `reopened` is no touch: the owner's speed-to-lead windows start at the
+    reopening, the first miss five minutes after it, not after the old assignment. (A
+    reopening sent to a lead that was never closed must not cancel the windows.)"""
+    engine, _ = build(with_sla(call_cadence_days=[]))
     qualify(engine)
     engine.ingest(ev("disqualified", 2 * MINUTE, reason="spam"))
     engine.ingest(ev("reopened", days(3), reason="a real person after all"))
@@ -186,9 +190,10 @@ def test_a_return_and_claim_do_not_reset_the_reassignment_count() -> None:
 # -- call attempts ---------------------------------------------------------------------
 
 
-def test_a_call_attempt_with_a_non_boolean_connected_is_refused() -> None:
+def test_a_call_attempt_with_an_unreadable_connected_is_refused() -> None:
     """Regression: `connected: "true"` was accepted and counted as not connected, so
-    six connected calls ended in "none connected; disqualify it"."""
+    six connected calls ended in "none connected; disqualify it". 1/0 and "true" /
+    "false" (as telephony systems send them) are read; anything else is refused."""
     import pytest
 
     from leadlife.errors import InvalidEventError
@@ -196,7 +201,7 @@ def test_a_call_attempt_with_a_non_boolean_connected_is_refused() -> None:
     engine, inbox = build(INSIDE)
     qualify(engine)
     before = engine.get("u1")
-    for value in ("true", 1, "yes"):
+    for value in ("yes", 2, "connected", 1.0):
         with pytest.raises(InvalidEventError, match=r"data\.connected") as caught:
             engine.ingest(ev("call_attempt", MINUTE, connected=value))
         assert caught.value.field == "data.connected"
@@ -209,6 +214,16 @@ def test_a_call_attempt_with_a_non_boolean_connected_is_refused() -> None:
     assert lead.follow_up is not None
     assert lead.follow_up.attempts == 2
     assert "call_attempts_exhausted" not in inbox.kinds("u1")
+
+
+def test_connected_as_telephony_systems_send_it() -> None:
+    """1 and " True " read as connected, 0 and "false" as not, as booleans do."""
+    for sent, connected in ((1, True), (" True ", True), (0, False), ("false", False)):
+        engine, _ = build(INSIDE)
+        qualify(engine)
+        lead = engine.ingest(ev("call_attempt", MINUTE, connected=sent))
+        assert lead.follow_up is not None
+        assert (lead.follow_up.attempts, lead.follow_up.connected) == (1, connected)
 
 
 def test_a_late_acceptance_from_before_a_later_assignment_names_no_owner() -> None:
@@ -225,3 +240,24 @@ def test_a_late_acceptance_from_before_a_later_assignment_names_no_owner() -> No
     assert [assignment.action for assignment in lead.assignments] == ["routed", "returned"]
     assert lead.owner is None
     assert engine.tick(T0 + days(10) + MINUTE).notices == ()
+
+
+def test_a_late_acceptance_from_before_its_routing_takes_the_lead() -> None:
+    """Regression: an acceptance arriving after the form that pooled the lead, but
+    dated before it, was dropped; in time order the named owner had the lead first
+    (an owned lead is not routed). It takes the lead, at the lead's newest time so the
+    assignments stay in time order."""
+    away = [{"from": T0 - days(1), "until": T0 + days(2)}]
+    config = {
+        "teams": [
+            {"id": "inside", "members": [{"id": "ian", "absences": away}]},
+            {"id": "ka", "members": [{"id": "kim"}]},
+        ],
+        "routers": {"fallback": {"team": "inside"}},
+    }
+    engine, _ = build(config)
+    assert qualify(engine, at=MINUTE).assignments[-1].action == "pooled"
+    lead = engine.ingest(ev("sales_accepted", owner="kim"))
+    assert (lead.owner, lead.team) == ("kim", "ka")
+    moments = [assignment.at for assignment in lead.assignments]
+    assert moments == sorted(moments)

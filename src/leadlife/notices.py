@@ -13,8 +13,13 @@ from leadlife.values import FrozenDict, FrozenList
 __all__ = ["Notice"]
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None), datetime})
+
+
 def _read_only(value: Any) -> Any:
     """``value`` with its mappings, lists and sets made read-only, all the way down."""
+    if type(value) is dict and _SCALARS.issuperset(map(type, value.values())):
+        return FrozenDict(value)  # the notices the engine makes: text, numbers, times
     if isinstance(value, Mapping):
         if type(value) is FrozenDict and all(_settled(v) for v in value.values()):
             return value

@@ -30,7 +30,7 @@ from leadlife.notices import Notice
 from leadlife.plugins.hookspecs import hookimpl
 from leadlife.routing.config import RoutingModel
 from leadlife.routing.decision import RouteDecision, Router
-from leadlife.routing.follow_up import SAL_KEY, FollowUp, FollowUpTimers
+from leadlife.routing.follow_up import SAL_KEY, FollowUp, FollowUpTimers, call_connected
 from leadlife.routing.frames import missing, route_rows, text
 from leadlife.routing.pool import POOL_EVENTS, apply_pool_event
 from leadlife.routing.priority import QueueEntry, SourceRates, work_queue
@@ -360,13 +360,16 @@ class Routing:
         reminder already sent in this stay in SAL are the lead's, whoever holds it.
         """
         state = lead.follow_up
+        assignments = lead.assignments
+        if state is None and len(assignments) <= 1:
+            return FollowUp(ts, touched_ts)  # a lead's first holder: nothing to keep
         sal = (
             frozenset(key for key in state.sent if key.startswith(SAL_KEY))
             if state is not None and state.sent
             else frozenset()
         )
         # The record is the truth: it survives a return to the pool, which drops timers.
-        reassigned = sum(1 for a in lead.assignments if a.action == "reassigned")
+        reassigned = sum(1 for a in assignments if a.action == "reassigned")
         return FollowUp(ts, touched_ts, sent=sal, reassignments=reassigned)
 
     def committed(self, assignments: Iterable[Assignment]) -> None:
@@ -597,13 +600,27 @@ class Routing:
             member = self._members.get(owner)
             lead.owner = previous_owner
             # At its own moment, so the owner's calls after it count in whatever order
-            # they arrive; unless an assignment came after that moment (a return to
-            # the pool, a transfer): in time order that one undid it, as a late close
-            # after a reopening moves nothing.
-            last = lead.assignments[-1].at if lead.assignments else None
-            if last is None or last <= event.at:
+            # they arrive. After a later change of owner (a return to the pool, a
+            # transfer) it names no one: in time order that change undid it, as a late
+            # close after a reopening moves nothing. After a later routing of the then
+            # ownerless lead (which an owner would have prevented), it takes the lead at
+            # the lead's newest time, so assignments stay in time order.
+            last = lead.assignments[-1] if lead.assignments else None
+            at: datetime | None = event.at
+            if last is not None and last.at > event.at:
+                newest = lead.last_event_ts
+                at = (
+                    None
+                    if last.action in _OWNER_CHANGES
+                    else (
+                        last.at
+                        if newest is None
+                        else max(last.at, datetime.fromtimestamp(newest, UTC))
+                    )
+                )
+            if at is not None:
                 made = Assignment(
-                    event.at,
+                    at,
                     "accepted",
                     previous_owner,
                     owner,
@@ -739,22 +756,25 @@ def _iso_moment(text: str, name: str) -> datetime:
         ) from None
 
 
-def _check_connected(event: Event) -> None:
-    """Refuse a ``call_attempt`` whose ``data.connected`` is not a boolean.
+# Assignments that change the owner of a lead that has one: a late event naming an
+# owner from before them is undone by them.
+_OWNER_CHANGES = frozenset({"returned", "transferred", "assigned", "reassigned", "accepted"})
 
-    Read as "not connected", the string "true" many webhooks send would keep the
-    owner getting call reminders for a lead they reached, then tell them to give up
-    on it; guessing what other strings mean is worse than saying so.
-    """
+
+def _check_connected(event: Event) -> None:
+    """Refuse a ``call_attempt`` whose ``data.connected`` reads as no boolean
+    (:func:`~leadlife.routing.follow_up.call_connected`)."""
     connected = event.data.get("connected")
-    if connected is None or isinstance(connected, bool):
-        return
-    raise InvalidEventError(
-        "data.connected",
-        f"is {connected!r} ({type(connected).__name__}), not a boolean",
-        "send true or false (a JSON boolean), or leave it out when unknown",
-        event_id=event.id,
-    )
+    try:
+        call_connected(connected)
+    except ValueError:
+        raise InvalidEventError(
+            "data.connected",
+            f"is {connected!r} ({type(connected).__name__}), not a boolean",
+            'send true or false (1 or 0, "true" or "false" are read too), or leave '
+            "it out when unknown",
+            event_id=event.id,
+        ) from None
 
 
 def _plugin_of(router: Router) -> str:

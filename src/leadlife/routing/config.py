@@ -266,14 +266,7 @@ class SlaSpec(_Strict):
         description="how often a lead no member could take is offered to the team again",
     )
     touch_events: list[str] = Field(
-        # A reopening is sales' own act on the lead, as accepting it is: a first touch.
-        default_factory=lambda: [
-            "call_attempt",
-            "quote_sent",
-            "chat_replied",
-            "sales_accepted",
-            "reopened",
-        ],
+        default_factory=lambda: ["call_attempt", "quote_sent", "chat_replied", "sales_accepted"],
         description="event types that count as the owner touching the lead",
     )
 

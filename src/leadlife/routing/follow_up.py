@@ -33,13 +33,32 @@ from leadlife.notices import Notice
 from leadlife.routing.config import SlaSpec
 from leadlife.stages import Stage
 
-__all__ = ["SAL_KEY", "FollowUp", "FollowUpTimers"]
+__all__ = ["SAL_KEY", "FollowUp", "FollowUpTimers", "call_connected"]
 
 SAL_KEY = "sal_idle:"
 """Prefix of the sent-key of an SAL reminder; the rest names the stay in SAL."""
 
 _MINUTE = 60.0
 _DAY = 86_400.0
+
+
+_CONNECTED = {"true": True, "false": False, "1": True, "0": False}
+
+
+def call_connected(value: object) -> bool | None:
+    """A call attempt's ``data.connected`` read as a boolean; None when unknown.
+
+    Telephony and webhook systems send 1/0 and "true"/"false" as often as booleans;
+    other values raise ValueError: read as "not connected", they would keep the
+    owner getting reminders for a lead they reached.
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    if type(value) is int and value in (0, 1):
+        return value == 1
+    if isinstance(value, str) and (known := _CONNECTED.get(value.strip().lower())) is not None:
+        return known
+    raise ValueError(value)
 
 
 class FollowUp(NamedTuple):
@@ -89,8 +108,8 @@ class FollowUpTimers:
             changes["touched_ts"] = ts
         if event.type == "call_attempt":
             attempts = state.attempts + 1
-            # Routing.observe refused anything but a boolean or nothing.
-            connected = state.connected or event.data.get("connected") is True
+            # Routing.observe refused what call_connected cannot read.
+            connected = state.connected or call_connected(event.data.get("connected")) is True
             changes["attempts"] = attempts
             changes["connected"] = connected
             limit = len(self._cadence)

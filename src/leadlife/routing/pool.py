@@ -145,7 +145,16 @@ def apply_pool_event(roster: Roster, lead: Lead, event: Event) -> Assignment | N
     if owner is None:
         if action == "return":
             # Checked first: even when nothing changes, the event is stored in the log
-            # as this person returning the lead.
+            # as this person returning the lead; but whoever just returned it may ask
+            # again (a retried request at another moment is a new event id).
+            last = lead.assignments[-1] if lead.assignments else None
+            if (
+                lead.follow_up is None
+                and last is not None
+                and last.action == "returned"
+                and last.by == by
+            ):
+                return None
             if not _manages(roster, by, team):
                 raise _refuse(
                     action,

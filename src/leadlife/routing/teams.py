@@ -12,11 +12,10 @@ Two strategies, both deterministic under the routing ``seed``:
   quota in credit per lead, the richest takes the lead and pays the total. Only
   eligible members earn credit, so an absent member accrues nothing to be paid back
   in a flood. A member is eligible while present and below its quota of leads
-  received in the last 24 hours and, when capacity / 30 is not a whole number, below
-  its quota over the shortest number of whole days that holds a whole number of
-  leads (30 / gcd(capacity, 30): 3 days, one lead, for a capacity of 10; 2 days,
-  three leads, for 45). So no member ever receives more than its capacity in 30
-  days, and a quota under one lead a day means a lead every few days, not one daily.
+  received in the last 24 hours; a fractional quota allows its next whole number of
+  leads over a span as much longer (2 in 32 hours for a capacity of 45, one in 3 days
+  for 10), so members get their capacity a month, spread out. A lead routed out of
+  time order (up to 30 days behind the newest) counts the receipts after it too.
 
 Choosing (:meth:`Team.choose`) never changes state; :meth:`Team.record` applies a
 choice once the lead carrying it has been stored, so a failed write moves nothing.
@@ -29,6 +28,7 @@ import math
 import random
 from collections.abc import Collection, Iterable
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from leadlife.errors import RoutingConfigError
@@ -38,21 +38,13 @@ __all__ = ["Member", "Team"]
 
 _DAY = 86_400.0
 _NO_ONE: frozenset[str] = frozenset()
+_KEPT = 60 * _DAY  # receipts a capacity team keeps behind its newest
 
 
 class Member:
     """One salesperson: their daily quota and when they are away."""
 
-    __slots__ = (
-        "_ends",
-        "_known",
-        "_starts",
-        "capacity",
-        "daily_quota",
-        "id",
-        "spacing",
-        "team",
-    )
+    __slots__ = ("_ends", "_known", "_starts", "capacity", "daily_quota", "id", "team")
 
     def __init__(
         self,
@@ -65,15 +57,6 @@ class Member:
         self.team = team
         self.capacity = capacity
         self.daily_quota = None if capacity is None else capacity / 30.0
-        # (seconds, leads): the second window of the capacity strategy. A 24-hour window
-        # alone lets a member take the next whole lead whenever it is below a fractional
-        # quota: capacity 10 (0.33 a day) would get 30 leads a month, 45 would get 60.
-        # Over 30 / gcd(capacity, 30) days the quota is a whole number of leads, and 30
-        # days split into whole such windows, so the month's total is the capacity.
-        self.spacing: tuple[float, int] | None = None
-        if capacity is not None and capacity % 30:
-            whole = math.gcd(capacity, 30)
-            self.spacing = ((30 // whole) * _DAY, capacity // whole)
         # Overlapping absences merge, so one binary search answers "away at ts?".
         merged: list[list[float]] = []
         for start, end in sorted(absences):
@@ -151,6 +134,12 @@ class Team:
             {},
             None,
         )
+        self._spans = _spans(members)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Derived from the members: rebuilt, so a team pickled before it existed loads.
+        self.__dict__.update(state)
+        self._spans = _spans(self.members)
 
     # -- choosing ----------------------------------------------------------------------
 
@@ -164,7 +153,7 @@ class Team:
             return None, f"every member of team {self.id} is away"
         eligible, best = self._eligible(ts, exclude)
         if best is None:
-            return None, f"every member of team {self.id} is away or at their daily quota"
+            return None, f"every member of team {self.id} is away or at their quota"
         return best, (
             f"capacity share in team {self.id} "
             f"({self.received(best, ts)} of {eligible[best]:g} leads today)"
@@ -178,8 +167,8 @@ class Team:
             return cached[2], cached[3]
         eligible: dict[str, float] = {}
         members, received, since = self.members, self._received, ts - _DAY
-        credit = self._credit
-        bisect_right = bisect.bisect_right
+        credit, spans = self._credit, self._spans
+        bisect_left, bisect_right = bisect.bisect_left, bisect.bisect_right
         best: str | None = None
         best_credit = -math.inf
         # One pass over the team, in rotation order, which is also the tie-break.
@@ -190,16 +179,23 @@ class Team:
                 continue
             window = received[member_id]
             if window:
-                # received(), inlined: this loop runs over the whole team for every lead.
-                upto = len(window) if window[-1] <= ts else bisect_right(window, ts)
-                if upto - bisect_right(window, since) >= quota:
+                limit, span = spans[member_id]
+                start = since if span == _DAY else ts - span
+                if window[-1] <= ts:  # the usual case: nothing recorded after ts
+                    count = len(window) - bisect_right(window, start)
+                else:
+                    # Routed out of time order (a backlog, a late form): receipts
+                    # after ts count too, so no span around ts holds more than the limit.
+                    count = bisect_left(window, ts + span) - bisect_right(window, start)
+                if count >= limit:
                     continue
-                spacing = member.spacing
-                if (
-                    spacing is not None
-                    and upto - bisect_right(window, ts - spacing[0]) >= spacing[1]
-                ):
-                    continue
+                if limit != quota:
+                    # The spans' whole leads can round a month up by one: the
+                    # capacity caps any 30 days around ts too.
+                    month = 30 * _DAY
+                    later = len(window) if window[-1] <= ts else bisect_left(window, ts + month)
+                    if later - bisect_right(window, ts - month) >= member.capacity:  # type: ignore[operator]
+                        continue
             eligible[member_id] = quota
             value = credit[member_id] + quota
             if value > best_credit:
@@ -242,20 +238,36 @@ class Team:
             window.append(ts)
         else:
             bisect.insort(window, ts)
-        if self.strategy == "round_robin":
-            # No quotas to answer: keep only the last day, for received().
-            old = bisect.bisect_right(window, window[-1] - _DAY)
-            if old:
-                del window[:old]
-        # A capacity team keeps every receipt: leads are not always routed in time
-        # order (a backlog, a late form), and a lead routed at an earlier moment still
-        # counts the receipts around it. A member's receipts are about its capacity
-        # a month, in step with the leads the host stores.
+        # A round-robin team keeps the last day, for received(). A capacity team
+        # keeps what a quota can read (up to 30 days, at a capacity of 1) for leads
+        # routed up to 30 days behind the newest: a bounded list, about twice the
+        # member's capacity.
+        keep = _DAY if self.strategy == "round_robin" else _KEPT
+        old = bisect.bisect_right(window, window[-1] - keep)
+        if old:
+            del window[:old]
         self._version += 1
 
     def rotation(self) -> list[str]:
         """The round-robin order: who is next first."""
         return list(self._rotation)
+
+
+def _spans(members: dict[str, Member]) -> dict[str, tuple[float, float]]:
+    """``{member: (leads, seconds)}``: at most that many leads in any such span.
+
+    Whole leads at the quota's rate: a fractional quota allows its next whole number
+    of leads over as much longer than a day (2 in 32 hours for 1.5 a day, 1 in 3 days
+    for 0.33), not that many a day (capacity 45 would get 60 a month, 10 would get 30).
+    """
+    found: dict[str, tuple[float, float]] = {}
+    for member_id, member in members.items():
+        quota = member.daily_quota
+        if quota is None:
+            continue
+        limit = float(math.ceil(quota))
+        found[member_id] = (limit, _DAY if limit == quota else _DAY * limit / quota)
+    return found
 
 
 def _zone(name: str, path: str, source: str) -> ZoneInfo:
