@@ -261,3 +261,83 @@ def test_a_late_acceptance_from_before_its_routing_takes_the_lead() -> None:
     assert (lead.owner, lead.team) == ("kim", "ka")
     moments = [assignment.at for assignment in lead.assignments]
     assert moments == sorted(moments)
+
+
+_UNEQUAL = {
+    "seed": 64,
+    "teams": [
+        {
+            "id": "t0",
+            "strategy": "capacity",
+            "members": [
+                {"id": "m0", "capacity": 45},
+                {"id": "m1", "capacity": 45},
+                {"id": "m3", "capacity": 7},
+            ],
+        }
+    ],
+    "routers": {"fallback": {"team": "t0"}},
+    "sla": {"max_reassignments": 2},
+}
+
+
+def _owners_after(
+    ticks: list[timedelta], event_at: timedelta | None = None
+) -> list[tuple[Any, str, str | None]]:
+    engine = leadlife.Engine(plugins=[Routing.from_dict(_UNEQUAL)], clock=leadlife.FixedClock(T0))
+    qualify(engine, lead="L")
+    if event_at is not None:
+        engine.ingest(ev("page_view", event_at, lead="L"))
+    for at in ticks:
+        engine.tick(T0 + at)
+    return [(a.at, a.action, a.to_owner) for a in engine.get("L").assignments]
+
+
+def test_reassignments_caught_up_late_choose_as_timely_ticks_do() -> None:
+    """Regression: the reassignments of one catch-up were counted in the team only
+    after it, so the second was chosen without the first (a one-lead tick caught up
+    at once; so does the lead's next event): another owner than with timely ticks,
+    and a member at quota could be given the lead again."""
+    timely = _owners_after([MINUTE * m for m in range(1, 31)])
+    assert [owner for _, _, owner in timely] == ["m1", "m0", "m1"]
+    assert _owners_after([30 * MINUTE]) == timely
+    assert _owners_after([], event_at=30 * MINUTE) == timely
+
+
+def test_an_event_that_fails_after_its_catch_up_moves_no_team() -> None:
+    """Reassignments counted during an event's catch-up are taken back when the
+    event then fails to be stored: the next attempt chooses as the first would."""
+    from leadlife.plugins.default_storage import MemoryStorage
+
+    class FailsOnce(MemoryStorage):
+        failed = False
+
+        def commit(self, lead: Lead, event: Any, changes: Any) -> None:
+            if event is not None and event.type == "page_view" and not self.failed:
+                self.failed = True
+                raise OSError("db went away")
+            super().commit(lead, event, changes)
+
+    storage = FailsOnce()
+
+    class Provider:
+        @leadlife.hookimpl
+        def leadlife_storage(self) -> object:
+            return storage
+
+    engine = leadlife.Engine(
+        plugins=[Routing.from_dict(_UNEQUAL), Provider()], clock=leadlife.FixedClock(T0)
+    )
+    qualify(engine, lead="L")
+    routing = engine.routing
+    assert routing is not None
+    before = [team.state() for team in routing.teams.values()]
+    import pytest
+
+    from leadlife.errors import StorageError
+
+    with pytest.raises(StorageError):
+        engine.ingest(ev("page_view", 30 * MINUTE, lead="L", event_id="pv"))
+    assert [team.state() for team in routing.teams.values()] == before
+    lead = engine.ingest(ev("page_view", 30 * MINUTE, lead="L", event_id="pv"))
+    assert [a.to_owner for a in lead.assignments] == ["m1", "m0", "m1"]

@@ -458,6 +458,8 @@ class Engine:
         if lead_id in applying:
             raise ReentrantIngestError(lead_id, event.id)
         applying.add(lead_id)
+        savepoint: object | None = None
+        caught_up = 0
         try:
             storage = self.storage
             try:
@@ -516,7 +518,10 @@ class Engine:
                 ):
                     until = math.nextafter(ts, -math.inf)
                 if due <= until:
-                    self._catch_up(lead, until, changes, notices, assignments, failures, event)
+                    savepoint = self._catch_up(
+                        lead, until, changes, notices, assignments, failures, event
+                    )
+            caught_up = len(assignments)  # counted in their teams as they were made
             enrichment: Mapping[str, Any]
             ordered: Mapping[str, Any]
             if self.enrichers or self._enrich_hooks:
@@ -573,10 +578,14 @@ class Engine:
             if routing is not None:
                 self._schedule_follow_up(lead, routing)
             self._commit(lead, event, changes)
+        except BaseException:
+            if savepoint is not None and self.routing is not None:
+                self.routing.rollback(savepoint)  # the event moves nothing, teams included
+            raise
         finally:
             applying.discard(lead_id)
-        if assignments and routing is not None:
-            routing.committed(assignments)
+        if len(assignments) > caught_up and routing is not None:
+            routing.committed(assignments[caught_up:])
         return lead, changes, notices, False
 
     def _enrich(
@@ -810,11 +819,17 @@ class Engine:
         assignments: list[Assignment],
         failures: list[PluginFailure],
         event: Event | None = None,
-    ) -> None:
+    ) -> object | None:
         """Time rules due by ``until_ts``, in time order: follow-up timers, then the
         rulebook's demotions and sleep; at the same moment the timers go first (they
         remind about the stage the lead was in). A lead about to cool is rescored as
-        of that moment first (``event``: the event catching the lead up, if any)."""
+        of that moment first (``event``: the event catching the lead up, if any).
+
+        For an event, the reassignments the timers make are counted in their teams
+        as they are made, so each next one is chosen as a timely tick would choose
+        it; the routing savepoint returned (None: nothing counted) undoes them if the
+        event fails before its commit. A tick steps one due moment at a time instead.
+        """
         routing, rulebook = self.routing, self.rulebook
 
         def rescore(ts: float) -> None:
@@ -828,7 +843,8 @@ class Engine:
 
         if routing is None:
             rulebook.catch_up(lead, until_ts, changes, notices, rescore=rescore)
-            return
+            return None
+        savepoint = None
         # One moment at a time: a reminder due after the lead left a stage must see
         # that it left, and a demotion due after a reassignment must follow it.
         while True:
@@ -836,16 +852,21 @@ class Engine:
             rule = rulebook.due_ts(lead)
             done = (len(changes), len(notices), len(assignments))
             if follow is not None and follow <= until_ts and (rule is None or follow <= rule):
-                assignments.extend(routing.catch_up(lead, follow, notices))
+                made = routing.catch_up(lead, follow, notices)
+                if made and event is not None:
+                    if savepoint is None:
+                        savepoint = routing.savepoint()
+                    routing.committed(made)
+                assignments.extend(made)
             elif rule is not None and rule <= until_ts:
                 rulebook.catch_up(lead, rule, changes, notices, rescore=rescore)
             else:
-                return
+                return savepoint
             if (len(changes), len(notices), len(assignments)) == done and (
                 routing.due_ts(lead),
                 rulebook.due_ts(lead),
             ) == (follow, rule):
-                return  # nothing was due after all; never spin
+                return savepoint  # nothing was due after all; never spin
 
     def _schedule(self, lead: Lead) -> None:
         self.rulebook.schedule(lead)
@@ -1073,7 +1094,9 @@ class Engine:
         # rules run in time order across leads, one due moment at a time, so a late
         # tick routes as timely ticks would have.
         steps: list[tuple[float, str]] = [(now_ts, lead_id) for lead_id in due]
-        if self.routing is not None and len(due) > 1:
+        if self.routing is not None and due:
+            # One lead alone steps too: its reassignments are counted in their teams
+            # (quotas, credits) moment by moment, as timely ticks count them.
             with self._lock:
                 steps = self._first_steps(due, now_ts, errors)
         heapq.heapify(steps)

@@ -372,6 +372,15 @@ class Routing:
         reassigned = sum(1 for a in assignments if a.action == "reassigned")
         return FollowUp(ts, touched_ts, sent=sal, reassignments=reassigned)
 
+    def savepoint(self) -> object:
+        """The teams' sharing state (turns, credits, receipts), for :meth:`rollback`."""
+        return [(team, team.state()) for team in self.teams.values()]
+
+    def rollback(self, savepoint: object) -> None:
+        """Put the teams back as :meth:`savepoint` found them."""
+        for team, state in savepoint:  # type: ignore[attr-defined]
+            team.restore(state)
+
     def committed(self, assignments: Iterable[Assignment]) -> None:
         """Count stored assignments in their teams' quotas and rotations."""
         for assignment in assignments:

@@ -248,6 +248,17 @@ class Team:
             del window[:old]
         self._version += 1
 
+    def state(self) -> tuple[Any, ...]:
+        """A copy of what :meth:`record` changes, for :meth:`restore`."""
+        received = {member: list(window) for member, window in self._received.items()}
+        return (list(self._rotation), dict(self._credit), received)
+
+    def restore(self, state: tuple[Any, ...]) -> None:
+        """Take back a :meth:`state`: the receipts, credits and turns it copied."""
+        rotation, credit, received = state
+        self._rotation, self._credit, self._received = list(rotation), dict(credit), received
+        self._version += 1  # what choose() cached no longer holds
+
     def rotation(self) -> list[str]:
         """The round-robin order: who is next first."""
         return list(self._rotation)
