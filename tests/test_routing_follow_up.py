@@ -304,6 +304,12 @@ def test_reassignments_caught_up_late_choose_as_timely_ticks_do() -> None:
     assert _owners_after([], event_at=30 * MINUTE) == timely
 
 
+def _shares(team: Any) -> tuple[Any, ...]:
+    """A team's turns, credits and receipts."""
+    received = {member: list(window) for member, window in team._received.items()}
+    return list(team._rotation), dict(team._credit), received
+
+
 def test_an_event_that_fails_after_its_catch_up_moves_no_team() -> None:
     """Reassignments counted during an event's catch-up are taken back when the
     event then fails to be stored: the next attempt chooses as the first would."""
@@ -331,13 +337,70 @@ def test_an_event_that_fails_after_its_catch_up_moves_no_team() -> None:
     qualify(engine, lead="L")
     routing = engine.routing
     assert routing is not None
-    before = [team.state() for team in routing.teams.values()]
+    before = [_shares(team) for team in routing.teams.values()]
     import pytest
 
     from leadlife.errors import StorageError
 
     with pytest.raises(StorageError):
         engine.ingest(ev("page_view", 30 * MINUTE, lead="L", event_id="pv"))
-    assert [team.state() for team in routing.teams.values()] == before
+    assert [_shares(team) for team in routing.teams.values()] == before
     lead = engine.ingest(ev("page_view", 30 * MINUTE, lead="L", event_id="pv"))
     assert [a.to_owner for a in lead.assignments] == ["m1", "m0", "m1"]
+
+
+def test_undoing_a_failed_catch_up_keeps_what_another_lead_counted_meanwhile() -> None:
+    """An enrichment hook may ingest another lead's event: if the first event then
+    fails, only its own counts are taken back; the other lead, stored, keeps its
+    receipt and credit in the team."""
+    from leadlife.plugins.default_storage import MemoryStorage
+
+    class FailsOnce(MemoryStorage):
+        failed = False
+
+        def commit(self, lead: Lead, event: Any, changes: Any) -> None:
+            if event is not None and event.id == "pv" and not self.failed:
+                self.failed = True
+                raise OSError("db went away")
+            super().commit(lead, event, changes)
+
+    storage = FailsOnce()
+
+    class Host:
+        engine: leadlife.Engine | None = None
+
+        @leadlife.hookimpl
+        def leadlife_storage(self) -> object:
+            return storage
+
+        @leadlife.hookimpl
+        def leadlife_enrich_event(self, event: Any) -> None:
+            if event.id == "pv" and self.engine is not None:
+                self.engine.ingest(
+                    ev(
+                        "form_submit",
+                        30 * MINUTE,
+                        lead="B",
+                        event_id="b-form",
+                        phone=PHONE,
+                        asset_id="p1",
+                    )
+                )
+
+    host = Host()
+    engine = leadlife.Engine(
+        plugins=[Routing.from_dict(_UNEQUAL), host], clock=leadlife.FixedClock(T0)
+    )
+    qualify(engine, lead="L")
+    host.engine = engine
+    import pytest
+
+    from leadlife.errors import StorageError
+
+    with pytest.raises(StorageError):
+        engine.ingest(ev("page_view", 30 * MINUTE, lead="L", event_id="pv"))
+    b = engine.get("B")
+    assert b.owner is not None
+    team = engine.routing.teams["t0"]  # type: ignore[union-attr]
+    assert (T0 + 30 * MINUTE).timestamp() in team._received[b.owner]
+    assert [a.action for a in engine.get("L").assignments] == ["routed"]

@@ -458,7 +458,7 @@ class Engine:
         if lead_id in applying:
             raise ReentrantIngestError(lead_id, event.id)
         applying.add(lead_id)
-        savepoint: object | None = None
+        counted: list[Any] = []  # teams' counts of the catch-up, undone if the event fails
         caught_up = 0
         try:
             storage = self.storage
@@ -518,8 +518,8 @@ class Engine:
                 ):
                     until = math.nextafter(ts, -math.inf)
                 if due <= until:
-                    savepoint = self._catch_up(
-                        lead, until, changes, notices, assignments, failures, event
+                    self._catch_up(
+                        lead, until, changes, notices, assignments, failures, event, counted
                     )
             caught_up = len(assignments)  # counted in their teams as they were made
             enrichment: Mapping[str, Any]
@@ -579,8 +579,8 @@ class Engine:
                 self._schedule_follow_up(lead, routing)
             self._commit(lead, event, changes)
         except BaseException:
-            if savepoint is not None and self.routing is not None:
-                self.routing.rollback(savepoint)  # the event moves nothing, teams included
+            if counted and self.routing is not None:
+                self.routing.undo(counted)  # the event moves nothing, teams included
             raise
         finally:
             applying.discard(lead_id)
@@ -819,16 +819,16 @@ class Engine:
         assignments: list[Assignment],
         failures: list[PluginFailure],
         event: Event | None = None,
-    ) -> object | None:
+        counted: list[Any] | None = None,
+    ) -> None:
         """Time rules due by ``until_ts``, in time order: follow-up timers, then the
         rulebook's demotions and sleep; at the same moment the timers go first (they
         remind about the stage the lead was in). A lead about to cool is rescored as
         of that moment first (``event``: the event catching the lead up, if any).
 
-        For an event, the reassignments the timers make are counted in their teams
-        as they are made, so each next one is chosen as a timely tick would choose
-        it; the routing savepoint returned (None: nothing counted) undoes them if the
-        event fails before its commit. A tick steps one due moment at a time instead.
+        The reassignments the timers make are counted in their teams as they are
+        made, so each next one is chosen as a timely tick would choose it; what it
+        takes to undo the counts goes to ``counted``, for a caller whose write fails.
         """
         routing, rulebook = self.routing, self.rulebook
 
@@ -843,8 +843,7 @@ class Engine:
 
         if routing is None:
             rulebook.catch_up(lead, until_ts, changes, notices, rescore=rescore)
-            return None
-        savepoint = None
+            return
         # One moment at a time: a reminder due after the lead left a stage must see
         # that it left, and a demotion due after a reassignment must follow it.
         while True:
@@ -853,20 +852,18 @@ class Engine:
             done = (len(changes), len(notices), len(assignments))
             if follow is not None and follow <= until_ts and (rule is None or follow <= rule):
                 made = routing.catch_up(lead, follow, notices)
-                if made and event is not None:
-                    if savepoint is None:
-                        savepoint = routing.savepoint()
-                    routing.committed(made)
+                if made:
+                    routing.committed(made, counted)
                 assignments.extend(made)
             elif rule is not None and rule <= until_ts:
                 rulebook.catch_up(lead, rule, changes, notices, rescore=rescore)
             else:
-                return savepoint
+                return
             if (len(changes), len(notices), len(assignments)) == done and (
                 routing.due_ts(lead),
                 rulebook.due_ts(lead),
             ) == (follow, rule):
-                return savepoint  # nothing was due after all; never spin
+                return  # nothing was due after all; never spin
 
     def _schedule(self, lead: Lead) -> None:
         self.rulebook.schedule(lead)
@@ -1094,9 +1091,7 @@ class Engine:
         # rules run in time order across leads, one due moment at a time, so a late
         # tick routes as timely ticks would have.
         steps: list[tuple[float, str]] = [(now_ts, lead_id) for lead_id in due]
-        if self.routing is not None and due:
-            # One lead alone steps too: its reassignments are counted in their teams
-            # (quotas, credits) moment by moment, as timely ticks count them.
+        if self.routing is not None and len(due) > 1:
             with self._lock:
                 steps = self._first_steps(due, now_ts, errors)
         heapq.heapify(steps)
@@ -1193,8 +1188,11 @@ class Engine:
             if lead_id in applying:  # a tick from a hook of this lead's event, before its commit
                 raise ReentrantIngestError(lead_id, None)
             applying.add(lead_id)
+            counted: list[Any] = []  # the teams' counts of its reassignments, made at once
             try:
-                self._tick_steps(lead, now, until_ts, changes, notices, assignments, failures)
+                self._tick_steps(
+                    lead, now, until_ts, changes, notices, assignments, failures, counted
+                )
                 # With routing a tick writes a lead once per moment one of its rules
                 # fell due: the moments before this one are stored, their notices sent.
                 self._commit(
@@ -1208,10 +1206,12 @@ class Engine:
                         "of this tick was); it stays due, and the next tick goes on from it"
                     ),
                 )
+            except BaseException:
+                if counted and self.routing is not None:
+                    self.routing.undo(counted)  # not stored: the teams move back too
+                raise
             finally:
                 applying.discard(lead_id)
-            if assignments and self.routing is not None:
-                self.routing.committed(assignments)
             if changes or notices:
                 self._outbox.append((lead, changes, notices, None, failures))
         if changes or notices:
@@ -1227,9 +1227,10 @@ class Engine:
         notices: list[Notice],
         assignments: list[Assignment],
         failures: list[PluginFailure],
+        counted: list[Any],
     ) -> None:
         """The time rules of one tick step on the working copy ``lead``."""
-        self._catch_up(lead, until_ts, changes, notices, assignments, failures)
+        self._catch_up(lead, until_ts, changes, notices, assignments, failures, None, counted)
         self._schedule(lead)
         now_ts = now.timestamp()
         due = lead.next_check_ts
@@ -1250,7 +1251,7 @@ class Engine:
                 if due is None or due > now_ts:
                     break
                 done = len(changes) + len(notices)
-                self._catch_up(lead, now_ts, changes, notices, assignments, failures)
+                self._catch_up(lead, now_ts, changes, notices, assignments, failures, None, counted)
                 self._schedule(lead)
                 if len(changes) + len(notices) == done:
                     break

@@ -372,33 +372,40 @@ class Routing:
         reassigned = sum(1 for a in assignments if a.action == "reassigned")
         return FollowUp(ts, touched_ts, sent=sal, reassignments=reassigned)
 
-    def savepoint(self) -> object:
-        """The teams' sharing state (turns, credits, receipts), for :meth:`rollback`."""
-        return [(team, team.state()) for team in self.teams.values()]
+    def undo(self, entries: list[Any]) -> None:
+        """Take back the counts :meth:`committed` made with ``undo=entries``, newest first."""
+        for team, *entry in reversed(entries):
+            team.unrecord(*entry)
+        entries.clear()
 
-    def rollback(self, savepoint: object) -> None:
-        """Put the teams back as :meth:`savepoint` found them."""
-        for team, state in savepoint:  # type: ignore[attr-defined]
-            team.restore(state)
+    def committed(self, assignments: Iterable[Assignment], undo: list[Any] | None = None) -> None:
+        """Count stored assignments in their teams' quotas and rotations.
 
-    def committed(self, assignments: Iterable[Assignment]) -> None:
-        """Count stored assignments in their teams' quotas and rotations."""
+        With ``undo``, the counts can be taken back (:meth:`undo`): for assignments
+        counted before their lead is stored, so the next choice sees them.
+        """
         for assignment in assignments:
             self._count(
                 assignment.to_owner,
                 assignment.team,
                 assignment.at.timestamp(),
                 assignment.strategy,
+                undo,
             )
 
     def _count(
-        self, owner: str | None, team_id: str | None, ts: float, strategy: str | None
+        self,
+        owner: str | None,
+        team_id: str | None,
+        ts: float,
+        strategy: str | None,
+        undo: list[Any] | None = None,
     ) -> None:
         if owner is None or team_id is None or strategy == "sticky":
             return
         team = self.teams.get(team_id)
         if team is not None:
-            team.record(owner, ts, by_strategy=strategy in _STRATEGY_PICKS)
+            team.record(owner, ts, by_strategy=strategy in _STRATEGY_PICKS, undo=undo)
 
     # -- many leads at once --------------------------------------------------------
 

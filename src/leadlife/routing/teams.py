@@ -219,17 +219,32 @@ class Team:
 
     # -- recording ---------------------------------------------------------------------
 
-    def record(self, member_id: str, ts: float, *, by_strategy: bool) -> None:
-        """Count a lead ``member_id`` received at ``ts``; a strategy pick also takes its turn."""
+    def record(
+        self, member_id: str, ts: float, *, by_strategy: bool, undo: list[Any] | None = None
+    ) -> None:
+        """Count a lead ``member_id`` received at ``ts``; a strategy pick also takes its turn.
+
+        With ``undo``, what it takes to take the count back (:meth:`unrecord`) is
+        appended to it.
+        """
         window = self._received.get(member_id)
         if window is None:
             return  # an owner from outside the team (an account owner, a transfer)
+        moved_from: int | None = None
+        credit: tuple[dict[str, float], dict[str, float]] | None = None
         if by_strategy:
             if self.strategy == "round_robin":
+                moved_from = self._rotation.index(member_id)
                 self._rotation.remove(member_id)
                 self._rotation.append(member_id)
             else:
                 eligible = self._eligible(ts, _NO_ONE)[0]
+                if undo is not None:
+                    # (before, the amounts added): exact when undone at once, and
+                    # leaving what later records added when others came in between.
+                    added = dict(eligible)
+                    added[member_id] = added.get(member_id, 0.0) - sum(eligible.values())
+                    credit = (dict(self._credit), added)
                 for other, quota in eligible.items():
                     self._credit[other] += quota
                 self._credit[member_id] -= sum(eligible.values())
@@ -247,16 +262,33 @@ class Team:
         if old:
             del window[:old]
         self._version += 1
+        if undo is not None:
+            undo.append((self, member_id, ts, moved_from, credit, self._version))
 
-    def state(self) -> tuple[Any, ...]:
-        """A copy of what :meth:`record` changes, for :meth:`restore`."""
-        received = {member: list(window) for member, window in self._received.items()}
-        return (list(self._rotation), dict(self._credit), received)
-
-    def restore(self, state: tuple[Any, ...]) -> None:
-        """Take back a :meth:`state`: the receipts, credits and turns it copied."""
-        rotation, credit, received = state
-        self._rotation, self._credit, self._received = list(rotation), dict(credit), received
+    def unrecord(
+        self,
+        member_id: str,
+        ts: float,
+        moved_from: int | None,
+        credit: tuple[dict[str, float], dict[str, float]] | None,
+        version: int,
+    ) -> None:
+        """Take back one :meth:`record` (its ``undo`` entry): the receipt, the turn and
+        the credit it moved, leaving what other records did since."""
+        window = self._received[member_id]
+        index = bisect.bisect_left(window, ts)
+        if index < len(window) and window[index] == ts:
+            del window[index]
+        if moved_from is not None:
+            self._rotation.remove(member_id)
+            self._rotation.insert(moved_from, member_id)
+        if credit is not None:
+            before, added = credit
+            if self._version == version:  # nothing recorded since: exactly as before
+                self._credit = before
+            else:
+                for other, amount in added.items():
+                    self._credit[other] -= amount
         self._version += 1  # what choose() cached no longer holds
 
     def rotation(self) -> list[str]:
