@@ -7,6 +7,7 @@ from typing import Any
 
 import leadlife
 from leadlife.lead import Lead
+from leadlife.plugins.default_storage import MemoryStorage
 from leadlife.routing import Routing
 from tests.conftest import T0
 from tests.helpers import Inbox, days, ev, hours
@@ -310,21 +311,22 @@ def _shares(team: Any) -> tuple[Any, ...]:
     return list(team._rotation), dict(team._credit), received
 
 
+class _FailsOnce(MemoryStorage):
+    """Storage whose first write of the event ``pv`` fails."""
+
+    failed = False
+
+    def commit(self, lead: Lead, event: Any, changes: Any) -> None:
+        if event is not None and event.id == "pv" and not self.failed:
+            self.failed = True
+            raise OSError("db went away")
+        super().commit(lead, event, changes)
+
+
 def test_an_event_that_fails_after_its_catch_up_moves_no_team() -> None:
     """Reassignments counted during an event's catch-up are taken back when the
     event then fails to be stored: the next attempt chooses as the first would."""
-    from leadlife.plugins.default_storage import MemoryStorage
-
-    class FailsOnce(MemoryStorage):
-        failed = False
-
-        def commit(self, lead: Lead, event: Any, changes: Any) -> None:
-            if event is not None and event.type == "page_view" and not self.failed:
-                self.failed = True
-                raise OSError("db went away")
-            super().commit(lead, event, changes)
-
-    storage = FailsOnce()
+    storage = _FailsOnce()
 
     class Provider:
         @leadlife.hookimpl
@@ -353,18 +355,7 @@ def test_undoing_a_failed_catch_up_keeps_what_another_lead_counted_meanwhile() -
     """An enrichment hook may ingest another lead's event: if the first event then
     fails, only its own counts are taken back; the other lead, stored, keeps its
     receipt and credit in the team."""
-    from leadlife.plugins.default_storage import MemoryStorage
-
-    class FailsOnce(MemoryStorage):
-        failed = False
-
-        def commit(self, lead: Lead, event: Any, changes: Any) -> None:
-            if event is not None and event.id == "pv" and not self.failed:
-                self.failed = True
-                raise OSError("db went away")
-            super().commit(lead, event, changes)
-
-    storage = FailsOnce()
+    storage = _FailsOnce()
 
     class Host:
         engine: leadlife.Engine | None = None
