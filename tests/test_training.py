@@ -263,6 +263,17 @@ def test_true_false_labels_with_unlabelled_rows(frame: pd.DataFrame) -> None:
         quick(text)  # an object column is binary only when every value is a number
 
 
+@pytest.mark.parametrize("codes", [("Yes", "No"), ("1", "0"), ("True", "False")])
+def test_a_categorical_label_is_read_as_text_labels_are(
+    frame: pd.DataFrame, codes: tuple[str, str]
+) -> None:
+    """Regression: a Yes/No label stored as a pandas category was refused as "not
+    binary" (clean_frame leaves categories alone)."""
+    label = np.where(frame["Converted"] == 1, codes[0], codes[1])
+    trained = quick(frame.assign(Converted=pd.Series(label, index=frame.index, dtype="category")))
+    assert set(trained.y_test) == {0, 1}
+
+
 def test_leaky_column_warns_and_is_kept_on_the_result(frame: pd.DataFrame) -> None:
     """A column that gives the label away warns by name and is listed in result.leaks."""
     leaky = frame.assign(Tags=np.where(frame["Converted"] == 1, "Closed", "Lost"))

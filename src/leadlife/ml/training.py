@@ -134,6 +134,10 @@ def train(
     if not 0.0 < test_size < 1.0:
         raise ValueError(f"test_size: {test_size!r}; give the holdout share, e.g. 0.1")
     data = _read(frame, say)
+    if label in data.columns and isinstance(data[label].dtype, pd.CategoricalDtype):
+        # clean_frame leaves categories alone (their values are the host's); a label's
+        # Yes/No or "0"/"1" must be read as for text.
+        data = data.assign(**{label: data[label].astype(object)})
     data = clean_frame(data)
     dropped = list(dict.fromkeys(drop))
     _check_columns(data, label, dropped)
