@@ -214,3 +214,17 @@ def test_demo_world_keeps_its_event_stream() -> None:
     key = "|".join(f"{e['id']},{e['lead_id']},{e['type']},{e['at']}" for e in events)
     assert len(events) == 750
     assert hashlib.sha256(key.encode()).hexdigest()[:16] == "a34b441179231da5"
+
+
+def test_the_documented_demo_routing_table_is_the_demos() -> None:
+    """docs/cli.md shows the routing table of `leadlife demo` with no options: it is
+    the one the demo prints (a change to routing shows up here, not in users' hands)."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    start = doc.index("```\nRouting: 5 teams;") + 4
+    shown = doc[start : doc.index("```", start)]
+    result = CliRunner().invoke(main, ["demo"])
+    assert result.exit_code == 0, result.output
+    printed = result.output[result.output.index("Routing: 5 teams;") :]
+    assert printed.strip() == shown.strip()
