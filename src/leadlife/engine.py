@@ -890,13 +890,8 @@ class Engine:
         try:
             self.storage.commit(lead, event, changes)
         except Exception as exc:
-            raise StorageError(
-                type(self.storage).__name__,
-                "Storage.commit",
-                None if event is None else event.id,
-                exc,
-                outcome=outcome,
-            ) from exc
+            event_id = None if event is None else event.id
+            raise self._storage_error("Storage.commit", event_id, exc, outcome) from exc
 
     def _working_copy(self, lead_id: str) -> Lead | None:
         """A working copy of the stored lead (None: not stored), outside events."""
@@ -914,8 +909,10 @@ class Engine:
         problem = TypeError(f"returned {type(lead).__name__} {lead!r}; expected a Lead or None")
         raise self._storage_error("Storage.get", event_id, problem)
 
-    def _storage_error(self, operation: str, event_id: str | None, exc: Exception) -> StorageError:
-        return StorageError(type(self.storage).__name__, operation, event_id, exc)
+    def _storage_error(
+        self, operation: str, event_id: str | None, exc: Exception, outcome: str | None = None
+    ) -> StorageError:
+        return StorageError(type(self.storage).__name__, operation, event_id, exc, outcome=outcome)
 
     def _is_own_event(self, event: Event) -> bool:
         """Whether the stored event with ``event.id`` is one of ``event.lead_id``'s.
