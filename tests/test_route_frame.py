@@ -274,3 +274,19 @@ def test_route_frame_reads_a_column_of_iso_moments_and_names_a_bad_row() -> None
         rows = frame.assign(at=["2026-11-02T09:00:00+08:00", bad])
         with pytest.raises(InvalidTimeError, match=rf"at \(row 1\).*{problem}"):
             Routing.from_dict(CONFIG).route_frame(rows)
+
+
+def test_a_bad_moment_is_named_by_its_index_label_as_team_errors_are() -> None:
+    """Regression: `at` errors named rows by position while a router's bad team named
+    them by index label, so one frame's errors pointed at two different rows."""
+    frame = pd.DataFrame({"company": ["Initech", "Globex"]}, index=["lead-7", "lead-9"])
+    moments: list[Any] = [T0, "2026-11-02T09:05:00"]
+    with pytest.raises(InvalidTimeError, match=r"at \(row 'lead-9'\).*timezone"):
+        Routing.from_dict(CONFIG).route_frame(frame, moments)
+    with pytest.raises(InvalidTimeError, match=r"at \(row 'lead-9'\).*timezone"):
+        Routing.from_dict(CONFIG).route_frame(frame.assign(at=moments))
+    gaps = frame.assign(at=pd.to_datetime(["2026-11-02T09:00:00Z", None]))
+    with pytest.raises(InvalidTimeError, match=r"at \(row 'lead-9'\)"):
+        Routing.from_dict(CONFIG).route_frame(gaps)
+    with pytest.raises(InvalidTimeError, match=r"3 moments.*given for 2 rows"):
+        Routing.from_dict(CONFIG).route_frame(frame, [T0, T0, T0])

@@ -553,7 +553,8 @@ class Routing:
     def _moments(
         frame: pd.DataFrame, at: datetime | str | Sequence[datetime | str] | None, size: int
     ) -> list[float]:
-        """Epoch seconds per row, each moment checked for a timezone."""
+        """Epoch seconds per row, each moment checked for a timezone; a bad one is
+        named by the frame's index label, as the teams' errors name rows."""
         if isinstance(at, str):  # one ISO 8601 moment, not a sequence of characters
             at = _iso_moment(at, "at")
         if isinstance(at, datetime):
@@ -575,23 +576,23 @@ class Routing:
                 )
             index = pd.DatetimeIndex(values)
             if index.hasnans:
-                row = int(index.isna().argmax())
+                label = frame.index[int(index.isna().argmax())]
                 raise InvalidTimeError(
-                    f"at (row {row})", pd.NaT, "is not a moment", "give every row its time"
+                    f"at (row {label!r})", pd.NaT, "is not a moment", "give every row its time"
                 )
             seconds = index.as_unit("ns").asi8 / 1e9
             return [float(x) for x in seconds.tolist()]
-        # A CSV export's column holds ISO 8601 text: read per row, as one `at` is read.
-        moments = [
-            aware_ts(
-                _iso_moment(moment, f"at (row {row})") if isinstance(moment, str) else moment,
-                f"at (row {row})",
-            )
-            for row, moment in enumerate(values)
-        ]
-        if len(moments) != size:
+        listed = list(values)
+        if len(listed) != size:
             raise InvalidTimeError(
-                "at", f"{len(moments)} moments", f"given for {size} rows", "give one per row"
+                "at", f"{len(listed)} moments", f"given for {size} rows", "give one per row"
+            )
+        # A CSV export's column holds ISO 8601 text: read per row, as one `at` is read.
+        moments: list[float] = []
+        for label, moment in zip(frame.index, listed, strict=True):
+            name = f"at (row {label!r})"
+            moments.append(
+                aware_ts(_iso_moment(moment, name) if isinstance(moment, str) else moment, name)
             )
         return moments
 
