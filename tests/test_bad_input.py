@@ -36,6 +36,11 @@ def busy(engine: leadlife.Engine) -> leadlife.Engine:
         (lambda e: e.pop("at"), "at", "add the field"),
         (lambda e: e.update(at="2026-11-02T09:00:00"), "at", "add a UTC offset"),
         (lambda e: e.update(at="yesterday"), "at", "ISO 8601"),
+        # Regression: numbers were read as Unix seconds, 20261102 as 1970-08-23.
+        (lambda e: e.update(at="20261102"), "at", "ISO 8601"),
+        (lambda e: e.update(at=20261102), "at", "ISO 8601"),
+        (lambda e: e.update(at=1769000000123), "at", "ISO 8601"),
+        (lambda e: e.update(at=" 1769000000.5 "), "at", "ISO 8601"),
         (lambda e: e.update(type=""), "type", "non-empty"),
         (lambda e: e.update(colour="red"), "colour", "put it under 'data'"),
         (lambda e: e.update(data=[1, 2]), "data", "object"),

@@ -4,6 +4,7 @@ their moment and offset."""
 from __future__ import annotations
 
 import gc
+import itertools
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import leadlife
-from leadlife.clock import EXACT_EPOCH_UNTIL, epoch_seconds, standard_zone, with_standard_zone
+from leadlife.clock import (
+    EXACT_EPOCH_UNTIL,
+    epoch_seconds,
+    microseconds,
+    shifted,
+    standard_zone,
+    with_standard_zone,
+)
 from leadlife.events import Event
 
 zones = st.builds(
@@ -101,3 +109,32 @@ def test_times_kept_in_leads_hold_no_zone_the_collector_tracks() -> None:
     assert all(type(at.tzinfo) is timezone for at in kept)
     assert not any(gc.is_tracked(at.tzinfo) for at in kept)
     assert lead.history[-1].at.isoformat() == "2026-11-02T09:00:00+08:00"
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1970, 1, 2), max_value=datetime(2105, 12, 31), timezones=st.just(UTC)
+    ),
+    span_us=st.integers(min_value=-200 * 86_400 * 10**6, max_value=200 * 86_400 * 10**6),
+)
+def test_shifted_lands_on_the_grid_of_timestamp(moment: datetime, span_us: int) -> None:
+    """The rules' and follow-up timers' due times: exactly what datetime arithmetic
+    gives, where a float sum is one step off across a power of two of seconds."""
+    expected = (moment + timedelta(microseconds=span_us)).timestamp()
+    assert shifted(moment.timestamp(), span_us) == expected
+    assert microseconds(30 * 86_400.0) == 30 * 86_400 * 10**6
+
+
+def test_a_fixed_clock_advances_by_elapsed_time_across_daylight_saving() -> None:
+    """Regression: advance() added by wall clock: ten minutes after the fall-back
+    hour went 50 minutes back, and an hour across the spring gap moved nothing."""
+    new_york = ZoneInfo("America/New_York")
+    for start, step in (
+        (datetime(2026, 11, 1, 1, 30, fold=1, tzinfo=new_york), timedelta(minutes=10)),
+        (datetime(2026, 3, 8, 1, 30, tzinfo=new_york), timedelta(hours=1)),
+        (datetime(2026, 10, 31, 12, tzinfo=new_york), timedelta(days=1)),
+    ):
+        clock = leadlife.FixedClock(start)
+        seen = [clock().timestamp()] + [clock.advance(step).timestamp() for _ in range(3)]
+        assert [b - a for a, b in itertools.pairwise(seen)] == [step.total_seconds()] * 3
+        assert clock().tzinfo is new_york

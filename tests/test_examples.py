@@ -30,6 +30,9 @@ def environment(*pythonpath: Path, plugins: str | None = "") -> dict[str, str]:
     """This process's environment with extra paths and a plugin allow-list (None: unset)."""
     env = {k: v for k, v in os.environ.items() if k != "LEADLIFE_TRACE_HOOKS"}
     env.pop("LEADLIFE_PLUGINS", None)
+    # One OpenMP thread: the training example's threads spin-wait for a core, and on
+    # a machine busy with other work that made it run for more than ten minutes.
+    env.setdefault("OMP_NUM_THREADS", "1")
     if plugins is not None:
         env["LEADLIFE_PLUGINS"] = plugins
     paths = [str(p) for p in pythonpath]

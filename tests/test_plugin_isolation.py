@@ -98,6 +98,26 @@ class MeddlingNotify(Meddler):
         self.meddle(lead)
 
 
+class MeddlingChannel(Meddler):
+    def send(self, notice: leadlife.Notice, lead: Lead) -> None:
+        self.meddle(lead)
+
+    @leadlife.hookimpl
+    def leadlife_register_channels(self, register: Callable[[object], None]) -> None:
+        register(self)
+
+
+MEDDLERS = [
+    MeddlingEnricher,
+    MeddlingHook,
+    MeddlingScorer,
+    MeddlingRouter,
+    MeddlingStageHook,
+    MeddlingNotify,
+    MeddlingChannel,
+]
+
+
 def _untouched(engine: leadlife.Engine, lead_id: str = "u1") -> None:
     lead = engine.get(lead_id)
     assert lead is not None
@@ -114,14 +134,7 @@ def _untouched(engine: leadlife.Engine, lead_id: str = "u1") -> None:
 @pytest.mark.parametrize("fail", [True, False], ids=["failing", "succeeding"])
 @pytest.mark.parametrize(
     "plugin",
-    [
-        MeddlingEnricher,
-        MeddlingHook,
-        MeddlingScorer,
-        MeddlingRouter,
-        MeddlingStageHook,
-        MeddlingNotify,
-    ],
+    MEDDLERS,
 )
 def test_a_plugin_changing_what_it_is_handed_changes_nothing_stored(
     plugin: type[Meddler], fail: bool
@@ -303,3 +316,250 @@ def test_a_notify_hook_cannot_change_the_notice_for_the_rest() -> None:
     with pytest.raises(TypeError, match="read-only"):
         nested.data["members"].append("ben")
     assert pickle.loads(pickle.dumps(nested)) == nested
+
+
+class Reader:
+    """Of one kind of plugin: notes whether the lead it is handed shows a meddling."""
+
+    def __init__(self, kind: type[Meddler]):
+        self.kind = kind
+        self.name = "reader"
+        self.seen: list[bool] = []
+
+    def look(self, lead: Lead) -> None:
+        self.seen.append("vip" in lead.profile or lead.owner == "meddler")
+
+    def enrich(self, event: Event, lead: Lead) -> None:
+        self.look(lead)
+
+    def score(self, lead: Lead, now: datetime) -> float:
+        self.look(lead)
+        return 0.0
+
+    def explain(self, lead: Lead, now: datetime) -> leadlife.ScoreResult:
+        raise NotImplementedError
+
+    def route(self, lead: Lead) -> None:
+        self.look(lead)
+
+    def send(self, notice: leadlife.Notice, lead: Lead) -> None:
+        self.look(lead)
+
+    def as_plugin(self) -> object:
+        reader = self
+        register_hook = {
+            MeddlingEnricher: "leadlife_register_enrichers",
+            MeddlingScorer: "leadlife_register_scorers",
+            MeddlingRouter: "leadlife_register_routers",
+            MeddlingChannel: "leadlife_register_channels",
+        }.get(self.kind)
+
+        class Plugin:
+            pass
+
+        if register_hook is not None:
+
+            def register(self: object, register: Callable[[object], None]) -> None:
+                register(reader)
+
+            setattr(Plugin, register_hook, leadlife.hookimpl(register))
+        elif self.kind is MeddlingHook:
+
+            def enrich_event(self: object, event: Event, lead: Lead) -> None:
+                reader.look(lead)
+
+            Plugin.leadlife_enrich_event = leadlife.hookimpl(enrich_event)  # type: ignore[attr-defined]
+        elif self.kind is MeddlingStageHook:
+
+            def stage_changed(self: object, lead: Lead, change: StageChange) -> None:
+                reader.look(lead)
+
+            Plugin.leadlife_stage_changed = leadlife.hookimpl(stage_changed)  # type: ignore[attr-defined]
+        else:
+
+            def notify(self: object, notice: leadlife.Notice, lead: Lead) -> None:
+                reader.look(lead)
+
+            Plugin.leadlife_notify = leadlife.hookimpl(notify)  # type: ignore[attr-defined]
+        return Plugin()
+
+
+@pytest.mark.parametrize("reader_first", [True, False], ids=["reader-first", "meddler-first"])
+@pytest.mark.parametrize(
+    "kind",
+    MEDDLERS,
+)
+def test_what_one_plugin_changes_in_its_lead_does_not_reach_the_next(
+    kind: type[Meddler], reader_first: bool
+) -> None:
+    """Regression: the plugins of one step shared one fork, so a failed enricher's
+    forged company reached the next enricher (and through its answer the store), a
+    failed scorer's change reached the next scorer's score, and a channel's change of
+    owner reached leadlife_notify."""
+    reader = Reader(kind)
+    plugins = [reader.as_plugin(), kind(fail=True)]
+    engine = leadlife.Engine(
+        plugins=plugins if reader_first else plugins[::-1], clock=leadlife.FixedClock(T0)
+    )
+    engine.ingest(ev("page_view"))
+    engine.ingest(ev("form_submit", at=hours(1), **FORM))
+    engine.tick(T0 + timedelta(days=100))  # asleep: a reactivation notice
+    assert reader.seen, "the reader was called"
+    assert not any(reader.seen), f"the reader saw the meddling: {reader.seen}"
+    _untouched(engine)
+
+
+def test_the_hosts_own_enrichment_wins_over_an_installed_plugins() -> None:
+    """Regression: results were merged in pluggy's call order (the plugin registered
+    last first), so an installed plugin, registered first, overwrote the answer of
+    the plugin the host passed to Engine(plugins=...)."""
+
+    def answering(company: str, *, by_hook: bool) -> object:
+        class Enricher:
+            name = f"says-{company}"
+
+            def enrich(self, event: Event, lead: Lead) -> dict[str, str]:
+                return {"company": company}
+
+        class Plugin:
+            if by_hook:
+
+                @leadlife.hookimpl
+                def leadlife_enrich_event(self, event: Event) -> dict[str, str]:
+                    return {"company": company}
+
+            else:
+
+                @leadlife.hookimpl
+                def leadlife_register_enrichers(self, register: Callable[[object], None]) -> None:
+                    register(Enricher())
+
+        return Plugin()
+
+    for by_hook in (False, True):
+        pm = leadlife.get_plugin_manager(load_entrypoints=False)
+        pm.register(answering("Installed Ltd", by_hook=by_hook), name="installed")
+        engine = leadlife.Engine(
+            plugin_manager=pm,
+            plugins=[answering("Host Ltd", by_hook=by_hook)],
+            clock=leadlife.FixedClock(T0),
+        )
+        assert engine.ingest(ev("page_view")).profile["company"] == "Host Ltd"
+
+
+def test_a_plugin_error_whose_message_fails_is_still_recorded() -> None:
+    """Regression: an exception whose str() raised (an API client's error reading a
+    reply that never came) escaped the failure record: after the commit the stored
+    event was reported as not applied and the other hooks never heard of it."""
+
+    class ApiError(Exception):
+        def __str__(self) -> str:
+            raise AttributeError("'NoneType' object has no attribute 'status'")
+
+    heard: list[Stage] = []
+
+    class CrmSync:
+        @leadlife.hookimpl
+        def leadlife_stage_changed(self, lead: Lead, change: StageChange) -> None:
+            raise ApiError()
+
+    class Audit:
+        @leadlife.hookimpl
+        def leadlife_stage_changed(self, lead: Lead, change: StageChange) -> None:
+            heard.append(change.to_stage)
+
+    engine = leadlife.Engine(plugins=[Audit(), CrmSync()], clock=leadlife.FixedClock(T0))
+    report = engine.ingest_many([ev("form_submit", **FORM)])
+    assert (report.accepted, report.rejected) == (1, [])
+    assert heard == [Stage.MQL]
+    (failure,) = report.failures
+    assert failure.hook == "leadlife_stage_changed"
+    assert failure.error == "ApiError (its message could not be read)"
+
+
+@pytest.mark.parametrize(
+    ("decision", "problem"),
+    [
+        (RouteDecision("odd", "r", owner=123), "owner is 123"),  # type: ignore[arg-type]
+        (RouteDecision("odd", "r", owner=["amy"]), "owner is ['amy']"),  # type: ignore[arg-type]
+        (RouteDecision("odd", "r", owner="   "), "owner is '   '"),
+        (RouteDecision("odd", "r", team=""), "team is ''"),
+        (RouteDecision("odd", "r", owner="amy", evidence=[1]), "evidence is list"),  # type: ignore[arg-type]
+        (RouteDecision("odd", "r", owner="amy", evidence={"x": object()}), "evidence holds"),
+    ],
+)
+def test_a_routers_malformed_decision_is_its_failure(decision: RouteDecision, problem: str) -> None:
+    """Regression: a RouteDecision was trusted whole: a non-text owner became the
+    lead's owner (or, under a routing configuration, rejected the event blaming its
+    data), and arbitrary evidence was stored."""
+
+    class Odd:
+        name = "odd"
+
+        def route(self, lead: Lead) -> RouteDecision:
+            return decision
+
+    class Plugin:
+        @leadlife.hookimpl
+        def leadlife_register_routers(self, register: Callable[[object], None]) -> None:
+            register(Odd())
+
+    engine = leadlife.Engine(plugins=[Plugin()], clock=leadlife.FixedClock(T0))
+    lead = engine.ingest(ev("form_submit", **FORM))
+    assert lead.stage is Stage.MQL
+    assert (lead.owner, lead.assignments) == (None, ())
+    (failure,) = engine.failures
+    assert failure.hook == "router odd"
+    assert problem in failure.error
+
+
+def test_a_routers_evidence_is_kept_read_only() -> None:
+    """Regression: the evidence was kept by reference, so the router could change
+    the stored lead later without an event."""
+    evidence: dict[str, Any] = {"matched": ["acme.com"]}
+
+    class Keeper:
+        name = "keeper"
+
+        def route(self, lead: Lead) -> RouteDecision:
+            return RouteDecision("keeper", "domain match", owner="amy", evidence=evidence)
+
+    class Plugin:
+        @leadlife.hookimpl
+        def leadlife_register_routers(self, register: Callable[[object], None]) -> None:
+            register(Keeper())
+
+    engine = leadlife.Engine(plugins=[Plugin()], clock=leadlife.FixedClock(T0))
+    engine.ingest(ev("form_submit", **FORM))
+    evidence["matched"].append("FORGED")
+    evidence["owner"] = "mallory"
+    (assignment,) = engine.get("u1").assignments
+    assert assignment.to_owner == "amy"
+    assert dict(assignment.evidence) == {"matched": ["acme.com"]}
+    with pytest.raises(TypeError, match="read-only"):
+        assignment.evidence["matched"].append("x")
+
+
+def test_a_late_event_keeps_an_enrichers_dead_phone_flag() -> None:
+    """Regression: on a late event the enrichment filled the gaps first, then the
+    event's own phone was checked and set phone_valid again: a number the enricher
+    said is dead qualified the lead."""
+
+    class DeadLine:
+        name = "dead-line"
+
+        def enrich(self, event: Event, lead: Lead) -> dict[str, Any] | None:
+            return {"phone_valid": False} if "phone" in event.data else None
+
+    class Plugin:
+        @leadlife.hookimpl
+        def leadlife_register_enrichers(self, register: Callable[[object], None]) -> None:
+            register(DeadLine())
+
+    engine = leadlife.Engine(plugins=[Plugin()], clock=leadlife.FixedClock(T0))
+    in_order = engine.ingest(ev("form_submit", lead="u1", **FORM))
+    engine.ingest(ev("page_view", lead="u2", at=hours(1)))
+    late = engine.ingest(ev("form_submit", lead="u2", **FORM))
+    assert (in_order.stage, in_order.profile["phone_valid"]) == (Stage.COLD, False)
+    assert (late.stage, late.profile["phone_valid"]) == (Stage.COLD, False)
+    assert late.profile["phone"] == in_order.profile["phone"]

@@ -270,3 +270,62 @@ def test_a_close_arriving_after_its_reopening_still_counts_the_silence_from_it()
         finals.append((lead.stage, lead.asleep_since, report.notices, lead.next_check_at))
     assert finals[0] == finals[1]
     assert finals[0][3] == T0 + days(260)
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        datetime(2038, 1, 13, 15, 21, 40, 504049, tzinfo=UTC),  # cooling crosses 2**31 s
+        datetime(2038, 1, 11, 5, 26, 3, 394770, tzinfo=UTC),
+        datetime(2037, 11, 13, 5, 28, 49, 90606, tzinfo=UTC),  # sleep crosses it
+        datetime(1974, 1, 5, 5, 39, 31, 87786, tzinfo=UTC),  # sleep crosses 2**27 s
+    ],
+)
+def test_a_deadline_across_a_power_of_two_of_seconds_is_the_exact_microsecond(
+    start: datetime,
+) -> None:
+    """Regression: due times were float sums (idle + 30 * 86400.0), one step of the
+    float off the microsecond grid event times are on where the sum crossed a power
+    of two of seconds: a tick at the lead's own next_check_at did nothing, a lead
+    acting on its 30th silent day was cooled first, and a sales call on the 90th day
+    found no sleep applied."""
+    ticked = engine()
+    lead = ticked.ingest(ev("offline_event_attended", start, event_id="x"))
+    assert lead.stage is Stage.HOT
+    due = lead.next_check_at
+    assert due is not None
+    assert due in (start + timedelta(days=30), start + timedelta(days=90))
+    report = ticked.tick(due)
+    assert report.stage_changes or report.notices
+    assert ticked.get("u1").next_check_at != due, "the rule due then was applied"
+
+    acting = engine()
+    acting.ingest(ev("offline_event_attended", start, event_id="x"))
+    lead = acting.ingest(ev("page_view", due))
+    assert [change.rule for change in lead.history] == ["bands"], "acted in time"
+    assert lead.asleep_since is None
+
+    passive = engine()
+    passive.ingest(ev("page_view", start))
+    lead = passive.ingest(ev("call_attempt", start + timedelta(days=90), connected=False))
+    assert lead.asleep_since == start + timedelta(days=90)
+
+
+def test_a_second_owner_across_a_daylight_saving_fold_is_kept() -> None:
+    """Regression: routing compared a sales_accepted's time with the last
+    assignment's as datetimes of one named zone, by wall clock: 01:10 EST, twenty
+    minutes after 01:50 EDT, looked older and the new owner was dropped."""
+    new_york = ZoneInfo("America/New_York")
+    inside = {"id": "inside", "managers": ["ines"], "members": [{"id": "ian"}, {"id": "ivy"}]}
+    routing = Routing.from_dict({"teams": [inside], "routers": {"fallback": {"team": "inside"}}})
+    e = engine(routing)
+    first = datetime(2026, 11, 1, 1, 50, tzinfo=new_york)  # 05:50Z
+    second = datetime(2026, 11, 1, 1, 10, fold=1, tzinfo=new_york)  # 06:10Z
+    for at, owner in ((first, "ian"), (second, "ivy")):
+        # the datetimes themselves, in their named zone (ISO text has fixed offsets)
+        lead = e.ingest({**ev("sales_accepted", owner=owner), "at": at})
+    assert lead.owner == "ivy"
+    assert [a.to_owner for a in lead.assignments] == ["ian", "ivy"]
+    moments = [a.at for a in lead.assignments]
+    assert moments == sorted(moments)
+    assert [m.timestamp() for m in moments] == [first.timestamp(), second.timestamp()]

@@ -58,8 +58,16 @@ class FixedClock:
         self.now = require_aware(now, "now")
 
     def advance(self, delta: timedelta) -> datetime:
-        """Move forward by ``delta`` and return the new time."""
-        self.now += delta
+        """Move forward by ``delta`` of elapsed time and return the new time, in the
+        clock's zone.
+
+        Added in UTC: Python adds a timedelta to a time of a named zone by its wall
+        clock, which across a daylight-saving change moves an hour too far, not at
+        all, or backwards.
+        """
+        now = self.now
+        moved = (now.astimezone(UTC) + delta).astimezone(now.tzinfo)
+        self.now = require_aware(moved, "now")
         return self.now
 
 
@@ -81,6 +89,22 @@ def epoch_seconds(moment: datetime) -> float:
     ts = moment.timestamp()
     _last_epoch = (moment, ts)
     return ts
+
+
+def microseconds(seconds: float) -> int:
+    """A span of ``seconds`` in whole microseconds, for :func:`shifted`."""
+    return round(seconds * 1_000_000)
+
+
+def shifted(ts: float, span_us: int) -> float:
+    """Epoch seconds ``ts`` moved by ``span_us`` microseconds, on the microsecond
+    grid that ``datetime.timestamp()`` gives event times.
+
+    A float sum (``ts + 90 * 86400.0``) can land one step of the float off that grid
+    where it crosses a power of two of seconds (2038-01-19 is one): a tick or an
+    event at the very deadline would then miss the rule, or find it applied early.
+    """
+    return (round(ts * 1_000_000) + span_us) / 1_000_000
 
 
 _STANDARD_ZONES: dict[tzinfo, timezone] = {}
@@ -158,7 +182,7 @@ def aware_ts(moment: datetime, name: str) -> float:
         raise InvalidTimeError(
             name,
             moment,
-            "is outside the years 1900 to 2999 the engine keeps time in",
+            "is outside the years 1900 to 2999 (in UTC) the engine keeps time in",
             "pass the moment you mean; leave out placeholder dates",
         )
     return ts

@@ -19,6 +19,8 @@ from numbers import Integral
 from types import MappingProxyType, ModuleType
 from typing import Any
 
+import attrs
+
 from leadlife.channels import Channel
 from leadlife.clock import (
     EARLIEST_TS,
@@ -27,6 +29,7 @@ from leadlife.clock import (
     epoch_seconds,
     require_aware,
     system_clock,
+    with_standard_zone,
 )
 from leadlife.enrichment import Enricher
 from leadlife.errors import (
@@ -41,7 +44,7 @@ from leadlife.errors import (
     StorageError,
 )
 from leadlife.events import Event, parse_event
-from leadlife.lead import Assignment, Lead, StageChange
+from leadlife.lead import NO_EVIDENCE, Assignment, Lead, StageChange
 from leadlife.notices import Notice
 from leadlife.plugins.manager import LeadlifePluginManager, call_each, get_plugin_manager
 from leadlife.profile import CONTACT_FIELDS, set_profile_field
@@ -257,7 +260,9 @@ class Engine:
             )
             for name, scorer in scorers.items()
         ]
-        self.enrichers = self._collect("leadlife_register_enrichers", Enricher)
+        # Merged in registration order, a later result winning: the host's own
+        # plugins, registered after the installed ones, take precedence over them.
+        self.enrichers = _by_registration(self._collect("leadlife_register_enrichers", Enricher))
         self.routers = self._collect("leadlife_register_routers", Router)
         self.channels = self._collect("leadlife_register_channels", Channel)
         hook = pm.hook
@@ -352,12 +357,16 @@ class Engine:
         event_id: str | None,
         lead_id: str | None,
     ) -> None:
+        try:
+            text = str(error)
+        except Exception:  # an API client's error whose message reads a missing reply
+            text = f"{type(error).__name__} (its message could not be read)"
         failure = PluginFailure(
             plugin=plugin,
             hook=hook,
             event_id=event_id,
             lead_id=lead_id,
-            error=str(error),
+            error=text,
             error_type=type(error).__name__ if isinstance(error, BaseException) else "contract",
         )
         failures.append(failure)
@@ -495,7 +504,7 @@ class Engine:
             if not EARLIEST_TS <= ts < LATEST_TS:
                 raise InvalidEventError(
                     "at",
-                    f"{event.at.isoformat()} is outside the years 1900 to 2999 the engine "
+                    f"{event.at.isoformat()} is outside the years 1900 to 2999 (in UTC) the engine "
                     "keeps time in (its time rules add days, its reports turn it into UTC)",
                     "send the time the event happened; leave out placeholder dates",
                     event_id=event.id,
@@ -603,11 +612,11 @@ class Engine:
         merged: dict[str, Any] = {}
         ordered: dict[str, Any] = {}
         profile = lead.profile if late else None
-        if self._enrich_view:
-            lead = lead.fork()  # what a plugin changes in it, failing or not, is its own
         for plugin, enricher in self.enrichers:
             try:
-                result = enricher.enrich(event, lead)
+                # What a plugin from outside leadlife changes in the lead, failing or
+                # not, is its own: a fork each, so the next one does not read it either.
+                result = enricher.enrich(event, lead if _is_ours(enricher) else lead.fork())
             except Exception as exc:
                 self._failed(failures, plugin, f"enricher {enricher.name}", exc, event.id, lead.id)
                 continue
@@ -621,9 +630,12 @@ class Engine:
                 failures,
                 None if applies_late else profile,
             )
-        for plugin, result, error in call_each(
-            self.plugin_manager, "leadlife_enrich_event", {"event": event, "lead": lead}
-        ):
+        answers = list(
+            self._call_each("leadlife_enrich_event", {"event": event}, lead, self._enrich_view)
+        )
+        # pluggy calls the plugin registered last first; merged in registration order,
+        # its result wins, as the enrichers' do.
+        for plugin, result, error in reversed(answers):
             if error is not None:
                 self._failed(failures, plugin, "leadlife_enrich_event", error, event.id, lead.id)
                 continue
@@ -694,15 +706,15 @@ class Engine:
         their previous score from the event alone instead of rescoring the whole lead.
         """
         scores = lead.scores
-        view = None
         for name, plugin, score, update, ours in self._scoring:
             if not incremental:
                 update = None
             seen = lead
             if not ours:
                 # What a scorer from outside leadlife changes in the lead, failing or
-                # not, is its own (its score is its answer); it sees the scores so far.
-                seen = view = view or lead.fork()
+                # not, is its own (its score is its answer): a fork each, so the next
+                # scorer does not read it either. It sees the scores so far.
+                seen = lead.fork()
                 seen.scores = scores.copy()
                 seen.score = scores.get(self.rulebook.scorer_name, lead.score)
             try:
@@ -751,15 +763,18 @@ class Engine:
     ) -> Assignment | None:
         """Ask the routers in order; the first decision is assigned and put on the lead."""
         routing = self.routing
-        view = None
+        # Kept in a shared fixed-offset zone, as stage changes are: times of one named
+        # zone compare by wall clock, wrongly across a daylight-saving fold.
+        at = with_standard_zone(at, epoch_seconds(at))
         for plugin, router in self.routers:
             hook = f"router {router.name}"
+            ours = _is_ours(router)
             try:
-                answer = router.route(lead if _is_ours(router) else (view := view or lead.fork()))
+                answer = router.route(lead if ours else lead.fork())
             except Exception as exc:
                 self._failed(failures, plugin, hook, exc, event_id, lead.id)
                 continue
-            if answer is None or (isinstance(answer, str) and not answer):
+            if answer is None or (isinstance(answer, str) and not answer.strip()):
                 continue
             if isinstance(answer, str):
                 decision = RouteDecision(
@@ -767,6 +782,12 @@ class Engine:
                 )
             elif isinstance(answer, RouteDecision):
                 decision = answer
+                if not ours:
+                    settled = _settled_decision(decision)
+                    if isinstance(settled, str):
+                        self._failed(failures, plugin, hook, settled, event_id, lead.id)
+                        continue
+                    decision = settled
             else:
                 self._failed(
                     failures,
@@ -966,14 +987,12 @@ class Engine:
         event_id: str | None,
         failures: list[PluginFailure],
     ) -> None:
-        pm = self.plugin_manager
-        if self._fan_out_view:
-            # Stored already: what a hook or channel from outside leadlife changes in
-            # the lead must not reach the store without a commit.
-            lead = lead.fork()
+        # Stored already: what a hook or channel from outside leadlife changes in the
+        # lead must reach neither the store without a commit nor the next plugin.
+        views = self._fan_out_view
         for change in changes:
-            for plugin, _, error in call_each(
-                pm, "leadlife_stage_changed", {"lead": lead, "change": change}
+            for plugin, _, error in self._call_each(
+                "leadlife_stage_changed", {"change": change}, lead, views
             ):
                 if error is not None:
                     self._failed(
@@ -982,16 +1001,37 @@ class Engine:
         for notice in notices:
             for plugin, channel in self.channels:
                 try:
-                    channel.send(notice, lead)
+                    channel.send(notice, lead if _is_ours(channel) else lead.fork())
                 except Exception as exc:
                     self._failed(
                         failures, plugin, f"channel {channel.name}", exc, event_id, lead.id
                     )
-            for plugin, _, error in call_each(
-                pm, "leadlife_notify", {"notice": notice, "lead": lead}
+            for plugin, _, error in self._call_each(
+                "leadlife_notify", {"notice": notice}, lead, views
             ):
                 if error is not None:
                     self._failed(failures, plugin, "leadlife_notify", error, event_id, lead.id)
+
+    def _call_each(
+        self, hook: str, kwargs: dict[str, Any], lead: Lead, views: bool
+    ) -> Iterator[tuple[str, Any, BaseException | None]]:
+        """:func:`call_each` with ``lead`` among the arguments; with ``views``, each
+        implementation is handed a fork of its own, so what one changes in it, failing
+        or not, reaches neither the engine's lead nor the next implementation."""
+        if not views:
+            kwargs["lead"] = lead
+            yield from call_each(self.plugin_manager, hook, kwargs)
+            return
+        left = len(self.plugin_manager.call_plan(hook))
+        if left:
+            kwargs["lead"] = lead.fork()
+        # call_each reads its arguments as it calls each implementation in turn, so
+        # the next fork is put in place before the generator is resumed.
+        for answer in call_each(self.plugin_manager, hook, kwargs):
+            left -= 1
+            if left:
+                kwargs["lead"] = lead.fork()
+            yield answer
 
     # -- pool operations -----------------------------------------------------------
 
@@ -1385,3 +1425,38 @@ def _is_ours(obj: object) -> bool:
     to its contract of not changing the lead it is handed."""
     module = obj.__name__ if isinstance(obj, ModuleType) else type(obj).__module__
     return module == "leadlife" or module.startswith("leadlife.")
+
+
+def _settled_decision(decision: RouteDecision) -> RouteDecision | str:
+    """A router's decision as the lead may keep it (its evidence read-only, so the
+    router cannot change a stored lead later), or what is wrong with it."""
+    for field in ("owner", "team"):
+        value = getattr(decision, field)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            return (
+                f"returned a RouteDecision whose {field} is {value!r}; "
+                f"an {field} is a non-blank id (text) or None"
+            )
+    evidence = decision.evidence
+    if evidence is NO_EVIDENCE:
+        return decision
+    if not isinstance(evidence, Mapping) or not all(isinstance(k, str) for k in evidence):
+        return (
+            f"returned a RouteDecision whose evidence is {type(evidence).__name__}; "
+            "evidence is a mapping of text keys to the values matched"
+        )
+    try:
+        frozen = plain_values(dict(evidence))
+    except UnsupportedValue as exc:
+        return f"returned a RouteDecision whose evidence holds {exc}; {VALUE_FIX}"
+    return attrs.evolve(decision, evidence=frozen)
+
+
+def _by_registration(found: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """``found`` (in pluggy's call order, the plugin registered last first) with the
+    plugins in registration order, each plugin's own objects in the order it
+    registered them."""
+    groups: dict[str, list[tuple[str, Any]]] = {}
+    for plugin, obj in found:
+        groups.setdefault(plugin, []).append((plugin, obj))
+    return [entry for group in reversed(groups.values()) for entry in group]

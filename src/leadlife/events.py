@@ -7,22 +7,46 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
     field_serializer,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from leadlife.errors import InvalidEventError
 from leadlife.values import FIX, FrozenDict, UnsupportedValue, plain_values
 
 __all__ = ["Event", "parse_event"]
+
+
+_NUMBER_TEXT = frozenset("0123456789+-.eE_ \t")
+
+
+def _no_epoch_number(value: Any) -> Any:
+    """Refuse a number as ``at``, which pydantic would read as Unix seconds (or
+    milliseconds, by its size) in UTC: a compact date from a CSV export, 20261102,
+    would land in 1970. Every ISO 8601 time with an offset has a colon."""
+    kind = type(value)
+    if kind is str:
+        if ":" in value or not value.strip() or not _NUMBER_TEXT.issuperset(value):
+            return value
+    elif kind is not int and kind is not float and not isinstance(value, int | float | Decimal):
+        return value
+    raise PydanticCustomError(
+        "datetime_number",
+        "is a number ({value}), not a moment: epoch seconds say neither their unit "
+        "nor their offset",
+        {"value": repr(value)},
+    )
 
 
 class Event(BaseModel):
@@ -37,7 +61,9 @@ class Event(BaseModel):
     id: str = Field(min_length=1, description="unique id of the event; resending it is a no-op")
     lead_id: str = Field(min_length=1, description="the person this event belongs to")
     type: str = Field(min_length=1, description="event type from the rulebook's vocabulary")
-    at: AwareDatetime = Field(description="when it happened, with a timezone offset")
+    at: Annotated[AwareDatetime, BeforeValidator(_no_epoch_number)] = Field(
+        description="when it happened, with a timezone offset"
+    )
     channel: str | None = Field(default=None, description="channel it came through")
     source: str | None = Field(default=None, description="campaign or system that sent it")
     data: Mapping[str, Any] = Field(

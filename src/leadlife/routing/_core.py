@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from leadlife.clock import aware_ts
+from leadlife.clock import aware_ts, with_standard_zone
 from leadlife.errors import (
     InvalidArgumentError,
     InvalidEventError,
@@ -623,8 +623,10 @@ class Routing:
             # ownerless lead (which an owner would have prevented), it takes the lead at
             # the lead's newest time, so assignments stay in time order.
             last = lead.assignments[-1] if lead.assignments else None
-            at: datetime | None = event.at
-            if last is not None and last.at > event.at:
+            # Compared as moments, and kept in a shared fixed-offset zone: times of one
+            # named zone compare by wall clock, wrongly across a daylight-saving fold.
+            at: datetime | None = with_standard_zone(event.at, ts)
+            if last is not None and last.at.timestamp() > ts:
                 newest = lead.last_event_ts
                 at = (
                     None

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from leadlife.clock import microseconds, shifted
 from leadlife.events import Event
 from leadlife.lead import Lead
 from leadlife.notices import Notice
@@ -94,6 +95,19 @@ class FollowUpTimers:
         self._cadence = tuple(days * _DAY for days in spec.call_cadence_days)
         self.touches = frozenset(spec.touch_events)
         self._windows = max(spec.reassign_after_breaches, 1)
+        self._spans()
+
+    def _spans(self) -> None:
+        # In whole microseconds: due times are moved on the grid of event times (see
+        # leadlife.clock.shifted).
+        self._window_us = None if self._window is None else microseconds(self._window)
+        self._sal_idle_us = None if self._sal_idle is None else microseconds(self._sal_idle)
+        self._cadence_us = tuple(microseconds(span) for span in self._cadence)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Timers pickled (inside a Routing) before the microsecond spans existed.
+        self.__dict__.update(state)
+        self._spans()
 
     # -- events --------------------------------------------------------------------
 
@@ -154,9 +168,10 @@ class FollowUpTimers:
 
     def _speed_due(self, state: FollowUp) -> float | None:
         """When the owner's next speed-to-lead window closes; each owner has a few."""
-        if self._window is None or state.touched_ts is not None or state.breaches >= self._windows:
+        window = self._window_us
+        if window is None or state.touched_ts is not None or state.breaches >= self._windows:
             return None
-        return state.assigned_ts + (state.breaches + 1) * self._window
+        return shifted(state.assigned_ts, (state.breaches + 1) * window)
 
     def may_reassign(self, state: FollowUp) -> bool:
         """Whether the owner's missed windows hand the lead to someone else now."""
@@ -173,14 +188,15 @@ class FollowUpTimers:
         if state.connected:
             return None
         for index in range(state.attempts, len(self._cadence)):
-            due = state.assigned_ts + self._cadence[index]
+            due = shifted(state.assigned_ts, self._cadence_us[index])
             # An attempt due at the assignment itself is what the assignment notice asks for.
             if due > state.assigned_ts and f"call:{index + 1}" not in state.sent:
                 return index + 1, due
         return None
 
     def _sal_due(self, lead: Lead, state: FollowUp) -> tuple[str, float] | None:
-        if self._sal_idle is None or lead.stage is not Stage.SAL:
+        sal_idle = self._sal_idle_us
+        if sal_idle is None or lead.stage is not Stage.SAL:
             return None
         entered = _sal_entry_ts(lead)
         key = f"{SAL_KEY}{entered:.0f}"
@@ -190,7 +206,7 @@ class FollowUpTimers:
         since = entered if idle is None else max(idle, entered)
         # Never dated before its recipient held the lead (one who claims an SAL that
         # idled in the pool hears it at once, not back-dated).
-        return key, max(since + self._sal_idle, state.assigned_ts)
+        return key, max(shifted(since, sal_idle), state.assigned_ts)
 
     def fire(
         self, lead: Lead, until_ts: float, managers: frozenset[str], notices: list[Notice]

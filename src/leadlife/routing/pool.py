@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from leadlife.clock import epoch_seconds, with_standard_zone
 from leadlife.errors import InvalidEventError, NotPermittedError
 from leadlife.events import Event
 from leadlife.lead import Assignment, Lead
@@ -208,9 +209,12 @@ def _assignment(
     # On the lead's own clock, as the stage rules act: a late (backdated) operation
     # happens at the newest time the lead has seen, so the new owner's follow-up
     # timers start then, not in the past.
-    at = event.at
+    ts = epoch_seconds(event.at)
+    # A shared fixed-offset zone: times of one named zone compare by wall clock,
+    # so across a daylight-saving fold a later assignment could sort first.
+    at = with_standard_zone(event.at, ts)
     newest = lead.last_event_ts
-    if newest is not None and at.timestamp() < newest:
+    if newest is not None and ts < newest:
         at = datetime.fromtimestamp(newest, UTC)
     return Assignment(at, action, lead.owner, to, team, reason, by=by, event_id=event.id)
 

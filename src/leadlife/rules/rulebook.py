@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from leadlife.clock import with_standard_zone
+from leadlife.clock import microseconds, shifted, with_standard_zone
 from leadlife.errors import InvalidEventError, RulebookError, StageGraphError
 from leadlife.events import Event
 from leadlife.lead import Lead, StageChange
@@ -91,6 +91,11 @@ class Rulebook:
         self._sal_idle = model.timers.sal_idle_days * _DAY
         self._cooling = model.timers.cooling_days * _DAY
         self._sleep = model.timers.sleep_days * _DAY
+        # The same spans in whole microseconds: due times are added on the grid that
+        # datetime.timestamp() gives event times (see leadlife.clock.shifted).
+        self._sal_idle_us = microseconds(self._sal_idle)
+        self._cooling_us = microseconds(self._cooling)
+        self._sleep_us = microseconds(self._sleep)
         self._opt_out = model.timers.opt_out_field
         self.event_types: dict[str, EventTypeSpec] = dict(model.event_types)
         self._passive_types = frozenset(
@@ -320,7 +325,7 @@ class Rulebook:
                 asleep = lead.asleep_ts
                 # Any activity within the silence that put the lead to sleep wakes
                 # it, also one arriving after a tick flagged it, or at that moment.
-                if asleep is not None and ts > asleep - self._sleep:
+                if asleep is not None and ts > shifted(asleep, -self._sleep_us):
                     lead.asleep_ts = None
         retention = self.retention_days
         if retention_days is not None and retention_days > retention:
@@ -340,12 +345,14 @@ class Rulebook:
         profile = lead.profile
         data = event.data
         region = self.phone_region
-        if enrichment and not in_order:
-            # Enrichment wins over the event's own fields: on a late event, which only
-            # fills gaps, that means it fills them first.
-            for name, value in enrichment.items():
-                if name not in profile:
-                    set_profile_field(profile, name, value, region)
+        # Enrichment wins over the event's own fields. On a late event, which only
+        # fills gaps, it fills those it found, after the event's own: a contact
+        # field's check would otherwise set again the flag an enricher gave it.
+        gaps = (
+            [name for name in enrichment if name not in profile]
+            if enrichment and not in_order
+            else None
+        )
         for name in spec.profile:
             if name in data and (in_order or name not in profile):
                 set_profile_field(profile, name, data[name], region)
@@ -356,6 +363,9 @@ class Rulebook:
         if enrichment and in_order:
             for name, value in enrichment.items():
                 set_profile_field(profile, name, value, region)
+        elif gaps:
+            for name in gaps:
+                set_profile_field(profile, name, enrichment[name], region)
         if spec.owner_from is not None and (in_order or lead.owner is None):
             # A late event names the owner only of a lead that has none, as it fills
             # only missing profile fields.
@@ -516,13 +526,13 @@ class Rulebook:
         if base and idle is not None:
             silent = now_ts - idle
             if silent > 0:
-                cooling = self._cooling
-                steps = math.floor(silent / cooling)
-                # Exactly the moments due_ts gives (idle + k periods, in floats): a
-                # tick at one cools, a microsecond before does not.
-                if idle + (steps + 1) * cooling <= now_ts:
+                cooling = self._cooling_us
+                steps = math.floor(silent / self._cooling)
+                # Exactly the moments due_ts gives (idle + k periods): a tick at one
+                # cools, a microsecond before does not.
+                if shifted(idle, (steps + 1) * cooling) <= now_ts:
                     steps += 1
-                elif steps and idle + steps * cooling > now_ts:
+                elif steps and shifted(idle, steps * cooling) > now_ts:
                     steps -= 1
                 base = max(0, base - steps)
         return BANDS[base]
@@ -563,14 +573,14 @@ class Rulebook:
             return None
         due = _INF
         if stage is Stage.SAL:
-            due = self._sal_since(lead, idle) + self._sal_idle
+            due = shifted(self._sal_since(lead, idle), self._sal_idle_us)
         elif stage is Stage.WARM or stage is Stage.HOT:
             # one cooling period per band the score stands above the stage, at least one
             score = lead.score
             steps = (2 if score >= self._hot else 1 if score >= self._warm else 0) - (
                 2 if stage is Stage.HOT else 1
             )
-            due = idle + (steps + 1 if steps > 0 else 1) * self._cooling
+            due = shifted(idle, (steps + 1 if steps > 0 else 1) * self._cooling_us)
         if lead.asleep_ts is None:
             since = idle  # self._sleep_from(lead, idle), inline: this runs per event
             if self._reopen_types:
@@ -580,7 +590,7 @@ class Rulebook:
                     if entry is not None and entry[2] > since:
                         since = _reopened_after(lead, since, entry[2], self._close_types)
                         break
-            sleep = since + self._sleep
+            sleep = shifted(since, self._sleep_us)
             if sleep < due:
                 due = sleep
         return None if due == _INF else due
@@ -642,7 +652,9 @@ class Rulebook:
             at = datetime.fromtimestamp(due, UTC)
             idle: float = lead.idle_ts  # type: ignore[assignment]  # due_ts checked it
             days = (due - idle) / _DAY
-            if lead.stage is Stage.SAL and due >= self._sal_since(lead, idle) + self._sal_idle:
+            if lead.stage is Stage.SAL and due >= shifted(
+                self._sal_since(lead, idle), self._sal_idle_us
+            ):
                 self._move(
                     lead,
                     Stage.SQL,
@@ -666,7 +678,7 @@ class Rulebook:
                         changes,
                     )
             since = self._sleep_from(lead, idle) if lead.asleep_ts is None else _INF
-            if due >= since + self._sleep:
+            if since != _INF and due >= shifted(since, self._sleep_us):
                 lead.asleep_ts = due
                 # A lead that opted out of marketing is asleep all the same, but no
                 # reactivation campaign may reach it.
