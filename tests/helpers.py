@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from leadlife.lead import Lead
 from leadlife.notices import Notice
 from leadlife.plugins import hookimpl
+from leadlife.scoring.protocol import ScoreResult
 from tests.conftest import T0
 
 _ids = itertools.count()
@@ -52,3 +55,23 @@ class Inbox:
     def kinds(self, lead_id: str | None = None) -> list[str]:
         """The notices' kinds, in order, for one lead or all."""
         return [n.kind for n in self.notices if lead_id is None or n.lead_id == lead_id]
+
+
+class FallingScorer:
+    """A score that falls with time: 50 points until ``drop_at``, 15 after. Register
+    it with its ``leadlife_register_scorers``; name it in ``bands.scorer``."""
+
+    name = "step"
+
+    def __init__(self, drop_at: datetime):
+        self.drop_at = drop_at
+
+    def score(self, lead: Lead, now: datetime) -> float:
+        return 50.0 if now < self.drop_at else 15.0
+
+    def explain(self, lead: Lead, now: datetime) -> ScoreResult:
+        return ScoreResult(self.name, self.score(lead, now))
+
+    @hookimpl
+    def leadlife_register_scorers(self, register: Callable[[object], None]) -> None:
+        register(self)

@@ -4,7 +4,7 @@ and pool operations without a routing configuration."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,9 +16,8 @@ from leadlife.lead import Lead
 from leadlife.plugins import hookimpl
 from leadlife.plugins.default_storage import MemoryStorage
 from leadlife.routing import Routing
-from leadlife.scoring.protocol import ScoreResult
 from tests.conftest import T0
-from tests.helpers import days, ev, hours
+from tests.helpers import FallingScorer, days, ev, hours
 
 PHONE = "+8613800138000"
 MINUTE = timedelta(minutes=1)
@@ -81,24 +80,6 @@ def test_a_tick_whose_write_fails_moves_no_team() -> None:
     assert [a.to_owner for a in engine.get("L").assignments] == ["m1", "m0", "m1"]
 
 
-class StepScorer:
-    """50 points until T0 + 95 days, 15 after: a score that falls with time."""
-
-    name = "step"
-
-    def score(self, lead: Lead, now: datetime) -> float:
-        return 50.0 if now < T0 + days(95) else 15.0
-
-    def explain(self, lead: Lead, now: datetime) -> ScoreResult:
-        return ScoreResult(self.name, self.score(lead, now))
-
-
-class StepPlugin:
-    @hookimpl
-    def leadlife_register_scorers(self, register: Callable[[object], None]) -> None:
-        register(StepScorer())
-
-
 def test_a_tick_leaves_the_score_as_of_its_own_moment(
     pm: leadlife.plugins.LeadlifePluginManager,
 ) -> None:
@@ -110,7 +91,7 @@ def test_a_tick_leaves_the_score_as_of_its_own_moment(
             "bands": {"scorer": "step"},
             "timers": {"cooling_days": 50, "sleep_days": 90},
         },
-        plugins=[StepPlugin()],
+        plugins=[FallingScorer(T0 + days(95))],
         plugin_manager=pm,
     )
     engine.ingest(ev("page_view"))

@@ -3,20 +3,15 @@ required fields, day windows nested in combiners, and explain's order."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
 import pytest
 
 import leadlife
 from leadlife import Stage
 from leadlife.errors import InvalidEventError
 from leadlife.lead import Lead
-from leadlife.plugins import hookimpl
 from leadlife.scoring.points import PointsScorer
-from leadlife.scoring.protocol import ScoreResult
 from tests.conftest import T0
-from tests.helpers import days, ev, hours
+from tests.helpers import FallingScorer, days, ev, hours
 
 PHONE = "+8613800138000"
 
@@ -125,24 +120,6 @@ def test_a_required_field_given_as_blank_text_is_missing(
     assert engine.get("u1").event_count == 1
 
 
-class StepScorer:
-    """50 points until T0 + 45 days, 15 after: a score that falls with time."""
-
-    name = "step"
-
-    def score(self, lead: Lead, now: datetime) -> float:
-        return 50.0 if now < T0 + days(45) else 15.0
-
-    def explain(self, lead: Lead, now: datetime) -> ScoreResult:
-        return ScoreResult(self.name, self.score(lead, now))
-
-
-class StepPlugin:
-    @hookimpl
-    def leadlife_register_scorers(self, register: Callable[[object], None]) -> None:
-        register(StepScorer())
-
-
 def test_a_score_that_falls_at_a_cooling_step_is_applied_then_not_back_dated(
     pm: leadlife.plugins.LeadlifePluginManager,
 ) -> None:
@@ -150,7 +127,7 @@ def test_a_score_that_falls_at_a_cooling_step_is_applied_then_not_back_dated(
     warm-scored, so it cools to Cold then, not back at 30 days."""
     engine = leadlife.Engine(
         {"extends": "default", "bands": {"scorer": "step"}},
-        plugins=[StepPlugin()],
+        plugins=[FallingScorer(T0 + days(45))],
         plugin_manager=pm,
     )
     assert engine.ingest(ev("page_view")).stage is Stage.HOT
