@@ -1018,16 +1018,27 @@ class Engine:
         """:func:`call_each` with ``lead`` among the arguments; with ``views``, each
         implementation is handed a fork of its own, so what one changes in it, failing
         or not, reaches neither the engine's lead nor the next implementation."""
+        pm = self.plugin_manager
         if not views:
             kwargs["lead"] = lead
-            yield from call_each(self.plugin_manager, hook, kwargs)
-            return
-        left = len(self.plugin_manager.call_plan(hook))
+            return call_each(pm, hook, kwargs)
+        left = len(pm.call_plan(hook))
         if left:
             kwargs["lead"] = lead.fork()
+        if left <= 1:  # the common case: no fork to renew, no generator of ours
+            return call_each(pm, hook, kwargs)
+        return self._renewing(call_each(pm, hook, kwargs), kwargs, lead, left)
+
+    @staticmethod
+    def _renewing(
+        answers: Iterator[tuple[str, Any, BaseException | None]],
+        kwargs: dict[str, Any],
+        lead: Lead,
+        left: int,
+    ) -> Iterator[tuple[str, Any, BaseException | None]]:
         # call_each reads its arguments as it calls each implementation in turn, so
-        # the next fork is put in place before the generator is resumed.
-        for answer in call_each(self.plugin_manager, hook, kwargs):
+        # the next fork is put in place before it is resumed.
+        for answer in answers:
             left -= 1
             if left:
                 kwargs["lead"] = lead.fork()

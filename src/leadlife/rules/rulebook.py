@@ -526,14 +526,17 @@ class Rulebook:
         if base and idle is not None:
             silent = now_ts - idle
             if silent > 0:
-                cooling = self._cooling_us
-                steps = math.floor(silent / self._cooling)
-                # Exactly the moments due_ts gives (idle + k periods): a tick at one
-                # cools, a microsecond before does not.
-                if shifted(idle, (steps + 1) * cooling) <= now_ts:
-                    steps += 1
-                elif steps and shifted(idle, steps * cooling) > now_ts:
-                    steps -= 1
+                period = self._cooling
+                steps = math.floor(silent / period)
+                rest = silent - steps * period
+                if rest < 0.001 or rest > period - 0.001:
+                    # At a period's end, exactly the moments due_ts gives: a tick at
+                    # one cools, a microsecond before does not.
+                    cooling = self._cooling_us
+                    if shifted(idle, (steps + 1) * cooling) <= now_ts:
+                        steps += 1
+                    elif steps and shifted(idle, steps * cooling) > now_ts:
+                        steps -= 1
                 base = max(0, base - steps)
         return BANDS[base]
 
@@ -580,7 +583,8 @@ class Rulebook:
             steps = (2 if score >= self._hot else 1 if score >= self._warm else 0) - (
                 2 if stage is Stage.HOT else 1
             )
-            due = shifted(idle, (steps + 1 if steps > 0 else 1) * self._cooling_us)
+            # shifted(idle, ...), inline: this runs per event
+            due = (round(idle * 1e6) + (steps + 1 if steps > 0 else 1) * self._cooling_us) / 1e6
         if lead.asleep_ts is None:
             since = idle  # self._sleep_from(lead, idle), inline: this runs per event
             if self._reopen_types:
@@ -590,7 +594,7 @@ class Rulebook:
                     if entry is not None and entry[2] > since:
                         since = _reopened_after(lead, since, entry[2], self._close_types)
                         break
-            sleep = shifted(since, self._sleep_us)
+            sleep = (round(since * 1e6) + self._sleep_us) / 1e6  # shifted, inline
             if sleep < due:
                 due = sleep
         return None if due == _INF else due
