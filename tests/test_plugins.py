@@ -9,6 +9,8 @@ import gc
 import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -1638,3 +1640,100 @@ def test_a_tick_error_keeps_no_traceback_with_routing() -> None:
     assert error.error.__traceback__ is None
     assert error.error.__cause__ is None or error.error.__cause__.__traceback__ is None
     assert error.error.error.__traceback__ is None  # type: ignore[attr-defined]
+
+
+# -- entry points, provider order and plugin classes ----------------------------------
+
+
+def _installed(
+    tmp_path: Path, distribution: str, entry_points: Mapping[str, str]
+) -> list[metadata.EntryPoint]:
+    """The ``leadlife`` entry points of a distribution as importlib.metadata reads it
+    from an installed package's metadata (``ep.dist`` included), without installing it."""
+    info = tmp_path / f"{distribution.replace('-', '_')}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {distribution}\nVersion: 1.0\n", encoding="utf-8"
+    )
+    lines = "".join(f"{name} = {value}\n" for name, value in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[leadlife]\n{lines}", encoding="utf-8")
+    return list(metadata.PathDistribution(info).entry_points.select(group="leadlife"))
+
+
+def _discover(monkeypatch: pytest.MonkeyPatch, *entry_points: metadata.EntryPoint) -> None:
+    """Make these the installed plugins get_plugin_manager() finds."""
+    monkeypatch.setattr(
+        metadata, "entry_points", lambda group: list(entry_points) if group == "leadlife" else []
+    )
+
+
+class _HostHookPlugin:
+    """Implements a hook only the host declares."""
+
+    @hookimpl
+    def crm_lead_exported(self, lead_id: str) -> None: ...
+
+
+class _HostSpecs:
+    @pluggy.HookspecMarker("leadlife")
+    def crm_lead_exported(self, lead_id: str) -> None:
+        """The host's own hook."""
+
+
+class _NearMissPlugin:
+    @hookimpl
+    def leadlife_stage_change(self, change: StageChange) -> None: ...
+
+
+HOST_HOOK_PLUGIN = _HostHookPlugin()
+NEAR_MISS_PLUGIN = _NearMissPlugin()
+
+
+def test_an_installed_plugin_may_implement_a_hook_the_host_declares(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Regression: get_plugin_manager() checked every hook before returning, so an
+    installed plugin implementing a hook the host declares on the manager it returns
+    made it raise, and the host had no way to declare the hook earlier."""
+    _discover(
+        monkeypatch, *_installed(tmp_path, "leadlife-crm", {"crm": f"{__name__}:HOST_HOOK_PLUGIN"})
+    )
+    monkeypatch.delenv("LEADLIFE_PLUGINS", raising=False)
+    pm = get_plugin_manager()
+    assert pm.get_plugin("crm") is HOST_HOOK_PLUGIN
+    pm.add_hookspecs(_HostSpecs)
+    leadlife.Engine(plugin_manager=pm)
+
+    undeclared = get_plugin_manager()  # the host forgot its specifications: the engine says so
+    with pytest.raises(RegistrationError, match="no hook specification declares it") as caught:
+        leadlife.Engine(plugin_manager=undeclared)
+    assert (caught.value.plugin, caught.value.hook) == ("crm", "crm_lead_exported")
+
+
+def test_an_installed_plugin_with_a_misspelt_hook_is_still_refused_at_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A name nearly a leadlife hook's is a typo, whatever the host declares later."""
+    _discover(
+        monkeypatch,
+        *_installed(tmp_path, "leadlife-typo", {"typo": f"{__name__}:NEAR_MISS_PLUGIN"}),
+    )
+    monkeypatch.delenv("LEADLIFE_PLUGINS", raising=False)
+    with pytest.raises(RegistrationError, match="did you mean 'leadlife_stage_changed'") as caught:
+        get_plugin_manager()
+    assert (caught.value.plugin, caught.value.hook) == ("typo", "leadlife_stage_change")
+
+
+def test_an_unrelated_undeclared_hook_gets_no_suggestion(pm: LeadlifePluginManager) -> None:
+    """Regression: 'leadlife_on_stage' was asked "did you mean 'leadlife_storage'?": every
+    hook shares the 'leadlife_' prefix, which made loose matches of unrelated names."""
+
+    class OnStage:
+        @hookimpl
+        def leadlife_on_stage(self, change: StageChange) -> None: ...
+
+    pm.register(OnStage(), name="on-stage")  # not nearly a leadlife hook's: accepted
+    with pytest.raises(RegistrationError, match="no hook specification declares it") as caught:
+        leadlife.Engine(plugin_manager=pm)
+    assert "did you mean" not in str(caught.value)
+    assert caught.value.hook == "leadlife_on_stage"

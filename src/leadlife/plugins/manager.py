@@ -28,6 +28,11 @@ WHOLE_HOOKS = frozenset({"leadlife_storage", "leadlife_rulebook", "leadlife_rout
 
 ENTRY_POINT_GROUP = "leadlife"
 _HOOK_NAMES = sorted(name for name in vars(hookspecs) if name.startswith("leadlife_"))
+# How close an undeclared name must be to a leadlife hook's to count as a misspelling
+# of it: refused at registration, and the only case a "did you mean" is offered. Every
+# hook shares the "leadlife_" prefix, so looser matches pair names that merely share
+# it (leadlife_on_stage is no leadlife_storage).
+_NEAR_MISS_CUTOFF = 0.85
 log = logging.getLogger("leadlife.plugins")
 trace_log = logging.getLogger("leadlife.hooks")
 
@@ -72,13 +77,13 @@ class LeadlifePluginManager(pluggy.PluginManager):
         for caller in self.get_hookcallers(plugin) or ():
             if caller.has_spec():
                 continue
-            close = difflib.get_close_matches(caller.name, _HOOK_NAMES, n=1, cutoff=0.85)
+            meant = _hook_meant(caller.name)
             for impl in caller.get_hookimpls():
-                if close and impl.plugin is plugin and not impl.optionalhook:
+                if meant and impl.plugin is plugin and not impl.optionalhook:
                     raise RegistrationError(
                         impl.plugin_name,
                         caller.name,
-                        f"no hook specification declares it; did you mean {close[0]!r}?",
+                        f"no hook specification declares it; did you mean {meant!r}?",
                     )
 
     def check_hooks(self) -> None:
@@ -94,12 +99,12 @@ class LeadlifePluginManager(pluggy.PluginManager):
                 continue
             for impl in caller.get_hookimpls():
                 if not impl.optionalhook:
-                    close = difflib.get_close_matches(caller.name, _HOOK_NAMES, n=1)
+                    meant = _hook_meant(caller.name)
                     raise RegistrationError(
                         impl.plugin_name,
                         caller.name,
                         "no hook specification declares it"
-                        + (f"; did you mean {close[0]!r}?" if close else "")
+                        + (f"; did you mean {meant!r}?" if meant else "")
                         + " (leadlife's hooks are in leadlife.plugins.hookspecs; add your own "
                         "specifications before building the engine, and mark a hook of "
                         "another plugin system optionalhook=True)",
@@ -186,6 +191,12 @@ def _default_plugins() -> list[tuple[str, object]]:
     ]
 
 
+def _hook_meant(name: str) -> str | None:
+    """The leadlife hook an undeclared ``name`` is a misspelling of, if any."""
+    close = difflib.get_close_matches(name, _HOOK_NAMES, n=1, cutoff=_NEAR_MISS_CUTOFF)
+    return close[0] if close else None
+
+
 def get_plugin_manager(*, load_entrypoints: bool = True) -> LeadlifePluginManager:
     """A fresh manager: hook specs, installed plugins (entry points), then the built-ins.
 
@@ -200,7 +211,9 @@ def get_plugin_manager(*, load_entrypoints: bool = True) -> LeadlifePluginManage
         _load_entrypoints(pm)
     for name, plugin in _default_plugins():
         pm.register(plugin, name=name)
-    pm.check_hooks()
+    # No check_hooks() here: register refused the misspellings of leadlife's hooks
+    # already, and another undeclared name may be a hook the host declares on this
+    # manager before building its engine, which checks then.
     return pm
 
 
