@@ -1737,3 +1737,82 @@ def test_an_unrelated_undeclared_hook_gets_no_suggestion(pm: LeadlifePluginManag
         leadlife.Engine(plugin_manager=pm)
     assert "did you mean" not in str(caught.value)
     assert caught.value.hook == "leadlife_on_stage"
+
+
+class _FallbackStorage(MemoryStorage):
+    pass
+
+
+class _TrylastStorage:
+    @hookimpl(trylast=True)
+    def leadlife_storage(self) -> MemoryStorage:
+        return _FallbackStorage()
+
+
+class _TrylastRulebook:
+    @hookimpl(trylast=True)
+    def leadlife_rulebook(self) -> Mapping[str, Any]:
+        return {"extends": "default", "bands": {"warm": 5}}
+
+
+TRYLAST_STORAGE = _TrylastStorage()
+TRYLAST_RULEBOOK = _TrylastRulebook()
+
+
+@pytest.mark.parametrize("way", ["Engine(plugins=...)", "pm.register", "entry point"])
+@pytest.mark.parametrize(
+    ("plugin", "answered"),
+    [
+        ("TRYLAST_STORAGE", lambda engine: isinstance(engine.storage, _FallbackStorage)),
+        ("TRYLAST_RULEBOOK", lambda engine: engine.rulebook.model.bands.warm == 5),
+    ],
+    ids=["storage", "rulebook"],
+)
+def test_a_trylast_provider_still_wins_over_the_built_ins(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    way: str,
+    plugin: str,
+    answered: Callable[[leadlife.Engine], bool],
+) -> None:
+    """Regression: a storage or rulebook marked trylast=True lost to the built-ins
+    (trylast themselves) when registered after them, without a word: the host's leads
+    went to the in-memory storage. Whatever the order, the built-ins answer last."""
+    monkeypatch.delenv("LEADLIFE_PLUGINS", raising=False)
+    if way == "entry point":  # registered before the built-ins
+        _discover(monkeypatch, *_installed(tmp_path, "leadlife-db", {"db": f"{__name__}:{plugin}"}))
+        engine = leadlife.Engine(plugin_manager=get_plugin_manager())
+    elif way == "pm.register":
+        pm = get_plugin_manager(load_entrypoints=False)
+        pm.register(globals()[plugin], name="db")
+        engine = leadlife.Engine(plugin_manager=pm)
+    else:
+        pm = get_plugin_manager(load_entrypoints=False)
+        engine = leadlife.Engine(plugin_manager=pm, plugins=[globals()[plugin]])
+    assert answered(engine)
+
+
+def test_the_built_ins_answer_after_a_trylast_provider_passes(pm: LeadlifePluginManager) -> None:
+    """A provider answering None still leaves the answer to the built-ins, and a
+    wrapper sees the host's answer, not the built-in one."""
+    seen: list[object] = []
+
+    class Passes:
+        @hookimpl(trylast=True)
+        def leadlife_storage(self) -> None:
+            return None
+
+    class Watch:
+        @hookimpl(wrapper=True)
+        def leadlife_storage(self) -> Any:
+            storage = yield
+            seen.append(storage)
+            return storage
+
+    pm.register(Passes(), name="passes")
+    assert type(leadlife.Engine(plugin_manager=pm).storage) is MemoryStorage
+    pm.register(TRYLAST_STORAGE, name="db")
+    pm.register(Watch(), name="watch")
+    engine = leadlife.Engine(plugin_manager=pm)
+    assert isinstance(engine.storage, _FallbackStorage)
+    assert seen == [engine.storage]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import importlib
 import logging
 import os
 import time
 from collections.abc import Callable, Iterator
 from importlib import metadata
+from types import ModuleType
 from typing import Any
 
 import pluggy
@@ -33,6 +35,10 @@ _HOOK_NAMES = sorted(name for name in vars(hookspecs) if name.startswith("leadli
 # hook shares the "leadlife_" prefix, so looser matches pair names that merely share
 # it (leadlife_on_stage is no leadlife_storage).
 _NEAR_MISS_CUTOFF = 0.85
+# leadlife's own built-ins (modules in leadlife.plugins), registered under
+# "leadlife.<module>": the answers of last resort.
+_BUILT_IN_MODULES = ("default_storage", "default_rulebook", "default_scorer")
+_BUILT_IN_MODULE_NAMES = frozenset(f"leadlife.plugins.{module}" for module in _BUILT_IN_MODULES)
 log = logging.getLogger("leadlife.plugins")
 trace_log = logging.getLogger("leadlife.hooks")
 
@@ -113,18 +119,31 @@ class LeadlifePluginManager(pluggy.PluginManager):
     def provide(self, hook_name: str) -> tuple[Any, str]:
         """Call a ``firstresult`` hook once: ``(answer, name of the plugin answering)``.
 
+        leadlife's built-ins are asked only after every other implementation answered
+        None: they are marked ``trylast`` themselves, and among ``trylast``
+        implementations pluggy asks the plugin registered first first, so a host's
+        storage or rulebook marked ``trylast`` would otherwise lose to them.
+
         A plugin whose implementation raises is named in a :class:`RegistrationError`.
         With hook wrappers, which may change the answer, the hook is called through
-        pluggy and the wrappers' plugins are named.
+        pluggy (in the order above) and the wrappers' plugins are named.
         """
         caller: pluggy.HookCaller = getattr(self.hook, hook_name)
         impls = caller.get_hookimpls()
+        # pluggy's list runs from the last asked to the first asked.
+        impls = [
+            *(impl for impl in impls if _is_built_in(impl.plugin)),
+            *(impl for impl in impls if not _is_built_in(impl.plugin)),
+        ]
         wrappers = [impl.plugin_name for impl in impls if impl.hookwrapper or impl.wrapper]
         if wrappers:
             names = ", ".join(repr(name) for name in reversed(wrappers))
             who = f"{names} (wrapping {hook_name})"
+            # Wrappers (built-ins have none) stay at the end of the list, where pluggy
+            # expects them; _hookexec keeps pluggy's tracing when it is on.
+            firstresult = bool(caller.spec is not None and caller.spec.opts.get("firstresult"))
             try:
-                return caller(), who
+                return self._hookexec(hook_name, impls, {}, firstresult), who
             except Exception as exc:
                 raise RegistrationError(who, hook_name, f"raised {exc!r}") from exc
         trace = self.trace_hooks
@@ -182,13 +201,16 @@ class LeadlifePluginManager(pluggy.PluginManager):
 
 
 def _default_plugins() -> list[tuple[str, object]]:
-    from leadlife.plugins import default_rulebook, default_scorer, default_storage
-
+    # Imported when a manager is built: they import the engine's modules.
     return [
-        ("leadlife.default_storage", default_storage),
-        ("leadlife.default_rulebook", default_rulebook),
-        ("leadlife.default_scorer", default_scorer),
+        (f"leadlife.{module}", importlib.import_module(f"leadlife.plugins.{module}"))
+        for module in _BUILT_IN_MODULES
     ]
+
+
+def _is_built_in(plugin: object) -> bool:
+    """Whether ``plugin`` is one of leadlife's built-in plugin modules."""
+    return isinstance(plugin, ModuleType) and plugin.__name__ in _BUILT_IN_MODULE_NAMES
 
 
 def _hook_meant(name: str) -> str | None:
