@@ -1816,3 +1816,51 @@ def test_the_built_ins_answer_after_a_trylast_provider_passes(pm: LeadlifePlugin
     engine = leadlife.Engine(plugin_manager=pm)
     assert isinstance(engine.storage, _FallbackStorage)
     assert seen == [engine.storage]
+
+
+def test_a_plugin_class_is_refused_at_registration(pm: LeadlifePluginManager) -> None:
+    """Regression: Engine(plugins=[Registry]) (the class, not Registry()) was accepted,
+    then every event failed with "missing 1 required positional argument": pluggy
+    drops self from a method's arguments, so the event went into self."""
+
+    class Registry:
+        @hookimpl
+        def leadlife_enrich_event(self, event: Event) -> Mapping[str, Any]:
+            return {"company_verified": True}
+
+    before = (pm.get_plugins(), pm.generation)
+    with pytest.raises(
+        RegistrationError, match=r"register an instance of it \(Registry\(\)\)"
+    ) as caught:
+        leadlife.Engine(plugin_manager=pm, plugins=[Registry])
+    assert (caught.value.plugin, caught.value.hook) == ("Registry", "leadlife_enrich_event")
+    with pytest.raises(RegistrationError, match="is a class"):
+        pm.register(Registry, name="registry")
+    assert (pm.get_plugins(), pm.generation) == before  # refused before anything changed
+    assert pm.get_plugin("registry") is None
+
+    lead = leadlife.Engine(plugin_manager=pm, plugins=[Registry()]).ingest(ev("download"))
+    assert lead.profile["company_verified"] is True
+
+
+def test_a_plugin_class_of_static_and_class_methods_is_accepted(
+    pm: LeadlifePluginManager,
+) -> None:
+    """A class whose hook implementations need no instance works as a plugin, as a module does."""
+    seen: list[tuple[str, Stage]] = []
+
+    class Static:
+        @staticmethod
+        @hookimpl
+        def leadlife_enrich_event(event: Event) -> Mapping[str, Any]:
+            return {"company_verified": True}
+
+        @classmethod
+        @hookimpl
+        def leadlife_stage_changed(cls, change: StageChange) -> None:
+            seen.append((cls.__name__, change.to_stage))
+
+    engine = leadlife.Engine(plugin_manager=pm, plugins=[Static])
+    assert engine.ingest(ev("download")).profile["company_verified"] is True
+    assert seen == [("Static", Stage.WARM)]
+    assert not engine.failures

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 import logging
 import os
 import time
@@ -58,6 +59,8 @@ class LeadlifePluginManager(pluggy.PluginManager):
             self.enable_tracing()
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
+        # Before pluggy's register, so that a refused class leaves the manager as it was.
+        self._refuse_classes(plugin, name)
         try:
             result = super().register(plugin, name)
         except pluggy.PluginValidationError as exc:
@@ -76,6 +79,32 @@ class LeadlifePluginManager(pluggy.PluginManager):
             self.unregister(plugin)
             raise
         return result
+
+    def _refuse_classes(self, plugin: object, name: str | None) -> None:
+        """Refuse a class whose hook implementations are instance methods.
+
+        pluggy drops ``self`` from such a function's arguments and calls it on the
+        class, so the hook's first argument would land in ``self`` and every call fail
+        ("missing 1 required positional argument"). Static and class methods work on
+        the class, so a class made only of those is accepted.
+        """
+        if not isinstance(plugin, type):
+            return
+        for attr in dir(plugin):
+            if self.parse_hookimpl_opts(plugin, attr) is None:
+                continue
+            function = inspect.getattr_static(plugin, attr)
+            if isinstance(function, staticmethod | classmethod) or not inspect.isfunction(function):
+                continue
+            parameters = list(inspect.signature(function).parameters)
+            if parameters[:1] == ["self"]:
+                raise RegistrationError(
+                    name or self.get_canonical_name(plugin),
+                    attr,
+                    f"{plugin.__name__} is a class, and its {attr} takes self, which "
+                    "only an instance supplies. Fix: register an instance of it "
+                    f"({plugin.__name__}()), not the class",
+                )
 
     def _refuse_misspelt_hooks(self, plugin: object) -> None:
         """Refuse at once an implementation whose name is nearly a leadlife hook's;
