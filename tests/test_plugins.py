@@ -1864,3 +1864,43 @@ def test_a_plugin_class_of_static_and_class_methods_is_accepted(
     assert engine.ingest(ev("download")).profile["company_verified"] is True
     assert seen == [("Static", Stage.WARM)]
     assert not engine.failures
+
+
+_STORAGE_A = _TrylastStorage()
+_STORAGE_B = _TrylastStorage()
+
+
+def test_two_packages_declaring_one_entry_point_name_are_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Regression: of two installed packages with an entry point of the same name, the
+    second was skipped without a word (a storage plugin's leads went to memory)."""
+    first = _installed(
+        tmp_path, "leadlife-company-registry", {"company-registry": f"{__name__}:_STORAGE_A"}
+    )
+    second = _installed(tmp_path, "leadlife-sql", {"company-registry": f"{__name__}:_STORAGE_B"})
+    other = _installed(tmp_path, "leadlife-crm", {"crm": f"{__name__}:HOST_HOOK_PLUGIN"})
+    _discover(monkeypatch, *first, *other, *second)
+    monkeypatch.delenv("LEADLIFE_PLUGINS", raising=False)
+    with pytest.raises(RegistrationError) as caught:
+        get_plugin_manager()
+    assert caught.value.plugin == "company-registry"
+    problem = caught.value.problem
+    assert "leadlife-company-registry ('tests.test_plugins:_STORAGE_A')" in problem
+    assert "leadlife-sql ('tests.test_plugins:_STORAGE_B')" in problem
+    assert "uninstall all but one" in problem
+    monkeypatch.setenv("LEADLIFE_PLUGINS", "company-registry")
+    with pytest.raises(RegistrationError, match="leadlife-sql"):
+        get_plugin_manager()
+    monkeypatch.setenv("LEADLIFE_PLUGINS", "crm")  # the clash is not loaded: no matter
+    assert get_plugin_manager().get_plugin("crm") is HOST_HOOK_PLUGIN
+
+
+def test_one_package_found_twice_is_no_entry_point_clash(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The same distribution's entry point seen twice loads once."""
+    (entry_point,) = _installed(tmp_path, "leadlife-db", {"db": f"{__name__}:TRYLAST_STORAGE"})
+    _discover(monkeypatch, entry_point, entry_point)
+    monkeypatch.delenv("LEADLIFE_PLUGINS", raising=False)
+    assert get_plugin_manager().get_plugin("db") is TRYLAST_STORAGE

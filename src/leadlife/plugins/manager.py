@@ -293,10 +293,15 @@ def _load_entrypoints(pm: LeadlifePluginManager) -> None:
                 f"names no installed plugin (installed: {', '.join(sorted(installed)) or 'none'}). "
                 "Fix the name, install the plugin, or leave it out of the allow-list",
             )
+    by_name: dict[str, list[metadata.EntryPoint]] = {}
     for entry_point in entry_points:
-        if allowed is not None and entry_point.name not in allowed:
+        by_name.setdefault(entry_point.name, []).append(entry_point)
+    for name, namesakes in by_name.items():
+        if allowed is not None and name not in allowed:
             continue
-        if pm.get_plugin(entry_point.name) is not None or pm.is_blocked(entry_point.name):
+        _refuse_namesakes(name, namesakes)
+        entry_point = namesakes[0]
+        if pm.is_blocked(name):
             continue
         try:
             plugin = entry_point.load()
@@ -317,6 +322,34 @@ def _load_entrypoints(pm: LeadlifePluginManager) -> None:
                 f"entry point {entry_point.value!r}",
                 f"{exc}. Fix the installed packages: one plugin, one entry point",
             ) from exc
+
+
+def _refuse_namesakes(name: str, entry_points: list[metadata.EntryPoint]) -> None:
+    """Refuse an entry-point name more than one installed package declares.
+
+    The name is the plugin's: only one of them could load, which one depending on the
+    order of ``sys.path``, and the other would be left out without a word (for a
+    storage plugin, the host's leads would go to the in-memory storage).
+    """
+    if len(entry_points) < 2:
+        return
+    origins: list[str] = []
+    for entry_point in entry_points:
+        dist = getattr(entry_point, "dist", None)
+        origin = (
+            f"{dist.name if dist is not None else 'an unknown package'} ({entry_point.value!r})"
+        )
+        if origin not in origins:  # the same package found twice is no clash
+            origins.append(origin)
+    if len(origins) > 1:
+        raise RegistrationError(
+            name,
+            f"entry-point group {ENTRY_POINT_GROUP!r}",
+            f"is declared by {len(origins)} installed packages: {', '.join(origins)}; "
+            "a plugin name can belong to one only. Fix: uninstall all but one of them, "
+            "or rename the entry point in one package's [project.entry-points.leadlife] "
+            "(and in LEADLIFE_PLUGINS, if it lists it)",
+        )
 
 
 def call_each(
