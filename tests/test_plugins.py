@@ -9,6 +9,8 @@ import gc
 import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -1638,3 +1640,267 @@ def test_a_tick_error_keeps_no_traceback_with_routing() -> None:
     assert error.error.__traceback__ is None
     assert error.error.__cause__ is None or error.error.__cause__.__traceback__ is None
     assert error.error.error.__traceback__ is None  # type: ignore[attr-defined]
+
+
+# -- entry points, provider order and plugin classes ----------------------------------
+
+
+def _installed(
+    tmp_path: Path, distribution: str, entry_points: Mapping[str, str]
+) -> list[metadata.EntryPoint]:
+    """The ``leadlife`` entry points of a distribution as importlib.metadata reads it
+    from an installed package's metadata (``ep.dist`` included), without installing it."""
+    info = tmp_path / f"{distribution.replace('-', '_')}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {distribution}\nVersion: 1.0\n", encoding="utf-8"
+    )
+    lines = "".join(f"{name} = {value}\n" for name, value in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[leadlife]\n{lines}", encoding="utf-8")
+    return list(metadata.PathDistribution(info).entry_points.select(group="leadlife"))
+
+
+def _discover(monkeypatch: pytest.MonkeyPatch, *entry_points: metadata.EntryPoint) -> None:
+    """Make these the installed plugins get_plugin_manager() finds."""
+    monkeypatch.setattr(
+        metadata, "entry_points", lambda group: list(entry_points) if group == "leadlife" else []
+    )
+
+
+class _HostHookPlugin:
+    """Implements a hook only the host declares."""
+
+    @hookimpl
+    def crm_lead_exported(self, lead_id: str) -> None: ...
+
+
+class _HostSpecs:
+    @pluggy.HookspecMarker("leadlife")
+    def crm_lead_exported(self, lead_id: str) -> None:
+        """The host's own hook."""
+
+
+class _NearMissPlugin:
+    @hookimpl
+    def leadlife_stage_change(self, change: StageChange) -> None: ...
+
+
+HOST_HOOK_PLUGIN = _HostHookPlugin()
+NEAR_MISS_PLUGIN = _NearMissPlugin()
+
+
+def test_an_installed_plugin_may_implement_a_hook_the_host_declares(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Regression: get_plugin_manager() checked every hook before returning, so an
+    installed plugin implementing a hook the host declares on the manager it returns
+    made it raise, and the host had no way to declare the hook earlier."""
+    _discover(
+        monkeypatch, *_installed(tmp_path, "leadlife-crm", {"crm": f"{__name__}:HOST_HOOK_PLUGIN"})
+    )
+    monkeypatch.delenv("LEADLIFE_PLUGINS", raising=False)
+    pm = get_plugin_manager()
+    assert pm.get_plugin("crm") is HOST_HOOK_PLUGIN
+    pm.add_hookspecs(_HostSpecs)
+    leadlife.Engine(plugin_manager=pm)
+
+    undeclared = get_plugin_manager()  # the host forgot its specifications: the engine says so
+    with pytest.raises(RegistrationError, match="no hook specification declares it") as caught:
+        leadlife.Engine(plugin_manager=undeclared)
+    assert (caught.value.plugin, caught.value.hook) == ("crm", "crm_lead_exported")
+
+
+def test_an_installed_plugin_with_a_misspelt_hook_is_still_refused_at_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A name nearly a leadlife hook's is a typo, whatever the host declares later."""
+    _discover(
+        monkeypatch,
+        *_installed(tmp_path, "leadlife-typo", {"typo": f"{__name__}:NEAR_MISS_PLUGIN"}),
+    )
+    monkeypatch.delenv("LEADLIFE_PLUGINS", raising=False)
+    with pytest.raises(RegistrationError, match="did you mean 'leadlife_stage_changed'") as caught:
+        get_plugin_manager()
+    assert (caught.value.plugin, caught.value.hook) == ("typo", "leadlife_stage_change")
+
+
+def test_an_unrelated_undeclared_hook_gets_no_suggestion(pm: LeadlifePluginManager) -> None:
+    """Regression: 'leadlife_on_stage' was asked "did you mean 'leadlife_storage'?": every
+    hook shares the 'leadlife_' prefix, which made loose matches of unrelated names."""
+
+    class OnStage:
+        @hookimpl
+        def leadlife_on_stage(self, change: StageChange) -> None: ...
+
+    pm.register(OnStage(), name="on-stage")  # not nearly a leadlife hook's: accepted
+    with pytest.raises(RegistrationError, match="no hook specification declares it") as caught:
+        leadlife.Engine(plugin_manager=pm)
+    assert "did you mean" not in str(caught.value)
+    assert caught.value.hook == "leadlife_on_stage"
+
+
+class _FallbackStorage(MemoryStorage):
+    pass
+
+
+class _TrylastStorage:
+    @hookimpl(trylast=True)
+    def leadlife_storage(self) -> MemoryStorage:
+        return _FallbackStorage()
+
+
+class _TrylastRulebook:
+    @hookimpl(trylast=True)
+    def leadlife_rulebook(self) -> Mapping[str, Any]:
+        return {"extends": "default", "bands": {"warm": 5}}
+
+
+TRYLAST_STORAGE = _TrylastStorage()
+TRYLAST_RULEBOOK = _TrylastRulebook()
+
+
+@pytest.mark.parametrize("way", ["Engine(plugins=...)", "pm.register", "entry point"])
+@pytest.mark.parametrize(
+    ("plugin", "answered"),
+    [
+        ("TRYLAST_STORAGE", lambda engine: isinstance(engine.storage, _FallbackStorage)),
+        ("TRYLAST_RULEBOOK", lambda engine: engine.rulebook.model.bands.warm == 5),
+    ],
+    ids=["storage", "rulebook"],
+)
+def test_a_trylast_provider_still_wins_over_the_built_ins(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    way: str,
+    plugin: str,
+    answered: Callable[[leadlife.Engine], bool],
+) -> None:
+    """Regression: a storage or rulebook marked trylast=True lost to the built-ins
+    (trylast themselves) when registered after them, without a word: the host's leads
+    went to the in-memory storage. Whatever the order, the built-ins answer last."""
+    monkeypatch.delenv("LEADLIFE_PLUGINS", raising=False)
+    if way == "entry point":  # registered before the built-ins
+        _discover(monkeypatch, *_installed(tmp_path, "leadlife-db", {"db": f"{__name__}:{plugin}"}))
+        engine = leadlife.Engine(plugin_manager=get_plugin_manager())
+    elif way == "pm.register":
+        pm = get_plugin_manager(load_entrypoints=False)
+        pm.register(globals()[plugin], name="db")
+        engine = leadlife.Engine(plugin_manager=pm)
+    else:
+        pm = get_plugin_manager(load_entrypoints=False)
+        engine = leadlife.Engine(plugin_manager=pm, plugins=[globals()[plugin]])
+    assert answered(engine)
+
+
+def test_the_built_ins_answer_after_a_trylast_provider_passes(pm: LeadlifePluginManager) -> None:
+    """A provider answering None still leaves the answer to the built-ins, and a
+    wrapper sees the host's answer, not the built-in one."""
+    seen: list[object] = []
+
+    class Passes:
+        @hookimpl(trylast=True)
+        def leadlife_storage(self) -> None:
+            return None
+
+    class Watch:
+        @hookimpl(wrapper=True)
+        def leadlife_storage(self) -> Any:
+            storage = yield
+            seen.append(storage)
+            return storage
+
+    pm.register(Passes(), name="passes")
+    assert type(leadlife.Engine(plugin_manager=pm).storage) is MemoryStorage
+    pm.register(TRYLAST_STORAGE, name="db")
+    pm.register(Watch(), name="watch")
+    engine = leadlife.Engine(plugin_manager=pm)
+    assert isinstance(engine.storage, _FallbackStorage)
+    assert seen == [engine.storage]
+
+
+def test_a_plugin_class_is_refused_at_registration(pm: LeadlifePluginManager) -> None:
+    """Regression: Engine(plugins=[Registry]) (the class, not Registry()) was accepted,
+    then every event failed with "missing 1 required positional argument": pluggy
+    drops self from a method's arguments, so the event went into self."""
+
+    class Registry:
+        @hookimpl
+        def leadlife_enrich_event(self, event: Event) -> Mapping[str, Any]:
+            return {"company_verified": True}
+
+    before = (pm.get_plugins(), pm.generation)
+    with pytest.raises(
+        RegistrationError, match=r"register an instance of it \(Registry\(\)\)"
+    ) as caught:
+        leadlife.Engine(plugin_manager=pm, plugins=[Registry])
+    assert (caught.value.plugin, caught.value.hook) == ("Registry", "leadlife_enrich_event")
+    with pytest.raises(RegistrationError, match="is a class"):
+        pm.register(Registry, name="registry")
+    assert (pm.get_plugins(), pm.generation) == before  # refused before anything changed
+    assert pm.get_plugin("registry") is None
+
+    lead = leadlife.Engine(plugin_manager=pm, plugins=[Registry()]).ingest(ev("download"))
+    assert lead.profile["company_verified"] is True
+
+
+def test_a_plugin_class_of_static_and_class_methods_is_accepted(
+    pm: LeadlifePluginManager,
+) -> None:
+    """A class whose hook implementations need no instance works as a plugin, as a module does."""
+    seen: list[tuple[str, Stage]] = []
+
+    class Static:
+        @staticmethod
+        @hookimpl
+        def leadlife_enrich_event(event: Event) -> Mapping[str, Any]:
+            return {"company_verified": True}
+
+        @classmethod
+        @hookimpl
+        def leadlife_stage_changed(cls, change: StageChange) -> None:
+            seen.append((cls.__name__, change.to_stage))
+
+    engine = leadlife.Engine(plugin_manager=pm, plugins=[Static])
+    assert engine.ingest(ev("download")).profile["company_verified"] is True
+    assert seen == [("Static", Stage.WARM)]
+    assert not engine.failures
+
+
+_STORAGE_A = _TrylastStorage()
+_STORAGE_B = _TrylastStorage()
+
+
+def test_two_packages_declaring_one_entry_point_name_are_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Regression: of two installed packages with an entry point of the same name, the
+    second was skipped without a word (a storage plugin's leads went to memory)."""
+    first = _installed(
+        tmp_path, "leadlife-company-registry", {"company-registry": f"{__name__}:_STORAGE_A"}
+    )
+    second = _installed(tmp_path, "leadlife-sql", {"company-registry": f"{__name__}:_STORAGE_B"})
+    other = _installed(tmp_path, "leadlife-crm", {"crm": f"{__name__}:HOST_HOOK_PLUGIN"})
+    _discover(monkeypatch, *first, *other, *second)
+    monkeypatch.delenv("LEADLIFE_PLUGINS", raising=False)
+    with pytest.raises(RegistrationError) as caught:
+        get_plugin_manager()
+    assert caught.value.plugin == "company-registry"
+    problem = caught.value.problem
+    assert "leadlife-company-registry ('tests.test_plugins:_STORAGE_A')" in problem
+    assert "leadlife-sql ('tests.test_plugins:_STORAGE_B')" in problem
+    assert "uninstall all but one" in problem
+    monkeypatch.setenv("LEADLIFE_PLUGINS", "company-registry")
+    with pytest.raises(RegistrationError, match="leadlife-sql"):
+        get_plugin_manager()
+    monkeypatch.setenv("LEADLIFE_PLUGINS", "crm")  # the clash is not loaded: no matter
+    assert get_plugin_manager().get_plugin("crm") is HOST_HOOK_PLUGIN
+
+
+def test_one_package_found_twice_is_no_entry_point_clash(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The same distribution's entry point seen twice loads once."""
+    (entry_point,) = _installed(tmp_path, "leadlife-db", {"db": f"{__name__}:TRYLAST_STORAGE"})
+    _discover(monkeypatch, entry_point, entry_point)
+    monkeypatch.delenv("LEADLIFE_PLUGINS", raising=False)
+    assert get_plugin_manager().get_plugin("db") is TRYLAST_STORAGE

@@ -5,7 +5,9 @@ table (``companies.csv``, shipped in the package; a real deployment would call a
 registry API instead) and, when the company is found, returns the registered name,
 its industry and ``company_verified = True`` as profile fields. With the default
 rulebook that is what SQL needs, so a lead that left contact details, the asset it
-wants and a verifiable company becomes an SQL on that one form. A name the registry
+wants and a verifiable company becomes an SQL on that one form. On a lead verified
+for another company, the old company's size (registered capital, employees, SME)
+is cleared too, as the registry does not know the new one's. A name the registry
 does not know adds nothing, except on a lead verified for another company: there it
 withdraws that verification (``company_verified = False``, the old company's
 industry and size cleared), since nobody verified the company the lead now names.
@@ -33,8 +35,11 @@ __version__ = "0.1.0"
 # Legal forms only: words such as "group" or "holdings" are part of a company's name.
 _LEGAL_SUFFIXES = frozenset({"co", "ltd", "limited", "inc", "corp", "corporation", "llc"})
 _NOT_WORD = re.compile(r"[^\w]+")
-# What a verification said about the verified company; withdrawn with it.
-_VERIFIED_FIELDS = ("industry", "registered_capital", "employees", "sme")
+# What a verification said about the verified company; withdrawn with it. The
+# registry knows no company's size, so a switch to another registered company
+# clears the size fields too.
+_SIZE_FIELDS = ("registered_capital", "employees", "sme")
+_VERIFIED_FIELDS = ("industry", *_SIZE_FIELDS)
 
 
 class Company:
@@ -85,7 +90,8 @@ def lookup(name: str) -> Company | None:
 def leadlife_enrich_event(event: leadlife.Event, lead: leadlife.Lead) -> Mapping[str, Any] | None:
     """Verify ``data.company`` against the registry.
 
-    A registered company sets its name, industry and ``company_verified = True``. An
+    A registered company sets its name, industry and ``company_verified = True``, and,
+    on a lead verified for another company, None for that company's size fields. An
     unknown one adds nothing, unless the lead is verified for another company: then
     the verification is withdrawn (``company_verified = False``, and the fields that
     described that company, which the event does not carry itself, set to None).
@@ -97,19 +103,45 @@ def leadlife_enrich_event(event: leadlife.Event, lead: leadlife.Lead) -> Mapping
     name = event.data.get("company")
     if not isinstance(name, str):
         return None
+    profile = lead.profile
     company = lookup(name)
     if company is not None:
-        return {"company": company.name, "industry": company.industry, "company_verified": True}
+        found: dict[str, Any] = {
+            "company": company.name,
+            "industry": company.industry,
+            "company_verified": True,
+        }
+        if _verified_for_another(profile, company.name):
+            # The size the lead holds is the other company's; the registry does not
+            # know this one's, so it is cleared rather than carried over to it.
+            found.update(_cleared(profile, event, _SIZE_FIELDS))
+        return found
     if event.type == "company_verified" or "company_verified" in event.data:
         return None  # the event is a verification itself (of another registry)
-    profile = lead.profile
-    verified = profile.get("company")
-    if profile.get("company_verified") is not True or (
-        isinstance(verified, str) and normalise(verified) == normalise(name)
-    ):
+    if not _verified_for_another(profile, name):
         return None  # nothing verified, or the verified company under another spelling
-    withdrawn: dict[str, Any] = {"company_verified": False}
-    for field in _VERIFIED_FIELDS:
-        if profile.get(field) is not None and field not in event.data:
-            withdrawn[field] = None
-    return withdrawn
+    return {"company_verified": False, **_cleared(profile, event, _VERIFIED_FIELDS)}
+
+
+def _verified_for_another(profile: Mapping[str, Any], name: str) -> bool:
+    """Whether the lead is verified for a company other than the one ``name`` means."""
+    verified = profile.get("company")
+    if profile.get("company_verified") is not True:
+        return False
+    if not isinstance(verified, str):
+        return True
+    if normalise(verified) == normalise(name):
+        return False  # the same company under another spelling
+    meant = lookup(name)
+    return meant is None or lookup(verified) is not meant  # or an alias of it
+
+
+def _cleared(
+    profile: Mapping[str, Any], event: leadlife.Event, fields: tuple[str, ...]
+) -> dict[str, None]:
+    """None for each of ``fields`` the profile holds, except those the event states itself."""
+    return {
+        field: None
+        for field in fields
+        if profile.get(field) is not None and field not in event.data
+    }

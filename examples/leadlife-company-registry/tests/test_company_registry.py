@@ -128,6 +128,52 @@ def test_withdrawal_spares_the_same_company_and_the_events_own_fields(
     assert not engine.failures
 
 
+def test_another_registered_company_drops_the_earlier_companys_size(
+    engine: leadlife.Engine,
+) -> None:
+    """Regression: switching a verified lead to another registered company kept the
+    earlier company's employees, sme and registered capital beside the new name, so
+    Acme Media became a 9,000-employee non-SME."""
+    engine.ingest(
+        {
+            "id": "v1",
+            "lead_id": "u1",
+            "type": "company_verified",
+            "at": T0,
+            "data": {
+                "company": "Huge Corp",
+                "industry": "retail",
+                "employees": 9000,
+                "sme": False,
+                "registered_capital": 5e8,
+            },
+        }
+    )
+    switched = {**form("e1", company="Acme Media", **CONTACT), "at": T0 + timedelta(hours=1)}
+    lead = engine.ingest(switched)
+    assert lead.profile["company"] == "Acme Media Co. Ltd."
+    assert lead.profile["industry"] == "advertising"
+    assert lead.profile["company_verified"] is True
+    sizes = ("employees", "sme", "registered_capital")
+    assert [lead.profile[field] for field in sizes] == [None, None, None]
+
+    # A size the event states itself is the new company's, and is kept.
+    stated = {
+        "id": "v2",
+        "lead_id": "u1",
+        "type": "company_verified",
+        "at": T0 + timedelta(hours=2),
+        "data": {"company": "gamma edu", "employees": 40},
+    }
+    lead = engine.ingest(stated)
+    assert (lead.profile["company"], lead.profile["employees"]) == ("Gamma Learning Ltd.", 40)
+    # The verified company under another spelling or an alias keeps its size.
+    for number, written in enumerate(["GAMMA LEARNING, LTD.", "gamma edu"]):
+        again = {**form(f"e{3 + number}", company=written), "at": T0 + timedelta(hours=3 + number)}
+        assert engine.ingest(again).profile["employees"] == 40
+    assert not engine.failures
+
+
 def test_a_late_unknown_company_withdraws_nothing(engine: leadlife.Engine) -> None:
     """A late event only fills missing fields: an older form naming an unknown company
     leaves a newer verification as it is."""

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import difflib
+import importlib
+import inspect
 import logging
 import os
 import time
 from collections.abc import Callable, Iterator
 from importlib import metadata
+from types import ModuleType
 from typing import Any
 
 import pluggy
@@ -28,6 +31,15 @@ WHOLE_HOOKS = frozenset({"leadlife_storage", "leadlife_rulebook", "leadlife_rout
 
 ENTRY_POINT_GROUP = "leadlife"
 _HOOK_NAMES = sorted(name for name in vars(hookspecs) if name.startswith("leadlife_"))
+# How close an undeclared name must be to a leadlife hook's to count as a misspelling
+# of it: refused at registration, and the only case a "did you mean" is offered. Every
+# hook shares the "leadlife_" prefix, so looser matches pair names that merely share
+# it (leadlife_on_stage is no leadlife_storage).
+_NEAR_MISS_CUTOFF = 0.85
+# leadlife's own built-ins (modules in leadlife.plugins), registered under
+# "leadlife.<module>": the answers of last resort.
+_BUILT_IN_MODULES = ("default_storage", "default_rulebook", "default_scorer")
+_BUILT_IN_MODULE_NAMES = frozenset(f"leadlife.plugins.{module}" for module in _BUILT_IN_MODULES)
 log = logging.getLogger("leadlife.plugins")
 trace_log = logging.getLogger("leadlife.hooks")
 
@@ -47,6 +59,8 @@ class LeadlifePluginManager(pluggy.PluginManager):
             self.enable_tracing()
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
+        # Before pluggy's register, so that a refused class leaves the manager as it was.
+        self._refuse_classes(plugin, name)
         try:
             result = super().register(plugin, name)
         except pluggy.PluginValidationError as exc:
@@ -66,19 +80,45 @@ class LeadlifePluginManager(pluggy.PluginManager):
             raise
         return result
 
+    def _refuse_classes(self, plugin: object, name: str | None) -> None:
+        """Refuse a class whose hook implementations are instance methods.
+
+        pluggy drops ``self`` from such a function's arguments and calls it on the
+        class, so the hook's first argument would land in ``self`` and every call fail
+        ("missing 1 required positional argument"). Static and class methods work on
+        the class, so a class made only of those is accepted.
+        """
+        if not isinstance(plugin, type):
+            return
+        for attr in dir(plugin):
+            if self.parse_hookimpl_opts(plugin, attr) is None:
+                continue
+            function = inspect.getattr_static(plugin, attr)
+            if isinstance(function, staticmethod | classmethod) or not inspect.isfunction(function):
+                continue
+            parameters = list(inspect.signature(function).parameters)
+            if parameters[:1] == ["self"]:
+                raise RegistrationError(
+                    name or self.get_canonical_name(plugin),
+                    attr,
+                    f"{plugin.__name__} is a class, and its {attr} takes self, which "
+                    "only an instance supplies. Fix: register an instance of it "
+                    f"({plugin.__name__}()), not the class",
+                )
+
     def _refuse_misspelt_hooks(self, plugin: object) -> None:
         """Refuse at once an implementation whose name is nearly a leadlife hook's;
         other undeclared names wait for :meth:`check_hooks` (a host may declare them)."""
         for caller in self.get_hookcallers(plugin) or ():
             if caller.has_spec():
                 continue
-            close = difflib.get_close_matches(caller.name, _HOOK_NAMES, n=1, cutoff=0.85)
+            meant = _hook_meant(caller.name)
             for impl in caller.get_hookimpls():
-                if close and impl.plugin is plugin and not impl.optionalhook:
+                if meant and impl.plugin is plugin and not impl.optionalhook:
                     raise RegistrationError(
                         impl.plugin_name,
                         caller.name,
-                        f"no hook specification declares it; did you mean {close[0]!r}?",
+                        f"no hook specification declares it; did you mean {meant!r}?",
                     )
 
     def check_hooks(self) -> None:
@@ -94,12 +134,12 @@ class LeadlifePluginManager(pluggy.PluginManager):
                 continue
             for impl in caller.get_hookimpls():
                 if not impl.optionalhook:
-                    close = difflib.get_close_matches(caller.name, _HOOK_NAMES, n=1)
+                    meant = _hook_meant(caller.name)
                     raise RegistrationError(
                         impl.plugin_name,
                         caller.name,
                         "no hook specification declares it"
-                        + (f"; did you mean {close[0]!r}?" if close else "")
+                        + (f"; did you mean {meant!r}?" if meant else "")
                         + " (leadlife's hooks are in leadlife.plugins.hookspecs; add your own "
                         "specifications before building the engine, and mark a hook of "
                         "another plugin system optionalhook=True)",
@@ -108,18 +148,31 @@ class LeadlifePluginManager(pluggy.PluginManager):
     def provide(self, hook_name: str) -> tuple[Any, str]:
         """Call a ``firstresult`` hook once: ``(answer, name of the plugin answering)``.
 
+        leadlife's built-ins are asked only after every other implementation answered
+        None: they are marked ``trylast`` themselves, and among ``trylast``
+        implementations pluggy asks the plugin registered first first, so a host's
+        storage or rulebook marked ``trylast`` would otherwise lose to them.
+
         A plugin whose implementation raises is named in a :class:`RegistrationError`.
         With hook wrappers, which may change the answer, the hook is called through
-        pluggy and the wrappers' plugins are named.
+        pluggy (in the order above) and the wrappers' plugins are named.
         """
         caller: pluggy.HookCaller = getattr(self.hook, hook_name)
         impls = caller.get_hookimpls()
+        # pluggy's list runs from the last asked to the first asked.
+        impls = [
+            *(impl for impl in impls if _is_built_in(impl.plugin)),
+            *(impl for impl in impls if not _is_built_in(impl.plugin)),
+        ]
         wrappers = [impl.plugin_name for impl in impls if impl.hookwrapper or impl.wrapper]
         if wrappers:
             names = ", ".join(repr(name) for name in reversed(wrappers))
             who = f"{names} (wrapping {hook_name})"
+            # Wrappers (built-ins have none) stay at the end of the list, where pluggy
+            # expects them; _hookexec keeps pluggy's tracing when it is on.
+            firstresult = bool(caller.spec is not None and caller.spec.opts.get("firstresult"))
             try:
-                return caller(), who
+                return self._hookexec(hook_name, impls, {}, firstresult), who
             except Exception as exc:
                 raise RegistrationError(who, hook_name, f"raised {exc!r}") from exc
         trace = self.trace_hooks
@@ -177,13 +230,22 @@ class LeadlifePluginManager(pluggy.PluginManager):
 
 
 def _default_plugins() -> list[tuple[str, object]]:
-    from leadlife.plugins import default_rulebook, default_scorer, default_storage
-
+    # Imported when a manager is built: they import the engine's modules.
     return [
-        ("leadlife.default_storage", default_storage),
-        ("leadlife.default_rulebook", default_rulebook),
-        ("leadlife.default_scorer", default_scorer),
+        (f"leadlife.{module}", importlib.import_module(f"leadlife.plugins.{module}"))
+        for module in _BUILT_IN_MODULES
     ]
+
+
+def _is_built_in(plugin: object) -> bool:
+    """Whether ``plugin`` is one of leadlife's built-in plugin modules."""
+    return isinstance(plugin, ModuleType) and plugin.__name__ in _BUILT_IN_MODULE_NAMES
+
+
+def _hook_meant(name: str) -> str | None:
+    """The leadlife hook an undeclared ``name`` is a misspelling of, if any."""
+    close = difflib.get_close_matches(name, _HOOK_NAMES, n=1, cutoff=_NEAR_MISS_CUTOFF)
+    return close[0] if close else None
 
 
 def get_plugin_manager(*, load_entrypoints: bool = True) -> LeadlifePluginManager:
@@ -200,7 +262,9 @@ def get_plugin_manager(*, load_entrypoints: bool = True) -> LeadlifePluginManage
         _load_entrypoints(pm)
     for name, plugin in _default_plugins():
         pm.register(plugin, name=name)
-    pm.check_hooks()
+    # No check_hooks() here: register refused the misspellings of leadlife's hooks
+    # already, and another undeclared name may be a hook the host declares on this
+    # manager before building its engine, which checks then.
     return pm
 
 
@@ -229,10 +293,15 @@ def _load_entrypoints(pm: LeadlifePluginManager) -> None:
                 f"names no installed plugin (installed: {', '.join(sorted(installed)) or 'none'}). "
                 "Fix the name, install the plugin, or leave it out of the allow-list",
             )
+    by_name: dict[str, list[metadata.EntryPoint]] = {}
     for entry_point in entry_points:
-        if allowed is not None and entry_point.name not in allowed:
+        by_name.setdefault(entry_point.name, []).append(entry_point)
+    for name, namesakes in by_name.items():
+        if allowed is not None and name not in allowed:
             continue
-        if pm.get_plugin(entry_point.name) is not None or pm.is_blocked(entry_point.name):
+        _refuse_namesakes(name, namesakes)
+        entry_point = namesakes[0]
+        if pm.is_blocked(name):
             continue
         try:
             plugin = entry_point.load()
@@ -253,6 +322,34 @@ def _load_entrypoints(pm: LeadlifePluginManager) -> None:
                 f"entry point {entry_point.value!r}",
                 f"{exc}. Fix the installed packages: one plugin, one entry point",
             ) from exc
+
+
+def _refuse_namesakes(name: str, entry_points: list[metadata.EntryPoint]) -> None:
+    """Refuse an entry-point name more than one installed package declares.
+
+    The name is the plugin's: only one of them could load, which one depending on the
+    order of ``sys.path``, and the other would be left out without a word (for a
+    storage plugin, the host's leads would go to the in-memory storage).
+    """
+    if len(entry_points) < 2:
+        return
+    origins: list[str] = []
+    for entry_point in entry_points:
+        dist = getattr(entry_point, "dist", None)
+        origin = (
+            f"{dist.name if dist is not None else 'an unknown package'} ({entry_point.value!r})"
+        )
+        if origin not in origins:  # the same package found twice is no clash
+            origins.append(origin)
+    if len(origins) > 1:
+        raise RegistrationError(
+            name,
+            f"entry-point group {ENTRY_POINT_GROUP!r}",
+            f"is declared by {len(origins)} installed packages: {', '.join(origins)}; "
+            "a plugin name can belong to one only. Fix: uninstall all but one of them, "
+            "or rename the entry point in one package's [project.entry-points.leadlife] "
+            "(and in LEADLIFE_PLUGINS, if it lists it)",
+        )
 
 
 def call_each(
