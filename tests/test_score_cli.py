@@ -449,6 +449,39 @@ def test_bad_rulebook_is_a_one_line_error(
 
 
 @pytest.mark.parametrize(
+    ("typo", "hint"),
+    [
+        # Regression: these were answered with keys a fit rule's when refuses in turn
+        # (not, any, within_days, min_count), whose error then said to remove them.
+        ('not_in = ["media"]', None),
+        ("any_of = []", None),
+        ("within = 7", None),
+        ("event_count = 2", None),
+        ("equal = 1", "equals"),
+        ('mathces = "free_mail"', "matches"),
+    ],
+)
+def test_a_fit_rules_typo_is_answered_with_a_key_a_fit_rule_takes(
+    tmp_path: Path, snapshot_csv: Path, typo: str, hint: str | None
+) -> None:
+    """The "did you mean" of a misspelt key of a fit rule's when names only field-test keys."""
+    rules_path = tmp_path / "rules.toml"
+    rules_path.write_text(
+        f'[[fit]]\nid = "a"\nwhen = {{ field = "industry", {typo} }}\npoints = 5\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "scored.csv"
+    result = run("--rules", str(rules_path), str(snapshot_csv), "-o", str(out), "--now", NOW_TEXT)
+    assert result.exit_code == 1
+    [line] = result.output.splitlines()
+    assert f"fit.0.when.{typo.split()[0]}: unknown key" in line
+    if hint is None:
+        assert "did you mean" not in line
+    else:
+        assert f"did you mean {hint!r}?" in line
+
+
+@pytest.mark.parametrize(
     ("content", "words"),
     [
         (None, "cannot read the file (No such file or directory)"),
