@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from leadlife.cli import main
@@ -117,6 +118,23 @@ def test_route_refuses_a_naive_moment(tmp_path: Path) -> None:
     code, output = run(tmp_path, "--at", "2026-11-02T09:00:00")
     assert code != 0
     assert "no timezone" in output
+
+
+@pytest.mark.parametrize(
+    "moment", ["9999-12-31T23:59:59Z", "1900-01-01T00:00:00+01:00", "0001-01-01T00:00:00+01:00"]
+)
+@pytest.mark.parametrize("csv", [CSV, "id,email\n"])
+def test_route_refuses_a_moment_outside_the_engines_years(
+    tmp_path: Path, moment: str, csv: str
+) -> None:
+    """Regression: an --at outside 1900-2999 (UTC) ended in a traceback on the first row,
+    and was taken without a word for a header-only file."""
+    code, output = run(tmp_path, "--at", moment, csv=csv)
+    assert code == 2
+    [line] = [line for line in output.splitlines() if line.startswith("Error: ")]
+    assert f"Invalid value for '--at': {moment!r} is outside the years 1900 to 2999" in line
+    assert "Traceback" not in output
+    assert not (tmp_path / "routed.csv").exists()
 
 
 def test_route_refuses_a_phone_region_the_metadata_does_not_know(tmp_path: Path) -> None:

@@ -412,6 +412,22 @@ def test_naive_now_is_refused(tmp_path: Path, snapshot_csv: Path) -> None:
     assert "is not an ISO 8601 date and time" in result.output
 
 
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"])
+def test_now_outside_the_engines_years_is_refused(
+    tmp_path: Path, snapshot_csv: Path, moment: str
+) -> None:
+    """Regression: --now 9999-12-31T23:59:59Z was taken, though route refuses such a moment
+    and the engine keeps time in 1900-2999 only."""
+    rules_path = write_rules(tmp_path / "rules.toml", RULES)
+    out = tmp_path / "scored.csv"
+    result = run("--rules", str(rules_path), str(snapshot_csv), "-o", str(out), "--now", moment)
+    assert result.exit_code == 2
+    assert f"Invalid value for '--now': {moment!r} is outside the years 1900 to 2999" in (
+        result.output
+    )
+    assert not out.exists()
+
+
 def test_now_defaults_to_the_current_time(tmp_path: Path, snapshot_csv: Path) -> None:
     """Without --now the leads are scored as of the current UTC time."""
     rules_path = write_rules(tmp_path / "rules.toml", RULES)

@@ -98,7 +98,8 @@ def _phone_region(ctx: click.Context, param: click.Parameter, value: str | None)
 
 
 def _aware_moment(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    """``--now``: an ISO 8601 date and time with its UTC offset; a naive one is refused."""
+    """``--now``, ``--at``: an ISO 8601 date and time with its UTC offset, in the years
+    the engine keeps time in; a naive one is refused."""
     if value is None:
         return None
     try:
@@ -111,6 +112,19 @@ def _aware_moment(ctx: click.Context, param: click.Parameter, value: str | None)
         raise click.BadParameter(
             f"{value!r} has no timezone; give its UTC offset, "
             f"e.g. {moment.isoformat()}+00:00 or {moment.isoformat()}Z"
+        )
+    from leadlife.clock import EARLIEST_TS, LATEST_TS
+
+    # Checked here, whatever the file holds: routing would fail on the first row
+    # (a header-only file not at all), and the rule scorer has no such limit.
+    try:
+        ts = moment.timestamp()
+    except (OverflowError, ValueError):  # a year 0 or 10000 in UTC
+        ts = float("nan")
+    if not EARLIEST_TS <= ts < LATEST_TS:
+        raise click.BadParameter(
+            f"{value!r} is outside the years 1900 to 2999 (UTC) the engine keeps time in; "
+            "give the moment you mean"
         )
     return moment
 
