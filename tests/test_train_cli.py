@@ -282,3 +282,24 @@ def test_tampered_model_is_refused_by_score(
     assert line.startswith(f"Error: {copy}: sha256 ")
     assert "does not match the sidecar" in line
     assert not out.exists()
+
+
+def test_score_names_a_model_file_that_is_not_there(
+    folder: Path, data_csv: Path, trained: tuple[Result, Path]
+) -> None:
+    """Regression: a version that was never saved, or a .joblib path with a typo, was
+    refused as a model file without a sidecar, whose origin cannot be checked."""
+    _, name = trained
+    out = folder / "never.csv"
+    result = run("score", "--model", f"{name}.v9.joblib", data_csv, "-o", out)
+    assert result.exit_code == 1
+    [line] = result.output.splitlines()
+    assert line.startswith(f"Error: {name}.v9.joblib: no such file: no version 9 of 'lead-scorer'")
+    assert "(saved versions: 1" in line
+    assert "sidecar" not in line
+    result = run("score", "--model", name.parent / "typo.joblib", data_csv, "-o", out)
+    assert result.exit_code == 1
+    [line] = result.output.splitlines()
+    assert line.startswith(f"Error: {name.parent / 'typo.joblib'}: no such file")
+    assert "origin" not in line
+    assert not out.exists()
