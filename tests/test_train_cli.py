@@ -74,8 +74,8 @@ def test_train_saves_a_model_and_a_report(folder: Path, trained: tuple[Result, P
     assert lines[0].startswith("Trained HistGradientBoostingClassifier on 720 leads in ")
     assert "holdout: 80 leads, " in lines[0]
     assert "ROC-AUC " in lines[0]
-    assert lines[1] == f"Saved {model_file} (sidecar lead-scorer.v1.joblib.json)"
-    assert lines[2].startswith(f"Wrote {folder / 'report'}: report.json, roc.png, ")
+    assert lines[1].startswith(f"Wrote {folder / 'report'}: report.json, roc.png, ")
+    assert lines[2] == f"Saved {model_file} (sidecar lead-scorer.v1.joblib.json)"
     sidecar = read_sidecar(model_file)
     assert sidecar["metrics"]["leads"] == 80
     assert [item["name"] for item in sidecar["features"]] == [
@@ -94,7 +94,7 @@ def test_train_reports_stages_on_stderr(trained: tuple[Result, Path]) -> None:
     result, _ = trained
     stages = [line.split()[0] for line in result.stderr.splitlines()]
     expected = ["Reading", "Cleaning", "Holding", "Checking", "Fitting", "Evaluating"]
-    assert stages == [*expected, "Saving", "Writing"]
+    assert stages == [*expected, "Writing", "Saving"]
     assert all(line.endswith(" ...") for line in result.stderr.splitlines())
 
 
@@ -303,3 +303,25 @@ def test_score_names_a_model_file_that_is_not_there(
     assert line.startswith(f"Error: {name.parent / 'typo.joblib'}: no such file")
     assert "origin" not in line
     assert not out.exists()
+
+
+def test_a_report_folder_that_cannot_be_written_saves_no_model(
+    folder: Path, data_csv: Path
+) -> None:
+    """Regression: --report in a place that cannot be written failed after the model was
+    saved, so the failed run left a version behind (and a rerun saved the next one)."""
+    blocker = folder / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    name = folder / "unreported"
+    args = ["train", data_csv, "--label", "Converted", "--min-positives", "50", "-o", name]
+    result = run(*args, "--report", blocker / "report")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()  # refused before reading the data
+    assert line.startswith(f"Error: --report {blocker / 'report'}: cannot write the report there")
+    assert not list(folder.glob("unreported*"))
+    # Checked by creating the folder: a run that fails later leaves it as it was.
+    result = run(*args, "--min-positives", "5000", "--report", folder / "new" / "report")
+    assert result.exit_code == 1
+    assert "needs at least 5000" in result.stderr
+    assert not (folder / "new").exists()

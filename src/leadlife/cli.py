@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -923,53 +924,90 @@ def train_command(
     def stage(message: str) -> None:
         click.echo(f"{message} ...", err=True)
 
-    started = time.perf_counter()
-    stage(f"Reading {data}")
-    frame = _readable(data)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    # Before minutes of fitting, and before anything is saved: a report that cannot
+    # be written fails the run, which must then leave no model behind.
+    created = [] if report_dir is None else _writable_folder(report_dir)
+    try:
+        started = time.perf_counter()
+        stage(f"Reading {data}")
+        frame = _readable(data)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = train(
+                    frame,
+                    label,
+                    estimator=estimator,
+                    test_size=test_size,
+                    search=search,
+                    n_iter=n_iter,
+                    cv=cv,
+                    min_positives=min_positives,
+                    random_state=seed,
+                    drop=drop,
+                    progress=stage,
+                )
+            except (ModelError, ValueError) as exc:
+                raise click.ClickException(_one_line(str(exc))) from None
+            finally:
+                _echo_warnings(caught)
+        elapsed = time.perf_counter() - started
+        inner = type(getattr(result.model, "estimator_", result.model)).__name__
+        click.echo(
+            f"Trained {inner} on {result.train_rows:,} leads in {elapsed:.1f} s; "
+            f"holdout: {result.report.summary()}"
+        )
+        if result.leaks:
+            names = ", ".join(repr(getattr(leak, "column", leak)) for leak in result.leaks)
+            click.echo(f"Leakage: {names}: each alone nearly separates the label; consider --drop")
+    except BaseException:
+        _remove_empty(created)  # a failed run leaves no empty report folder either
+        raise
+    if report_dir is not None:
+        # The report goes first: should it fail after all, no model version is left
+        # behind for a rerun to pass over.
+        stage(f"Writing the report to {report_dir}")
         try:
-            result = train(
-                frame,
-                label,
-                estimator=estimator,
-                test_size=test_size,
-                search=search,
-                n_iter=n_iter,
-                cv=cv,
-                min_positives=min_positives,
-                random_state=seed,
-                drop=drop,
-                progress=stage,
-            )
-        except (ModelError, ValueError) as exc:
-            raise click.ClickException(_one_line(str(exc))) from None
-        finally:
-            _echo_warnings(caught)
-    elapsed = time.perf_counter() - started
-    inner = type(getattr(result.model, "estimator_", result.model)).__name__
-    click.echo(
-        f"Trained {inner} on {result.train_rows:,} leads in {elapsed:.1f} s; "
-        f"holdout: {result.report.summary()}"
-    )
-    if result.leaks:
-        names = ", ".join(repr(getattr(leak, "column", leak)) for leak in result.leaks)
-        click.echo(f"Leakage: {names}: each alone nearly separates the label; consider --drop")
+            written = result.report.write(report_dir)
+        except OSError as exc:
+            raise click.ClickException(_report_error(report_dir, exc)) from None
+        click.echo(f"Wrote {report_dir}: {', '.join(path.name for path in written)}")
     stage("Saving the model")
     try:
         model_file = save_model(result, output)
     except OSError as exc:
         raise click.ClickException(f"{output}: cannot save there ({exc.strerror})") from None
     click.echo(f"Saved {model_file} (sidecar {model_file.name}.json)")
-    if report_dir is not None:
-        stage(f"Writing the report to {report_dir}")
-        try:
-            written = result.report.write(report_dir)
-        except OSError as exc:
-            raise click.ClickException(
-                f"{report_dir}: cannot write the report there ({exc.strerror})"
-            ) from None
-        click.echo(f"Wrote {report_dir}: {', '.join(path.name for path in written)}")
+
+
+def _report_error(report_dir: Path, exc: OSError) -> str:
+    return (
+        f"--report {report_dir}: cannot write the report there ({exc.strerror}); "
+        "give a folder you can write to"
+    )
+
+
+def _writable_folder(report_dir: Path) -> list[Path]:
+    """Create ``report_dir`` and check a file can be written in it, or a one-line error.
+
+    Returns the folders it created, outermost first."""
+    created = [folder for folder in (report_dir, *report_dir.parents) if not folder.exists()]
+    created.reverse()
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=report_dir):
+            pass
+    except OSError as exc:
+        _remove_empty(created)
+        raise click.ClickException(_report_error(report_dir, exc)) from None
+    return created
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in reversed(folders):
+        # Not created after all, or something was put there since: it stays.
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def _readable(data: Path) -> Any:
