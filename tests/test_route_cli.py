@@ -137,6 +137,33 @@ def test_route_refuses_a_moment_outside_the_engines_years(
     assert not (tmp_path / "routed.csv").exists()
 
 
+def test_route_keeps_the_empty_cells_of_a_one_column_file(tmp_path: Path) -> None:
+    """Regression: a one-column file's empty cell is a blank line, which was skipped:
+    2 of 3 leads were routed and written."""
+    code, output = run(tmp_path, "--at", AT, csv="phone\n13800138000\n\n13800138000\n")
+    assert code == 0, output
+    assert output.startswith("Routed 3 leads in ")
+    routed = pd.read_csv(tmp_path / "routed.csv", dtype=object, keep_default_na=False)
+    assert list(routed["phone"]) == ["13800138000", "", "13800138000"]
+
+
+def test_route_keeps_blank_names_and_refuses_repeated_ones(tmp_path: Path) -> None:
+    """Regression: a blank header name came out as 'Unnamed: 1', and a repeated one as
+    'x.1'; every column is a profile field a router may read, so a repeated name is
+    refused, in one line naming it."""
+    code, output = run(tmp_path, "--at", AT, csv="id,,company\nu1,x,Big Co\n")
+    assert code == 0, output
+    lines = (tmp_path / "routed.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "id,,company,router,team,owner,action,strategy,reason"
+    code, output = run(tmp_path, "--at", AT, csv="id,company,company\nu1,A,B\n")
+    assert code == 1
+    [line] = output.splitlines()
+    assert line.endswith(
+        "the header names 'company' more than once, and routing reads columns by name; "
+        "rename or remove the other columns of that name"
+    )
+
+
 def test_route_refuses_a_phone_region_the_metadata_does_not_know(tmp_path: Path) -> None:
     """Regression: --phone-region XX ran, and every national number went unrouted by
     region; the rulebook refuses such a region, and so does the command."""

@@ -213,6 +213,51 @@ def test_input_columns_are_kept_verbatim(tmp_path: Path) -> None:
     assert lines[2].startswith("u2,NA,,,")
 
 
+def test_a_one_column_file_keeps_its_empty_cells_as_rows(tmp_path: Path) -> None:
+    """Regression: in a file of one column an empty cell is a blank line, which pandas
+    skipped, so the output had fewer rows than the input and the lead was lost."""
+    source = tmp_path / "leads.csv"
+    source.write_text("email\na@qq.com\n\nb@corp.cn\n", encoding="utf-8")
+    rules_path = write_rules(tmp_path / "rules.toml", RULES)
+    out = tmp_path / "scored.csv"
+    for size in ("1", "2", "50"):
+        args = ["--rules", str(rules_path), str(source), "-o", str(out), "--now", NOW_TEXT]
+        result = run(*args, "--chunk-size", size)
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith("Scored 3 leads in ")
+        lines = out.read_text(encoding="utf-8").splitlines()
+        assert [line.split(",")[0] for line in lines] == ["email", "a@qq.com", "", "b@corp.cn"]
+
+
+def test_header_names_are_written_back_as_read(tmp_path: Path) -> None:
+    """Regression: a repeated name came out as 'note.1' and a blank one as 'Unnamed: 3'."""
+    source = tmp_path / "leads.csv"
+    source.write_text("lead_id,note,note,,industry,score\nu1,a,b,c,media,7\n", encoding="utf-8")
+    rules_path = write_rules(tmp_path / "rules.toml", RULES)
+    out = tmp_path / "scored.csv"
+    result = run("--rules", str(rules_path), str(source), "-o", str(out), "--now", NOW_TEXT)
+    assert result.exit_code == 0, result.output
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "lead_id,note,note,,industry,score,fit,engagement,grade"
+    assert lines[1].startswith("u1,a,b,c,media,20.0,20.0,")
+
+
+def test_a_column_the_rules_read_named_twice_is_refused(tmp_path: Path) -> None:
+    """Regression: of two 'industry' columns the rules silently read only the first."""
+    source = tmp_path / "leads.csv"
+    source.write_text("industry,industry,note,note\nretail,media,a,b\n", encoding="utf-8")
+    rules_path = write_rules(tmp_path / "rules.toml", RULES)
+    out = tmp_path / "scored.csv"
+    result = run("--rules", str(rules_path), str(source), "-o", str(out), "--now", NOW_TEXT)
+    assert result.exit_code == 1
+    [line] = [line for line in result.output.splitlines() if not line.startswith("Note: ")]
+    assert line == (
+        f"Error: {source}: the header names 'industry' more than once, and the rules read "
+        "columns by name; rename or remove the other columns of that name"
+    )
+    assert not out.exists()
+
+
 def test_reasons_column(tmp_path: Path, snapshot_csv: Path) -> None:
     """--reasons K adds score_frame's reasons text; without it there is no reasons column."""
     rules = ScoringRules.from_dict(RULES)

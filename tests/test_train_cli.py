@@ -325,3 +325,19 @@ def test_a_report_folder_that_cannot_be_written_saves_no_model(
     assert result.exit_code == 1
     assert "needs at least 5000" in result.stderr
     assert not (folder / "new").exists()
+
+
+def test_score_refuses_a_column_the_model_reads_named_twice(
+    folder: Path, trained: tuple[Result, Path]
+) -> None:
+    """Regression: of two 'visits' columns the model silently read only the first (and the
+    output called the second 'visits.1')."""
+    _, name = trained
+    source = folder / "twice.csv"
+    source.write_text("visits,visits,city,note,note\n3,9,Pune,a,b\n", encoding="utf-8")
+    out = folder / "twice-scored.csv"
+    result = run("score", "--model", name, source, "-o", out)
+    assert result.exit_code == 1
+    [line] = [line for line in result.output.splitlines() if not line.startswith("Note: ")]
+    assert line.startswith(f"Error: {source}: the header names 'visits' more than once")
+    assert not out.exists()

@@ -10,7 +10,7 @@ import tempfile
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
@@ -302,6 +302,9 @@ def route(
     routers: Counter[str] = Counter()
 
     def route_chunk(number: int, chunk: pd.DataFrame) -> pd.DataFrame:
+        if number == 0:
+            # Every column is a profile field some router (a plugin's too) may read.
+            _refuse_twice(chunk.columns, chunk.columns, leads, "routing reads")
         routed = routing.route_frame(_routing_frame(chunk, phone_region), moment)
         routers.update(name for name in routed["router"] if name is not None)
         kept = chunk.drop(columns=[c for c in routed.columns if c in chunk.columns])
@@ -381,6 +384,7 @@ def _score_csv(
 
     def score_chunk(number: int, chunk: pd.DataFrame) -> pd.DataFrame:
         if number == 0:
+            _refuse_twice(chunk.columns, rules.columns, leads, "the rules read")
             _warn_missing(chunk.columns, rules, leads)
         frame = _snapshot(chunk, rules, converters, leads)
         scored = score_frame(frame, rules, now, reasons=reasons)
@@ -470,22 +474,42 @@ def _progress(size: int, stream: TextIO) -> Any:
 
 
 def _chunks(raw: BinaryIO, leads: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
-    """The CSV's rows as text, ``chunk_size`` at a time; a bad file is a one-line error."""
+    """The CSV's rows as text, ``chunk_size`` at a time; a bad file is a one-line error.
+
+    The columns are named as the header names them, a repeated or blank name too
+    (pandas would read them as ``x.1`` and ``Unnamed: 2``), so they are written back
+    as they were read. Every row is a lead: in a file of one column an empty cell is
+    a blank line, which stays a row there (elsewhere a blank line is skipped).
+    """
     import pandas as pd
 
+    text: dict[str, Any] = {
+        "dtype": object,
+        "na_filter": False,
+        "index_col": False,
+        "encoding": "utf-8",
+    }
     try:
         with warnings.catch_warnings():
             # More fields than the header would otherwise be dropped, or made an index.
             warnings.simplefilter("error", pd.errors.ParserWarning)
+            header = pd.read_csv(raw, header=None, nrows=1, **text)
+            names = ["" if name is None else str(name) for name in header.iloc[0].tolist()]
+            one_column = len(names) == 1
+            raw.seek(0)
             reader = pd.read_csv(
                 raw,
                 chunksize=chunk_size,
-                dtype=object,
-                na_filter=False,
-                index_col=False,
-                encoding="utf-8",
+                header=0,
+                names=range(len(names)),
+                skip_blank_lines=not one_column,
+                # Only blank lines before the header are not rows, in one column too.
+                skiprows=_leading_blank_lines(raw) if one_column else None,
+                **text,
             )
-            yield from reader
+            for chunk in reader:
+                chunk.columns = pd.Index(names, dtype=object)
+                yield chunk
     except UnicodeDecodeError:
         raise click.ClickException(f"{leads}: not UTF-8 text; save it as UTF-8") from None
     except pd.errors.ParserWarning:
@@ -493,7 +517,32 @@ def _chunks(raw: BinaryIO, leads: Path, chunk_size: int) -> Iterator[pd.DataFram
             f"{leads}: a row has more fields than the header has names; name every column"
         ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        if re.search(r"Expected \d+ fields? in line \d+, saw \d+", str(exc)):
+            raise click.ClickException(
+                f"{leads}: a row has more fields than the header has names; name every column"
+            ) from None
         raise click.ClickException(f"{leads}: {_one_line(str(exc))}") from None
+
+
+def _leading_blank_lines(raw: BinaryIO) -> int:
+    """How many empty lines come before the CSV's header (``raw`` is left at the start)."""
+    start = raw.read(64 * 1024).removeprefix(b"\xef\xbb\xbf")
+    raw.seek(0)
+    blank = start[: len(start) - len(start.lstrip(b"\r\n"))]
+    return blank.count(b"\n")
+
+
+def _refuse_twice(columns: pd.Index, read: Iterable[str], leads: Path, reader: str) -> None:
+    """A one-line error when a column that ``reader`` reads by name is named twice: which
+    one it means cannot be told, and reading only the first would pass silently."""
+    counts = Counter(columns)
+    twice = [name for name in dict.fromkeys(read) if counts[name] > 1]
+    if twice:
+        names = ", ".join(repr(name) for name in twice)
+        raise click.ClickException(
+            f"{leads}: the header names {names} more than once, and {reader} columns by "
+            "name; rename or remove the other columns of that name"
+        )
 
 
 def _warn_missing(columns: pd.Index, rules: ScoringRules, leads: Path) -> None:
@@ -678,7 +727,9 @@ def _score_with_model(
 
     def score_chunk(number: int, chunk: pd.DataFrame) -> pd.DataFrame:
         if number == 0:
-            _note_missing([name for name, _ in features], chunk.columns, leads, "the model reads")
+            names = [name for name, _ in features]
+            _refuse_twice(chunk.columns, names, leads, "the model reads")
+            _note_missing(names, chunk.columns, leads, "the model reads")
         frame = _model_frame(chunk, features, leads)
         try:
             scored = model.score_frame(frame, reasons=explain)
