@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -580,6 +583,36 @@ def test_bad_leads_file_is_a_one_line_error(
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["rules.toml", *(["leads.csv"] if content is not None else [])]
     )
+
+
+def test_a_terminated_run_leaves_no_partial_file(tmp_path: Path) -> None:
+    """Regression: SIGTERM (timeout, a cancelled CI job) killed the command without
+    unwinding, and the hidden .part file of the output stayed beside it."""
+    rules_path = write_rules(tmp_path / "rules.toml", RULES)
+    source = tmp_path / "leads.csv"
+    source.write_text(
+        "industry,n.download,last.download\n" + "media,3,1793523600\n" * 1_000_000,
+        encoding="utf-8",
+    )
+    out = tmp_path / "scored.csv"
+    args = ["--rules", str(rules_path), str(source), "-o", str(out), "--now", NOW_TEXT]
+    env = {**os.environ, "PYTHONPATH": str(Path(leadlife.__file__).parents[1])}
+    command = [sys.executable, "-m", "leadlife", "score", *args, "--chunk-size", "100"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".scored.csv.*.part")):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.3)  # well into the writing
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert b"Traceback" not in stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["leads.csv", "rules.toml"]
 
 
 def test_version_does_not_import_pandas() -> None:

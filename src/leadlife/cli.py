@@ -414,7 +414,7 @@ def _write_scored(
         raw = open(leads, "rb")  # noqa: SIM115 - a with block closes it just below
     except OSError as exc:
         raise click.ClickException(f"{leads}: cannot read the file ({exc.strerror})") from None
-    with raw:
+    with raw, _sigterm_as_exit():
         try:
             fd, part = tempfile.mkstemp(
                 dir=output.parent, prefix=f".{output.name}.", suffix=".part"
@@ -440,6 +440,33 @@ def _write_scored(
         finally:
             Path(part).unlink(missing_ok=True)
     return rows
+
+
+@contextlib.contextmanager
+def _sigterm_as_exit() -> Iterator[None]:
+    """SIGTERM (a timeout, a cancelled CI job) ends the command as an exception does.
+
+    Its default action kills the interpreter without unwinding, so the ``finally``
+    that removes the partial output would not run; here it raises SystemExit(143),
+    the status a shell reports for SIGTERM. The previous handler is put back after.
+    """
+    import signal
+
+    terminate = signal.SIGTERM
+
+    def exit_on_term(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(terminate, exit_on_term)
+    except ValueError:  # not the main thread (an embedding host): leave it alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        # None: a handler set outside Python, which cannot be put back; the default is.
+        signal.signal(terminate, signal.SIG_DFL if previous is None else previous)
 
 
 def _with_scores(
