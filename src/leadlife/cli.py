@@ -72,7 +72,8 @@ def demo(leads: int, days: int, seed: int) -> None:
         f"Ingested {report.accepted} events of {len(result.engine.storage)} leads "
         f"({report.duplicates} duplicates, "
         f"{len(report.rejected)} rejected); {report.stage_changes} stage changes on ingest, "
-        f"{result.tick_changes} from {result.ticks} daily ticks; "
+        # Daily while events come in, then once at the world's end: not one per day.
+        f"{result.tick_changes} from {result.ticks} ticks; "
         f"{sum(result.notices_by_kind.values())} notices."
     )
     click.echo("")
