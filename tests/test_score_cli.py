@@ -279,6 +279,30 @@ def test_reasons_column(tmp_path: Path, snapshot_csv: Path) -> None:
     assert "points.download" not in scored.columns
 
 
+def test_reasons_leave_out_contributions_that_round_to_zero(tmp_path: Path) -> None:
+    """Regression: a download decayed to 7.4e-208 points was listed as a reason,
+    'download +7.40638e-208', though the engagement column reads 0.0."""
+    rules_path = tmp_path / "rules.toml"
+    rules_path.write_text(
+        'half_life_days = 30\n[[fit]]\nid = "media"\n'
+        'when = { field = "industry", equals = "media" }\npoints = 20\n'
+        '[[engagement]]\nid = "download"\nwhen = { event = "download" }\npoints = 5\n',
+        encoding="utf-8",
+    )
+    source = tmp_path / "leads.csv"
+    source.write_text(
+        "industry,n.download,last.download\nmedia,3,0\nmedia,3,-1000000000000\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "scored.csv"
+    args = ["--rules", str(rules_path), str(source), "-o", str(out), "--reasons", "3"]
+    result = run(*args, "--now", "2026-11-02T09:00:00Z")
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert list(scored["engagement"]) == ["0.0", "0.0"]
+    assert list(scored["reasons"]) == ["media +20", "media +20"]
+
+
 def test_chunk_size_does_not_change_the_output(tmp_path: Path, snapshot_csv: Path) -> None:
     """Scoring one row at a time writes the same file as scoring all rows at once."""
     rules_path = write_rules(tmp_path / "rules.toml", RULES)
