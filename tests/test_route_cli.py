@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import click
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -175,3 +177,20 @@ def test_route_refuses_a_phone_region_the_metadata_does_not_know(tmp_path: Path)
     assert code == 0, output
     routed = pd.read_csv(tmp_path / "routed.csv", dtype=object, keep_default_na=False)
     assert routed["router"][2] == "region"
+
+
+def test_route_labels_its_progress_bar_routing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: a large file routed on a terminal showed a bar labelled "Scoring"."""
+    labels: list[str | None] = []
+    progressbar = click.progressbar
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        labels.append(kwargs.get("label"))
+        return progressbar(*args, **kwargs)
+
+    monkeypatch.setattr(click, "progressbar", recording)
+    code, output = run(tmp_path, "--at", AT)
+    assert code == 0, output
+    assert labels == ["Routing"]

@@ -312,7 +312,7 @@ def route(
         return pandas.concat([kept, routed.fillna("")], axis=1)
 
     started = time.perf_counter()
-    rows = _write_scored(leads, output, chunk_size, route_chunk)
+    rows = _write_scored(leads, output, chunk_size, route_chunk, label="Routing")
     elapsed = time.perf_counter() - started
     rate = rows / elapsed if elapsed > 0 else 0.0
     decided = ", ".join(f"{name} {count:,}" for name, count in routers.most_common())
@@ -401,8 +401,12 @@ def _write_scored(
     output: Path,
     chunk_size: int,
     score_chunk: Callable[[int, pd.DataFrame], pd.DataFrame],
+    *,
+    label: str = "Scoring",
 ) -> int:
     """Read ``leads`` a chunk at a time, write ``score_chunk(number, chunk)`` of each.
+
+    ``label`` names the work on the progress bar.
 
     The output is written to a temporary file beside ``output`` and moved over it at
     the end, so a failure half-way leaves no half-written file behind. Returns the
@@ -425,7 +429,7 @@ def _write_scored(
         try:
             with (
                 open(fd, "w", encoding="utf-8", newline="") as handle,
-                _progress(size, stderr) as bar,
+                _progress(size, stderr, label) as bar,
             ):
                 for number, chunk in enumerate(_chunks(raw, leads, chunk_size)):
                     out = score_chunk(number, chunk)
@@ -495,10 +499,10 @@ def _with_scores(
     return pd.concat([kept, added], axis=1)
 
 
-def _progress(size: int, stream: TextIO) -> Any:
+def _progress(size: int, stream: TextIO, label: str) -> Any:
     """A progress bar over the input's bytes, shown only on a terminal for large inputs."""
     hidden = size < _PROGRESS_BYTES or not stream.isatty()
-    return click.progressbar(length=max(size, 1), label="Scoring", file=stream, hidden=hidden)
+    return click.progressbar(length=max(size, 1), label=label, file=stream, hidden=hidden)
 
 
 def _chunks(raw: BinaryIO, leads: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
