@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from click.testing import CliRunner
 
 import leadlife
@@ -34,6 +36,27 @@ def test_demo_says_how_many_leads_sent_events() -> None:
     assert lines[0].startswith("Synthetic world: 200 leads, 14 days")
     assert " events of 198 leads (" in lines[1]
     assert lines[14].split() == ["leads", "198"]  # the funnel's total
+
+
+def test_demo_counts_its_ticks_as_the_docs_say() -> None:
+    """Regression: the demo printed "315 daily ticks" for a 365-day world; it ticks daily
+    while events come in and once at the world's end, as docs/cli.md now says."""
+    from datetime import datetime, timedelta
+
+    from leadlife.demo import World, generate_events, run_demo
+
+    world = World(leads=20, days=365, seed=1)
+    last = max(datetime.fromisoformat(str(event["at"])) for event in generate_events(world))
+    days_with_events = (last - world.start) // timedelta(days=1)
+    assert days_with_events + 1 < 365  # the world's events stop early
+    ticks = run_demo(world).ticks
+    assert ticks == days_with_events + 1
+    result = CliRunner().invoke(main, ["demo", "--leads", "20", "--days", "365", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert f" from {ticks} ticks; " in result.output.splitlines()[1]
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    said = "ticks the engine once per simulated day while events come in, then once more at"
+    assert said in " ".join(docs.split())
 
 
 def test_demo_refuses_a_world_past_the_engines_years_up_front() -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import click
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from leadlife.cli import main
@@ -119,6 +122,50 @@ def test_route_refuses_a_naive_moment(tmp_path: Path) -> None:
     assert "no timezone" in output
 
 
+@pytest.mark.parametrize(
+    "moment", ["9999-12-31T23:59:59Z", "1900-01-01T00:00:00+01:00", "0001-01-01T00:00:00+01:00"]
+)
+@pytest.mark.parametrize("csv", [CSV, "id,email\n"])
+def test_route_refuses_a_moment_outside_the_engines_years(
+    tmp_path: Path, moment: str, csv: str
+) -> None:
+    """Regression: an --at outside 1900-2999 (UTC) ended in a traceback on the first row,
+    and was taken without a word for a header-only file."""
+    code, output = run(tmp_path, "--at", moment, csv=csv)
+    assert code == 2
+    [line] = [line for line in output.splitlines() if line.startswith("Error: ")]
+    assert f"Invalid value for '--at': {moment!r} is outside the years 1900 to 2999" in line
+    assert "Traceback" not in output
+    assert not (tmp_path / "routed.csv").exists()
+
+
+def test_route_keeps_the_empty_cells_of_a_one_column_file(tmp_path: Path) -> None:
+    """Regression: a one-column file's empty cell is a blank line, which was skipped:
+    2 of 3 leads were routed and written."""
+    code, output = run(tmp_path, "--at", AT, csv="phone\n13800138000\n\n13800138000\n")
+    assert code == 0, output
+    assert output.startswith("Routed 3 leads in ")
+    routed = pd.read_csv(tmp_path / "routed.csv", dtype=object, keep_default_na=False)
+    assert list(routed["phone"]) == ["13800138000", "", "13800138000"]
+
+
+def test_route_keeps_blank_names_and_refuses_repeated_ones(tmp_path: Path) -> None:
+    """Regression: a blank header name came out as 'Unnamed: 1', and a repeated one as
+    'x.1'; every column is a profile field a router may read, so a repeated name is
+    refused, in one line naming it."""
+    code, output = run(tmp_path, "--at", AT, csv="id,,company\nu1,x,Big Co\n")
+    assert code == 0, output
+    lines = (tmp_path / "routed.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "id,,company,router,team,owner,action,strategy,reason"
+    code, output = run(tmp_path, "--at", AT, csv="id,company,company\nu1,A,B\n")
+    assert code == 1
+    [line] = output.splitlines()
+    assert line.endswith(
+        "the header names 'company' more than once, and routing reads columns by name; "
+        "rename or remove the other columns of that name"
+    )
+
+
 def test_route_refuses_a_phone_region_the_metadata_does_not_know(tmp_path: Path) -> None:
     """Regression: --phone-region XX ran, and every national number went unrouted by
     region; the rulebook refuses such a region, and so does the command."""
@@ -130,3 +177,20 @@ def test_route_refuses_a_phone_region_the_metadata_does_not_know(tmp_path: Path)
     assert code == 0, output
     routed = pd.read_csv(tmp_path / "routed.csv", dtype=object, keep_default_na=False)
     assert routed["router"][2] == "region"
+
+
+def test_route_labels_its_progress_bar_routing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: a large file routed on a terminal showed a bar labelled "Scoring"."""
+    labels: list[str | None] = []
+    progressbar = click.progressbar
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        labels.append(kwargs.get("label"))
+        return progressbar(*args, **kwargs)
+
+    monkeypatch.setattr(click, "progressbar", recording)
+    code, output = run(tmp_path, "--at", AT)
+    assert code == 0, output
+    assert labels == ["Routing"]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -213,6 +216,51 @@ def test_input_columns_are_kept_verbatim(tmp_path: Path) -> None:
     assert lines[2].startswith("u2,NA,,,")
 
 
+def test_a_one_column_file_keeps_its_empty_cells_as_rows(tmp_path: Path) -> None:
+    """Regression: in a file of one column an empty cell is a blank line, which pandas
+    skipped, so the output had fewer rows than the input and the lead was lost."""
+    source = tmp_path / "leads.csv"
+    source.write_text("email\na@qq.com\n\nb@corp.cn\n", encoding="utf-8")
+    rules_path = write_rules(tmp_path / "rules.toml", RULES)
+    out = tmp_path / "scored.csv"
+    for size in ("1", "2", "50"):
+        args = ["--rules", str(rules_path), str(source), "-o", str(out), "--now", NOW_TEXT]
+        result = run(*args, "--chunk-size", size)
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith("Scored 3 leads in ")
+        lines = out.read_text(encoding="utf-8").splitlines()
+        assert [line.split(",")[0] for line in lines] == ["email", "a@qq.com", "", "b@corp.cn"]
+
+
+def test_header_names_are_written_back_as_read(tmp_path: Path) -> None:
+    """Regression: a repeated name came out as 'note.1' and a blank one as 'Unnamed: 3'."""
+    source = tmp_path / "leads.csv"
+    source.write_text("lead_id,note,note,,industry,score\nu1,a,b,c,media,7\n", encoding="utf-8")
+    rules_path = write_rules(tmp_path / "rules.toml", RULES)
+    out = tmp_path / "scored.csv"
+    result = run("--rules", str(rules_path), str(source), "-o", str(out), "--now", NOW_TEXT)
+    assert result.exit_code == 0, result.output
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "lead_id,note,note,,industry,score,fit,engagement,grade"
+    assert lines[1].startswith("u1,a,b,c,media,20.0,20.0,")
+
+
+def test_a_column_the_rules_read_named_twice_is_refused(tmp_path: Path) -> None:
+    """Regression: of two 'industry' columns the rules silently read only the first."""
+    source = tmp_path / "leads.csv"
+    source.write_text("industry,industry,note,note\nretail,media,a,b\n", encoding="utf-8")
+    rules_path = write_rules(tmp_path / "rules.toml", RULES)
+    out = tmp_path / "scored.csv"
+    result = run("--rules", str(rules_path), str(source), "-o", str(out), "--now", NOW_TEXT)
+    assert result.exit_code == 1
+    [line] = [line for line in result.output.splitlines() if not line.startswith("Note: ")]
+    assert line == (
+        f"Error: {source}: the header names 'industry' more than once, and the rules read "
+        "columns by name; rename or remove the other columns of that name"
+    )
+    assert not out.exists()
+
+
 def test_reasons_column(tmp_path: Path, snapshot_csv: Path) -> None:
     """--reasons K adds score_frame's reasons text; without it there is no reasons column."""
     rules = ScoringRules.from_dict(RULES)
@@ -229,6 +277,30 @@ def test_reasons_column(tmp_path: Path, snapshot_csv: Path) -> None:
     assert scored.loc["agency", "reasons"].count(",") == 1  # two reasons
     assert scored.loc["blank", "reasons"] == ""
     assert "points.download" not in scored.columns
+
+
+def test_reasons_leave_out_contributions_that_round_to_zero(tmp_path: Path) -> None:
+    """Regression: a download decayed to 7.4e-208 points was listed as a reason,
+    'download +7.40638e-208', though the engagement column reads 0.0."""
+    rules_path = tmp_path / "rules.toml"
+    rules_path.write_text(
+        'half_life_days = 30\n[[fit]]\nid = "media"\n'
+        'when = { field = "industry", equals = "media" }\npoints = 20\n'
+        '[[engagement]]\nid = "download"\nwhen = { event = "download" }\npoints = 5\n',
+        encoding="utf-8",
+    )
+    source = tmp_path / "leads.csv"
+    source.write_text(
+        "industry,n.download,last.download\nmedia,3,0\nmedia,3,-1000000000000\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "scored.csv"
+    args = ["--rules", str(rules_path), str(source), "-o", str(out), "--reasons", "3"]
+    result = run(*args, "--now", "2026-11-02T09:00:00Z")
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert list(scored["engagement"]) == ["0.0", "0.0"]
+    assert list(scored["reasons"]) == ["media +20", "media +20"]
 
 
 def test_chunk_size_does_not_change_the_output(tmp_path: Path, snapshot_csv: Path) -> None:
@@ -412,6 +484,22 @@ def test_naive_now_is_refused(tmp_path: Path, snapshot_csv: Path) -> None:
     assert "is not an ISO 8601 date and time" in result.output
 
 
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"])
+def test_now_outside_the_engines_years_is_refused(
+    tmp_path: Path, snapshot_csv: Path, moment: str
+) -> None:
+    """Regression: --now 9999-12-31T23:59:59Z was taken, though route refuses such a moment
+    and the engine keeps time in 1900-2999 only."""
+    rules_path = write_rules(tmp_path / "rules.toml", RULES)
+    out = tmp_path / "scored.csv"
+    result = run("--rules", str(rules_path), str(snapshot_csv), "-o", str(out), "--now", moment)
+    assert result.exit_code == 2
+    assert f"Invalid value for '--now': {moment!r} is outside the years 1900 to 2999" in (
+        result.output
+    )
+    assert not out.exists()
+
+
 def test_now_defaults_to_the_current_time(tmp_path: Path, snapshot_csv: Path) -> None:
     """Without --now the leads are scored as of the current UTC time."""
     rules_path = write_rules(tmp_path / "rules.toml", RULES)
@@ -446,6 +534,39 @@ def test_bad_rulebook_is_a_one_line_error(
     assert line.startswith(f"Error: rulebook {rules_path}: ")
     assert words in line
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("typo", "hint"),
+    [
+        # Regression: these were answered with keys a fit rule's when refuses in turn
+        # (not, any, within_days, min_count), whose error then said to remove them.
+        ('not_in = ["media"]', None),
+        ("any_of = []", None),
+        ("within = 7", None),
+        ("event_count = 2", None),
+        ("equal = 1", "equals"),
+        ('mathces = "free_mail"', "matches"),
+    ],
+)
+def test_a_fit_rules_typo_is_answered_with_a_key_a_fit_rule_takes(
+    tmp_path: Path, snapshot_csv: Path, typo: str, hint: str | None
+) -> None:
+    """The "did you mean" of a misspelt key of a fit rule's when names only field-test keys."""
+    rules_path = tmp_path / "rules.toml"
+    rules_path.write_text(
+        f'[[fit]]\nid = "a"\nwhen = {{ field = "industry", {typo} }}\npoints = 5\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "scored.csv"
+    result = run("--rules", str(rules_path), str(snapshot_csv), "-o", str(out), "--now", NOW_TEXT)
+    assert result.exit_code == 1
+    [line] = result.output.splitlines()
+    assert f"fit.0.when.{typo.split()[0]}: unknown key" in line
+    if hint is None:
+        assert "did you mean" not in line
+    else:
+        assert f"did you mean {hint!r}?" in line
 
 
 @pytest.mark.parametrize(
@@ -486,6 +607,36 @@ def test_bad_leads_file_is_a_one_line_error(
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["rules.toml", *(["leads.csv"] if content is not None else [])]
     )
+
+
+def test_a_terminated_run_leaves_no_partial_file(tmp_path: Path) -> None:
+    """Regression: SIGTERM (timeout, a cancelled CI job) killed the command without
+    unwinding, and the hidden .part file of the output stayed beside it."""
+    rules_path = write_rules(tmp_path / "rules.toml", RULES)
+    source = tmp_path / "leads.csv"
+    source.write_text(
+        "industry,n.download,last.download\n" + "media,3,1793523600\n" * 1_000_000,
+        encoding="utf-8",
+    )
+    out = tmp_path / "scored.csv"
+    args = ["--rules", str(rules_path), str(source), "-o", str(out), "--now", NOW_TEXT]
+    env = {**os.environ, "PYTHONPATH": str(Path(leadlife.__file__).parents[1])}
+    command = [sys.executable, "-m", "leadlife", "score", *args, "--chunk-size", "100"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".scored.csv.*.part")):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.3)  # well into the writing
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert b"Traceback" not in stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["leads.csv", "rules.toml"]
 
 
 def test_version_does_not_import_pandas() -> None:

@@ -74,8 +74,8 @@ def test_train_saves_a_model_and_a_report(folder: Path, trained: tuple[Result, P
     assert lines[0].startswith("Trained HistGradientBoostingClassifier on 720 leads in ")
     assert "holdout: 80 leads, " in lines[0]
     assert "ROC-AUC " in lines[0]
-    assert lines[1] == f"Saved {model_file} (sidecar lead-scorer.v1.joblib.json)"
-    assert lines[2].startswith(f"Wrote {folder / 'report'}: report.json, roc.png, ")
+    assert lines[1].startswith(f"Wrote {folder / 'report'}: report.json, roc.png, ")
+    assert lines[2] == f"Saved {model_file} (sidecar lead-scorer.v1.joblib.json)"
     sidecar = read_sidecar(model_file)
     assert sidecar["metrics"]["leads"] == 80
     assert [item["name"] for item in sidecar["features"]] == [
@@ -94,7 +94,7 @@ def test_train_reports_stages_on_stderr(trained: tuple[Result, Path]) -> None:
     result, _ = trained
     stages = [line.split()[0] for line in result.stderr.splitlines()]
     expected = ["Reading", "Cleaning", "Holding", "Checking", "Fitting", "Evaluating"]
-    assert stages == [*expected, "Saving", "Writing"]
+    assert stages == [*expected, "Writing", "Saving"]
     assert all(line.endswith(" ...") for line in result.stderr.splitlines())
 
 
@@ -281,4 +281,63 @@ def test_tampered_model_is_refused_by_score(
     [line] = result.output.splitlines()
     assert line.startswith(f"Error: {copy}: sha256 ")
     assert "does not match the sidecar" in line
+    assert not out.exists()
+
+
+def test_score_names_a_model_file_that_is_not_there(
+    folder: Path, data_csv: Path, trained: tuple[Result, Path]
+) -> None:
+    """Regression: a version that was never saved, or a .joblib path with a typo, was
+    refused as a model file without a sidecar, whose origin cannot be checked."""
+    _, name = trained
+    out = folder / "never.csv"
+    result = run("score", "--model", f"{name}.v9.joblib", data_csv, "-o", out)
+    assert result.exit_code == 1
+    [line] = result.output.splitlines()
+    assert line.startswith(f"Error: {name}.v9.joblib: no such file: no version 9 of 'lead-scorer'")
+    assert "(saved versions: 1" in line
+    assert "sidecar" not in line
+    result = run("score", "--model", name.parent / "typo.joblib", data_csv, "-o", out)
+    assert result.exit_code == 1
+    [line] = result.output.splitlines()
+    assert line.startswith(f"Error: {name.parent / 'typo.joblib'}: no such file")
+    assert "origin" not in line
+    assert not out.exists()
+
+
+def test_a_report_folder_that_cannot_be_written_saves_no_model(
+    folder: Path, data_csv: Path
+) -> None:
+    """Regression: --report in a place that cannot be written failed after the model was
+    saved, so the failed run left a version behind (and a rerun saved the next one)."""
+    blocker = folder / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    name = folder / "unreported"
+    args = ["train", data_csv, "--label", "Converted", "--min-positives", "50", "-o", name]
+    result = run(*args, "--report", blocker / "report")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()  # refused before reading the data
+    assert line.startswith(f"Error: --report {blocker / 'report'}: cannot write the report there")
+    assert not list(folder.glob("unreported*"))
+    # Checked by creating the folder: a run that fails later leaves it as it was.
+    result = run(*args, "--min-positives", "5000", "--report", folder / "new" / "report")
+    assert result.exit_code == 1
+    assert "needs at least 5000" in result.stderr
+    assert not (folder / "new").exists()
+
+
+def test_score_refuses_a_column_the_model_reads_named_twice(
+    folder: Path, trained: tuple[Result, Path]
+) -> None:
+    """Regression: of two 'visits' columns the model silently read only the first (and the
+    output called the second 'visits.1')."""
+    _, name = trained
+    source = folder / "twice.csv"
+    source.write_text("visits,visits,city,note,note\n3,9,Pune,a,b\n", encoding="utf-8")
+    out = folder / "twice-scored.csv"
+    result = run("score", "--model", name, source, "-o", out)
+    assert result.exit_code == 1
+    [line] = [line for line in result.output.splitlines() if not line.startswith("Note: ")]
+    assert line.startswith(f"Error: {source}: the header names 'visits' more than once")
     assert not out.exists()

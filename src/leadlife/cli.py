@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -9,7 +10,7 @@ import tempfile
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
@@ -71,7 +72,8 @@ def demo(leads: int, days: int, seed: int) -> None:
         f"Ingested {report.accepted} events of {len(result.engine.storage)} leads "
         f"({report.duplicates} duplicates, "
         f"{len(report.rejected)} rejected); {report.stage_changes} stage changes on ingest, "
-        f"{result.tick_changes} from {result.ticks} daily ticks; "
+        # Daily while events come in, then once at the world's end: not one per day.
+        f"{result.tick_changes} from {result.ticks} ticks; "
         f"{sum(result.notices_by_kind.values())} notices."
     )
     click.echo("")
@@ -98,7 +100,8 @@ def _phone_region(ctx: click.Context, param: click.Parameter, value: str | None)
 
 
 def _aware_moment(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    """``--now``: an ISO 8601 date and time with its UTC offset; a naive one is refused."""
+    """``--now``, ``--at``: an ISO 8601 date and time with its UTC offset, in the years
+    the engine keeps time in; a naive one is refused."""
     if value is None:
         return None
     try:
@@ -111,6 +114,19 @@ def _aware_moment(ctx: click.Context, param: click.Parameter, value: str | None)
         raise click.BadParameter(
             f"{value!r} has no timezone; give its UTC offset, "
             f"e.g. {moment.isoformat()}+00:00 or {moment.isoformat()}Z"
+        )
+    from leadlife.clock import EARLIEST_TS, LATEST_TS
+
+    # Checked here, whatever the file holds: routing would fail on the first row
+    # (a header-only file not at all), and the rule scorer has no such limit.
+    try:
+        ts = moment.timestamp()
+    except (OverflowError, ValueError):  # a year 0 or 10000 in UTC
+        ts = float("nan")
+    if not EARLIEST_TS <= ts < LATEST_TS:
+        raise click.BadParameter(
+            f"{value!r} is outside the years 1900 to 2999 (UTC) the engine keeps time in; "
+            "give the moment you mean"
         )
     return moment
 
@@ -287,13 +303,16 @@ def route(
     routers: Counter[str] = Counter()
 
     def route_chunk(number: int, chunk: pd.DataFrame) -> pd.DataFrame:
+        if number == 0:
+            # Every column is a profile field some router (a plugin's too) may read.
+            _refuse_twice(chunk.columns, chunk.columns, leads, "routing reads")
         routed = routing.route_frame(_routing_frame(chunk, phone_region), moment)
         routers.update(name for name in routed["router"] if name is not None)
         kept = chunk.drop(columns=[c for c in routed.columns if c in chunk.columns])
         return pandas.concat([kept, routed.fillna("")], axis=1)
 
     started = time.perf_counter()
-    rows = _write_scored(leads, output, chunk_size, route_chunk)
+    rows = _write_scored(leads, output, chunk_size, route_chunk, label="Routing")
     elapsed = time.perf_counter() - started
     rate = rows / elapsed if elapsed > 0 else 0.0
     decided = ", ".join(f"{name} {count:,}" for name, count in routers.most_common())
@@ -366,6 +385,7 @@ def _score_csv(
 
     def score_chunk(number: int, chunk: pd.DataFrame) -> pd.DataFrame:
         if number == 0:
+            _refuse_twice(chunk.columns, rules.columns, leads, "the rules read")
             _warn_missing(chunk.columns, rules, leads)
         frame = _snapshot(chunk, rules, converters, leads)
         scored = score_frame(frame, rules, now, reasons=reasons)
@@ -381,8 +401,12 @@ def _write_scored(
     output: Path,
     chunk_size: int,
     score_chunk: Callable[[int, pd.DataFrame], pd.DataFrame],
+    *,
+    label: str = "Scoring",
 ) -> int:
     """Read ``leads`` a chunk at a time, write ``score_chunk(number, chunk)`` of each.
+
+    ``label`` names the work on the progress bar.
 
     The output is written to a temporary file beside ``output`` and moved over it at
     the end, so a failure half-way leaves no half-written file behind. Returns the
@@ -395,7 +419,7 @@ def _write_scored(
         raw = open(leads, "rb")  # noqa: SIM115 - a with block closes it just below
     except OSError as exc:
         raise click.ClickException(f"{leads}: cannot read the file ({exc.strerror})") from None
-    with raw:
+    with raw, _sigterm_as_exit():
         try:
             fd, part = tempfile.mkstemp(
                 dir=output.parent, prefix=f".{output.name}.", suffix=".part"
@@ -405,7 +429,7 @@ def _write_scored(
         try:
             with (
                 open(fd, "w", encoding="utf-8", newline="") as handle,
-                _progress(size, stderr) as bar,
+                _progress(size, stderr, label) as bar,
             ):
                 for number, chunk in enumerate(_chunks(raw, leads, chunk_size)):
                     out = score_chunk(number, chunk)
@@ -421,6 +445,33 @@ def _write_scored(
         finally:
             Path(part).unlink(missing_ok=True)
     return rows
+
+
+@contextlib.contextmanager
+def _sigterm_as_exit() -> Iterator[None]:
+    """SIGTERM (a timeout, a cancelled CI job) ends the command as an exception does.
+
+    Its default action kills the interpreter without unwinding, so the ``finally``
+    that removes the partial output would not run; here it raises SystemExit(143),
+    the status a shell reports for SIGTERM. The previous handler is put back after.
+    """
+    import signal
+
+    terminate = signal.SIGTERM
+
+    def exit_on_term(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(terminate, exit_on_term)
+    except ValueError:  # not the main thread (an embedding host): leave it alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        # None: a handler set outside Python, which cannot be put back; the default is.
+        signal.signal(terminate, signal.SIG_DFL if previous is None else previous)
 
 
 def _with_scores(
@@ -448,29 +499,49 @@ def _with_scores(
     return pd.concat([kept, added], axis=1)
 
 
-def _progress(size: int, stream: TextIO) -> Any:
+def _progress(size: int, stream: TextIO, label: str) -> Any:
     """A progress bar over the input's bytes, shown only on a terminal for large inputs."""
     hidden = size < _PROGRESS_BYTES or not stream.isatty()
-    return click.progressbar(length=max(size, 1), label="Scoring", file=stream, hidden=hidden)
+    return click.progressbar(length=max(size, 1), label=label, file=stream, hidden=hidden)
 
 
 def _chunks(raw: BinaryIO, leads: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
-    """The CSV's rows as text, ``chunk_size`` at a time; a bad file is a one-line error."""
+    """The CSV's rows as text, ``chunk_size`` at a time; a bad file is a one-line error.
+
+    The columns are named as the header names them, a repeated or blank name too
+    (pandas would read them as ``x.1`` and ``Unnamed: 2``), so they are written back
+    as they were read. Every row is a lead: in a file of one column an empty cell is
+    a blank line, which stays a row there (elsewhere a blank line is skipped).
+    """
     import pandas as pd
 
+    text: dict[str, Any] = {
+        "dtype": object,
+        "na_filter": False,
+        "index_col": False,
+        "encoding": "utf-8",
+    }
     try:
         with warnings.catch_warnings():
             # More fields than the header would otherwise be dropped, or made an index.
             warnings.simplefilter("error", pd.errors.ParserWarning)
+            header = pd.read_csv(raw, header=None, nrows=1, **text)
+            names = ["" if name is None else str(name) for name in header.iloc[0].tolist()]
+            one_column = len(names) == 1
+            raw.seek(0)
             reader = pd.read_csv(
                 raw,
                 chunksize=chunk_size,
-                dtype=object,
-                na_filter=False,
-                index_col=False,
-                encoding="utf-8",
+                header=0,
+                names=range(len(names)),
+                skip_blank_lines=not one_column,
+                # Only blank lines before the header are not rows, in one column too.
+                skiprows=_leading_blank_lines(raw) if one_column else None,
+                **text,
             )
-            yield from reader
+            for chunk in reader:
+                chunk.columns = pd.Index(names, dtype=object)
+                yield chunk
     except UnicodeDecodeError:
         raise click.ClickException(f"{leads}: not UTF-8 text; save it as UTF-8") from None
     except pd.errors.ParserWarning:
@@ -478,7 +549,32 @@ def _chunks(raw: BinaryIO, leads: Path, chunk_size: int) -> Iterator[pd.DataFram
             f"{leads}: a row has more fields than the header has names; name every column"
         ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        if re.search(r"Expected \d+ fields? in line \d+, saw \d+", str(exc)):
+            raise click.ClickException(
+                f"{leads}: a row has more fields than the header has names; name every column"
+            ) from None
         raise click.ClickException(f"{leads}: {_one_line(str(exc))}") from None
+
+
+def _leading_blank_lines(raw: BinaryIO) -> int:
+    """How many empty lines come before the CSV's header (``raw`` is left at the start)."""
+    start = raw.read(64 * 1024).removeprefix(b"\xef\xbb\xbf")
+    raw.seek(0)
+    blank = start[: len(start) - len(start.lstrip(b"\r\n"))]
+    return blank.count(b"\n")
+
+
+def _refuse_twice(columns: pd.Index, read: Iterable[str], leads: Path, reader: str) -> None:
+    """A one-line error when a column that ``reader`` reads by name is named twice: which
+    one it means cannot be told, and reading only the first would pass silently."""
+    counts = Counter(columns)
+    twice = [name for name in dict.fromkeys(read) if counts[name] > 1]
+    if twice:
+        names = ", ".join(repr(name) for name in twice)
+        raise click.ClickException(
+            f"{leads}: the header names {names} more than once, and {reader} columns by "
+            "name; rename or remove the other columns of that name"
+        )
 
 
 def _warn_missing(columns: pd.Index, rules: ScoringRules, leads: Path) -> None:
@@ -663,7 +759,9 @@ def _score_with_model(
 
     def score_chunk(number: int, chunk: pd.DataFrame) -> pd.DataFrame:
         if number == 0:
-            _note_missing([name for name, _ in features], chunk.columns, leads, "the model reads")
+            names = [name for name, _ in features]
+            _refuse_twice(chunk.columns, names, leads, "the model reads")
+            _note_missing(names, chunk.columns, leads, "the model reads")
         frame = _model_frame(chunk, features, leads)
         try:
             scored = model.score_frame(frame, reasons=explain)
@@ -909,53 +1007,90 @@ def train_command(
     def stage(message: str) -> None:
         click.echo(f"{message} ...", err=True)
 
-    started = time.perf_counter()
-    stage(f"Reading {data}")
-    frame = _readable(data)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    # Before minutes of fitting, and before anything is saved: a report that cannot
+    # be written fails the run, which must then leave no model behind.
+    created = [] if report_dir is None else _writable_folder(report_dir)
+    try:
+        started = time.perf_counter()
+        stage(f"Reading {data}")
+        frame = _readable(data)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = train(
+                    frame,
+                    label,
+                    estimator=estimator,
+                    test_size=test_size,
+                    search=search,
+                    n_iter=n_iter,
+                    cv=cv,
+                    min_positives=min_positives,
+                    random_state=seed,
+                    drop=drop,
+                    progress=stage,
+                )
+            except (ModelError, ValueError) as exc:
+                raise click.ClickException(_one_line(str(exc))) from None
+            finally:
+                _echo_warnings(caught)
+        elapsed = time.perf_counter() - started
+        inner = type(getattr(result.model, "estimator_", result.model)).__name__
+        click.echo(
+            f"Trained {inner} on {result.train_rows:,} leads in {elapsed:.1f} s; "
+            f"holdout: {result.report.summary()}"
+        )
+        if result.leaks:
+            names = ", ".join(repr(getattr(leak, "column", leak)) for leak in result.leaks)
+            click.echo(f"Leakage: {names}: each alone nearly separates the label; consider --drop")
+    except BaseException:
+        _remove_empty(created)  # a failed run leaves no empty report folder either
+        raise
+    if report_dir is not None:
+        # The report goes first: should it fail after all, no model version is left
+        # behind for a rerun to pass over.
+        stage(f"Writing the report to {report_dir}")
         try:
-            result = train(
-                frame,
-                label,
-                estimator=estimator,
-                test_size=test_size,
-                search=search,
-                n_iter=n_iter,
-                cv=cv,
-                min_positives=min_positives,
-                random_state=seed,
-                drop=drop,
-                progress=stage,
-            )
-        except (ModelError, ValueError) as exc:
-            raise click.ClickException(_one_line(str(exc))) from None
-        finally:
-            _echo_warnings(caught)
-    elapsed = time.perf_counter() - started
-    inner = type(getattr(result.model, "estimator_", result.model)).__name__
-    click.echo(
-        f"Trained {inner} on {result.train_rows:,} leads in {elapsed:.1f} s; "
-        f"holdout: {result.report.summary()}"
-    )
-    if result.leaks:
-        names = ", ".join(repr(getattr(leak, "column", leak)) for leak in result.leaks)
-        click.echo(f"Leakage: {names}: each alone nearly separates the label; consider --drop")
+            written = result.report.write(report_dir)
+        except OSError as exc:
+            raise click.ClickException(_report_error(report_dir, exc)) from None
+        click.echo(f"Wrote {report_dir}: {', '.join(path.name for path in written)}")
     stage("Saving the model")
     try:
         model_file = save_model(result, output)
     except OSError as exc:
         raise click.ClickException(f"{output}: cannot save there ({exc.strerror})") from None
     click.echo(f"Saved {model_file} (sidecar {model_file.name}.json)")
-    if report_dir is not None:
-        stage(f"Writing the report to {report_dir}")
-        try:
-            written = result.report.write(report_dir)
-        except OSError as exc:
-            raise click.ClickException(
-                f"{report_dir}: cannot write the report there ({exc.strerror})"
-            ) from None
-        click.echo(f"Wrote {report_dir}: {', '.join(path.name for path in written)}")
+
+
+def _report_error(report_dir: Path, exc: OSError) -> str:
+    return (
+        f"--report {report_dir}: cannot write the report there ({exc.strerror}); "
+        "give a folder you can write to"
+    )
+
+
+def _writable_folder(report_dir: Path) -> list[Path]:
+    """Create ``report_dir`` and check a file can be written in it, or a one-line error.
+
+    Returns the folders it created, outermost first."""
+    created = [folder for folder in (report_dir, *report_dir.parents) if not folder.exists()]
+    created.reverse()
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=report_dir):
+            pass
+    except OSError as exc:
+        _remove_empty(created)
+        raise click.ClickException(_report_error(report_dir, exc)) from None
+    return created
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in reversed(folders):
+        # Not created after all, or something was put there since: it stays.
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def _readable(data: Path) -> Any:

@@ -161,7 +161,13 @@ def rulebook_error(
 def _unknown_key_fix(key: str, parent: list[str], keys: set[str], docs: str) -> str:
     """What to do about ``key``, refused in the table at ``parent``."""
     field_test = "one field test (field with exists, equals, in, min, max or matches)"
+    # The keys to suggest from: those the table at ``parent`` takes, where that is
+    # known; a suggestion the same table then refuses would send the author in a circle.
+    candidates = keys
     if parent[-1:] == ["when"] and _in_fit_rule(parent[:-1]):
+        from leadlife.scoring.model import FieldWhen
+
+        candidates = _top_keys(FieldWhen)
         if key in _BEHAVIOUR_KEYS:
             return (
                 f"a fit rule's when is {field_test}; event and inactivity conditions "
@@ -201,7 +207,7 @@ def _unknown_key_fix(key: str, parent: list[str], keys: set[str], docs: str) -> 
     if key in keys:
         # A key of another table: suggesting its own spelling back would say nothing.
         return f"remove the key; {key!r} belongs in another table ({docs} lists the keys)"
-    close = difflib.get_close_matches(key, sorted(keys), n=1)
+    close = difflib.get_close_matches(key, sorted(candidates), n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     return f"{hint}remove the key or correct its spelling ({docs} lists the keys)"
 

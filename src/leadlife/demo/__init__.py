@@ -184,7 +184,9 @@ def run_demo(
     rulebook: Rulebook | Mapping[str, Any] | str = DEMO_RULEBOOK,
     routing: Mapping[str, Any] | None = DEMO_ROUTING,
 ) -> DemoResult:
-    """Feed ``world``'s events into a fresh engine, ticking once per simulated day.
+    """Feed ``world``'s events into a fresh engine, ticking once per simulated day while
+    events come in, and once at ``world.end`` (which catches up on the quiet days after
+    the last event, as a late tick does).
 
     The engine runs ``rulebook``: by default the default rulebook with its rule
     scorer driving the Cold / Warm / Hot bands. With a ``routing`` configuration (by

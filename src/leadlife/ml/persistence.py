@@ -510,9 +510,21 @@ def resolve_model(path: str | os.PathLike[str], *, version: int | None = None) -
     if named_version is not None:
         if version is not None and version != named_version:
             raise ValueError(f"{path}: names version {named_version}, but version={version}")
-        return folder / f"{name}.v{named_version}{SUFFIX}"
+        model_file = folder / f"{name}.v{named_version}{SUFFIX}"
+        if not _any_trace(model_file):
+            raise _no_version(model_file, folder, name, named_version)
+        return model_file
     if given.name.endswith(SUFFIX):
-        return given  # a file saved under another name: the sidecar still vouches for it
+        # A file saved under another name: the sidecar still vouches for it. Neither
+        # there is a wrong path, not a model of unknown origin.
+        if not _any_trace(given):
+            raise ModelIntegrityError(
+                str(given),
+                "no such file (and no sidecar beside it)",
+                "check the path; give a model's name (e.g. models/lead-scorer) for its "
+                "newest version, or one of its MODEL.v<N>.joblib files",
+            )
+        return given
     existing = dict(_existing_versions(folder, name))
     if not existing:
         raise ModelIntegrityError(
@@ -530,6 +542,28 @@ def resolve_model(path: str | os.PathLike[str], *, version: int | None = None) -
             "pick one of the saved versions",
         )
     return existing[version]
+
+
+def _any_trace(model_file: Path) -> bool:
+    """Whether the model file or its sidecar is there: with one of them, loading says
+    which is missing; with neither, the path names no model at all."""
+    return model_file.exists() or _sidecar_path(model_file).exists()
+
+
+def _no_version(model_file: Path, folder: Path, name: str, version: int) -> ModelIntegrityError:
+    saved = [number for number, _ in _existing_versions(folder, name)]
+    if not saved:
+        return ModelIntegrityError(
+            str(model_file),
+            f"no such file, and no saved model named {name!r} in {folder}",
+            "check the path, or save a model there with save_model",
+        )
+    listing = ", ".join(map(str, saved))
+    return ModelIntegrityError(
+        str(model_file),
+        f"no such file: no version {version} of {name!r} in {folder} (saved versions: {listing})",
+        f"give one of the saved versions, or the name alone ({folder / name}) for the newest",
+    )
 
 
 def _read_verified(model_file: Path, sidecar: Mapping[str, Any], pinned: str | None) -> bytes:

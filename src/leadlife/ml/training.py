@@ -279,8 +279,15 @@ def _binary_label(values: pd.Series, label: str) -> pd.Series:
     if not numeric or not set(np.asarray(distinct, dtype=object).tolist()) <= {0, 1}:
         # .tolist() gives Python values: 2, not np.int64(2)
         shown = ", ".join(repr(value) for value in np.asarray(distinct, dtype=object)[:6].tolist())
+        # Two values are binary to the author: say which spellings are read as one.
+        spellings = "0/1, true/false or yes/no (in any case)"
+        problem = (
+            f"training needs a binary label, and two values are one only when spelled {spellings}"
+            if len(distinct) == 2
+            else f"training needs a binary label, spelled {spellings}"
+        )
         raise ModelError(
-            f"label {label!r} has the values {shown}; training needs a binary label. "
+            f"label {label!r} has the values {shown}; {problem}. "
             "Fix: map it to 1 (converted) and 0 (not converted) first"
         )
     return values.astype(int).rename(label)

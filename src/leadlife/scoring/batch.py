@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from leadlife.lead import Lead
+from leadlife.scoring.points import _DECIMALS as _SCORE_DECIMALS
 from leadlife.scoring.rules import ScoringRules, domain_of
 
 if TYPE_CHECKING:
@@ -85,7 +86,9 @@ def _reasons(matrix: np.ndarray, names: list[str], k: int) -> list[str]:
         return [""] * matrix.shape[0]
     order = np.argsort(-np.abs(matrix), axis=1, kind="stable")[:, :k]
     labels = np.array([name.removeprefix("points.") for name in names], dtype=object)
-    picked = np.take_along_axis(matrix, order, axis=1)
+    # Rounded as scores are, so a contribution decayed to +7.4e-208 is no reason, as an
+    # exact 0 is none; adding 0.0 turns -0.0 into 0.0.
+    picked = np.round(np.take_along_axis(matrix, order, axis=1), _SCORE_DECIMALS) + 0.0
     texts = []
     for row_labels, row_points in zip(labels[order], picked, strict=True):
         texts.append(
