@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import leadlife
@@ -41,6 +42,12 @@ def busy(engine: leadlife.Engine) -> leadlife.Engine:
         (lambda e: e.update(at=20261102), "at", "ISO 8601"),
         (lambda e: e.update(at=1769000000123), "at", "ISO 8601"),
         (lambda e: e.update(at=" 1769000000.5 "), "at", "ISO 8601"),
+        (lambda e: e.update(at=b"1769000000"), "at", "ISO 8601"),
+        (lambda e: e.update(at=np.str_("1769000000")), "at", "ISO 8601"),
+        (lambda e: e.update(at=np.int64(1769000000)), "at", "ISO 8601"),
+        (lambda e: e.update(at=np.True_), "at", "ISO 8601"),
+        # ...while a date alone is still told what it lacks
+        (lambda e: e.update(at="2026-11-02"), "at", "add a UTC offset"),
         (lambda e: e.update(type=""), "type", "non-empty"),
         (lambda e: e.update(colour="red"), "colour", "put it under 'data'"),
         (lambda e: e.update(data=[1, 2]), "data", "object"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gc
 import itertools
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 from hypothesis import given
@@ -138,3 +138,19 @@ def test_a_fixed_clock_advances_by_elapsed_time_across_daylight_saving() -> None
         seen = [clock().timestamp()] + [clock.advance(step).timestamp() for _ in range(3)]
         assert [b - a for a, b in itertools.pairwise(seen)] == [step.total_seconds()] * 3
         assert clock().tzinfo is new_york
+
+
+def test_a_fixed_clock_in_a_minimal_host_zone_still_advances() -> None:
+    """Regression (of the elapsed-time advance): a host tzinfo with no dst() cannot be
+    converted from UTC; it is a fixed offset, where wall clock and elapsed agree."""
+
+    class Plus8(tzinfo):
+        def utcoffset(self, dt: datetime | None) -> timedelta:
+            return timedelta(hours=8)
+
+        def tzname(self, dt: datetime | None) -> str:
+            return "CST"
+
+    zone = Plus8()
+    clock = leadlife.FixedClock(datetime(2026, 11, 2, 9, tzinfo=zone))
+    assert clock.advance(timedelta(minutes=10)) == datetime(2026, 11, 2, 9, 10, tzinfo=zone)

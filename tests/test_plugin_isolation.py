@@ -477,22 +477,14 @@ def test_a_plugin_error_whose_message_fails_is_still_recorded() -> None:
     assert failure.error == "ApiError (its message could not be read)"
 
 
-@pytest.mark.parametrize(
-    ("decision", "problem"),
-    [
-        (RouteDecision("odd", "r", owner=123), "owner is 123"),  # type: ignore[arg-type]
-        (RouteDecision("odd", "r", owner=["amy"]), "owner is ['amy']"),  # type: ignore[arg-type]
-        (RouteDecision("odd", "r", owner="   "), "owner is '   '"),
-        (RouteDecision("odd", "r", team=""), "team is ''"),
-        (RouteDecision("odd", "r", owner="amy", evidence=[1]), "evidence is list"),  # type: ignore[arg-type]
-        (RouteDecision("odd", "r", owner="amy", evidence={"x": object()}), "evidence holds"),
-    ],
-)
-def test_a_routers_malformed_decision_is_its_failure(decision: RouteDecision, problem: str) -> None:
-    """Regression: a RouteDecision was trusted whole: a non-text owner became the
-    lead's owner (or, under a routing configuration, rejected the event blaming its
-    data), and arbitrary evidence was stored."""
+class Mine(RouteDecision):
+    """A host's own decision class, whose constructor takes other arguments."""
 
+    def __init__(self, owner: str, domain: object):
+        super().__init__("odd", "domain match", owner=owner, evidence={"domain": domain})
+
+
+def _routed_by(decision: RouteDecision) -> leadlife.Engine:
     class Odd:
         name = "odd"
 
@@ -505,12 +497,59 @@ def test_a_routers_malformed_decision_is_its_failure(decision: RouteDecision, pr
             register(Odd())
 
     engine = leadlife.Engine(plugins=[Plugin()], clock=leadlife.FixedClock(T0))
-    lead = engine.ingest(ev("form_submit", **FORM))
+    engine.ingest(ev("form_submit", **FORM))
+    return engine
+
+
+@pytest.mark.parametrize(
+    ("decision", "problem"),
+    [
+        (RouteDecision("odd", "r", owner=["amy"]), "owner is ['amy']"),  # type: ignore[arg-type]
+        (RouteDecision("odd", "r", owner="   "), "owner is '   '"),
+        (RouteDecision("odd", "r", team=""), "team is ''"),
+        (RouteDecision(None, "r", owner="amy"), "router or reason is not text"),  # type: ignore[arg-type]
+    ],
+)
+def test_a_routers_decision_without_a_usable_owner_or_team_is_its_failure(
+    decision: RouteDecision, problem: str
+) -> None:
+    """Regression: a RouteDecision was trusted whole: a list owner became the lead's
+    owner (or, under a routing configuration, rejected the event blaming its data)."""
+    engine = _routed_by(decision)
+    lead = engine.get("u1")
     assert lead.stage is Stage.MQL
     assert (lead.owner, lead.assignments) == (None, ())
     (failure,) = engine.failures
     assert failure.hook == "router odd"
     assert problem in failure.error
+
+
+@pytest.mark.parametrize(
+    ("decision", "owner", "evidence", "left_out"),
+    [
+        (RouteDecision("odd", "r", owner=42), "42", {}, None),  # type: ignore[arg-type]
+        (Mine("amy", "acme.com"), "amy", {"domain": "acme.com"}, None),
+        (Mine("amy", object()), "amy", {}, "domain"),
+        (RouteDecision("odd", "r", owner="amy", evidence=[1]), "amy", {}, "not a mapping"),  # type: ignore[arg-type]
+    ],
+)
+def test_a_routers_decision_stands_with_the_evidence_it_can_keep(
+    decision: RouteDecision, owner: str, evidence: dict[str, Any], left_out: str | None
+) -> None:
+    """Regression (of the check above): a host's RouteDecision subclass failed the
+    whole event (it was rebuilt with its own constructor), and a decision whose
+    evidence held a host object lost its owner to the next router. A CRM's numeric
+    user id is read as its digits."""
+    engine = _routed_by(decision)
+    (assignment,) = engine.get("u1").assignments
+    assert (assignment.to_owner, dict(assignment.evidence)) == (owner, evidence)
+    assert type(engine.get("u1").owner) is str
+    if left_out is None:
+        assert not engine.failures
+    else:
+        (failure,) = engine.failures
+        assert failure.hook == "router odd"
+        assert left_out in failure.error
 
 
 def test_a_routers_evidence_is_kept_read_only() -> None:
@@ -563,3 +602,56 @@ def test_a_late_event_keeps_an_enrichers_dead_phone_flag() -> None:
     assert (in_order.stage, in_order.profile["phone_valid"]) == (Stage.COLD, False)
     assert (late.stage, late.profile["phone_valid"]) == (Stage.COLD, False)
     assert late.profile["phone"] == in_order.profile["phone"]
+
+
+def test_a_tryfirst_enrichment_wins_whatever_the_registration_order() -> None:
+    """The plugin pluggy asks first wins a field, as for routers: a marker moves it."""
+
+    class Early:
+        @leadlife.hookimpl(tryfirst=True)
+        def leadlife_enrich_event(self, event: Event) -> dict[str, str]:
+            return {"company": "Early Ltd"}
+
+    class Late:
+        @leadlife.hookimpl
+        def leadlife_enrich_event(self, event: Event) -> dict[str, str]:
+            return {"company": "Late Ltd"}
+
+    engine = leadlife.Engine(plugins=[Early(), Late()], clock=leadlife.FixedClock(T0))
+    assert engine.ingest(ev("page_view")).profile["company"] == "Early Ltd"
+
+
+def test_an_enrichers_unreadable_answer_whose_error_has_no_message_is_its_failure() -> None:
+    """Regression: the failure text embedded str() of the error a mapping raised while
+    being read; when that str() raised too, the whole event failed."""
+
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise AttributeError("response")
+
+    class Lazy(Mapping[str, Any]):
+        def __getitem__(self, key: str) -> Any:
+            raise Unprintable()
+
+        def __iter__(self) -> Any:
+            raise Unprintable()
+
+        def __len__(self) -> int:
+            return 1
+
+    class Proxy:
+        name = "proxy"
+
+        def enrich(self, event: Event, lead: Lead) -> Mapping[str, Any]:
+            return Lazy()
+
+    class Plugin:
+        @leadlife.hookimpl
+        def leadlife_register_enrichers(self, register: Callable[[object], None]) -> None:
+            register(Proxy())
+
+    engine = leadlife.Engine(plugins=[Plugin()], clock=leadlife.FixedClock(T0))
+    assert engine.ingest(ev("page_view")).event_count == 1
+    (failure,) = engine.failures
+    assert failure.hook == "enricher proxy"
+    assert "Unprintable (its message could not be read)" in failure.error

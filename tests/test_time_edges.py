@@ -329,3 +329,39 @@ def test_a_second_owner_across_a_daylight_saving_fold_is_kept() -> None:
     moments = [a.at for a in lead.assignments]
     assert moments == sorted(moments)
     assert [m.timestamp() for m in moments] == [first.timestamp(), second.timestamp()]
+
+
+def test_a_pool_retry_at_its_own_due_moment_offers_the_lead_again() -> None:
+    """Regression: the pool's retry was a float sum, off the microsecond grid across
+    2**31 seconds: a tick at the lead's own next_check_at did nothing."""
+    at = datetime(2038, 1, 19, 2, 44, 0, 13, tzinfo=UTC)
+    away = {"from": "2038-01-19T00:00:00+00:00", "until": "2038-01-19T03:00:00+00:00"}
+    routing = Routing.from_dict(
+        {
+            "teams": [{"id": "t", "members": [{"id": "ann", "absences": [away]}]}],
+            "routers": {"fallback": {"team": "t"}},
+        }
+    )
+    e = engine(routing)
+    lead = e.ingest(ev("form_submit", at, email="a@acme.com", asset_id="a1"))
+    assert (lead.owner, [a.action for a in lead.assignments]) == (None, ["pooled"])
+    assert lead.next_check_at == at + timedelta(hours=1)
+    e.tick(lead.next_check_at)
+    assert e.get("u1").owner == "ann"
+
+
+def test_a_follow_up_period_too_long_to_count_never_falls_due() -> None:
+    """Regression: a very long period (a way to turn a timer off) overflowed when it
+    was turned into microseconds, and the configuration did not load."""
+    routing = Routing.from_dict(
+        {
+            "teams": [{"id": "t", "members": [{"id": "ann"}]}],
+            "routers": {"fallback": {"team": "t"}},
+            "sla": {"sal_idle_days": 1e300, "call_cadence_days": [0, 1e300]},
+        }
+    )
+    e = engine(routing)
+    lead = e.ingest(ev("form_submit", email="a@acme.com", asset_id="a1"))
+    assert lead.owner == "ann"
+    report = e.tick(T0 + timedelta(days=80))
+    assert not [n for n in report.notices if n.kind in ("call_attempt_due", "sal_idle")]

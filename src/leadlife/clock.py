@@ -66,7 +66,12 @@ class FixedClock:
         all, or backwards.
         """
         now = self.now
-        moved = (now.astimezone(UTC) + delta).astimezone(now.tzinfo)
+        try:
+            moved = (now.astimezone(UTC) + delta).astimezone(now.tzinfo)
+        except (NotImplementedError, ValueError, OverflowError):
+            # A host's minimal tzinfo (no dst(), so no conversion from UTC): a fixed
+            # offset, where wall-clock and elapsed time agree.
+            moved = now + delta
         self.now = require_aware(moved, "now")
         return self.now
 
@@ -91,9 +96,16 @@ def epoch_seconds(moment: datetime) -> float:
     return ts
 
 
+_LONGEST_SPAN = 1e11
+
+
 def microseconds(seconds: float) -> int:
-    """A span of ``seconds`` in whole microseconds, for :func:`shifted`."""
-    return round(seconds * 1_000_000)
+    """A span of ``seconds`` in whole microseconds, for :func:`shifted`.
+
+    Capped at 10**11 seconds (over 3,000 years, beyond any moment the engine keeps):
+    a timer set to a very long period, as a way to turn it off, never falls due.
+    """
+    return round(min(seconds, _LONGEST_SPAN) * 1_000_000)
 
 
 def shifted(ts: float, span_us: int) -> float:

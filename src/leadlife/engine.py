@@ -19,8 +19,6 @@ from numbers import Integral
 from types import MappingProxyType, ModuleType
 from typing import Any
 
-import attrs
-
 from leadlife.channels import Channel
 from leadlife.clock import (
     EARLIEST_TS,
@@ -56,7 +54,7 @@ from leadlife.scoring.protocol import Scorer, ScoreResult
 from leadlife.stages import Stage
 from leadlife.storage import Storage
 from leadlife.values import FIX as VALUE_FIX
-from leadlife.values import UnsupportedValue, plain_values
+from leadlife.values import FrozenDict, UnsupportedValue, plain_value, plain_values
 
 __all__ = ["Engine"]
 
@@ -260,9 +258,9 @@ class Engine:
             )
             for name, scorer in scorers.items()
         ]
-        # Merged in registration order, a later result winning: the host's own
-        # plugins, registered after the installed ones, take precedence over them.
-        self.enrichers = _by_registration(self._collect("leadlife_register_enrichers", Enricher))
+        # Merged so that the plugin pluggy asks first wins a field, as for routers and
+        # storage: the host's own, registered after the installed ones (or tryfirst).
+        self.enrichers = _last_called_first(self._collect("leadlife_register_enrichers", Enricher))
         self.routers = self._collect("leadlife_register_routers", Router)
         self.channels = self._collect("leadlife_register_channels", Channel)
         hook = pm.hook
@@ -357,10 +355,7 @@ class Engine:
         event_id: str | None,
         lead_id: str | None,
     ) -> None:
-        try:
-            text = str(error)
-        except Exception:  # an API client's error whose message reads a missing reply
-            text = f"{type(error).__name__} (its message could not be read)"
+        text = error if isinstance(error, str) else _message(error)
         failure = PluginFailure(
             plugin=plugin,
             hook=hook,
@@ -633,8 +628,8 @@ class Engine:
         answers = list(
             self._call_each("leadlife_enrich_event", {"event": event}, lead, self._enrich_view)
         )
-        # pluggy calls the plugin registered last first; merged in registration order,
-        # its result wins, as the enrichers' do.
+        # Merged from the last called to the first: the first called (the plugin
+        # registered last, or tryfirst) wins a field, as among the enrichers.
         for plugin, result, error in reversed(answers):
             if error is not None:
                 self._failed(failures, plugin, "leadlife_enrich_event", error, event.id, lead.id)
@@ -683,7 +678,7 @@ class Engine:
         except UnsupportedValue as exc:
             problem = f"returned field {exc}; {VALUE_FIX}"
         except Exception as exc:  # a mapping that cannot even be read
-            problem = f"returned a mapping that cannot be read ({type(exc).__name__}: {exc})"
+            problem = f"returned a mapping that cannot be read ({_described(exc)})"
         if problem is not None:
             self._failed(failures, plugin, hook, problem, event.id, event.lead_id)
             return
@@ -783,7 +778,16 @@ class Engine:
             elif isinstance(answer, RouteDecision):
                 decision = answer
                 if not ours:
-                    settled = _settled_decision(decision)
+                    try:
+                        settled, dropped = _settled_decision(decision)
+                    except Exception as exc:  # a decision whose fields cannot be read
+                        settled, dropped = (
+                            f"returned a RouteDecision that cannot be read ({_described(exc)})",
+                            None,
+                        )
+                    if dropped:
+                        # The decision stands: only the evidence it cannot keep is left out.
+                        self._failed(failures, plugin, hook, dropped, event_id, lead.id)
                     if isinstance(settled, str):
                         self._failed(failures, plugin, hook, settled, event_id, lead.id)
                         continue
@@ -1438,35 +1442,73 @@ def _is_ours(obj: object) -> bool:
     return module == "leadlife" or module.startswith("leadlife.")
 
 
-def _settled_decision(decision: RouteDecision) -> RouteDecision | str:
-    """A router's decision as the lead may keep it (its evidence read-only, so the
-    router cannot change a stored lead later), or what is wrong with it."""
+def _settled_decision(decision: RouteDecision) -> tuple[RouteDecision | str, str | None]:
+    """A router's decision as the lead may keep it, or what is wrong with it; and
+    what was left out of its evidence, if anything.
+
+    Ids are text (a CRM's numeric user id is read as its digits). The evidence is
+    made read-only, so the router cannot change a stored lead later; a value it
+    cannot keep (a host's own object) is left out, and the decision stands.
+    """
+    ids: dict[str, str | None] = {}
     for field in ("owner", "team"):
         value = getattr(decision, field)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
         if value is not None and (not isinstance(value, str) or not value.strip()):
             return (
                 f"returned a RouteDecision whose {field} is {value!r}; "
                 f"an {field} is a non-blank id (text) or None"
-            )
+            ), None
+        ids[field] = value
+    router, reason = decision.router, decision.reason
+    if not isinstance(router, str) or not isinstance(reason, str):
+        return "returned a RouteDecision whose router or reason is not text", None
     evidence = decision.evidence
-    if evidence is NO_EVIDENCE:
-        return decision
-    if not isinstance(evidence, Mapping) or not all(isinstance(k, str) for k in evidence):
-        return (
-            f"returned a RouteDecision whose evidence is {type(evidence).__name__}; "
-            "evidence is a mapping of text keys to the values matched"
-        )
+    dropped = None
+    if evidence is not NO_EVIDENCE:
+        if not isinstance(evidence, Mapping):
+            dropped = (
+                f"returned evidence of type {type(evidence).__name__}, not a mapping; left out"
+            )
+            evidence = NO_EVIDENCE
+        else:
+            kept: dict[str, Any] = {}
+            left_out = []
+            for key, value in evidence.items():
+                try:
+                    if not isinstance(key, str):
+                        raise UnsupportedValue(repr(key), "a key that is not text")
+                    kept[key] = plain_value(value, key)
+                except UnsupportedValue:
+                    left_out.append(repr(key) if not isinstance(key, str) else key)
+            if left_out:
+                dropped = (
+                    f"returned evidence it cannot keep ({', '.join(left_out)}: not plain "
+                    f"values); left out, the decision stands. {VALUE_FIX}"
+                )
+            evidence = FrozenDict(kept)
+    # The base class: a host's subclass may take other constructor arguments.
+    return RouteDecision(router, reason, ids["team"], ids["owner"], evidence), dropped
+
+
+def _message(error: BaseException) -> str:
+    """``str(error)``, or a stand-in when even that fails (an API client's error
+    whose message reads a reply that never came)."""
     try:
-        frozen = plain_values(dict(evidence))
-    except UnsupportedValue as exc:
-        return f"returned a RouteDecision whose evidence holds {exc}; {VALUE_FIX}"
-    return attrs.evolve(decision, evidence=frozen)
+        return str(error)
+    except Exception:
+        return f"{type(error).__name__} (its message could not be read)"
 
 
-def _by_registration(found: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
-    """``found`` (in pluggy's call order, the plugin registered last first) with the
-    plugins in registration order, each plugin's own objects in the order it
-    registered them."""
+def _described(error: BaseException) -> str:
+    return f"{type(error).__name__}: {_message(error)}"
+
+
+def _last_called_first(found: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """``found`` (in pluggy's call order) with the plugins' order reversed, each
+    plugin's own objects still in the order it registered them: merged in this
+    order, the plugin pluggy calls first wins."""
     groups: dict[str, list[tuple[str, Any]]] = {}
     for plugin, obj in found:
         groups.setdefault(plugin, []).append((plugin, obj))

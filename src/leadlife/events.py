@@ -5,9 +5,10 @@ Validation happens here, once, at the edge; the rest of the engine trusts an Eve
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal
+from numbers import Number
 from typing import Annotated, Any
 
 from pydantic import (
@@ -28,19 +29,29 @@ from leadlife.values import FIX, FrozenDict, UnsupportedValue, plain_values
 __all__ = ["Event", "parse_event"]
 
 
-_NUMBER_TEXT = frozenset("0123456789+-.eE_ \t")
+_NUMBER_TEXT = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
 
 
 def _no_epoch_number(value: Any) -> Any:
     """Refuse a number as ``at``, which pydantic would read as Unix seconds (or
     milliseconds, by its size) in UTC: a compact date from a CSV export, 20261102,
-    would land in 1970. Every ISO 8601 time with an offset has a colon."""
+    would land in 1970."""
     kind = type(value)
-    if kind is str:
-        if ":" in value or not value.strip() or not _NUMBER_TEXT.issuperset(value):
-            return value
-    elif kind is not int and kind is not float and not isinstance(value, int | float | Decimal):
+    if kind is str and ":" in value:  # every ISO 8601 time with an offset has one
         return value
+    if kind is datetime:
+        return value
+    if isinstance(value, str | bytes | bytearray):
+        text = value if isinstance(value, str) else bytes(value).decode("latin-1")
+        if ":" in text or not _NUMBER_TEXT.fullmatch(text):
+            return value  # not a number: pydantic says what is wrong with it
+    elif kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_"):
+        # numpy's boolean, which pydantic reads as 1 or 0
+        raise PydanticCustomError(
+            "datetime_type", "is a boolean ({value}), not a moment", {"value": repr(value)}
+        )
+    elif not isinstance(value, Number) or isinstance(value, bool):
+        return value  # numpy's integers are Numbers too, by registration
     raise PydanticCustomError(
         "datetime_number",
         "is a number ({value}), not a moment: epoch seconds say neither their unit "

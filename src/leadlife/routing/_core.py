@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from leadlife.clock import aware_ts, with_standard_zone
+from leadlife.clock import aware_ts, microseconds, shifted, with_standard_zone
 from leadlife.errors import (
     InvalidArgumentError,
     InvalidEventError,
@@ -673,7 +673,8 @@ class Routing:
             state = lead.follow_up
             if state is None or lead.team is None or not lead.stage.is_open:
                 return None
-            return state.assigned_ts + self._retry
+            # On the microsecond grid of event times, as the follow-up timers are.
+            return shifted(state.assigned_ts, microseconds(self._retry))
         return self.timers.due_ts(lead)
 
     def catch_up(self, lead: Lead, until_ts: float, notices: list[Notice]) -> list[Assignment]:
