@@ -1904,3 +1904,46 @@ def test_one_package_found_twice_is_no_entry_point_clash(
     _discover(monkeypatch, entry_point, entry_point)
     monkeypatch.delenv("LEADLIFE_PLUGINS", raising=False)
     assert get_plugin_manager().get_plugin("db") is TRYLAST_STORAGE
+
+
+class _NeedsAnInstance:
+    @hookimpl
+    def leadlife_enrich_event(self, event: Event) -> None: ...
+
+
+def test_an_entry_point_naming_a_class_is_refused_as_the_packages_fault(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Regression: the refusal said "register an instance of it", which no user of an
+    installed package can do, and named no entry point."""
+    _discover(
+        monkeypatch,
+        *_installed(tmp_path, "leadlife-cls", {"registry": f"{__name__}:_NeedsAnInstance"}),
+    )
+    monkeypatch.delenv("LEADLIFE_PLUGINS", raising=False)
+    with pytest.raises(
+        RegistrationError, match="names a class whose hooks need an instance"
+    ) as caught:
+        get_plugin_manager()
+    assert caught.value.plugin == "registry"
+    assert f"{__name__}:_NeedsAnInstance" in caught.value.hook
+    assert "LEADLIFE_PLUGINS" in caught.value.problem
+
+
+@pytest.mark.parametrize(
+    ("name", "meant"),
+    [
+        ("leadlife_enrich", "leadlife_enrich_event"),
+        ("leadlife_rules", "leadlife_rulebook"),
+        ("leadlife_stage", "leadlife_stage_changed"),
+    ],
+)
+def test_a_refused_undeclared_hook_suggests_the_hook_its_name_begins(
+    pm: LeadlifePluginManager, name: str, meant: str
+) -> None:
+    """Regression: with the near-miss cutoff tightened, a shortened hook name lost its
+    "did you mean" when the engine refused it."""
+    plugin = type("Short", (), {name: hookimpl(lambda self: None)})()
+    pm.register(plugin, name="short")  # not a near miss: left to the engine
+    with pytest.raises(RegistrationError, match=f"did you mean '{meant}'"):
+        leadlife.Engine(plugin_manager=pm)

@@ -134,7 +134,7 @@ class LeadlifePluginManager(pluggy.PluginManager):
                 continue
             for impl in caller.get_hookimpls():
                 if not impl.optionalhook:
-                    meant = _hook_meant(caller.name)
+                    meant = _hook_suggested(caller.name)
                     raise RegistrationError(
                         impl.plugin_name,
                         caller.name,
@@ -244,8 +244,45 @@ def _is_built_in(plugin: object) -> bool:
 
 def _hook_meant(name: str) -> str | None:
     """The leadlife hook an undeclared ``name`` is a misspelling of, if any."""
-    close = difflib.get_close_matches(name, _HOOK_NAMES, n=1, cutoff=_NEAR_MISS_CUTOFF)
-    return close[0] if close else None
+    prefix = "leadlife_"
+    if not name.startswith(prefix):  # a misspelt prefix: compared whole
+        close = difflib.get_close_matches(name, _HOOK_NAMES, n=1, cutoff=_NEAR_MISS_CUTOFF)
+        return close[0] if close else None
+    # Compared after the prefix every hook shares, which would make any two names
+    # look alike (leadlife_stage is no leadlife_storage).
+    rests = {hook[len(prefix) :]: hook for hook in _HOOK_NAMES}
+    close = difflib.get_close_matches(
+        name[len(prefix) :], list(rests), n=1, cutoff=_NEAR_MISS_CUTOFF
+    )
+    return rests[close[0]] if close else None
+
+
+def _hook_suggested(name: str) -> str | None:
+    """The leadlife hook worth suggesting for an undeclared ``name`` that is refused
+    anyway: a near miss, or a close match of the part after the shared prefix
+    (``leadlife_enrich`` for ``leadlife_enrich_event``, not ``leadlife_on_stage`` for
+    ``leadlife_storage``)."""
+    meant = _hook_meant(name)
+    if meant is not None or not name.startswith("leadlife_"):
+        return meant
+    rest = name[len("leadlife_") :]
+    shared = {hook: _shared_prefix(rest, hook[len("leadlife_") :]) for hook in _HOOK_NAMES}
+    best = max(shared.values())
+    winners = [hook for hook, length in shared.items() if length == best]
+    shorter = min(len(rest), *(len(hook) - len("leadlife_") for hook in winners))
+    if len(winners) == 1 and best >= 4 and best >= 0.6 * shorter:
+        return winners[0]
+    return None
+
+
+def _shared_prefix(a: str, b: str) -> int:
+    """How many leading characters ``a`` and ``b`` share."""
+    length = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        length += 1
+    return length
 
 
 def get_plugin_manager(*, load_entrypoints: bool = True) -> LeadlifePluginManager:
@@ -316,6 +353,17 @@ def _load_entrypoints(pm: LeadlifePluginManager) -> None:
             ) from exc
         try:
             pm.register(plugin, name=entry_point.name)
+        except RegistrationError as exc:
+            if not isinstance(plugin, type):
+                raise
+            # Its user cannot register an instance: the package names the class.
+            raise RegistrationError(
+                entry_point.name,
+                f"entry point {entry_point.value!r}",
+                f"names a class whose hooks need an instance ({exc.problem}). Fix the "
+                "package to name an instance or a module, uninstall it, or leave it out of "
+                "the LEADLIFE_PLUGINS allow-list",
+            ) from exc
         except ValueError as exc:  # pluggy: the same object under another name
             raise RegistrationError(
                 entry_point.name,
