@@ -304,9 +304,13 @@ def route(
 
     def route_chunk(number: int, chunk: pd.DataFrame) -> pd.DataFrame:
         if number == 0:
-            # Every column is a profile field some router (a plugin's too) may read.
-            _refuse_twice(chunk.columns, chunk.columns, leads, "routing reads")
-        routed = routing.route_frame(_routing_frame(chunk, phone_region), moment)
+            _refuse_twice(chunk.columns, _ROUTING_READS, leads, "routing reads")
+        # The routers see the uniquely named columns: a blank name is no profile field,
+        # and another repeated one (not a field routing reads) only passes through.
+        counts = Counter(chunk.columns)
+        unique = [i for i, name in enumerate(chunk.columns) if name and counts[name] == 1]
+        profiles = chunk.iloc[:, unique]
+        routed = routing.route_frame(_routing_frame(profiles, phone_region), moment)
         routers.update(name for name in routed["router"] if name is not None)
         kept = chunk.drop(columns=[c for c in routed.columns if c in chunk.columns])
         return pandas.concat([kept, routed.fillna("")], axis=1)
@@ -323,6 +327,22 @@ def route(
     )
 
 
+# The columns route_frame reads by name: the profile fields its routers read, the
+# current owner and the moment.
+_ROUTING_READS = (
+    "account_id",
+    "email",
+    "email_valid",
+    "company",
+    "ip",
+    "phone",
+    "phone_valid",
+    "registered_capital",
+    "employees",
+    "sme",
+    "owner",
+    "at",
+)
 _FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
