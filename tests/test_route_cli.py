@@ -221,3 +221,13 @@ def test_route_refuses_a_repeated_column_it_reads(tmp_path: Path, name: str) -> 
     assert code == 1
     [line] = output.splitlines()
     assert f"the header names {name!r} more than once, and routing reads" in line
+
+
+def test_route_drops_a_one_column_files_trailing_blank_lines(tmp_path: Path) -> None:
+    """Regression: two stray newlines at the end of a one-column file were routed as
+    leads, given owners, and used up the rotation's turns."""
+    code, output = run(tmp_path, "--at", AT, csv="email\nli@acme.com\n\nx@gmail.com\n\n\n")
+    assert code == 0, output
+    assert output.startswith("Routed 3 leads in ")
+    routed = pd.read_csv(tmp_path / "routed.csv", dtype=object, keep_default_na=False)
+    assert list(routed["email"]) == ["li@acme.com", "", "x@gmail.com"]

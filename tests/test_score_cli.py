@@ -232,6 +232,37 @@ def test_a_one_column_file_keeps_its_empty_cells_as_rows(tmp_path: Path) -> None
         assert [line.split(",")[0] for line in lines] == ["email", "a@qq.com", "", "b@corp.cn"]
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("size", ["1", "2", "3", "50"])
+def test_a_one_column_files_trailing_blank_lines_are_not_leads(
+    tmp_path: Path, newline: str, size: str
+) -> None:
+    """Regression: blank lines at the end of a one-column file (an editor's, an
+    `echo >>`'s) became leads scored as empty; interior empty cells stay rows."""
+    source = tmp_path / "leads.csv"
+    text = newline.join(["email", "a@qq.com", "", "b@corp.cn", "", "", ""])
+    source.write_bytes(text.encode("utf-8"))
+    rules_path = write_rules(tmp_path / "rules.toml", RULES)
+    out = tmp_path / "scored.csv"
+    args = ["--rules", str(rules_path), str(source), "-o", str(out), "--now", NOW_TEXT]
+    result = run(*args, "--chunk-size", size)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Scored 3 leads in ")
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert [line.split(",")[0] for line in lines] == ["email", "a@qq.com", "", "b@corp.cn"]
+
+
+def test_a_one_column_files_last_quoted_empty_cell_stays_a_lead(tmp_path: Path) -> None:
+    """A quoted empty cell, as pandas writes one, is a row even at the end of the file."""
+    source = tmp_path / "leads.csv"
+    source.write_text('email\na@qq.com\n""\n\n', encoding="utf-8")
+    rules_path = write_rules(tmp_path / "rules.toml", RULES)
+    out = tmp_path / "scored.csv"
+    result = run("--rules", str(rules_path), str(source), "-o", str(out), "--now", NOW_TEXT)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Scored 2 leads in ")
+
+
 def test_header_names_are_written_back_as_read(tmp_path: Path) -> None:
     """Regression: a repeated name came out as 'note.1' and a blank one as 'Unnamed: 3'."""
     source = tmp_path / "leads.csv"

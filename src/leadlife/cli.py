@@ -531,7 +531,8 @@ def _chunks(raw: BinaryIO, leads: Path, chunk_size: int) -> Iterator[pd.DataFram
     The columns are named as the header names them, a repeated or blank name too
     (pandas would read them as ``x.1`` and ``Unnamed: 2``), so they are written back
     as they were read. Every row is a lead: in a file of one column an empty cell is
-    a blank line, which stays a row there (elsewhere a blank line is skipped).
+    a blank line, which stays a row there (elsewhere a blank line is skipped); blank
+    lines before the header and after the last line are not rows, in one column too.
     """
     import pandas as pd
 
@@ -549,6 +550,8 @@ def _chunks(raw: BinaryIO, leads: Path, chunk_size: int) -> Iterator[pd.DataFram
             names = ["" if name is None else str(name) for name in header.iloc[0].tolist()]
             one_column = len(names) == 1
             raw.seek(0)
+            # Blank lines at the end of the file are not rows, in one column either.
+            trailing = _trailing_blank_lines(raw) if one_column else 0
             reader = pd.read_csv(
                 raw,
                 chunksize=chunk_size,
@@ -559,8 +562,15 @@ def _chunks(raw: BinaryIO, leads: Path, chunk_size: int) -> Iterator[pd.DataFram
                 skiprows=_leading_blank_lines(raw) if one_column else None,
                 **text,
             )
+            held: pd.DataFrame | None = None
             for chunk in reader:
                 chunk.columns = pd.Index(names, dtype=object)
+                if trailing:
+                    # The last ``trailing`` rows of the file are held back, then dropped.
+                    if held is not None:
+                        chunk = pd.concat([held, chunk])
+                    cut = max(len(chunk) - trailing, 0)
+                    held, chunk = chunk.iloc[cut:], chunk.iloc[:cut]
                 yield chunk
     except UnicodeDecodeError:
         raise click.ClickException(f"{leads}: not UTF-8 text; save it as UTF-8") from None
@@ -582,6 +592,29 @@ def _leading_blank_lines(raw: BinaryIO) -> int:
     raw.seek(0)
     blank = start[: len(start) - len(start.lstrip(b"\r\n"))]
     return blank.count(b"\n")
+
+
+def _trailing_blank_lines(raw: BinaryIO) -> int:
+    """How many empty lines end the CSV, after its last line (``raw`` is left at the
+    start); 0 for a file of nothing but line breaks, whose header is missing anyway."""
+    end = raw.seek(0, os.SEEK_END)
+    tail = b""
+    position = end
+    while position > 0:
+        step = min(64 * 1024, position)
+        position -= step
+        raw.seek(position)
+        tail = raw.read(step) + tail
+        if tail.strip(b"\r\n"):
+            break
+    raw.seek(0)
+    body = tail.rstrip(b"\r\n")
+    if not body.removeprefix(b"\xef\xbb\xbf"):
+        return 0
+    breaks = tail[len(body) :]
+    # The first line break ends the last line; each one after it is an empty line.
+    lines = breaks.count(b"\n") or breaks.count(b"\r")
+    return max(lines - 1, 0)
 
 
 def _refuse_twice(columns: pd.Index, read: Iterable[str], leads: Path, reader: str) -> None:
