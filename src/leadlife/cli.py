@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -1099,20 +1100,37 @@ def train_command(
     except BaseException:
         _remove_empty(created)  # a failed run leaves no empty report folder either
         raise
-    if report_dir is not None:
-        # The report goes first: should it fail after all, no model version is left
-        # behind for a rerun to pass over.
-        stage(f"Writing the report to {report_dir}")
-        try:
-            written = result.report.write(report_dir)
-        except OSError as exc:
-            raise click.ClickException(_report_error(report_dir, exc)) from None
-        click.echo(f"Wrote {report_dir}: {', '.join(path.name for path in written)}")
-    stage("Saving the model")
+    # The report is written into a temporary folder inside report_dir and moved into
+    # place only once the model is saved: a failed run saves neither, and leaves an
+    # earlier run's report as it was.
+    part: Path | None = None
     try:
-        model_file = save_model(result, output)
-    except OSError as exc:
-        raise click.ClickException(f"{output}: cannot save there ({exc.strerror})") from None
+        if report_dir is not None:
+            stage(f"Writing the report to {report_dir}")
+            try:
+                part = Path(tempfile.mkdtemp(dir=report_dir, prefix=".report.", suffix=".part"))
+                written = result.report.write(part)
+            except OSError as exc:
+                raise click.ClickException(_report_error(report_dir, exc)) from None
+        stage("Saving the model")
+        try:
+            model_file = save_model(result, output)
+        except OSError as exc:
+            raise click.ClickException(f"{output}: cannot save there ({exc.strerror})") from None
+        if report_dir is not None and part is not None:
+            try:
+                for path in written:
+                    os.replace(path, report_dir / path.name)
+            except OSError as exc:
+                raise click.ClickException(_report_error(report_dir, exc)) from None
+            click.echo(f"Wrote {report_dir}: {', '.join(path.name for path in written)}")
+    except BaseException:
+        if part is not None:
+            shutil.rmtree(part, ignore_errors=True)
+        _remove_empty(created)
+        raise
+    if part is not None:
+        shutil.rmtree(part, ignore_errors=True)
     click.echo(f"Saved {model_file} (sidecar {model_file.name}.json)")
 
 
