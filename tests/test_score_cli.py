@@ -705,3 +705,29 @@ def test_boolean_cells_count_for_numeric_rules(tmp_path: Path) -> None:
     scored = read_scored(out)
     assert scored.loc["yes", "score"] == scorer.score(leads[0], NOW) == 15.0
     assert scored.loc["no", "score"] == scorer.score(leads[1], NOW) == 0.0
+
+
+def test_sigterm_is_caught_only_where_its_default_action_would_kill() -> None:
+    """Regression: the SIGTERM handler replaced an inherited SIG_IGN (a run told to
+    ignore SIGTERM died with 143) and a host's own handler, for the length of a write."""
+    from leadlife.cli import _sigterm_as_exit
+
+    def host(signum: int, frame: object) -> None:
+        """A host's graceful shutdown."""
+
+    saved = signal.getsignal(signal.SIGTERM)
+    try:
+        for disposition in (signal.SIG_IGN, host):
+            signal.signal(signal.SIGTERM, disposition)
+            with _sigterm_as_exit():
+                assert signal.getsignal(signal.SIGTERM) is disposition
+            assert signal.getsignal(signal.SIGTERM) is disposition
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        with _sigterm_as_exit():
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+            with pytest.raises(SystemExit) as stopped:
+                signal.raise_signal(signal.SIGTERM)
+            assert stopped.value.code == 128 + signal.SIGTERM
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, saved)

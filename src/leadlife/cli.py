@@ -474,7 +474,9 @@ def _sigterm_as_exit() -> Iterator[None]:
 
     Its default action kills the interpreter without unwinding, so the ``finally``
     that removes the partial output would not run; here it raises SystemExit(143),
-    the status a shell reports for SIGTERM. The previous handler is put back after.
+    the status a shell reports for SIGTERM. Only the default action is replaced, and
+    put back after: an inherited SIG_IGN means the run must not stop, and a host's own
+    handler is the host's to honour, so either is left alone.
     """
     import signal
 
@@ -483,16 +485,18 @@ def _sigterm_as_exit() -> Iterator[None]:
     def exit_on_term(signum: int, frame: object) -> None:
         raise SystemExit(128 + signum)
 
+    if signal.getsignal(terminate) is not signal.SIG_DFL:
+        yield
+        return
     try:
-        previous = signal.signal(terminate, exit_on_term)
+        signal.signal(terminate, exit_on_term)
     except ValueError:  # not the main thread (an embedding host): leave it alone
         yield
         return
     try:
         yield
     finally:
-        # None: a handler set outside Python, which cannot be put back; the default is.
-        signal.signal(terminate, signal.SIG_DFL if previous is None else previous)
+        signal.signal(terminate, signal.SIG_DFL)
 
 
 def _with_scores(
