@@ -310,6 +310,30 @@ def test_reasons_column(tmp_path: Path, snapshot_csv: Path) -> None:
     assert "points.download" not in scored.columns
 
 
+def test_reasons_round_as_the_written_contributions(tmp_path: Path) -> None:
+    """Regression: reasons were rounded at 9 decimals and the written columns at 6, so a
+    download decayed to 2e-07 was listed as 'download +2e-07' beside a points.download
+    of 0.0, and two leads of the same zero engagement were explained differently."""
+    rules_path = tmp_path / "rules.toml"
+    rules_path.write_text(
+        'half_life_days = 20\n[[fit]]\nid = "industry"\n'
+        'when = { field = "industry", equals = "media" }\npoints = 20\n'
+        '[[engagement]]\nid = "download"\nwhen = { event = "download" }\npoints = 10\n',
+        encoding="utf-8",
+    )
+    source = tmp_path / "leads.csv"
+    source.write_text(
+        "industry,n.download,last.download\nmedia,1,1723031266\nmedia,0,\n", encoding="utf-8"
+    )
+    out = tmp_path / "scored.csv"
+    args = ["--rules", str(rules_path), str(source), "-o", str(out), "--reasons", "3"]
+    result = run(*args, "--contributions", "--now", "2026-01-01T00:00:00+00:00")
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert list(scored["points.download"]) == ["0.0", "0.0"]
+    assert list(scored["reasons"]) == ["industry +20", "industry +20"]
+
+
 def test_reasons_leave_out_contributions_that_round_to_zero(tmp_path: Path) -> None:
     """Regression: a download decayed to 7.4e-208 points was listed as a reason,
     'download +7.40638e-208', though the engagement column reads 0.0."""

@@ -409,7 +409,7 @@ def _score_csv(
             _refuse_twice(chunk.columns, rules.columns, leads, "the rules read")
             _warn_missing(chunk.columns, rules, leads)
         frame = _snapshot(chunk, rules, converters, leads)
-        scored = score_frame(frame, rules, now, reasons=reasons)
+        scored = score_frame(frame, rules, now, reasons=reasons, decimals=_DECIMALS)
         grades.update(scored["grade"].value_counts().to_dict())
         return _with_scores(chunk, scored, reasons, contributions)
 
