@@ -755,3 +755,25 @@ def test_sigterm_is_caught_only_where_its_default_action_would_kill() -> None:
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     finally:
         signal.signal(signal.SIGTERM, saved)
+
+
+@pytest.mark.skipif(not Path("/dev/fd").is_dir(), reason="needs /dev/fd")
+def test_a_pipe_as_input_is_a_one_line_error_naming_it(tmp_path: Path) -> None:
+    """Regression: a LEADS.csv that is a pipe (`<(...)`, /dev/stdin) cannot be read
+    twice, and the failed seek was reported as 'SCORED.csv: cannot write there (None)'."""
+    rules_path = write_rules(tmp_path / "rules.toml", RULES)
+    out = tmp_path / "scored.csv"
+    read, write = os.pipe()
+    try:
+        os.write(write, b"industry\nmedia\n")
+        os.close(write)
+        source = f"/dev/fd/{read}"
+        result = run("--rules", str(rules_path), source, "-o", str(out), "--now", NOW_TEXT)
+    finally:
+        os.close(read)
+    assert result.exit_code == 1
+    [line] = result.output.splitlines()
+    assert line == (
+        f"Error: {source}: cannot be read twice (a pipe or other stream); save it as a file first"
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["rules.toml"]

@@ -440,6 +440,12 @@ def _write_scored(
         raw = open(leads, "rb")  # noqa: SIM115 - a with block closes it just below
     except OSError as exc:
         raise click.ClickException(f"{leads}: cannot read the file ({exc.strerror})") from None
+    if not raw.seekable():
+        # The header is read first and the rows after it: a pipe can be read only once.
+        raw.close()
+        raise click.ClickException(
+            f"{leads}: cannot be read twice (a pipe or other stream); save it as a file first"
+        )
     with raw, _sigterm_as_exit():
         try:
             fd, part = tempfile.mkstemp(
