@@ -151,8 +151,7 @@ def test_route_keeps_the_empty_cells_of_a_one_column_file(tmp_path: Path) -> Non
 
 def test_route_keeps_blank_names_and_refuses_repeated_ones(tmp_path: Path) -> None:
     """Regression: a blank header name came out as 'Unnamed: 1', and a repeated one as
-    'x.1'; every column is a profile field a router may read, so a repeated name is
-    refused, in one line naming it."""
+    'x.1'; a repeated profile field routing reads is refused, in one line naming it."""
     code, output = run(tmp_path, "--at", AT, csv="id,,company\nu1,x,Big Co\n")
     assert code == 0, output
     lines = (tmp_path / "routed.csv").read_text(encoding="utf-8").splitlines()
@@ -194,3 +193,41 @@ def test_route_labels_its_progress_bar_routing(
     code, output = run(tmp_path, "--at", AT)
     assert code == 0, output
     assert labels == ["Routing"]
+
+
+@pytest.mark.parametrize(
+    "csv",
+    [
+        "id,email,company,,\nu1,li@acme.com,Big Co,,\n",  # a spreadsheet's trailing commas
+        "id,email,company,note,note\nu1,li@acme.com,Big Co,a,b\n",
+    ],
+)
+def test_route_passes_blank_and_unread_repeated_columns_through(tmp_path: Path, csv: str) -> None:
+    """Regression: two blank header names, or a repeated column no router reads, were
+    refused as if routing read them, though `score` takes such a file."""
+    code, output = run(tmp_path, "--at", AT, csv=csv)
+    assert code == 0, output
+    assert output.startswith("Routed 1 lead in ")
+    lines = (tmp_path / "routed.csv").read_text(encoding="utf-8").splitlines()
+    header = csv.splitlines()[0]
+    assert lines[0] == header + ",router,team,owner,action,strategy,reason"
+    assert lines[1].startswith(csv.splitlines()[1] + ",existing_account,ka,kim,")
+
+
+@pytest.mark.parametrize("name", ["email", "owner", "sme"])
+def test_route_refuses_a_repeated_column_it_reads(tmp_path: Path, name: str) -> None:
+    """A profile field routing reads, named twice, is still refused in one line."""
+    code, output = run(tmp_path, "--at", AT, csv=f"id,{name},{name}\nu1,a,b\n")
+    assert code == 1
+    [line] = output.splitlines()
+    assert f"the header names {name!r} more than once, and routing reads" in line
+
+
+def test_route_drops_a_one_column_files_trailing_blank_lines(tmp_path: Path) -> None:
+    """Regression: two stray newlines at the end of a one-column file were routed as
+    leads, given owners, and used up the rotation's turns."""
+    code, output = run(tmp_path, "--at", AT, csv="email\nli@acme.com\n\nx@gmail.com\n\n\n")
+    assert code == 0, output
+    assert output.startswith("Routed 3 leads in ")
+    routed = pd.read_csv(tmp_path / "routed.csv", dtype=object, keep_default_na=False)
+    assert list(routed["email"]) == ["li@acme.com", "", "x@gmail.com"]

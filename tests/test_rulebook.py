@@ -505,3 +505,39 @@ def test_numbers_from_numpy_and_databases_are_numbers() -> None:
     assert loaded.model.timers.cooling_days == 30.0
     with pytest.raises(RulebookError, match="boolean"):
         Rulebook.from_dict({"extends": "default", "event_types": {"x": {"points": np.True_}}})
+
+
+@pytest.mark.parametrize(
+    ("path", "key", "hint"),
+    [
+        (["engagement", 0, "when"], "not_in", None),
+        (["engagement", 0, "when"], "equal", None),
+        (["engagement", 0, "when"], "within", "within_days"),
+        (["engagement", 0], "max_point", "max_points"),
+        (["fit", 0], "fire", None),
+        (["fit", 0], "point", "points"),
+    ],
+)
+def test_scoring_hints_suggest_only_keys_of_the_same_table(
+    path: list[Any], key: str, hint: str | None
+) -> None:
+    """Regression: an engagement rule's when, and a rule's own keys, were offered any
+    rulebook key ('not_in' -> 'not', 'fire' -> 'fires'), which the same table then
+    refused as belonging in another table."""
+    data: dict[str, Any] = {
+        "fit": [{"id": "a", "when": {"field": "x", "exists": True}, "points": 1}],
+        "engagement": [{"id": "d", "when": {"event": "download"}, "points": 1}],
+    }
+    table: Any = data
+    for part in path:
+        table = table[part]
+    table[key] = 1
+    with pytest.raises(RulebookError) as refused:
+        ScoringRules.from_dict(data)
+    assert refused.value.path == ".".join(map(str, [*path, key]))
+    if hint is None:
+        assert "did you mean" not in refused.value.fix
+        return
+    assert refused.value.fix.startswith(f"did you mean {hint!r}? ")
+    table[hint] = table.pop(key)
+    ScoringRules.from_dict(data)  # following the hint is accepted

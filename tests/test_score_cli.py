@@ -232,6 +232,37 @@ def test_a_one_column_file_keeps_its_empty_cells_as_rows(tmp_path: Path) -> None
         assert [line.split(",")[0] for line in lines] == ["email", "a@qq.com", "", "b@corp.cn"]
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("size", ["1", "2", "3", "50"])
+def test_a_one_column_files_trailing_blank_lines_are_not_leads(
+    tmp_path: Path, newline: str, size: str
+) -> None:
+    """Regression: blank lines at the end of a one-column file (an editor's, an
+    `echo >>`'s) became leads scored as empty; interior empty cells stay rows."""
+    source = tmp_path / "leads.csv"
+    text = newline.join(["email", "a@qq.com", "", "b@corp.cn", "", "", ""])
+    source.write_bytes(text.encode("utf-8"))
+    rules_path = write_rules(tmp_path / "rules.toml", RULES)
+    out = tmp_path / "scored.csv"
+    args = ["--rules", str(rules_path), str(source), "-o", str(out), "--now", NOW_TEXT]
+    result = run(*args, "--chunk-size", size)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Scored 3 leads in ")
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert [line.split(",")[0] for line in lines] == ["email", "a@qq.com", "", "b@corp.cn"]
+
+
+def test_a_one_column_files_last_quoted_empty_cell_stays_a_lead(tmp_path: Path) -> None:
+    """A quoted empty cell, as pandas writes one, is a row even at the end of the file."""
+    source = tmp_path / "leads.csv"
+    source.write_text('email\na@qq.com\n""\n\n', encoding="utf-8")
+    rules_path = write_rules(tmp_path / "rules.toml", RULES)
+    out = tmp_path / "scored.csv"
+    result = run("--rules", str(rules_path), str(source), "-o", str(out), "--now", NOW_TEXT)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Scored 2 leads in ")
+
+
 def test_header_names_are_written_back_as_read(tmp_path: Path) -> None:
     """Regression: a repeated name came out as 'note.1' and a blank one as 'Unnamed: 3'."""
     source = tmp_path / "leads.csv"
@@ -277,6 +308,30 @@ def test_reasons_column(tmp_path: Path, snapshot_csv: Path) -> None:
     assert scored.loc["agency", "reasons"].count(",") == 1  # two reasons
     assert scored.loc["blank", "reasons"] == ""
     assert "points.download" not in scored.columns
+
+
+def test_reasons_round_as_the_written_contributions(tmp_path: Path) -> None:
+    """Regression: reasons were rounded at 9 decimals and the written columns at 6, so a
+    download decayed to 2e-07 was listed as 'download +2e-07' beside a points.download
+    of 0.0, and two leads of the same zero engagement were explained differently."""
+    rules_path = tmp_path / "rules.toml"
+    rules_path.write_text(
+        'half_life_days = 20\n[[fit]]\nid = "industry"\n'
+        'when = { field = "industry", equals = "media" }\npoints = 20\n'
+        '[[engagement]]\nid = "download"\nwhen = { event = "download" }\npoints = 10\n',
+        encoding="utf-8",
+    )
+    source = tmp_path / "leads.csv"
+    source.write_text(
+        "industry,n.download,last.download\nmedia,1,1723031266\nmedia,0,\n", encoding="utf-8"
+    )
+    out = tmp_path / "scored.csv"
+    args = ["--rules", str(rules_path), str(source), "-o", str(out), "--reasons", "3"]
+    result = run(*args, "--contributions", "--now", "2026-01-01T00:00:00+00:00")
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert list(scored["points.download"]) == ["0.0", "0.0"]
+    assert list(scored["reasons"]) == ["industry +20", "industry +20"]
 
 
 def test_reasons_leave_out_contributions_that_round_to_zero(tmp_path: Path) -> None:
@@ -674,3 +729,51 @@ def test_boolean_cells_count_for_numeric_rules(tmp_path: Path) -> None:
     scored = read_scored(out)
     assert scored.loc["yes", "score"] == scorer.score(leads[0], NOW) == 15.0
     assert scored.loc["no", "score"] == scorer.score(leads[1], NOW) == 0.0
+
+
+def test_sigterm_is_caught_only_where_its_default_action_would_kill() -> None:
+    """Regression: the SIGTERM handler replaced an inherited SIG_IGN (a run told to
+    ignore SIGTERM died with 143) and a host's own handler, for the length of a write."""
+    from leadlife.cli import _sigterm_as_exit
+
+    def host(signum: int, frame: object) -> None:
+        """A host's graceful shutdown."""
+
+    saved = signal.getsignal(signal.SIGTERM)
+    try:
+        for disposition in (signal.SIG_IGN, host):
+            signal.signal(signal.SIGTERM, disposition)
+            with _sigterm_as_exit():
+                assert signal.getsignal(signal.SIGTERM) is disposition
+            assert signal.getsignal(signal.SIGTERM) is disposition
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        with _sigterm_as_exit():
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+            with pytest.raises(SystemExit) as stopped:
+                signal.raise_signal(signal.SIGTERM)
+            assert stopped.value.code == 128 + signal.SIGTERM
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, saved)
+
+
+@pytest.mark.skipif(not Path("/dev/fd").is_dir(), reason="needs /dev/fd")
+def test_a_pipe_as_input_is_a_one_line_error_naming_it(tmp_path: Path) -> None:
+    """Regression: a LEADS.csv that is a pipe (`<(...)`, /dev/stdin) cannot be read
+    twice, and the failed seek was reported as 'SCORED.csv: cannot write there (None)'."""
+    rules_path = write_rules(tmp_path / "rules.toml", RULES)
+    out = tmp_path / "scored.csv"
+    read, write = os.pipe()
+    try:
+        os.write(write, b"industry\nmedia\n")
+        os.close(write)
+        source = f"/dev/fd/{read}"
+        result = run("--rules", str(rules_path), source, "-o", str(out), "--now", NOW_TEXT)
+    finally:
+        os.close(read)
+    assert result.exit_code == 1
+    [line] = result.output.splitlines()
+    assert line == (
+        f"Error: {source}: cannot be read twice (a pipe or other stream); save it as a file first"
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["rules.toml"]

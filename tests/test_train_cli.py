@@ -341,3 +341,27 @@ def test_score_refuses_a_column_the_model_reads_named_twice(
     [line] = [line for line in result.output.splitlines() if not line.startswith("Note: ")]
     assert line.startswith(f"Error: {source}: the header names 'visits' more than once")
     assert not out.exists()
+
+
+def test_a_model_that_cannot_be_saved_leaves_no_report(
+    folder: Path, data_csv: Path, trained: tuple[Result, Path]
+) -> None:
+    """Regression: the report was written before the model was saved, so a failed save
+    left a full report behind, and replaced an earlier run's report with it."""
+    assert trained[0].exit_code == 0, trained[0].output
+    blocker = folder / "not-a-folder"
+    blocker.write_text("a file", encoding="utf-8")
+    earlier = folder / "report" / "report.json"
+    before, inode = earlier.read_bytes(), earlier.stat().st_ino
+    args = ["train", data_csv, "--label", "Converted", "--drop", "lead_id"]
+    args += ["--estimator", "hist_gradient_boosting", "--min-positives", "50", "--seed", "1"]
+    for report in (folder / "report", folder / "fresh" / "report"):
+        result = run(*args, "-o", blocker / "a", "--report", report)
+        assert result.exit_code == 1
+        [line] = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+        assert line.startswith(f"Error: {blocker / 'a'}: cannot save there")
+        assert "Wrote" not in result.stdout
+    assert earlier.read_bytes() == before
+    assert earlier.stat().st_ino == inode
+    assert not list((folder / "report").glob(".*"))  # no temporary folder left either
+    assert not (folder / "fresh").exists()

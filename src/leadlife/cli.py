@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -304,9 +305,13 @@ def route(
 
     def route_chunk(number: int, chunk: pd.DataFrame) -> pd.DataFrame:
         if number == 0:
-            # Every column is a profile field some router (a plugin's too) may read.
-            _refuse_twice(chunk.columns, chunk.columns, leads, "routing reads")
-        routed = routing.route_frame(_routing_frame(chunk, phone_region), moment)
+            _refuse_twice(chunk.columns, _ROUTING_READS, leads, "routing reads")
+        # The routers see the uniquely named columns: a blank name is no profile field,
+        # and another repeated one (not a field routing reads) only passes through.
+        counts = Counter(chunk.columns)
+        unique = [i for i, name in enumerate(chunk.columns) if name and counts[name] == 1]
+        profiles = chunk.iloc[:, unique]
+        routed = routing.route_frame(_routing_frame(profiles, phone_region), moment)
         routers.update(name for name in routed["router"] if name is not None)
         kept = chunk.drop(columns=[c for c in routed.columns if c in chunk.columns])
         return pandas.concat([kept, routed.fillna("")], axis=1)
@@ -323,6 +328,22 @@ def route(
     )
 
 
+# The columns route_frame reads by name: the profile fields its routers read, the
+# current owner and the moment.
+_ROUTING_READS = (
+    "account_id",
+    "email",
+    "email_valid",
+    "company",
+    "ip",
+    "phone",
+    "phone_valid",
+    "registered_capital",
+    "employees",
+    "sme",
+    "owner",
+    "at",
+)
 _FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
@@ -388,7 +409,7 @@ def _score_csv(
             _refuse_twice(chunk.columns, rules.columns, leads, "the rules read")
             _warn_missing(chunk.columns, rules, leads)
         frame = _snapshot(chunk, rules, converters, leads)
-        scored = score_frame(frame, rules, now, reasons=reasons)
+        scored = score_frame(frame, rules, now, reasons=reasons, decimals=_DECIMALS)
         grades.update(scored["grade"].value_counts().to_dict())
         return _with_scores(chunk, scored, reasons, contributions)
 
@@ -419,6 +440,12 @@ def _write_scored(
         raw = open(leads, "rb")  # noqa: SIM115 - a with block closes it just below
     except OSError as exc:
         raise click.ClickException(f"{leads}: cannot read the file ({exc.strerror})") from None
+    if not raw.seekable():
+        # The header is read first and the rows after it: a pipe can be read only once.
+        raw.close()
+        raise click.ClickException(
+            f"{leads}: cannot be read twice (a pipe or other stream); save it as a file first"
+        )
     with raw, _sigterm_as_exit():
         try:
             fd, part = tempfile.mkstemp(
@@ -453,7 +480,9 @@ def _sigterm_as_exit() -> Iterator[None]:
 
     Its default action kills the interpreter without unwinding, so the ``finally``
     that removes the partial output would not run; here it raises SystemExit(143),
-    the status a shell reports for SIGTERM. The previous handler is put back after.
+    the status a shell reports for SIGTERM. Only the default action is replaced, and
+    put back after: an inherited SIG_IGN means the run must not stop, and a host's own
+    handler is the host's to honour, so either is left alone.
     """
     import signal
 
@@ -462,16 +491,18 @@ def _sigterm_as_exit() -> Iterator[None]:
     def exit_on_term(signum: int, frame: object) -> None:
         raise SystemExit(128 + signum)
 
+    if signal.getsignal(terminate) is not signal.SIG_DFL:
+        yield
+        return
     try:
-        previous = signal.signal(terminate, exit_on_term)
+        signal.signal(terminate, exit_on_term)
     except ValueError:  # not the main thread (an embedding host): leave it alone
         yield
         return
     try:
         yield
     finally:
-        # None: a handler set outside Python, which cannot be put back; the default is.
-        signal.signal(terminate, signal.SIG_DFL if previous is None else previous)
+        signal.signal(terminate, signal.SIG_DFL)
 
 
 def _with_scores(
@@ -511,7 +542,8 @@ def _chunks(raw: BinaryIO, leads: Path, chunk_size: int) -> Iterator[pd.DataFram
     The columns are named as the header names them, a repeated or blank name too
     (pandas would read them as ``x.1`` and ``Unnamed: 2``), so they are written back
     as they were read. Every row is a lead: in a file of one column an empty cell is
-    a blank line, which stays a row there (elsewhere a blank line is skipped).
+    a blank line, which stays a row there (elsewhere a blank line is skipped); blank
+    lines before the header and after the last line are not rows, in one column too.
     """
     import pandas as pd
 
@@ -529,6 +561,8 @@ def _chunks(raw: BinaryIO, leads: Path, chunk_size: int) -> Iterator[pd.DataFram
             names = ["" if name is None else str(name) for name in header.iloc[0].tolist()]
             one_column = len(names) == 1
             raw.seek(0)
+            # Blank lines at the end of the file are not rows, in one column either.
+            trailing = _trailing_blank_lines(raw) if one_column else 0
             reader = pd.read_csv(
                 raw,
                 chunksize=chunk_size,
@@ -539,8 +573,15 @@ def _chunks(raw: BinaryIO, leads: Path, chunk_size: int) -> Iterator[pd.DataFram
                 skiprows=_leading_blank_lines(raw) if one_column else None,
                 **text,
             )
+            held: pd.DataFrame | None = None
             for chunk in reader:
                 chunk.columns = pd.Index(names, dtype=object)
+                if trailing:
+                    # The last ``trailing`` rows of the file are held back, then dropped.
+                    if held is not None:
+                        chunk = pd.concat([held, chunk])
+                    cut = max(len(chunk) - trailing, 0)
+                    held, chunk = chunk.iloc[cut:], chunk.iloc[:cut]
                 yield chunk
     except UnicodeDecodeError:
         raise click.ClickException(f"{leads}: not UTF-8 text; save it as UTF-8") from None
@@ -562,6 +603,29 @@ def _leading_blank_lines(raw: BinaryIO) -> int:
     raw.seek(0)
     blank = start[: len(start) - len(start.lstrip(b"\r\n"))]
     return blank.count(b"\n")
+
+
+def _trailing_blank_lines(raw: BinaryIO) -> int:
+    """How many empty lines end the CSV, after its last line (``raw`` is left at the
+    start); 0 for a file of nothing but line breaks, whose header is missing anyway."""
+    end = raw.seek(0, os.SEEK_END)
+    tail = b""
+    position = end
+    while position > 0:
+        step = min(64 * 1024, position)
+        position -= step
+        raw.seek(position)
+        tail = raw.read(step) + tail
+        if tail.strip(b"\r\n"):
+            break
+    raw.seek(0)
+    body = tail.rstrip(b"\r\n")
+    if not body.removeprefix(b"\xef\xbb\xbf"):
+        return 0
+    breaks = tail[len(body) :]
+    # The first line break ends the last line; each one after it is an empty line.
+    lines = breaks.count(b"\n") or breaks.count(b"\r")
+    return max(lines - 1, 0)
 
 
 def _refuse_twice(columns: pd.Index, read: Iterable[str], leads: Path, reader: str) -> None:
@@ -1046,20 +1110,37 @@ def train_command(
     except BaseException:
         _remove_empty(created)  # a failed run leaves no empty report folder either
         raise
-    if report_dir is not None:
-        # The report goes first: should it fail after all, no model version is left
-        # behind for a rerun to pass over.
-        stage(f"Writing the report to {report_dir}")
-        try:
-            written = result.report.write(report_dir)
-        except OSError as exc:
-            raise click.ClickException(_report_error(report_dir, exc)) from None
-        click.echo(f"Wrote {report_dir}: {', '.join(path.name for path in written)}")
-    stage("Saving the model")
+    # The report is written into a temporary folder inside report_dir and moved into
+    # place only once the model is saved: a failed run saves neither, and leaves an
+    # earlier run's report as it was.
+    part: Path | None = None
     try:
-        model_file = save_model(result, output)
-    except OSError as exc:
-        raise click.ClickException(f"{output}: cannot save there ({exc.strerror})") from None
+        if report_dir is not None:
+            stage(f"Writing the report to {report_dir}")
+            try:
+                part = Path(tempfile.mkdtemp(dir=report_dir, prefix=".report.", suffix=".part"))
+                written = result.report.write(part)
+            except OSError as exc:
+                raise click.ClickException(_report_error(report_dir, exc)) from None
+        stage("Saving the model")
+        try:
+            model_file = save_model(result, output)
+        except OSError as exc:
+            raise click.ClickException(f"{output}: cannot save there ({exc.strerror})") from None
+        if report_dir is not None and part is not None:
+            try:
+                for path in written:
+                    os.replace(path, report_dir / path.name)
+            except OSError as exc:
+                raise click.ClickException(_report_error(report_dir, exc)) from None
+            click.echo(f"Wrote {report_dir}: {', '.join(path.name for path in written)}")
+    except BaseException:
+        if part is not None:
+            shutil.rmtree(part, ignore_errors=True)
+        _remove_empty(created)
+        raise
+    if part is not None:
+        shutil.rmtree(part, ignore_errors=True)
     click.echo(f"Saved {model_file} (sidecar {model_file.name}.json)")
 
 

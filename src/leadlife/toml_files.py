@@ -141,7 +141,8 @@ def rulebook_error(
     elif kind == "extra_forbidden":
         key = parts[-1] if parts else "?"
         problem = f"unknown key {key!r}"
-        fix = _unknown_key_fix(key, parts[:-1], (known_keys or _known_keys)(), docs)
+        keys = (known_keys or _known_keys)()
+        fix = _unknown_key_fix(key, parts[:-1], keys, docs, _scoring_table(first["loc"][:-1]))
     elif kind == "missing":
         fix = "add the key"
     elif kind in ("condition_kind", "when_kind"):
@@ -158,12 +159,58 @@ def rulebook_error(
     return error(path, problem, fix, source=source)
 
 
-def _unknown_key_fix(key: str, parent: list[str], keys: set[str], docs: str) -> str:
-    """What to do about ``key``, refused in the table at ``parent``."""
+def _scoring_table(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model of the scoring rules' table at pydantic location ``loc`` (a rule of
+    [[fit]], [[engagement]] or [[weighted]], or a rule's ``when``), or None."""
+    from leadlife.scoring.model import (
+        EngagementRule,
+        EventWhen,
+        FieldWhen,
+        FitRule,
+        InactiveWhen,
+        WeightedRule,
+    )
+
+    rules: dict[int | str, type[BaseModel]] = {
+        "fit": FitRule,
+        "engagement": EngagementRule,
+        "weighted": WeightedRule,
+    }
+    whens: dict[int | str, type[BaseModel]] = {
+        "field": FieldWhen,
+        "event": EventWhen,
+        "inactive": InactiveWhen,
+    }
+    loc = tuple(part for part in loc if part != "[key]")
+    if len(loc) >= 2 and isinstance(loc[-1], int) and loc[-2] in rules:
+        return rules[loc[-2]]
+    if len(loc) >= 3 and loc[-1] == "when" and isinstance(loc[-2], int) and loc[-3] == "fit":
+        return FieldWhen
+    # An engagement rule's when: pydantic names the condition kind it took it for.
+    if (
+        len(loc) >= 4
+        and loc[-2] == "when"
+        and isinstance(loc[-3], int)
+        and loc[-4] == "engagement"
+        and loc[-1] in whens
+    ):
+        return whens[loc[-1]]
+    return None
+
+
+def _unknown_key_fix(
+    key: str,
+    parent: list[str],
+    keys: set[str],
+    docs: str,
+    table: type[BaseModel] | None = None,
+) -> str:
+    """What to do about ``key``, refused in the table at ``parent`` (of model ``table``,
+    where that is known)."""
     field_test = "one field test (field with exists, equals, in, min, max or matches)"
     # The keys to suggest from: those the table at ``parent`` takes, where that is
     # known; a suggestion the same table then refuses would send the author in a circle.
-    candidates = keys
+    candidates = keys if table is None else _top_keys(table)
     if parent[-1:] == ["when"] and _in_fit_rule(parent[:-1]):
         from leadlife.scoring.model import FieldWhen
 

@@ -30,13 +30,16 @@ def score_frame(
     now: datetime,
     *,
     reasons: int = 0,
+    decimals: int = _SCORE_DECIMALS,
 ) -> pd.DataFrame:
     """Score every row of ``frame`` (snapshot columns, see :mod:`leadlife.scoring.rules`).
 
     Returns a frame on ``frame``'s index with ``score``, ``fit``, ``engagement``,
     ``grade`` and one ``points.<rule id>`` column per rule (the contributions; with
     ``total_cap`` when the cap bites, they add up to ``score``). ``reasons=k`` adds a
-    ``reasons`` column with the ``k`` largest contributions as text.
+    ``reasons`` column with the ``k`` largest contributions as text; a contribution
+    that rounds to 0 at ``decimals`` places (as scores are rounded; pass the places the
+    scores are written with) is no reason and is left out.
     """
     import numpy as np
     import pandas as pd
@@ -75,11 +78,11 @@ def score_frame(
     )
     if reasons:
         matrix = np.column_stack(list(columns.values())) if columns else np.zeros((n, 0))
-        result["reasons"] = _reasons(matrix, list(columns), reasons)
+        result["reasons"] = _reasons(matrix, list(columns), reasons, decimals)
     return result
 
 
-def _reasons(matrix: np.ndarray, names: list[str], k: int) -> list[str]:
+def _reasons(matrix: np.ndarray, names: list[str], k: int, decimals: int) -> list[str]:
     import numpy as np
 
     if matrix.shape[1] == 0:
@@ -88,7 +91,7 @@ def _reasons(matrix: np.ndarray, names: list[str], k: int) -> list[str]:
     labels = np.array([name.removeprefix("points.") for name in names], dtype=object)
     # Rounded as scores are, so a contribution decayed to +7.4e-208 is no reason, as an
     # exact 0 is none; adding 0.0 turns -0.0 into 0.0.
-    picked = np.round(np.take_along_axis(matrix, order, axis=1), _SCORE_DECIMALS) + 0.0
+    picked = np.round(np.take_along_axis(matrix, order, axis=1), decimals) + 0.0
     texts = []
     for row_labels, row_points in zip(labels[order], picked, strict=True):
         texts.append(
