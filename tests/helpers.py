@@ -75,3 +75,23 @@ class FallingScorer:
     @hookimpl
     def leadlife_register_scorers(self, register: Callable[[object], None]) -> None:
         register(self)
+
+
+# One capacity team, two members of 45 leads a month and one of 7, with at most two
+# reassignments per lead: where the choice of each next owner shows.
+UNEQUAL_CAPACITIES: dict[str, Any] = {
+    "seed": 64,
+    "teams": [
+        {
+            "id": "t0",
+            "strategy": "capacity",
+            "members": [
+                {"id": "m0", "capacity": 45},
+                {"id": "m1", "capacity": 45},
+                {"id": "m3", "capacity": 7},
+            ],
+        }
+    ],
+    "routers": {"fallback": {"team": "t0"}},
+    "sla": {"max_reassignments": 2},
+}

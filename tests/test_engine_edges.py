@@ -17,26 +17,10 @@ from leadlife.plugins import hookimpl
 from leadlife.plugins.default_storage import MemoryStorage
 from leadlife.routing import Routing
 from tests.conftest import T0
-from tests.helpers import FallingScorer, days, ev, hours
+from tests.helpers import UNEQUAL_CAPACITIES, FallingScorer, days, ev, hours
 
 PHONE = "+8613800138000"
 MINUTE = timedelta(minutes=1)
-UNEQUAL: dict[str, Any] = {
-    "seed": 64,
-    "teams": [
-        {
-            "id": "t0",
-            "strategy": "capacity",
-            "members": [
-                {"id": "m0", "capacity": 45},
-                {"id": "m1", "capacity": 45},
-                {"id": "m3", "capacity": 7},
-            ],
-        }
-    ],
-    "routers": {"fallback": {"team": "t0"}},
-    "sla": {"max_reassignments": 2},
-}
 
 
 def _shares(team: Any) -> tuple[Any, ...]:
@@ -67,7 +51,7 @@ def test_a_tick_whose_write_fails_moves_no_team() -> None:
             return storage
 
     engine = leadlife.Engine(
-        plugins=[Routing.from_dict(UNEQUAL), Provider()], clock=leadlife.FixedClock(T0)
+        plugins=[Routing.from_dict(UNEQUAL_CAPACITIES), Provider()], clock=leadlife.FixedClock(T0)
     )
     engine.ingest(ev("form_submit", lead="L", phone=PHONE, asset_id="p1"))
     routing = engine.routing

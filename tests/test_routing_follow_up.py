@@ -11,7 +11,7 @@ from leadlife.lead import Lead
 from leadlife.plugins.default_storage import MemoryStorage
 from leadlife.routing import Routing
 from tests.conftest import T0
-from tests.helpers import Inbox, days, ev, hours
+from tests.helpers import UNEQUAL_CAPACITIES, Inbox, days, ev, hours
 
 PHONE = "+8613800138000"
 MINUTE = timedelta(minutes=1)
@@ -265,28 +265,12 @@ def test_a_late_acceptance_from_before_its_routing_takes_the_lead() -> None:
     assert moments == sorted(moments)
 
 
-_UNEQUAL = {
-    "seed": 64,
-    "teams": [
-        {
-            "id": "t0",
-            "strategy": "capacity",
-            "members": [
-                {"id": "m0", "capacity": 45},
-                {"id": "m1", "capacity": 45},
-                {"id": "m3", "capacity": 7},
-            ],
-        }
-    ],
-    "routers": {"fallback": {"team": "t0"}},
-    "sla": {"max_reassignments": 2},
-}
-
-
 def _owners_after(
     ticks: list[timedelta], event_at: timedelta | None = None
 ) -> list[tuple[Any, str, str | None]]:
-    engine = leadlife.Engine(plugins=[Routing.from_dict(_UNEQUAL)], clock=leadlife.FixedClock(T0))
+    engine = leadlife.Engine(
+        plugins=[Routing.from_dict(UNEQUAL_CAPACITIES)], clock=leadlife.FixedClock(T0)
+    )
     qualify(engine, lead="L")
     if event_at is not None:
         engine.ingest(ev("page_view", event_at, lead="L"))
@@ -335,7 +319,7 @@ def test_an_event_that_fails_after_its_catch_up_moves_no_team() -> None:
             return storage
 
     engine = leadlife.Engine(
-        plugins=[Routing.from_dict(_UNEQUAL), Provider()], clock=leadlife.FixedClock(T0)
+        plugins=[Routing.from_dict(UNEQUAL_CAPACITIES), Provider()], clock=leadlife.FixedClock(T0)
     )
     qualify(engine, lead="L")
     routing = engine.routing
@@ -381,7 +365,7 @@ def test_undoing_a_failed_catch_up_keeps_what_another_lead_counted_meanwhile() -
 
     host = Host()
     engine = leadlife.Engine(
-        plugins=[Routing.from_dict(_UNEQUAL), host], clock=leadlife.FixedClock(T0)
+        plugins=[Routing.from_dict(UNEQUAL_CAPACITIES), host], clock=leadlife.FixedClock(T0)
     )
     qualify(engine, lead="L")
     host.engine = engine
