@@ -122,6 +122,13 @@ def write_rules(path: Path, rules: dict[str, Any]) -> Path:
     return path
 
 
+def score_with_rules(tmp_path: Path, source: Path) -> tuple[Result, Path]:
+    """``source`` scored with RULES as of NOW into ``tmp_path/scored.csv``."""
+    rules_path = write_rules(tmp_path / "rules.toml", RULES)
+    out = tmp_path / "scored.csv"
+    return run("--rules", str(rules_path), str(source), "-o", str(out), "--now", NOW_TEXT), out
+
+
 def _toml(rules: dict[str, Any]) -> str:
     lines = []
     for key, value in rules.items():
@@ -206,9 +213,7 @@ def test_input_columns_are_kept_verbatim(tmp_path: Path) -> None:
     source.write_text(
         'lead_id,note,n.download,industry\nu1,"hello, world",3,media\nu2,NA,,\n', encoding="utf-8"
     )
-    rules_path = write_rules(tmp_path / "rules.toml", RULES)
-    out = tmp_path / "scored.csv"
-    result = run("--rules", str(rules_path), str(source), "-o", str(out), "--now", NOW_TEXT)
+    result, out = score_with_rules(tmp_path, source)
     assert result.exit_code == 0, result.output
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "lead_id,note,n.download,industry,score,fit,engagement,grade"
@@ -256,9 +261,7 @@ def test_a_one_column_files_last_quoted_empty_cell_stays_a_lead(tmp_path: Path) 
     """A quoted empty cell, as pandas writes one, is a row even at the end of the file."""
     source = tmp_path / "leads.csv"
     source.write_text('email\na@qq.com\n""\n\n', encoding="utf-8")
-    rules_path = write_rules(tmp_path / "rules.toml", RULES)
-    out = tmp_path / "scored.csv"
-    result = run("--rules", str(rules_path), str(source), "-o", str(out), "--now", NOW_TEXT)
+    result, _ = score_with_rules(tmp_path, source)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Scored 2 leads in ")
 
@@ -267,9 +270,7 @@ def test_header_names_are_written_back_as_read(tmp_path: Path) -> None:
     """Regression: a repeated name came out as 'note.1' and a blank one as 'Unnamed: 3'."""
     source = tmp_path / "leads.csv"
     source.write_text("lead_id,note,note,,industry,score\nu1,a,b,c,media,7\n", encoding="utf-8")
-    rules_path = write_rules(tmp_path / "rules.toml", RULES)
-    out = tmp_path / "scored.csv"
-    result = run("--rules", str(rules_path), str(source), "-o", str(out), "--now", NOW_TEXT)
+    result, out = score_with_rules(tmp_path, source)
     assert result.exit_code == 0, result.output
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "lead_id,note,note,,industry,score,fit,engagement,grade"
@@ -280,9 +281,7 @@ def test_a_column_the_rules_read_named_twice_is_refused(tmp_path: Path) -> None:
     """Regression: of two 'industry' columns the rules silently read only the first."""
     source = tmp_path / "leads.csv"
     source.write_text("industry,industry,note,note\nretail,media,a,b\n", encoding="utf-8")
-    rules_path = write_rules(tmp_path / "rules.toml", RULES)
-    out = tmp_path / "scored.csv"
-    result = run("--rules", str(rules_path), str(source), "-o", str(out), "--now", NOW_TEXT)
+    result, out = score_with_rules(tmp_path, source)
     assert result.exit_code == 1
     [line] = [line for line in result.output.splitlines() if not line.startswith("Note: ")]
     assert line == (
@@ -409,9 +408,7 @@ def test_missing_columns_count_as_empty(tmp_path: Path) -> None:
     """A CSV without the rules' columns scores them as empty and says which were missing."""
     source = tmp_path / "leads.csv"
     source.write_text("lead_id,industry\nu1,media\nu2,\n", encoding="utf-8")
-    rules_path = write_rules(tmp_path / "rules.toml", RULES)
-    out = tmp_path / "scored.csv"
-    result = run("--rules", str(rules_path), str(source), "-o", str(out), "--now", NOW_TEXT)
+    result, out = score_with_rules(tmp_path, source)
     assert result.exit_code == 0, result.output
     assert result.stderr.startswith("Note: leads.csv has no column verified, tier, code, ")
     scored = read_scored(out)
@@ -426,9 +423,7 @@ def test_text_cells_meet_typed_rule_values(tmp_path: Path) -> None:
         "lead_id,verified,tier,code\na,true,1,01\nb,TRUE,2.0,1\nc,false,3,01\nd,yes,x, 01\n",
         encoding="utf-8",
     )
-    rules_path = write_rules(tmp_path / "rules.toml", RULES)
-    out = tmp_path / "scored.csv"
-    result = run("--rules", str(rules_path), str(source), "-o", str(out), "--now", NOW_TEXT)
+    result, out = score_with_rules(tmp_path, source)
     assert result.exit_code == 0, result.output
     fit = read_scored(out)["fit"].to_dict()
     # verified +10 (equals true), tier +5 (in [1, 2]), code +3 (equals "01", as text)
