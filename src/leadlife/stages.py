@@ -166,22 +166,32 @@ class StageGraph:
         A REOPEN move also needs a non-empty ``reason``.
         """
         try:
+            # Subscripts, not .get(): this runs per move, and a refused move is rare.
+            move = self._moves[stage][target]
+        except KeyError:
+            move = self._spelt_move(stage, target, lead_id)
+        if move is _REOPEN and (not reason or reason.isspace()):
+            stage, target = _stage(stage, "stage"), _stage(target, "target")
+            raise TransitionNotAllowed(
+                lead_id, stage, target, self._sorted(stage), "reopening needs a reason"
+            )
+        return move
+
+    def _spelt_move(self, stage: Stage, target: Stage, lead_id: str) -> Move:
+        """The move of :meth:`step` when either stage is text in another spelling
+        ("MQL", " mql "; Stage is a StrEnum: "sql" is SQL already), or the move
+        refused."""
+        try:
             move = self._moves[stage].get(target)
-        except KeyError:  # text that names no stage (Stage is a StrEnum: "sql" is SQL)
+        except KeyError:  # text that names no stage
             move = self._moves[_stage(stage, "stage")].get(target)
         if move is None and not (isinstance(stage, Stage) and isinstance(target, Stage)):
-            # Text in another spelling ("MQL"): read as the stages it names.
             stage, target = _stage(stage, "stage"), _stage(target, "target")
             move = self._moves[stage].get(target)
         if move is None:
             # The error names stages as members, whichever way they were given.
             stage, target = _stage(stage, "stage"), _stage(target, "target")
             raise TransitionNotAllowed(lead_id, stage, target, self._sorted(stage))
-        if move is _REOPEN and (not reason or reason.isspace()):
-            stage, target = _stage(stage, "stage"), _stage(target, "target")
-            raise TransitionNotAllowed(
-                lead_id, stage, target, self._sorted(stage), "reopening needs a reason"
-            )
         return move
 
     def _sorted(self, stage: Stage) -> list[Stage]:
