@@ -17,7 +17,7 @@ from leadlife.errors import NotPermittedError
 from leadlife.lead import Lead
 from tests.conftest import T0
 from tests.helpers import days, ev, hours
-from tests.test_routing_engine import CONFIG, build, one_lead_a_day, pooled, qualify
+from tests.test_routing_engine import CONFIG, PHONE, build, one_lead_a_day, pooled, qualify
 from tests.test_routing_follow_up import INSIDE, sal, with_sla
 
 MINUTE = timedelta(minutes=1)
@@ -252,3 +252,21 @@ def test_transferring_or_assigning_a_lead_to_its_owner_adds_nothing() -> None:
     after = engine.get("u1")
     assert (after.assignments, len(inbox.notices)) == before
     assert after.owner == owner
+
+
+def test_an_acceptance_is_a_first_touch_only_when_its_event_counts_as_one() -> None:
+    """Regression: a `sales_accepted` naming the owner was their first touch even
+    where the host had left it out of `sla.touch_events`, so the owner never got
+    the speed-to-lead reminder the host asked for."""
+    missed = {}
+    for touches in (["call_attempt"], ["call_attempt", "sales_accepted"]):
+        engine, inbox = build(with_sla(call_cadence_days=[], touch_events=touches))
+        engine.ingest(ev("sales_accepted", lead="u1", owner="ian"))
+        engine.ingest(ev("form_submit", MINUTE, lead="u1", phone=PHONE, asset_id="p1"))
+        engine.tick(T0 + 30 * MINUTE)
+        missed[len(touches)] = [
+            n.data["to"] for n in inbox.notices if n.kind == "speed_to_lead_missed"
+        ]
+    # Two missed windows each, with the reassignment to the other member between.
+    assert missed[1] == ["ian", "ian", "ivy", "ivy"]
+    assert missed[2] == []

@@ -291,8 +291,14 @@ class Routing:
             return "pooled", None, team_id, f"{reason}; {why}", None
         return "routed", member_id, team_id, f"{reason}; {why}", team.strategy
 
-    def apply(self, lead: Lead, assignment: Assignment, notices: list[Notice]) -> None:
-        """Put ``assignment`` on ``lead`` (owner, team, record, timers) with its notice."""
+    def apply(
+        self, lead: Lead, assignment: Assignment, notices: list[Notice], *, touch: bool = True
+    ) -> None:
+        """Put ``assignment`` on ``lead`` (owner, team, record, timers) with its notice.
+
+        ``touch`` says whether the event behind an ``accepted`` assignment is one of
+        ``sla.touch_events``: only then is accepting the lead its first touch.
+        """
         previous = lead.owner
         owner = assignment.to_owner
         lead.owner = owner
@@ -332,7 +338,9 @@ class Routing:
         if owner == previous and lead.follow_up is not None:
             return  # sticky: the owner's timers run on
         if action == "accepted":
-            lead.follow_up = self._follow_up(lead, ts, ts)  # accepting it is the first touch
+            # The owner's own act: no notice. It is their first touch when the host
+            # counts its event as one (a late acceptance is dated after the event).
+            lead.follow_up = self._follow_up(lead, ts, ts if touch else None)
         else:
             lead.follow_up = self._follow_up(lead, ts)
             notices.append(
@@ -649,7 +657,7 @@ class Routing:
                     event_id=event.id,
                 )
         if made is not None:
-            self.apply(lead, made, notices)
+            self.apply(lead, made, notices, touch=event.type in self.timers.touches)
         elif lead.follow_up is not None and lead.stage.is_open:
             reopened = _reopened_ts(lead, event)
             if reopened is not None:
