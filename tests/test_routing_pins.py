@@ -270,3 +270,16 @@ def test_an_acceptance_is_a_first_touch_only_when_its_event_counts_as_one() -> N
     # Two missed windows each, with the reassignment to the other member between.
     assert missed[1] == ["ian", "ian", "ivy", "ivy"]
     assert missed[2] == []
+
+
+def test_an_acceptance_from_before_a_reassignment_names_no_one() -> None:
+    """A `sales_accepted` dated before the timers reassigned the lead arrives after
+    the reassignment: the lead stays with its new owner (docs/routing.md)."""
+    engine, _ = build(with_sla(call_cadence_days=[]))
+    first = qualify(engine, "u1").owner
+    engine.tick(T0 + 10 * MINUTE)
+    second = engine.get("u1").owner
+    assert second not in (None, first)
+    lead = engine.ingest(ev("sales_accepted", 7 * MINUTE, lead="u1", owner=first))
+    assert lead.owner == second
+    assert [a.action for a in lead.assignments] == ["routed", "reassigned"]
