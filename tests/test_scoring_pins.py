@@ -592,3 +592,37 @@ def test_a_strict_rulebook_refuses_undeclared_types_in_since_and_under_not(
             {"extends": "default", "strict": True, "qualification": {"SQL": {"when": when}}}
         )
     assert info.value.path == "qualification.SQL.when"
+
+
+def test_explain_lists_ties_in_rule_order_as_the_reasons_column_does() -> None:
+    """Regression: explain() listed ties in the order it collected rules (those
+    that always run first, then field rules, then event rules), so it disagreed with
+    score_frame's reasons, which list ties in rule order."""
+    rules = ScoringRules.from_dict(
+        {
+            "fit": [
+                {"id": "media", "when": {"field": "industry", "equals": "media"}, "points": 5},
+                {"id": "no_phone", "when": {"field": "phone", "exists": False}, "points": 5},
+            ]
+        }
+    )
+    lead = leadlife.Lead("u1", profile={"industry": "media"})
+    explained = [c.rule for c in RuleScorer(rules).explain(lead, T0).contributions]
+    reasons = score_frame(lead_frame([lead], rules, T0), rules, T0, reasons=2)["reasons"]
+    assert explained == ["media", "no_phone"]
+    assert reasons.iloc[0] == "media +5, no_phone +5"
+
+
+def test_the_points_scorer_lists_ties_in_the_order_of_its_table() -> None:
+    """Two leads with the same counts get the same explanation, whichever event type
+    each did first: ties follow the points table."""
+    from leadlife.scoring.points import PointsScorer
+
+    scorer = PointsScorer({"download": 5, "webinar": 5})
+    orders = []
+    for first, second in (("download", "webinar"), ("webinar", "download")):
+        engine = leadlife.Engine()
+        engine.ingest(ev(first, lead="u1"))
+        lead = engine.ingest(ev(second, hours(1), lead="u1"))
+        orders.append([c.rule for c in scorer.explain(lead, T0 + hours(2)).contributions])
+    assert orders == [["event_types.download.points", "event_types.webinar.points"]] * 2

@@ -46,12 +46,15 @@ class PointsScorer:
         return previous + points if self._whole else self.score(lead, now)
 
     def explain(self, lead: Lead, now: datetime) -> ScoreResult:
-        parts = [
-            Contribution(f"event_types.{kind}.points", self.points[kind] * n, n)
-            for kind, n in lead.behaviour.totals()
-            if kind in self.points
+        points = self.points
+        found = [
+            (kind, points[kind] * n, n) for kind, n in lead.behaviour.totals() if kind in points
         ]
-        parts.sort(key=lambda c: abs(c.points), reverse=True)
+        # Ties in the order of the points table, not in the order the lead first did
+        # each event type: two leads with the same counts read the same.
+        order = {kind: index for index, kind in enumerate(points)}
+        found.sort(key=lambda part: (-abs(part[1]), order[part[0]]))
+        parts = [Contribution(f"event_types.{kind}.points", value, n) for kind, value, n in found]
         total = round(math.fsum(c.points for c in parts), _DECIMALS)
         return ScoreResult(self.name, total, tuple(parts))
 

@@ -41,6 +41,9 @@ class RuleScorer:
             else:
                 self._always.append(rule)
         self._total = fuse(self.rules)
+        # Ties in explain() are listed in rule order, the cap last, as score_frame's
+        # reasons list them.
+        self._order = {rule.id: index for index, rule in enumerate(self.rules.rules)}
 
     def __reduce__(self) -> tuple[Any, ...]:
         # The written-out score function does not pickle; the rules do (see ScoringRules).
@@ -63,7 +66,8 @@ class RuleScorer:
     def explain(self, lead: Lead, now: datetime) -> ScoreResult:
         """The score with fit, engagement, grade and its contributions, largest first."""
         total, fit, engagement, parts = self._tally(lead, epoch_seconds(now))
-        parts.sort(key=lambda c: abs(c.points), reverse=True)
+        order, last = self._order, len(self._order)
+        parts.sort(key=lambda c: (-abs(c.points), order.get(c.rule, last)))
         return ScoreResult(self.name, total, tuple(parts), fit, engagement, self.rules.grade(fit))
 
     def _candidates(self, lead: Lead) -> list[CompiledRule]:
