@@ -18,6 +18,7 @@ __all__ = [
     "CollectorTime",
     "Timing",
     "best_of",
+    "best_of_each",
     "fmt_bytes",
     "fmt_rate",
     "machine_info",
@@ -151,6 +152,30 @@ def best_of(
         if len(runs) >= min_repeats and sum(runs) > budget_s:
             break
     return Timing(runs)
+
+
+def best_of_each(
+    runs: dict[str, Callable[[], object]],
+    *,
+    repeats: int,
+    setup: Callable[[], object] | None = None,
+) -> dict[str, Timing]:
+    """Time each of ``runs`` ``repeats`` times, in rounds that run every one once.
+
+    For contenders compared as a ratio: on a shared machine whose speed drifts, a
+    block of runs of one and then a block of the other would measure the drift too.
+    ``setup()`` runs before each timing, untimed, after a full collection.
+    """
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            if setup is not None:
+                setup()
+            gc.collect()
+            started = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - started)
+    return {name: Timing(found) for name, found in times.items()}
 
 
 def traced_bytes(build: Callable[[], object]) -> tuple[int, object]:
