@@ -143,15 +143,20 @@ def best_of(
     """
     runs: list[float] = []
     while len(runs) < repeats:
-        if setup is not None:
-            setup()
-        gc.collect()
-        started = time.perf_counter()
-        run()
-        runs.append(time.perf_counter() - started)
+        runs.append(_timed(run, setup))
         if len(runs) >= min_repeats and sum(runs) > budget_s:
             break
     return Timing(runs)
+
+
+def _timed(run: Callable[[], object], setup: Callable[[], object] | None) -> float:
+    """Seconds of one ``run()``, after ``setup()`` and a full collection, untimed."""
+    if setup is not None:
+        setup()
+    gc.collect()
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
 
 
 def best_of_each(
@@ -169,12 +174,7 @@ def best_of_each(
     times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
-            if setup is not None:
-                setup()
-            gc.collect()
-            started = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - started)
+            times[name].append(_timed(run, setup))
     return {name: Timing(found) for name, found in times.items()}
 
 

@@ -24,7 +24,13 @@ import leadlife
 from . import _instructions
 from ._events import generate
 from ._harness import CollectorTime, Promotions, best_of, fmt_rate, print_table, section, target
-from .stage_machine import _machine_spec, _time_transitions, make_walk, per_lead_machines
+from .stage_machine import (
+    _machine_spec,
+    _time_transitions,
+    make_walk,
+    per_lead_machines,
+    transitions_walk,
+)
 
 __all__ = ["StageChangeCounter", "run"]
 
@@ -135,8 +141,7 @@ def transitions_rate(quick: bool) -> tuple[float, list[float], int]:
     """Moves/s of ``transitions`` with one machine per lead on the stage-machine walk:
     ``(best rate, the runs' seconds, moves)``."""
     leads = 500 if quick else 2_000
-    walk, _ = make_walk(leads)
-    moves = [(i, f"go_{stage.value}", reason) for i, stage, reason in walk]
+    moves = transitions_walk(make_walk(leads)[0])
     models = per_lead_machines(leads, _machine_spec())
     timing = _time_transitions(moves, models, repeats=3 if quick else 5)
     return len(moves) / timing.best, timing.runs, len(moves)

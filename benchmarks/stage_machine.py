@@ -129,6 +129,11 @@ def move_loop(walk: Walk, stages: list[Stage], ids: list[str]) -> object:
     return last
 
 
+def transitions_walk(walk: Walk) -> list[tuple[int, str, str]]:
+    """``walk`` as ``transitions`` triggers: ``(lead index, trigger name, reason)``."""
+    return [(i, f"go_{stage.value}", reason) for i, stage, reason in walk]
+
+
 def transitions_loop(walk: list[tuple[int, str, str]], models: list[Any]) -> object:
     last = None
     for i, trigger, reason in walk:
@@ -309,7 +314,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     )
     table = DEFAULT_GRAPH.table()
     spec = _machine_spec()
-    t_walk = [(i, f"go_{stage.value}", reason) for i, stage, reason in walk]
+    t_walk = transitions_walk(walk)
 
     # our graph and the floor
     stages: list[Stage] = [initial] * leads

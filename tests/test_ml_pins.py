@@ -62,6 +62,17 @@ def live_leads(trail: FeatureSpec, events: Sequence[dict[str, Any]]) -> dict[str
     return {lead_id: engine.get(lead_id) for lead_id in sorted({e["lead_id"] for e in events})}
 
 
+def live_and_batch(
+    trail: FeatureSpec, events: Sequence[dict[str, Any]], reader: FeatureSpec | None = None
+) -> tuple[Any, Any]:
+    """Lead u1's feature row live (from the engine's lead) and in the batch frame,
+    both read with ``reader`` (by default the trail's own spec)."""
+    spec = trail if reader is None else reader
+    lead = live_leads(trail, events)["u1"]
+    live = lead_features(lead, AS_OF, spec)
+    return live, build_features(events, [lead], as_of=AS_OF, spec=spec).loc["u1"]
+
+
 def bucket(word: str, width: int) -> str:
     """The ``tok.<b>`` column a word adds to."""
     return f"tok.{zlib.crc32(word.encode()) % width}"
@@ -94,10 +105,8 @@ def test_a_live_row_reads_the_newest_texts_of_a_longer_trail() -> None:
         ev("search", -timedelta(hours=10 - i), event_id=f"t{i}", keyword=word)
         for i, word in enumerate(words)
     ]
-    lead = live_leads(TEXTS, events)["u1"]
     reader = FeatureSpec(windows=(7,), text_buckets=16, max_texts=2, profile_fields=())
-    live = lead_features(lead, AS_OF, reader)
-    batch = build_features(events, [lead], as_of=AS_OF, spec=reader).loc["u1"]
+    live, batch = live_and_batch(TEXTS, events, reader)
     tokens = {name: live[name] for name in reader.columns() if name.startswith("tok.")}
     assert {name for name, count in tokens.items() if count} == {
         bucket("course", 16),
@@ -114,10 +123,7 @@ def test_texts_of_one_moment_fall_off_in_arrival_order_live_as_in_batch() -> Non
         ev("search", -timedelta(hours=2), event_id="a", keyword="gamma"),
         ev("search", -timedelta(hours=2), event_id="b", keyword="crm"),
     ]
-    lead = live_leads(spec, events)["u1"]
-    live = lead_features(lead, AS_OF, spec)
-    batch = build_features(events, [lead], as_of=AS_OF, spec=spec).loc["u1"]
-    for row in (live, batch):
+    for row in live_and_batch(spec, events):
         assert (row[bucket("crm", 16)], row[bucket("gamma", 16)]) == (1.0, 0.0)
 
 
@@ -129,10 +135,7 @@ def test_a_blank_text_takes_no_place_among_the_kept_texts() -> None:
         ev("search", -timedelta(hours=3), event_id="real", keyword="pricing"),
         ev("search", -timedelta(hours=1), event_id="blank", keyword="   "),
     ]
-    lead = live_leads(spec, events)["u1"]
-    live = lead_features(lead, AS_OF, spec)
-    batch = build_features(events, [lead], as_of=AS_OF, spec=spec).loc["u1"]
-    for row in (live, batch):
+    for row in live_and_batch(spec, events):
         assert row[bucket("pricing", 16)] == 1.0
 
 
