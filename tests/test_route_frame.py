@@ -290,3 +290,25 @@ def test_a_bad_moment_is_named_by_its_index_label_as_team_errors_are() -> None:
         Routing.from_dict(CONFIG).route_frame(gaps)
     with pytest.raises(InvalidTimeError, match=r"3 moments.*given for 2 rows"):
         Routing.from_dict(CONFIG).route_frame(frame, [T0, T0, T0])
+
+
+class _StrictGeo:
+    """A host's IpLookup that checks addresses with leadlife's own error type."""
+
+    def region(self, address: str) -> str | None:
+        raise InvalidArgumentError("address", f"{address!r} is not in the host's format", "fix it")
+
+
+def test_route_frame_wraps_a_leadlife_error_raised_by_a_host_lookup() -> None:
+    """Regression: a host IpLookup raising a leadlife error escaped unwrapped, as if
+    route_frame itself had refused its input, and named no plugin."""
+    from leadlife.errors import PluginError
+
+    routing = Routing.from_dict(CONFIG, ip_lookup=_StrictGeo())
+    before = {name: team.rotation() for name, team in routing.teams.items()}
+    frame = pd.DataFrame([{"company": "x"}, {"ip": "82.1.1.1"}], index=["first", "bad"])
+    with pytest.raises(PluginError, match=r"'_StrictGeo' failed in router region") as caught:
+        routing.route_frame(frame, T0)
+    assert isinstance(caught.value.error, InvalidArgumentError)
+    assert caught.value.error.argument == "address"
+    assert {name: team.rotation() for name, team in routing.teams.items()} == before

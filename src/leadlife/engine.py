@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from numbers import Integral
-from types import MappingProxyType, ModuleType
+from types import MappingProxyType
 from typing import Any
 
 from leadlife.channels import Channel
@@ -45,6 +45,7 @@ from leadlife.events import Event, parse_event
 from leadlife.lead import NO_EVIDENCE, Assignment, Lead, StageChange
 from leadlife.notices import Notice
 from leadlife.plugins.manager import LeadlifePluginManager, call_each, get_plugin_manager
+from leadlife.plugins.manager import is_leadlife_code as _is_ours
 from leadlife.profile import CONTACT_FIELDS, set_profile_field
 from leadlife.reports import IngestReport, PluginFailure, Rejection, TickError, TickReport
 from leadlife.routing import RouteDecision, Router, Routing
@@ -1433,13 +1434,6 @@ _DERIVED_FIELDS = frozenset(f"{name}_valid" for name in CONTACT_FIELDS)
 # What float() reads, but no scorer means as a score.
 _NOT_SCORES = (str, bytes, bytearray, bool)
 _NUMPY_BOOLS = frozenset({"bool_", "bool"})  # numpy's, which are no Python bool
-
-
-def _is_ours(obj: object) -> bool:
-    """Whether ``obj`` (a plugin module or object) is leadlife's own code, which keeps
-    to its contract of not changing the lead it is handed."""
-    module = obj.__name__ if isinstance(obj, ModuleType) else type(obj).__module__
-    return module == "leadlife" or module.startswith("leadlife.")
 
 
 def _settled_decision(decision: RouteDecision) -> tuple[RouteDecision | str, str | None]:

@@ -24,6 +24,7 @@ __all__ = [
     "LeadlifePluginManager",
     "call_each",
     "get_plugin_manager",
+    "is_leadlife_code",
 ]
 
 WHOLE_HOOKS = frozenset({"leadlife_storage", "leadlife_rulebook", "leadlife_routing"})
@@ -422,3 +423,10 @@ def call_each(
             spent = (time.perf_counter() - started) * 1e6
             trace_log.debug("%s[%s] -> %r (%.1f µs)", hook_name, plugin_name, result, spent)
         yield plugin_name, result, None
+
+
+def is_leadlife_code(obj: object) -> bool:
+    """Whether ``obj`` (a plugin module or object) is leadlife's own code, which keeps
+    to its contract of not changing the lead it is handed."""
+    module = obj.__name__ if isinstance(obj, ModuleType) else type(obj).__module__
+    return module == "leadlife" or module.startswith("leadlife.")

@@ -28,6 +28,7 @@ from leadlife.events import Event
 from leadlife.lead import Assignment, Lead
 from leadlife.notices import Notice
 from leadlife.plugins.hookspecs import hookimpl
+from leadlife.plugins.manager import is_leadlife_code
 from leadlife.routing.config import RoutingModel
 from leadlife.routing.decision import RouteDecision, Router
 from leadlife.routing.follow_up import SAL_KEY, FollowUp, FollowUpTimers, call_connected
@@ -488,12 +489,13 @@ class Routing:
             by_frame = getattr(router, "route_frame", None)
             try:
                 decided = by_frame(part) if callable(by_frame) else route_rows(router, part)
-            except LeadlifeError:
-                raise
             except Exception as exc:
-                # A host's IpLookup, say. The engine records such a failure per lead and
-                # asks the next router; a batch has no failure log, so it stops here,
-                # before any row is assigned: no rotation or quota has moved.
+                if isinstance(exc, LeadlifeError) and not _runs_host_code(router):
+                    raise  # leadlife's own router, on this frame: its message stands
+                # A host's router or IpLookup, even one raising a leadlife error of its
+                # own. The engine records such a failure per lead and asks the next
+                # router; a batch has no failure log, so it stops here, before any row
+                # is assigned: no rotation or quota has moved.
                 raise PluginError(_plugin_of(router), f"router {router.name}", None, exc) from exc
             why = decided["reason"].to_numpy(dtype=object)
             hit = np.fromiter((not missing(reason) for reason in why), dtype=bool, count=len(why))
@@ -805,12 +807,23 @@ def _check_connected(event: Event) -> None:
         ) from None
 
 
+def _host_lookup(router: Router) -> object | None:
+    """A host's IpLookup inside a region router (None: the router uses its own table)."""
+    lookup: object | None = getattr(router, "ip_lookup", None)
+    if lookup is not None and getattr(router, "_table", None) is None:
+        return lookup
+    return None
+
+
 def _plugin_of(router: Router) -> str:
     """Who to blame for a router's failure: a host's IpLookup inside a region router."""
-    lookup = getattr(router, "ip_lookup", None)
-    if lookup is not None and getattr(router, "_table", None) is None:
-        return type(lookup).__name__
-    return type(router).__name__
+    return type(_host_lookup(router) or router).__name__
+
+
+def _runs_host_code(router: Router) -> bool:
+    """Whether a failure of ``router`` may come from code outside leadlife."""
+    lookup = _host_lookup(router)
+    return not is_leadlife_code(router) or (lookup is not None and not is_leadlife_code(lookup))
 
 
 def _reopened_ts(lead: Lead, event: Event) -> float | None:
