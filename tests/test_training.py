@@ -241,19 +241,19 @@ def test_label_problems_are_named(frame: pd.DataFrame) -> None:
     assert "np." not in str(values.value)  # regression: the values read np.int64(2)
 
 
-@pytest.mark.parametrize("codes", [("Y", "N"), ("converted", "lost"), (2, 1)])
+@pytest.mark.parametrize("codes", [("converted", "lost"), (2, 1)])
 def test_a_two_valued_label_not_spelled_as_one_says_which_spellings_are_read(
     frame: pd.DataFrame, codes: tuple[object, object]
 ) -> None:
-    """Regression: a Y/N label was refused as "not a binary label", which two values
-    are; the error now says which spellings a binary label is read in."""
+    """Regression: a two-valued label was refused as "not a binary label", which two
+    values are; the error now says which spellings a binary label is read in."""
     yes, no = codes
     labelled = frame.assign(Converted=np.where(frame["Converted"] == 1, yes, no))
     with pytest.raises(ModelError) as refused:
         quick(labelled)
     message = str(refused.value)
     assert f"has the values {no!r}, {yes!r}" in message or f"{yes!r}, {no!r}" in message
-    assert "two values are one only when spelled 0/1, true/false or yes/no" in message
+    assert "two values are one only when spelled 0/1, true/false, yes/no or y/n" in message
     assert "Fix: map it to 1 (converted) and 0 (not converted) first" in message
 
 

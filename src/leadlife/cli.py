@@ -966,7 +966,7 @@ def _with_model_scores(chunk: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFram
 @main.command("train")
 @click.argument("data", type=click.Path(dir_okay=False, path_type=Path), metavar="DATA.csv")
 @click.option(
-    "--label", required=True, metavar="COLUMN", help="The 0/1 (or Yes/No) conversion column."
+    "--label", required=True, metavar="COLUMN", help="The 0/1 (or Yes/No, Y/N) conversion column."
 )
 @click.option(
     "--estimator",

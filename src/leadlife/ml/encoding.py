@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from numbers import Real
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -32,7 +33,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from leadlife.errors import FeatureSchemaError, ModelError
 
-__all__ = ["MAX_CODES", "OTHER", "TabularEncoder", "clean_frame"]
+__all__ = ["LABEL_SPELLINGS", "MAX_CODES", "OTHER", "TabularEncoder", "clean_frame", "label_flag"]
 
 FloatArray = NDArray[np.float64]
 
@@ -45,6 +46,15 @@ OTHER = "(other)"
 
 _YES = frozenset({"yes", "true"})
 _NO = frozenset({"no", "false"})
+# A conversion label's words: clean_frame's and Y/N. Y/N are read in a label only: in a
+# feature column a lone "Y" or "N" may be a code of its own (a size band, a region's
+# initial), so clean_frame keeps such a column as text.
+_LABEL_WORDS: Mapping[str, int] = {
+    **dict.fromkeys(_YES | {"y"}, 1),
+    **dict.fromkeys(_NO | {"n"}, 0),
+}
+LABEL_SPELLINGS = "0/1, true/false, yes/no or y/n (in any case)"
+"""How a binary conversion label may be spelled, for error messages."""
 # clean_frame's default placeholders, casefolded, and the blank cell.
 _MISSING_WORDS = frozenset({"select", ""})
 # scikit-learn's forests compare float32 values: beyond this a number is inf to them,
@@ -125,6 +135,30 @@ def _as_numbers(values: NDArray[Any]) -> FloatArray | None:
             except (TypeError, ValueError):
                 return None
     return numbers
+
+
+def label_flag(value: object) -> int | None:
+    """One conversion label as 1 or 0, or None when it spells neither (or is missing).
+
+    A label reads as :data:`LABEL_SPELLINGS` says: a bool, the number 1 or 0 (or text
+    spelling it), or ``yes``/``no``, ``true``/``false``, ``y``/``n`` in any case,
+    surrounding blanks ignored.
+    """
+    if isinstance(value, bool | np.bool_):
+        return int(value)
+    if isinstance(value, str):
+        word = value.strip().casefold()
+        if word in _LABEL_WORDS:
+            return _LABEL_WORDS[word]
+        try:
+            number = float(word)
+        except ValueError:
+            return None
+    elif isinstance(value, Real):
+        number = float(value)
+    else:
+        return None
+    return 1 if number == 1 else 0 if number == 0 else None
 
 
 # -- scalar helpers shared by transform and encode_row -----------------------------------

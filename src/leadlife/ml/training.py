@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from sklearn.model_selection import RandomizedSearchCV, StratifiedKFold, train_t
 from sklearn.pipeline import Pipeline
 
 from leadlife.errors import FeatureSchemaError, InsufficientDataError, ModelError
-from leadlife.ml.encoding import clean_frame
+from leadlife.ml.encoding import LABEL_SPELLINGS, clean_frame, label_flag
 from leadlife.ml.estimators import make_estimator
 from leadlife.ml.evaluation import EvaluationReport, evaluate
 from leadlife.ml.leakage import check_leakage
@@ -107,7 +106,8 @@ def train(
     """Clean ``frame``, hold out a stratified ``test_size``, fit, and evaluate on the holdout.
 
     ``frame`` is a DataFrame or a CSV path, one row per lead; ``label`` names its 0/1
-    (or True/False, Yes/No) conversion column. Rows without a label are left out.
+    (or True/False, Yes/No, Y/N, in any case) conversion column. Rows without a label
+    are left out.
     The frame goes through :func:`~leadlife.ml.encoding.clean_frame` first, and the
     columns in ``drop`` (identifiers, columns filled in after contact) are removed.
 
@@ -268,29 +268,31 @@ def _check_columns(data: pd.DataFrame, label: str, dropped: list[str]) -> None:
 
 
 def _binary_label(values: pd.Series, label: str) -> pd.Series:
-    """The label as 0/1 integers; clean_frame has already turned Yes/No into 1.0/0.0."""
+    """The label as 0/1 integers, read as :func:`~leadlife.ml.encoding.label_flag` reads it.
+
+    clean_frame has already turned Yes/No into 1.0/0.0; a Y/N label is still text
+    here (clean_frame leaves Y/N alone, as feature columns need) and is read now.
+    """
     distinct = pd.unique(values)
-    numeric = (
-        pd.api.types.is_bool_dtype(values)
-        or pd.api.types.is_numeric_dtype(values)
-        # True/False with missing rows left out stay an object column of bools
-        or all(isinstance(value, bool | np.bool_ | Real) for value in distinct)
-    )
-    if not numeric or not set(np.asarray(distinct, dtype=object).tolist()) <= {0, 1}:
-        # .tolist() gives Python values: 2, not np.int64(2)
-        shown = ", ".join(repr(value) for value in np.asarray(distinct, dtype=object)[:6].tolist())
+    cells = np.asarray(distinct, dtype=object).tolist()  # Python values: 2, not np.int64(2)
+    flags = [label_flag(cell) for cell in cells]
+    if None in flags:
+        shown = ", ".join(repr(value) for value in cells[:6])
         # Two values are binary to the author: say which spellings are read as one.
-        spellings = "0/1, true/false or yes/no (in any case)"
         problem = (
-            f"training needs a binary label, and two values are one only when spelled {spellings}"
+            f"training needs a binary label, and two values are one only when spelled "
+            f"{LABEL_SPELLINGS}"
             if len(distinct) == 2
-            else f"training needs a binary label, spelled {spellings}"
+            else f"training needs a binary label, spelled {LABEL_SPELLINGS}"
         )
         raise ModelError(
             f"label {label!r} has the values {shown}; {problem}. "
             "Fix: map it to 1 (converted) and 0 (not converted) first"
         )
-    return values.astype(int).rename(label)
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        return values.astype(int).rename(label)
+    # Text, or an object column of bools and numbers: each distinct cell's flag.
+    return values.map(dict(zip(cells, flags, strict=True))).astype(int).rename(label)
 
 
 def _check_both_classes(y: pd.Series, label: str, needed: int) -> None:

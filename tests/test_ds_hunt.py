@@ -1,0 +1,167 @@
+"""A data scientist's workflows: label spellings, custom estimators, odd frames and dtypes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from numpy.typing import NDArray
+from sklearn.ensemble import RandomForestClassifier
+from threadpoolctl import threadpool_limits
+
+from leadlife.cli import main
+from leadlife.errors import ModelError
+from leadlife.ml.encoding import clean_frame, label_flag
+from leadlife.ml.persistence import load_model
+from leadlife.ml.training import TrainingResult, train
+from tests.test_training import leads
+
+SMALL_FOREST = RandomForestClassifier(n_estimators=12, min_samples_leaf=5, random_state=0, n_jobs=1)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread() -> Iterator[None]:
+    """One OpenMP thread: HistGradientBoosting's thread pool crawls on a shared 2-core machine."""
+    with threadpool_limits(1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    return leads()
+
+
+def quick(frame: pd.DataFrame, **options: Any) -> TrainingResult:
+    """Train with a small forest and no importance unless told otherwise."""
+    settings: dict[str, Any] = {"estimator": SMALL_FOREST, "drop": ["lead_id"]}
+    settings.update(importance_repeats=0, min_positives=50)
+    settings.update(options)
+    return train(frame, "Converted", **settings)
+
+
+@pytest.fixture(scope="module")
+def numeric(frame: pd.DataFrame) -> TrainingResult:
+    """The frame trained on its 1/0 label."""
+    return quick(frame)
+
+
+# -- Y/N labels ------------------------------------------------------------------------
+
+
+def y_n(converted: pd.Series) -> NDArray[np.object_]:
+    """The label spelled Y/N, in mixed case and with blanks around some of the letters."""
+    spelled = np.where(converted == 1, "Y", "N").astype(object)
+    spelled[::3] = np.where(converted.iloc[::3] == 1, " y", "n ")
+    return spelled
+
+
+def test_a_y_n_label_trains_as_one_and_zero(frame: pd.DataFrame, numeric: TrainingResult) -> None:
+    """Regression: a label spelled Y/N (any case, blanks around) was refused as not
+    binary; it now trains exactly the model a 1/0 label does."""
+    spelled = quick(frame.assign(Converted=y_n(frame["Converted"])))
+    pd.testing.assert_series_equal(spelled.y_test, numeric.y_test)
+    assert spelled.data_hash == numeric.data_hash
+    probabilities = spelled.model.predict_proba(spelled.X_test)
+    np.testing.assert_array_equal(probabilities, numeric.model.predict_proba(numeric.X_test))
+    assert spelled.report.metrics == numeric.report.metrics
+
+
+def test_a_y_n_label_with_unlabelled_rows_and_as_a_category(
+    frame: pd.DataFrame, numeric: TrainingResult
+) -> None:
+    """Blank and missing Y/N labels are left out; a Y/N category label reads as text does."""
+    spelled = pd.Series(y_n(frame["Converted"]), index=frame.index, dtype=object)
+    spelled.iloc[:5] = None
+    spelled.iloc[5:10] = "  "
+    trained = quick(frame.assign(Converted=spelled))
+    assert trained.train_rows + len(trained.X_test) == len(frame) - 10
+    assert set(trained.y_test) == {0, 1}
+    category = np.where(frame["Converted"] == 1, "Y", "N")
+    as_category = quick(frame.assign(Converted=pd.Series(category, dtype="category")))
+    pd.testing.assert_series_equal(as_category.y_test, numeric.y_test)
+
+
+def test_a_y_n_feature_column_keeps_its_meaning(frame: pd.DataFrame) -> None:
+    """Y/N is read as 1/0 in the label only: a Y/N feature column stays a text category."""
+    rng = np.random.default_rng(3)
+    flagged = frame.assign(
+        band=rng.choice(["Y", "N", " y"], len(frame)), Converted=y_n(frame["Converted"])
+    )
+    cleaned = clean_frame(flagged)
+    assert cleaned["band"].dtype == object
+    assert set(cleaned["band"]) == {"Y", "N", "y"}
+    trained = quick(flagged)
+    assert trained.X_test["band"].dtype == object
+    assert "band" in trained.model.encoder_.categorical_columns_
+
+
+@pytest.mark.parametrize(
+    ("values", "shown"),
+    [(("Y", "N", "maybe"), "'maybe'"), (("Y", "N", "2"), "'2'"), (("Yes", "Nope"), "'Nope'")],
+)
+def test_a_label_mixing_y_n_with_other_words_is_refused(
+    frame: pd.DataFrame, values: tuple[str, ...], shown: str
+) -> None:
+    """A label that is not binary in any spelling is still refused, naming its values
+    and the spellings read, Y/N among them."""
+    rng = np.random.default_rng(1)
+    with pytest.raises(ModelError) as refused:
+        quick(frame.assign(Converted=rng.choice(values, len(frame))))
+    message = str(refused.value)
+    assert "label 'Converted' has the values" in message
+    assert shown in message
+    assert "0/1, true/false, yes/no or y/n (in any case)" in message
+    assert "Fix: map it to 1 (converted) and 0 (not converted) first" in message
+
+
+@pytest.mark.parametrize(
+    ("cell", "flag"),
+    [
+        ("Y", 1),
+        (" n ", 0),
+        ("YES", 1),
+        ("False", 0),
+        ("1", 1),
+        ("0.0", 0),
+        (True, 1),
+        (np.float64(0.0), 0),
+        (np.int64(1), 1),
+        ("maybe", None),
+        (2, None),
+        (float("nan"), None),
+        (None, None),
+        ("", None),
+    ],
+)
+def test_label_flag_reads_each_spelling(cell: object, flag: int | None) -> None:
+    """One label cell reads as 1, 0, or None when it spells neither."""
+    assert label_flag(cell) == flag
+
+
+def test_train_cli_reads_a_y_n_label(tmp_path: Path, frame: pd.DataFrame) -> None:
+    """`leadlife train --label` takes a Y/N column of a CSV file."""
+    data = tmp_path / "leads.csv"
+    frame.assign(Converted=y_n(frame["Converted"])).to_csv(data, index=False)
+    name = tmp_path / "models" / "lead-scorer"
+    result = CliRunner().invoke(
+        main,
+        [
+            "train",
+            str(data),
+            "--label",
+            "Converted",
+            "--drop",
+            "lead_id",
+            "--min-positives",
+            "50",
+            "-o",
+            str(name),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert load_model(name).classes_.tolist() == [0, 1]
