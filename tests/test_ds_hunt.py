@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 from leadlife.cli import main
 from leadlife.errors import ModelError
 from leadlife.ml.encoding import clean_frame, label_flag
+from leadlife.ml.evaluation import evaluate
 from leadlife.ml.persistence import load_model
 from leadlife.ml.training import TrainingResult, train
 from tests.test_training import leads
@@ -165,3 +166,52 @@ def test_train_cli_reads_a_y_n_label(tmp_path: Path, frame: pd.DataFrame) -> Non
     )
     assert result.exit_code == 0, result.output
     assert load_model(name).classes_.tolist() == [0, 1]
+
+
+# -- evaluation labels -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "spell",
+    [
+        lambda y: np.where(y == 1, "Yes", "No"),
+        lambda y: np.where(y == 1, "Y", "N"),
+        lambda y: y.astype(str),
+        lambda y: y.astype(bool),
+        lambda y: y.astype(float),
+    ],
+    ids=["yes-no", "y-n", "text-1-0", "bool", "float"],
+)
+def test_evaluate_reads_labels_spelled_as_training_reads_them(
+    numeric: TrainingResult, spell: Any
+) -> None:
+    """Regression: evaluate compared a Yes/No (or Y/N, "1"/"0") label with the model's
+    class 1, found none equal, and said every label was negative; it now reads them
+    as train does and gives the report the 0/1 labels give."""
+    report = evaluate(numeric.model, numeric.X_test, spell(numeric.y_test), n_repeats=0)
+    assert report.metrics == numeric.report.metrics
+
+
+def test_evaluate_refuses_missing_and_unknown_labels(numeric: TrainingResult) -> None:
+    """A missing label or a word that is none of the spellings is a ModelError naming it
+    (it counted as a negative before)."""
+    labels = numeric.y_test.astype(float)
+    labels.iloc[0] = np.nan
+    with pytest.raises(ModelError, match=r"y holds nan; .* no missing values"):
+        evaluate(numeric.model, numeric.X_test, labels, n_repeats=0)
+    words = np.where(numeric.y_test == 1, "won", "lost")
+    with pytest.raises(ModelError, match=r"y holds 'won', 'lost'|y holds 'lost', 'won'"):
+        evaluate(numeric.model, numeric.X_test, words, n_repeats=0)
+
+
+def test_evaluate_keeps_a_text_labelled_model_s_own_classes(frame: pd.DataFrame) -> None:
+    """A model that learned text classes is measured against them, as before."""
+    cleaned = clean_frame(frame).drop(columns=["lead_id", "city"]).fillna(0)
+    y = np.where(frame["Converted"] == 1, "won", "lost")
+    forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(
+        cleaned.drop(columns=["Converted"]), y
+    )
+    report = evaluate(forest, cleaned.drop(columns=["Converted"]), y, n_repeats=0)
+    assert report.metrics["positives"] == int((y == "won").sum())
+    with pytest.raises(ModelError, match="not the model's classes"):
+        evaluate(forest, cleaned.drop(columns=["Converted"]), frame["Converted"], n_repeats=0)

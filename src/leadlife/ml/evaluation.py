@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from sklearn.calibration import calibration_curve
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import (
@@ -32,7 +33,7 @@ from sklearn.metrics import (
 )
 
 from leadlife.errors import ModelError
-from leadlife.ml.encoding import TabularEncoder
+from leadlife.ml.encoding import LABEL_SPELLINGS, TabularEncoder, label_flag
 
 __all__ = ["EvaluationReport", "evaluate"]
 
@@ -229,21 +230,23 @@ def evaluate(
     """Measure a fitted binary classifier on labelled leads ``X``, ``y``.
 
     The positive class is ``model.classes_[1]`` (1, ``True``, ``"Yes"`` after
-    cleaning). ``threshold`` is the probability at and above which a lead counts as
-    predicted positive in the confusion matrix. ``n_repeats`` is how many times each
-    column is shuffled for permutation importance; 0 skips it (it costs one
-    ``predict_proba`` per column and repeat). Give the holdout, not the training
+    cleaning); for a model that learned 0/1, ``y`` may also spell its labels as
+    :func:`~leadlife.ml.train` reads them (``Yes``/``No``, ``Y``/``N``, ``"1"``/``"0"``).
+    ``threshold`` is the probability at and above which a lead counts as predicted
+    positive in the confusion matrix. ``n_repeats`` is how many times each column is
+    shuffled for permutation importance; 0 skips it (it costs one ``predict_proba``
+    per column and repeat). Give the holdout, not the training
     data: importance and every metric measured on training rows flatter the model.
 
     Raises :class:`~leadlife.errors.ModelError` when the model is not a fitted
-    binary classifier or ``y`` holds only one class.
+    binary classifier, ``y`` holds a value that is not a label (a missing one too)
+    or only one class.
     """
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold: {threshold!r} is not a probability; give one in [0, 1]")
     if n_repeats < 0:
         raise ValueError(f"n_repeats: {n_repeats!r} is negative; give 0 to skip importance")
-    positive = _positive_class(model)
-    actual = np.asarray(y) == positive
+    actual = _actual(y, _classes(model))
     if actual.all() or not actual.any():
         only = "positive" if actual.any() else "negative"
         raise ModelError(
@@ -316,7 +319,7 @@ def decile_table(actual: np.ndarray, probability: np.ndarray) -> pd.DataFrame:
     )
 
 
-def _positive_class(model: Any) -> Any:
+def _classes(model: Any) -> list[Any]:
     classes = getattr(model, "classes_", None)
     if classes is None or not hasattr(model, "predict_proba"):
         raise ModelError(
@@ -328,7 +331,39 @@ def _positive_class(model: Any) -> Any:
             f"{type(model).__name__} knows {len(classes)} classes {list(classes)!r}; "
             "evaluation needs a binary one. Fix: train on a 0/1 conversion label"
         )
-    return classes[1]
+    known: list[Any] = np.asarray(classes, dtype=object).tolist()
+    return known
+
+
+def _actual(y: Any, classes: list[Any]) -> NDArray[np.bool_]:
+    """Whether each lead converted: its label is ``classes[1]``.
+
+    Labels that are not the model's classes, for a model that learned 0/1, are read
+    as :func:`~leadlife.ml.train` reads a label (``"Yes"``/``"No"``, ``"Y"``/``"N"``,
+    ``"1"``/``"0"``): compared as they are, every one would count as negative.
+    """
+    values = np.asarray(y)
+    cells = pd.Series(values.ravel(), dtype=object)
+    if cells.isin(classes).all():
+        actual: NDArray[np.bool_] = values == classes[1]
+        return actual
+    distinct = pd.Series(pd.unique(cells), dtype=object)
+    unknown = distinct[~distinct.isin(classes)].tolist()
+    shown = ", ".join(repr(cell) for cell in unknown[:6])
+    if set(classes) == {0, 1}:
+        flags = {cell: label_flag(cell) for cell in distinct.tolist()}
+        if None not in flags.values():
+            read: NDArray[np.bool_] = (cells.map(flags) == 1).to_numpy().reshape(values.shape)
+            return read
+        raise ModelError(
+            f"y holds {shown}; evaluation needs a binary label with no missing values, "
+            f"spelled {LABEL_SPELLINGS}. Fix: map it to 1 (converted) and 0 (not converted) "
+            "and drop the leads without a label"
+        )
+    raise ModelError(
+        f"y holds {shown}, which are not the model's classes {classes!r}. Fix: give the "
+        "labels spelled as the model was trained on them"
+    )
 
 
 def _roc(actual: np.ndarray, probability: np.ndarray) -> pd.DataFrame:
