@@ -37,7 +37,7 @@ def frame() -> pd.DataFrame:
     return leads()
 
 
-def quick(frame: pd.DataFrame, **options: Any) -> TrainingResult:
+def quick(frame: pd.DataFrame | Path, **options: Any) -> TrainingResult:
     """Train with a small forest and no importance unless told otherwise."""
     settings: dict[str, Any] = {"estimator": SMALL_FOREST, "drop": ["lead_id"]}
     settings.update(importance_repeats=0, min_positives=50)
@@ -215,3 +215,39 @@ def test_evaluate_keeps_a_text_labelled_model_s_own_classes(frame: pd.DataFrame)
     assert report.metrics["positives"] == int((y == "won").sum())
     with pytest.raises(ModelError, match="not the model's classes"):
         evaluate(forest, cleaned.drop(columns=["Converted"]), frame["Converted"], n_repeats=0)
+
+
+# -- True/False columns with blanks ----------------------------------------------------
+
+
+def test_clean_frame_reads_an_object_column_of_bools_as_flags() -> None:
+    """Regression: an object column of bools and missing values (what read_csv makes of
+    a True/False column with blanks) stayed text, so it hashed and was kinded as a
+    category; it is 1.0/0.0 now, as the words True/False are."""
+    raw = pd.DataFrame({"flag": [True, False, None, np.True_], "mixed": [True, "No", None, "yes"]})
+    cleaned = clean_frame(raw)
+    assert cleaned["flag"].dtype == np.float64
+    np.testing.assert_array_equal(cleaned["flag"], [1.0, 0.0, np.nan, 1.0])
+    np.testing.assert_array_equal(cleaned["mixed"], [1.0, 0.0, np.nan, 1.0])
+    numbers = clean_frame(pd.DataFrame({"n": [True, 2.5, None]}))
+    assert numbers["n"].dtype == object  # a bool among numbers is no number
+
+
+def test_a_csv_true_false_column_with_blanks_loads_against_the_holdout(
+    tmp_path: Path, frame: pd.DataFrame
+) -> None:
+    """Regression: a model trained on a CSV whose True/False column has blanks refused
+    load_model(..., features=result.X_test) ("categorical here but numeric in the
+    model"), and the CSV's data hash differed from the frame's it was written from."""
+    rng = np.random.default_rng(2)
+    flag = pd.array(rng.random(len(frame)) < 0.5, dtype="boolean")
+    flag[::9] = pd.NA
+    flagged = frame.assign(opted_in=flag)
+    data = tmp_path / "leads.csv"
+    flagged.to_csv(data, index=False)
+    from_csv = quick(data)
+    assert from_csv.data_hash == quick(flagged).data_hash
+    assert from_csv.X_test["opted_in"].dtype == np.float64
+    saved = from_csv.save(tmp_path / "models" / "lead-scorer")
+    model = load_model(saved, features=from_csv.X_test)
+    assert "opted_in" in model.encoder_.numeric_columns_

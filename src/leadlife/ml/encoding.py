@@ -76,7 +76,8 @@ def clean_frame(df: pd.DataFrame, placeholders: Iterable[str] = ("Select",)) -> 
     - blank cells and ``placeholders`` (form defaults such as ``"Select"``; compared
       after stripping spaces, ignoring case) become missing;
     - a column whose remaining values are all ``Yes``/``No`` (or ``True``/``False``,
-      any case) becomes 1.0/0.0;
+      any case, or Python bools: pandas reads a True/False column with blanks as
+      bools and NaN) becomes 1.0/0.0;
     - a column whose remaining values all parse as numbers becomes float64;
     - any other column stays text: object dtype, text stripped, ``None`` for missing.
 
@@ -109,16 +110,26 @@ def _clean_text_column(column: pd.Series, missing_words: set[str]) -> pd.Series:
     present = [value for value in out if value is not None]
     if not present:
         return pd.Series(out, index=column.index, name=column.name, dtype=object)
-    if (
-        all(isinstance(value, str) for value in present)
-        and {value.casefold() for value in present} <= _YES | _NO
-    ):
-        flags = [math.nan if v is None else float(v.casefold() in _YES) for v in out]
+    if all(_is_flag(value) for value in present):
+        # Python bools count as the words: pandas.read_csv reads a True/False column
+        # with blank cells as an object column of bools and NaN.
+        flags = [math.nan if v is None else float(_flag_value(v)) for v in out]
         return pd.Series(flags, index=column.index, name=column.name, dtype=np.float64)
     numbers = _as_numbers(out)
     if numbers is not None:
         return pd.Series(numbers, index=column.index, name=column.name, dtype=np.float64)
     return pd.Series(out, index=column.index, name=column.name, dtype=object)
+
+
+def _is_flag(value: object) -> bool:
+    """Whether a present cell is a yes/no flag: a bool, or Yes/No, True/False text."""
+    if isinstance(value, bool | np.bool_):
+        return True
+    return isinstance(value, str) and value.casefold() in _YES | _NO
+
+
+def _flag_value(value: object) -> bool:
+    return bool(value) if isinstance(value, bool | np.bool_) else str(value).casefold() in _YES
 
 
 def _as_numbers(values: NDArray[Any]) -> FloatArray | None:
