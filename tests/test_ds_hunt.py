@@ -251,3 +251,30 @@ def test_a_csv_true_false_column_with_blanks_loads_against_the_holdout(
     saved = from_csv.save(tmp_path / "models" / "lead-scorer")
     model = load_model(saved, features=from_csv.X_test)
     assert "opted_in" in model.encoder_.numeric_columns_
+
+
+# -- IndustryInferrer.infer --------------------------------------------------------------
+
+
+def test_industry_infer_reads_a_cell_as_predict_with_confidence_does() -> None:
+    """Regression: infer(text), documented equal to predict_with_confidence([text]),
+    raised a raw TypeError for a missing cell (None, NaN, pandas.NA) or a list of
+    terms, which predict_with_confidence reads; it now gives the same answer."""
+    from leadlife.ml.inferred import IndustryInferrer
+
+    words = {
+        "ads": ["banner", "poster", "logo", "brand", "campaign"],
+        "edu": ["course", "teacher", "exam", "student", "class"],
+        "med": ["hospital", "clinic", "doctor", "dental", "medical"],
+    }
+    rng = np.random.default_rng(0)
+    customers = [
+        (industry, " ".join(rng.choice(terms, 3)) + " price")
+        for industry, terms in words.items()
+        for _ in range(20)
+    ]
+    model = IndustryInferrer().fit([text for _, text in customers], [i for i, _ in customers])
+    cells: list[Any] = [None, np.nan, pd.NA, ["hospital", "clinic"], ("exam",), "hospital", ""]
+    for cell in cells:
+        expected = model.predict_with_confidence(pd.Series([cell], dtype=object)).iloc[0]
+        assert model.infer(cell) == (expected["industry"], expected["confidence"]), cell

@@ -502,12 +502,14 @@ class IndustryInferrer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  #
             }
         )
 
-    def infer(self, text: str) -> tuple[str | None, float]:
+    def infer(self, text: str | Iterable[str] | None) -> tuple[str | None, float]:
         """``(industry, confidence)`` of one text, without building a sparse matrix.
 
         Equal to :meth:`predict_with_confidence` of ``[text]``; this is the enricher's path.
+        ``text`` is read as one cell of ``predict_with_confidence`` is: a string, a list
+        of terms, or missing (None, NaN: nothing to go on).
         """
-        return self._infer_terms(normalize_text(text).split())
+        return self._infer_terms(normalize_text(_as_text(text)).split())
 
     def _infer_terms(self, terms: Sequence[str]) -> tuple[str | None, float]:
         """:meth:`infer` of normalized terms (the profile keeps its terms normalized)."""
