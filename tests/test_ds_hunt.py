@@ -278,3 +278,35 @@ def test_industry_infer_reads_a_cell_as_predict_with_confidence_does() -> None:
     for cell in cells:
         expected = model.predict_with_confidence(pd.Series([cell], dtype=object)).iloc[0]
         assert model.infer(cell) == (expected["industry"], expected["confidence"]), cell
+
+
+# -- repeated column names -------------------------------------------------------------
+
+
+def test_repeated_column_names_are_refused_by_name(frame: pd.DataFrame) -> None:
+    """Regression: a frame naming a column twice (after a concat) crashed train with a
+    raw AttributeError when the label repeated, and with narwhals' DuplicateError from
+    inside scikit-learn otherwise; it is a FeatureSchemaError naming the repeats."""
+    from leadlife.errors import FeatureSchemaError
+    from leadlife.ml.encoding import TabularEncoder
+    from leadlife.ml.scorer import ModelScorer
+
+    for repeated in ("Converted", "visits"):
+        doubled = pd.concat([frame, frame[[repeated]]], axis=1)
+        with pytest.raises(FeatureSchemaError, match=f"'{repeated}' \\(2 times\\)") as refused:
+            quick(doubled)
+        assert refused.value.unexpected == (repeated,)
+        assert "frame.loc[:, ~frame.columns.duplicated()]" in str(refused.value)
+    X = clean_frame(frame).drop(columns=["lead_id", "Converted"])
+    doubled = pd.concat([X, X[["city"]]], axis=1)
+    with pytest.raises(FeatureSchemaError, match="'city' \\(2 times\\)"):
+        ModelScorer(estimator=SMALL_FOREST).fit(doubled, frame["Converted"])
+    with pytest.raises(FeatureSchemaError, match="'city' \\(2 times\\)"):
+        TabularEncoder().fit(doubled)
+    model = ModelScorer(estimator=SMALL_FOREST).fit(X, frame["Converted"])
+    renamed = X.set_axis([*X.columns[:-1], X.columns[0]], axis=1)
+    with pytest.raises(FeatureSchemaError, match="more than once") as scored:
+        model.score_frame(renamed)
+    assert scored.value.unexpected == (str(X.columns[0]),)
+    with pytest.raises(FeatureSchemaError, match="more than once"):
+        model.encoder_.transform(renamed)

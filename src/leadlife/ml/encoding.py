@@ -297,6 +297,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     def fit(self, X: Any, y: Any = None) -> TabularEncoder:
         """Learn which columns are categorical and the codes of their categories."""
         self._check_params()
+        _refuse_repeated_columns(X)
         names, columns, n_rows = _columns(X)
         validate_data(self, X, reset=True, skip_check_array=True)
         shape = (n_rows, len(columns))
@@ -404,6 +405,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     def transform(self, X: Any) -> FloatArray:
         """The float64 matrix: numbers as they are, categories as codes, NaN = missing."""
         check_is_fitted(self, "categorical_mask_")
+        _refuse_repeated_columns(X)
         _, columns, n_rows = _columns(X)
         validate_data(self, X, reset=False, skip_check_array=True)
         out = np.empty((n_rows, len(columns)), dtype=np.float64)
@@ -504,6 +506,25 @@ def _columns(X: Any) -> tuple[list[str], list[RawColumn], int]:
         [f"x{j}" for j in range(array.shape[1])],
         [array[:, j] for j in range(array.shape[1])],
         array.shape[0],
+    )
+
+
+def _refuse_repeated_columns(X: Any) -> None:
+    """Refuse a DataFrame that names two columns alike (a merge or concat often does).
+
+    A name must say which column it is: the schema, a live lead's row and the reasons
+    go by name, and scikit-learn's feature-name checks fail on repeats.
+    """
+    if not isinstance(X, pd.DataFrame) or X.columns.is_unique:
+        return
+    counts = X.columns.value_counts(sort=False)
+    repeated = counts[counts > 1]
+    shown = ", ".join(f"{str(name)!r} ({int(count)} times)" for name, count in repeated.items())
+    raise FeatureSchemaError(
+        f"the frame names {len(repeated)} column(s) more than once: {shown}",
+        "give every column its own name: rename or drop the repeats, e.g. "
+        "frame.loc[:, ~frame.columns.duplicated()] keeps the first of each",
+        unexpected=[str(name) for name in repeated.index],
     )
 
 

@@ -25,7 +25,12 @@ from sklearn.model_selection import RandomizedSearchCV, StratifiedKFold, train_t
 from sklearn.pipeline import Pipeline
 
 from leadlife.errors import FeatureSchemaError, InsufficientDataError, ModelError
-from leadlife.ml.encoding import LABEL_SPELLINGS, clean_frame, label_flag
+from leadlife.ml.encoding import (
+    LABEL_SPELLINGS,
+    _refuse_repeated_columns,
+    clean_frame,
+    label_flag,
+)
 from leadlife.ml.estimators import make_estimator
 from leadlife.ml.evaluation import EvaluationReport, evaluate
 from leadlife.ml.leakage import check_leakage
@@ -126,14 +131,15 @@ def train(
     Raises :class:`~leadlife.errors.InsufficientDataError` before fitting anything
     when the whole frame has fewer than ``min_positives`` positive labels, and
     :class:`~leadlife.errors.FeatureSchemaError` when ``label`` or a ``drop`` column
-    is not in the frame, or no feature column is left. Leakage warnings
-    (``LeakageWarning``) propagate to the caller.
+    is not in the frame, a column name repeats, or no feature column is left. Leakage
+    warnings (``LeakageWarning``) propagate to the caller.
     ``progress`` receives one short message per stage.
     """
     say: Progress = progress or _silent
     if not 0.0 < test_size < 1.0:
         raise ValueError(f"test_size: {test_size!r}; give the holdout share, e.g. 0.1")
     data = _read(frame, say)
+    _refuse_repeated_columns(data)
     if label in data.columns and isinstance(data[label].dtype, pd.CategoricalDtype):
         # clean_frame leaves categories alone (their values are the host's); a label's
         # Yes/No or "0"/"1" must be read as for text.
