@@ -310,3 +310,31 @@ def test_repeated_column_names_are_refused_by_name(frame: pd.DataFrame) -> None:
     assert scored.value.unexpected == (str(X.columns[0]),)
     with pytest.raises(FeatureSchemaError, match="more than once"):
         model.encoder_.transform(renamed)
+
+
+# -- a Series or a text array where a frame belongs -------------------------------------
+
+
+def test_a_series_or_a_text_array_is_refused_with_a_fix(frame: pd.DataFrame) -> None:
+    """Regression: score_frame(X.iloc[0]) (one lead as a Series) and predict_proba on
+    X.to_numpy() of a model with text columns failed with scikit-learn's "could not
+    convert string to float: 'Pune'"; both are a FeatureSchemaError saying what to give."""
+    from leadlife.errors import FeatureSchemaError
+    from leadlife.ml.scorer import ModelScorer
+
+    X = clean_frame(frame).drop(columns=["lead_id", "Converted"])
+    model = ModelScorer(estimator=SMALL_FOREST).fit(X, frame["Converted"])
+    with pytest.raises(FeatureSchemaError, match=r"X is a pandas Series \(4 values\)") as one:
+        model.score_frame(X.iloc[0])
+    assert "X.iloc[[i]]" in str(one.value)
+    with pytest.raises(FeatureSchemaError, match="X is a pandas Series"):
+        model.predict_proba(X.iloc[0])
+    assert model.score_frame(X.iloc[[0]])["score"].iloc[0] == model.score_row(X.iloc[0])
+    with pytest.raises(FeatureSchemaError, match="X is an array holding text") as array:
+        model.predict_proba(X.to_numpy())
+    assert "pandas.DataFrame(X, columns=model.feature_names_in_)" in str(array.value)
+    with pytest.raises(FeatureSchemaError, match="X is an array holding text"):
+        ModelScorer(estimator=SMALL_FOREST).fit(X.to_numpy(), frame["Converted"])
+    numbers = X[["visits", "minutes"]].to_numpy()
+    fitted = ModelScorer(estimator=SMALL_FOREST).fit(numbers, frame["Converted"])
+    assert fitted.predict_proba(numbers).shape == (len(X), 2)

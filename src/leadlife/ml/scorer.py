@@ -373,13 +373,21 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
                 f"{type(self).__name__} does not take sparse input; pass a dense array "
                 "or a DataFrame (X.toarray())"
             )
+        if isinstance(X, pd.Series):
+            # X.iloc[i] is one lead's row as a Series; as an array it would be read as a
+            # column of values, and fail on its first text cell.
+            raise FeatureSchemaError(
+                f"X is a pandas Series ({len(X)} values), not a table of leads",
+                "give a DataFrame: X.iloc[[i]] (a list inside) for one lead, or "
+                "score_row(row) with the row as a mapping",
+            )
         if not isinstance(X, pd.DataFrame):
             encoder = self.encoder if reset else self.encoder_
             default_encoder = encoder is None or _is_tabular(encoder)
             if default_encoder:
                 # Arrays are numbers for leadlife's encoder; text belongs in DataFrames.
                 # inf is let through: the encoder reads it as missing, as in frames.
-                X = check_array(X, dtype=np.float64, ensure_all_finite=False)
+                X = _numeric_array(X)
             else:
                 # Your encoder or pipeline checks values; rows and columns are checked here.
                 X = check_array(X, dtype=None, ensure_all_finite=False)
@@ -716,6 +724,27 @@ def _weight_params(estimator: Any, sample_weight: Any, n_rows: int) -> dict[str,
         "give an estimator that takes them (RandomForest, HistGradientBoosting, "
         "LogisticRegression), or fit without sample_weight"
     )
+
+
+def _numeric_array(X: Any) -> FloatArray:
+    """An array input as float64 for leadlife's encoder; text in it is a schema error."""
+    try:
+        array: FloatArray = check_array(X, dtype=np.float64, ensure_all_finite=False)
+    except ValueError as error:
+        try:
+            text = np.asarray(X).dtype.kind in "OUST"
+        except (TypeError, ValueError):  # ragged rows: scikit-learn's error says so
+            text = False
+        if not text:
+            raise
+        # A frame's text columns are categories by name; an array has no names to go by.
+        raise FeatureSchemaError(
+            f"X is an array holding text ({error})",
+            "arrays reach the model as numbers: give text columns in a DataFrame with "
+            "the model's column names (model.feature_names_in_), e.g. "
+            "pandas.DataFrame(X, columns=model.feature_names_in_)",
+        ) from error
+    return array
 
 
 def _names(names: Sequence[str]) -> str:
