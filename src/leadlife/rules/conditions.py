@@ -85,7 +85,21 @@ def _compile_event(cond: EventCondition, *, fresh_only: bool) -> Predicate:
         # activity, so an event then is new, whether the tick or it came first.
         return last is not None and last >= epoch
 
+    if since is not None and not fresh_only:
+        # Evidence against the stage (under ``not``): an event at the anchor's own
+        # moment counts, as an objection stamped the second of the quote objects to
+        # it. Whichever way, a tie never helps a lead into a stage, and the reading
+        # does not depend on which of the two events arrived first.
+
+        def at_or_after_latest(lead: Lead, now: float, epoch: float | None) -> bool:
+            last = lead.behaviour.last_ts(event)
+            anchor = lead.behaviour.last_ts(since)
+            return last is not None and anchor is not None and last >= anchor
+
+        return at_or_after_latest
     if since is not None:
+        # Evidence for the stage: only an event strictly after the anchor, so a reply
+        # logged at the quote's own moment is not a reply to it.
 
         def after_latest(lead: Lead, now: float, epoch: float | None) -> bool:
             last = lead.behaviour.last_ts(event)

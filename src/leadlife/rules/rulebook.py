@@ -509,12 +509,52 @@ class Rulebook:
                     event.id,
                     changes,
                 )
+            elif reached[0].rank < stage.rank:
+                self._take_back(lead, event, now, reached[0], changes)
             return
         if stage in _BAND_SET:
             band = self.band_for(lead, now)
             if band is not stage:
                 reason = f"score {lead.score:g} (warm at {self._warm:g}, hot at {self._hot:g})"
                 self._move(lead, band, _moment(event, ts, now), reason, "bands", event.id, changes)
+
+    def _take_back(
+        self, lead: Lead, event: Event, now: float, held: Stage, changes: list[StageChange]
+    ) -> None:
+        """Undo the lead's latest promotion when it was made at the lead's newest moment
+        (``now``) and the ladder, read with this event too, reaches only ``held``.
+
+        Entry rules only promote, but a promotion at the newest moment was read without
+        this event, which happened then or before (arrived late): nothing happened after
+        that promotion, so this reading is the one of its moment, and says the rule did
+        not hold then. An objection logged the second of the reply that made the lead
+        SAL, or arriving after it, is read with that reply, whichever came first. A
+        promotion older than the lead's newest event stays: what held at its moment
+        can no longer be read. It is taken back only as far as the stage it came from.
+        """
+        history = lead.history
+        if not history:
+            return
+        last = history[-1]
+        if (
+            last.to_stage is not lead.stage
+            or not last.rule.startswith("qualification.")
+            or round(last.at.timestamp() * 1e6) != round(now * 1e6)
+        ):
+            return
+        target = held if held.rank >= last.from_stage.rank else last.from_stage
+        if target.rank >= lead.stage.rank or self.graph.move(lead.stage, target) is None:
+            return
+        self._move(
+            lead,
+            target,
+            last.at,
+            f"{event.type} at or before the {lead.stage.name} promotion: "
+            f"the {lead.stage.name} entry rule did not hold then",
+            last.rule,
+            event.id,
+            changes,
+        )
 
     def band_for(self, lead: Lead, now_ts: float) -> Stage:
         """The Cold/Warm/Hot band of ``lead`` at ``now_ts``, silence-cooled."""

@@ -1,0 +1,131 @@
+"""Behaviour a host backend relies on: ties of event times in entry rules, the edge of
+the engine's time range, odd web-form payloads, host plugins and console commands."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+import leadlife
+from leadlife import Stage
+from leadlife.plugins import get_plugin_manager
+from tests.conftest import T0
+from tests.helpers import days, ev, hours
+
+PHONE = "+8613800138000"
+
+
+def engine(rulebook: dict[str, Any] | None = None, **kwargs: Any) -> leadlife.Engine:
+    """An engine on ``rulebook`` (the default one when None) with only the built-ins."""
+    return leadlife.Engine(
+        rulebook,
+        clock=leadlife.FixedClock(T0),
+        plugin_manager=get_plugin_manager(load_entrypoints=False),
+        **kwargs,
+    )
+
+
+def sql_lead() -> list[dict[str, Any]]:
+    """Events that make lead ``u1`` an SQL by T0 + 1h."""
+    return [
+        ev("form_submit", phone=PHONE, asset_id="p1"),
+        ev("company_verified", hours(1), company="Acme", industry="media"),
+    ]
+
+
+# -- an objection at the moment of the quote or reply ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "order", list(itertools.permutations(["quote", "objection", "reply"])), ids=str
+)
+def test_an_objection_at_the_moment_of_the_quote_blocks_sal_in_any_arrival_order(
+    order: tuple[str, ...],
+) -> None:
+    """A price objection stamped the same second as the quote objects to it: the lead
+    stays SQL whichever order the quote, the objection and a later reply arrive in."""
+    at = {"quote": hours(2), "objection": hours(2), "reply": hours(3)}
+    kinds = {"quote": "quote_sent", "objection": "price_objection", "reply": "chat_replied"}
+    run = engine()
+    run.ingest_many(sql_lead())
+    for name in order:
+        data = {"amount": 9800} if name == "quote" else {}
+        run.ingest(ev(kinds[name], at[name], **data))
+    assert run.get("u1").stage is Stage.SQL
+
+
+@pytest.mark.parametrize("objection_first", [True, False], ids=["objection-first", "reply-first"])
+def test_an_objection_at_the_moment_of_the_reply_blocks_sal_either_way(
+    objection_first: bool,
+) -> None:
+    """An objection and a reply stamped the same second happened together: the lead is
+    SQL after both, whichever arrived first (a promotion the reply made alone is taken
+    back, stamped at that moment)."""
+    run = engine()
+    run.ingest_many([*sql_lead(), ev("quote_sent", hours(2), amount=9800)])
+    pair = [ev("price_objection", hours(3)), ev("chat_replied", hours(3))]
+    for event in pair if objection_first else reversed(pair):
+        run.ingest(event)
+    lead = run.get("u1")
+    assert lead.stage is Stage.SQL
+    moves = [(c.from_stage, c.to_stage, c.at) for c in lead.history[2:]]
+    if objection_first:
+        assert moves == []
+    else:  # the reply's promotion, taken back at its own moment
+        assert moves == [
+            (Stage.SQL, Stage.SAL, T0 + hours(3)),
+            (Stage.SAL, Stage.SQL, T0 + hours(3)),
+        ]
+        assert lead.history[-1].rule == "qualification.SAL"
+    assert run.tick(T0 + hours(3) + days(3)).stage_changes == ()
+
+
+def test_a_late_objection_at_the_moment_of_the_quote_still_blocks() -> None:
+    """An objection with the quote's own time that arrives after later events still
+    objects to that quote: the reply after it does not make the lead SAL."""
+    run = engine()
+    run.ingest_many(
+        [*sql_lead(), ev("quote_sent", hours(2), amount=9800), ev("page_view", hours(5))]
+    )
+    run.ingest(ev("price_objection", hours(2)))
+    assert run.ingest(ev("chat_replied", hours(6))).stage is Stage.SQL
+
+
+def test_a_late_objection_takes_back_the_promotion_it_arrived_after() -> None:
+    """A reply made the lead SAL, then an objection to the quote arrives late (stamped
+    before the reply): in time order the lead never met the SAL rule, and nothing came
+    after the reply, so the promotion is taken back."""
+    run = engine()
+    run.ingest_many([*sql_lead(), ev("quote_sent", hours(2), amount=9800)])
+    assert run.ingest(ev("chat_replied", hours(3))).stage is Stage.SAL
+    assert run.ingest(ev("price_objection", hours(2))).stage is Stage.SQL
+    assert run.get("u1").history[-1].at == T0 + hours(3)
+    run.ingest(ev("quote_sent", hours(7), amount=7800))
+    assert run.get("u1").stage is Stage.SAL  # a new quote lifts the objection
+
+
+def test_a_tie_still_gives_no_positive_since_evidence() -> None:
+    """``since`` as evidence for a stage stays strict: a reply at the quote's moment is
+    not a reply to it, so a tie never helps a lead into a stage."""
+    rulebook = {
+        "qualification": {"MQL": {"when": {"event": "chat_replied", "since": "quote_sent"}}}
+    }
+    run = engine(rulebook)
+    run.ingest(ev("chat_replied", hours(1)))
+    assert run.ingest(ev("quote_sent", hours(1), amount=1)).stage is Stage.COLD
+
+
+def test_an_objection_after_the_promotion_moment_still_does_not_demote() -> None:
+    """Only a promotion of the objection's own moment is taken back: an SAL that objects
+    a second later keeps its stage (entry rules only promote)."""
+    run = engine()
+    run.ingest_many([*sql_lead(), ev("quote_sent", hours(2), amount=9800)])
+    assert run.ingest(ev("chat_replied", hours(3))).stage is Stage.SAL
+    later = hours(3) + days(1 / 86_400)
+    assert run.ingest(ev("price_objection", later)).stage is Stage.SAL
+    # A late objection after a later event reads a moment after the promotion, where
+    # what held then can no longer be told apart from what came since: the lead stays.
+    run.ingest(ev("page_view", hours(4)))
+    assert run.ingest(ev("price_objection", hours(2) + days(1 / 86_400))).stage is Stage.SAL
