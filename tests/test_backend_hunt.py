@@ -4,12 +4,15 @@ the engine's time range, odd web-form payloads, host plugins and console command
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 import leadlife
 from leadlife import Stage
+from leadlife.clock import LATEST_DUE_TS
+from leadlife.errors import InvalidTimeError
 from leadlife.plugins import get_plugin_manager
 from tests.conftest import T0
 from tests.helpers import days, ev, hours
@@ -129,3 +132,62 @@ def test_an_objection_after_the_promotion_moment_still_does_not_demote() -> None
     # what held then can no longer be told apart from what came since: the lead stays.
     run.ingest(ev("page_view", hours(4)))
     assert run.ingest(ev("price_objection", hours(2) + days(1 / 86_400))).stage is Stage.SAL
+
+
+# -- time rules due after 2999 ----------------------------------------------------------
+
+
+def test_time_rules_due_in_3000_apply_on_a_tick_in_3000() -> None:
+    """An SAL idle since 2999-12-30 falls due in 3000: a tick then applies it, stamped
+    with its due time, and the lead stays readable and takes later (late) events."""
+    run = engine()
+    start = datetime(2999, 12, 30, 12, tzinfo=UTC)
+    run.ingest_many(
+        [
+            ev("form_submit", start, phone=PHONE, asset_id="p1"),
+            ev("company_verified", start, company="Acme", industry="media"),
+            ev("chat_replied", start),
+        ]
+    )
+    assert run.get("u1").next_check_at == datetime(3000, 1, 1, 12, tzinfo=UTC)
+    report = run.tick(datetime(3000, 1, 2, tzinfo=UTC))
+    [change] = report.stage_changes
+    assert (change.to_stage, change.at) == (Stage.SQL, datetime(3000, 1, 1, 12, tzinfo=UTC))
+    assert run.explain("u1", "rules").value == run.get("u1").scores["rules"]
+    late = run.ingest(ev("chat_replied", datetime(2999, 12, 31, tzinfo=UTC)))
+    assert late.stage is Stage.SQL  # older than the demotion: no fresh evidence
+
+
+def test_the_latest_rule_the_range_can_schedule_is_tickable() -> None:
+    """With the longest timers, a Hot lead from the range's last second cools to Warm
+    one period later and to Cold two periods later, each on a tick at its due moment;
+    a tick after every such moment is refused with the range it takes."""
+    longest = {"sal_idle_days": 365_000, "cooling_days": 365_000, "sleep_days": 365_000}
+    run = engine({"extends": "default", "timers": longest, "bands": {"warm": 1, "hot": 2}})
+    last = datetime(2999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    lead = run.ingest(ev("offline_event_attended", last))
+    moves = []
+    while lead.next_check_at is not None:
+        due = lead.next_check_at
+        assert due.timestamp() < LATEST_DUE_TS
+        moves += [(c.from_stage, c.to_stage, c.at) for c in run.tick(due).stage_changes]
+        lead = run.get("u1")
+    assert moves == [
+        (Stage.HOT, Stage.WARM, last + timedelta(days=365_000)),
+        (Stage.WARM, Stage.COLD, last + timedelta(days=730_000)),
+    ]
+    with pytest.raises(InvalidTimeError, match="4998-09-03") as info:
+        run.tick(datetime.fromtimestamp(LATEST_DUE_TS, UTC))
+    assert info.value.name == "now"
+
+
+def test_a_clock_may_run_past_2999_but_events_may_not() -> None:
+    """A FixedClock reads as far as a tick may go; a pool operation stamped by it past
+    2999 is refused as the event time it would be."""
+    clock = leadlife.FixedClock(datetime(2999, 12, 31, tzinfo=UTC))
+    assert clock.advance(timedelta(days=2)) == datetime(3000, 1, 2, tzinfo=UTC)
+    run = leadlife.Engine(clock=clock, plugin_manager=get_plugin_manager(load_entrypoints=False))
+    run.ingest(ev("page_view", datetime(2999, 12, 31, tzinfo=UTC)))
+    assert run.tick().now == datetime(3000, 1, 2, tzinfo=UTC)
+    with pytest.raises(InvalidTimeError, match="1900 to 2999"):
+        run.claim("u1", "rep07")

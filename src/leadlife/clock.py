@@ -16,7 +16,9 @@ from leadlife.errors import InvalidTimeError
 __all__ = [
     "EARLIEST_TS",
     "EXACT_EPOCH_UNTIL",
+    "LATEST_DUE_TS",
     "LATEST_TS",
+    "MAX_TIMER_DAYS",
     "Clock",
     "FixedClock",
     "aware_ts",
@@ -36,6 +38,15 @@ LATEST_TS = 32_503_680_000.0  # 3000-01-01T00:00:00Z
 Far from the ends of :class:`datetime.datetime`, so that the time rules' added days
 and the conversions to UTC never leave its range (a "9999-12-31" placeholder would)."""
 
+MAX_TIMER_DAYS = 365_000
+"""The longest period a rulebook timer may give, in days (1,000 years)."""
+
+LATEST_DUE_TS = LATEST_TS + 2 * MAX_TIMER_DAYS * 86_400.0  # 4998-09-03T00:00:00Z
+"""Moments ``tick`` accepts: ``EARLIEST_TS <= ts < LATEST_DUE_TS``. A time rule falls
+due at most two timer periods after a lead's last event (a Hot lead cools one band per
+silent period, to Warm, then Cold; SAL idle and sleep take one), so from any event time
+in the range, every time rule falls due before this, and a tick can apply it."""
+
 Clock = Callable[[], datetime]
 
 
@@ -48,14 +59,16 @@ class FixedClock:
     """A clock that says what it is told: for tests, replays and simulations."""
 
     def __init__(self, now: datetime):
-        self.now = require_aware(now, "now")
+        # As far as a tick may go: a clock is the "now" of ticks (pool operations and
+        # events check their own moments against the event range).
+        self.now = require_aware(now, "now", latest=LATEST_DUE_TS)
 
     def __call__(self) -> datetime:
         return self.now
 
     def set(self, now: datetime) -> None:
         """Jump to ``now``."""
-        self.now = require_aware(now, "now")
+        self.now = require_aware(now, "now", latest=LATEST_DUE_TS)
 
     def advance(self, delta: timedelta) -> datetime:
         """Move forward by ``delta`` of elapsed time and return the new time, in the
@@ -72,7 +85,7 @@ class FixedClock:
             # A host's minimal tzinfo (no dst(), so no conversion from UTC): a fixed
             # offset, where wall-clock and elapsed time agree.
             moved = now + delta
-        self.now = require_aware(moved, "now")
+        self.now = require_aware(moved, "now", latest=LATEST_DUE_TS)
         return self.now
 
 
@@ -167,15 +180,16 @@ def with_standard_zone(moment: datetime, ts: float) -> datetime:
     return moment.astimezone(timezone(offset))
 
 
-def require_aware(moment: datetime, name: str) -> datetime:
+def require_aware(moment: datetime, name: str, *, latest: float = LATEST_TS) -> datetime:
     """Return ``moment`` if it is a moment the engine can keep time in, else raise
     :class:`InvalidTimeError`: not a datetime, no timezone, a zone whose offset
-    cannot be read (24 hours or more, pandas' NaT), or outside 1900-2999."""
-    aware_ts(moment, name)
+    cannot be read (24 hours or more, pandas' NaT), or outside 1900-2999 (before
+    ``latest``: :data:`LATEST_DUE_TS` for the "now" of a tick or a clock)."""
+    aware_ts(moment, name, latest=latest)
     return moment
 
 
-def aware_ts(moment: datetime, name: str) -> float:
+def aware_ts(moment: datetime, name: str, *, latest: float = LATEST_TS) -> float:
     """The epoch seconds of ``moment``, checked as :func:`require_aware` does."""
     if not isinstance(moment, datetime):
         raise InvalidTimeError(name, moment, "is not a datetime")
@@ -192,11 +206,15 @@ def aware_ts(moment: datetime, name: str) -> float:
         ) from None
     if offset is None:
         raise InvalidTimeError(name, moment)
-    if not EARLIEST_TS <= ts < LATEST_TS:
+    if not EARLIEST_TS <= ts < latest:
+        if latest == LATEST_DUE_TS:
+            problem = (
+                "is outside the moments a tick can take, from 1900 (in UTC) to "
+                "4998-09-03, the latest a time rule can fall due after an event of 2999"
+            )
+        else:
+            problem = "is outside the years 1900 to 2999 (in UTC) the engine keeps time in"
         raise InvalidTimeError(
-            name,
-            moment,
-            "is outside the years 1900 to 2999 (in UTC) the engine keeps time in",
-            "pass the moment you mean; leave out placeholder dates",
+            name, moment, problem, "pass the moment you mean; leave out placeholder dates"
         )
     return ts

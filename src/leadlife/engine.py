@@ -22,6 +22,7 @@ from typing import Any
 from leadlife.channels import Channel
 from leadlife.clock import (
     EARLIEST_TS,
+    LATEST_DUE_TS,
     LATEST_TS,
     Clock,
     epoch_seconds,
@@ -1122,7 +1123,9 @@ class Engine:
         """Apply time rules (SAL idle, cooling, sleep) due at ``now``; return what changed."""
         with self._lock:
             self._sync()
-        now = require_aware(self.clock() if now is None else now, "now")
+        # Past 2999 too: rules due after the last events of the range must be able to
+        # apply (an SAL idle from 2999-12-30 falls due in 3000).
+        now = require_aware(self.clock() if now is None else now, "now", latest=LATEST_DUE_TS)
         all_changes: list[StageChange] = []
         all_notices: list[Notice] = []
         failures: list[PluginFailure] = []

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from leadlife.clock import MAX_TIMER_DAYS
 from leadlife.profile import phone_region_code
 from leadlife.scoring.model import Count, FieldWhen, Number, ScoringRulesModel
 from leadlife.toml_files import rule_error
@@ -147,7 +148,7 @@ BUILTIN_SCORERS = {"points": "the built-in points scorer (event_types.*.points)"
 # A period shorter than a second is a typo (days, not seconds), and one near zero
 # overflows the engine's arithmetic; a score beyond a billion is one too.
 def _days(days: float) -> float:
-    if not 1 / 86_400 <= days <= 365_000:
+    if not 1 / 86_400 <= days <= MAX_TIMER_DAYS:  # clock.LATEST_DUE_TS counts on it
         raise rule_error(
             f"{days:g} days is not a period the engine can time",
             "give days, from one second (1/86400) to 1,000 years (365000; a long period "
