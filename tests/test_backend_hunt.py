@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +13,9 @@ import pytest
 import leadlife
 from leadlife import Stage
 from leadlife.clock import LATEST_DUE_TS
-from leadlife.errors import InvalidTimeError
+from leadlife.errors import InvalidTimeError, RulebookError
 from leadlife.plugins import get_plugin_manager
+from leadlife.routing import Routing
 from tests.conftest import T0
 from tests.helpers import days, ev, hours
 
@@ -191,3 +193,32 @@ def test_a_clock_may_run_past_2999_but_events_may_not() -> None:
     assert run.tick().now == datetime(3000, 1, 2, tzinfo=UTC)
     with pytest.raises(InvalidTimeError, match="1900 to 2999"):
         run.claim("u1", "rep07")
+
+
+# -- rulebook files as editors write them -----------------------------------------------
+
+
+def test_a_rulebook_file_saved_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
+    """Regression: a rulebook saved as "UTF-8 with BOM" (CRLF lines too) was refused as
+    "not valid TOML (Invalid statement (at line 1, column 1))", where the author saw
+    nothing wrong; the mark says the encoding and is not TOML."""
+    path = tmp_path / "rules.toml"
+    path.write_bytes('\ufeffextends = "default"\r\n[bands]\r\nwarm = 20\r\n'.encode())
+    assert leadlife.Rulebook.load(path).model.bands.warm == 20
+    assert engine(str(path)).rulebook.model.bands.warm == 20  # type: ignore[arg-type]
+    text = path.read_text(encoding="utf-8")  # read as plain UTF-8, the mark stays
+    assert leadlife.Rulebook.from_toml(text).model.bands.warm == 20
+    routing = Routing.from_toml('\ufeff[[teams]]\nid = "a"\nmembers = [{ id = "r1" }]\n')
+    assert list(routing.teams) == ["a"]
+
+
+def test_toml_text_given_where_a_path_goes_says_so() -> None:
+    """Regression: ``Engine(rulebook=<TOML text>)`` read the text as a file name and said
+    "cannot read the file ... check the path", naming the whole text as the file."""
+    with pytest.raises(RulebookError) as info:
+        engine('extends = "default"\n[bands]\nwarm = 20\n')  # type: ignore[arg-type]
+    assert info.value.source == "<TOML text given as a path>"
+    assert "looks like TOML" in info.value.problem
+    assert "Rulebook.from_toml" in info.value.fix
+    with pytest.raises(RulebookError, match="check the path"):
+        leadlife.Rulebook.load("/no/such/dir/rules.toml")

@@ -45,6 +45,11 @@ def parse_toml(
     text: str, source: str, error: type[RulebookError] = RulebookError
 ) -> dict[str, Any]:
     """The table ``text`` holds, or a :class:`RulebookError` (``error``) at the bad line."""
+    # A byte-order mark (Windows editors' "UTF-8 with BOM") marks the encoding and is
+    # not TOML: tomllib would refuse it as an invalid statement at line 1, column 1,
+    # where the author sees nothing wrong.
+    if text.startswith("\ufeff"):
+        text = text[1:]
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -62,6 +67,16 @@ def read_toml(
         with open(path, encoding="utf-8") as handle:
             return handle.read(), source
     except OSError as exc:
+        if isinstance(path, str) and ("\n" in path or ("=" in path and os.sep not in path)):
+            # TOML text where a path goes (Engine(rulebook=...) takes a path as a str).
+            raise error(
+                "",
+                f"cannot read a file of that name ({exc.strerror}): the text looks like "
+                "TOML, not a path",
+                "pass the text through from_toml(text) (leadlife.Rulebook.from_toml for a "
+                "rulebook), or give the path of the file",
+                source="<TOML text given as a path>",
+            ) from None
         raise error(
             "", f"cannot read the file ({exc.strerror})", "check the path", source=source
         ) from None
