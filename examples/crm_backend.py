@@ -18,6 +18,7 @@ import pickle
 import sqlite3
 import sys
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -101,28 +102,40 @@ class SQLiteStorage:
     cannot hold bytes that are not UTF-8), with their JSON beside them, and stage
     changes as plain rows, for reports. ``commit`` is one
     transaction, so a lead, its event and its changes are written together or not at all.
+
+    One engine may serve a web server's threads (docs/architecture.md): the connection
+    is shared by them, and a lock lets one thread at a time use it, so a read in one
+    thread never sees another's transaction half-way.
     """
 
     def __init__(self, path: str | Path):
-        self._db = sqlite3.connect(path)
+        # Not only the creating thread: the engine calls its storage from whichever
+        # thread ingests, ticks or reads.
+        self._db = sqlite3.connect(path, check_same_thread=False)
+        self._lock = threading.RLock()
         self._db.executescript(SCHEMA)
 
     def get(self, lead_id: str) -> Lead | None:
-        row = self._db.execute("SELECT state FROM leads WHERE id = ?", (lead_id,)).fetchone()
+        with self._lock:
+            row = self._db.execute("SELECT state FROM leads WHERE id = ?", (lead_id,)).fetchone()
         return None if row is None else pickle.loads(row[0])
 
     def has_event(self, event_id: str) -> bool:
         query = "SELECT 1 FROM events WHERE id = ?"
-        return self._db.execute(query, (event_id,)).fetchone() is not None
+        with self._lock:
+            return self._db.execute(query, (event_id,)).fetchone() is not None
 
     def event_lead(self, event_id: str) -> str | None:
         """Optional: whose event this id is, so a resent id costs one lookup."""
-        row = self._db.execute("SELECT lead_id FROM events WHERE id = ?", (event_id,)).fetchone()
+        query = "SELECT lead_id FROM events WHERE id = ?"
+        with self._lock:
+            row = self._db.execute(query, (event_id,)).fetchone()
         return None if row is None else str(row[0])
 
     def commit(self, lead: Lead, event: Event | None, changes: Sequence[StageChange]) -> None:
         check = None if lead.next_check_at is None else lead.next_check_at.timestamp()
-        with self._db:  # one transaction: commits on success, rolls back on error
+        # One transaction (commits on success, rolls back on error), one thread at a time.
+        with self._lock, self._db:
             self._db.execute(
                 "INSERT OR REPLACE INTO leads (id, stage, owner, team, next_check_at, state) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -156,34 +169,40 @@ class SQLiteStorage:
             )
 
     def due(self, now: datetime) -> list[str]:
-        rows = self._db.execute(
-            "SELECT id FROM leads WHERE next_check_at <= ? ORDER BY next_check_at",
-            (now.timestamp(),),
-        )
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id FROM leads WHERE next_check_at <= ? ORDER BY next_check_at",
+                (now.timestamp(),),
+            ).fetchall()
         return [lead_id for (lead_id,) in rows]
 
     def leads(self) -> Iterator[Lead]:
-        rows = self._db.execute("SELECT state FROM leads ORDER BY id").fetchall()
+        with self._lock:
+            rows = self._db.execute("SELECT state FROM leads ORDER BY id").fetchall()
         return (pickle.loads(state) for (state,) in rows)
 
     def events(self, lead_id: str | None = None) -> Iterator[Event]:
-        if lead_id is None:
-            # In the order they were stored, across leads: a replay follows it.
-            rows = self._db.execute("SELECT state FROM events ORDER BY seq").fetchall()
-        else:
-            query = "SELECT state FROM events WHERE lead_id = ? ORDER BY seq"
-            rows = self._db.execute(query, (lead_id,)).fetchall()
+        with self._lock:
+            if lead_id is None:
+                # In the order they were stored, across leads: a replay follows it.
+                rows = self._db.execute("SELECT state FROM events ORDER BY seq").fetchall()
+            else:
+                query = "SELECT state FROM events WHERE lead_id = ? ORDER BY seq"
+                rows = self._db.execute(query, (lead_id,)).fetchall()
         return (pickle.loads(state) for (state,) in rows)
 
     def __len__(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM leads").fetchone()[0])
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM leads").fetchone()[0])
 
     def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         """Read-only SQL for reports (not part of the Storage protocol)."""
-        return self._db.execute(sql, args).fetchall()
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
 
 class CrmTasks:

@@ -3,7 +3,9 @@ the engine's time range, odd web-form payloads, host plugins and console command
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from tests.conftest import T0
 from tests.helpers import days, ev, hours
 
 PHONE = "+8613800138000"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def engine(rulebook: dict[str, Any] | None = None, **kwargs: Any) -> leadlife.Engine:
@@ -222,3 +225,49 @@ def test_toml_text_given_where_a_path_goes_says_so() -> None:
     assert "Rulebook.from_toml" in info.value.fix
     with pytest.raises(RulebookError, match="check the path"):
         leadlife.Rulebook.load("/no/such/dir/rules.toml")
+
+
+# -- the CRM example's storage in a threaded web server ----------------------------------
+
+
+def test_the_crm_examples_storage_serves_an_engine_shared_by_threads(tmp_path: Path) -> None:
+    """Regression: the example's SQLite storage used its connection only from the thread
+    that built it, so an engine shared by a web server's threads (docs/architecture.md)
+    failed every event from another thread with a StorageError."""
+    spec = importlib.util.spec_from_file_location("crm_backend", EXAMPLES / "crm_backend.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    storage = module.SQLiteStorage(tmp_path / "crm.db")
+
+    class Provider:
+        @leadlife.hookimpl
+        def leadlife_storage(self) -> object:
+            return storage
+
+    run = engine(plugins=[Provider()])
+    errors: list[BaseException] = []
+
+    def worker(lead: str) -> None:
+        try:
+            for n in range(40):
+                run.ingest(ev("page_view", hours(n), lead=lead, event_id=f"{lead}-{n}"))
+                run.get(lead)
+                run.funnel()
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(f"t{k}",)) for k in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted((lead.id, lead.event_count) for lead in storage.leads()) == [
+        ("t0", 40),
+        ("t1", 40),
+        ("t2", 40),
+    ]
+    assert run.tick(T0 + days(100)).errors == ()
+    storage.close()
