@@ -271,3 +271,33 @@ def test_the_crm_examples_storage_serves_an_engine_shared_by_threads(tmp_path: P
     ]
     assert run.tick(T0 + days(100)).errors == ()
     storage.close()
+
+
+# -- web forms that send their empty fields -------------------------------------------
+
+
+@pytest.mark.parametrize("blank", ["", "   ", None], ids=["empty", "spaces", "null"])
+def test_a_forms_empty_fields_do_not_erase_what_the_lead_gave(blank: Any) -> None:
+    """Regression: a second form sent its empty fields, which overwrote the lead's valid
+    phone and asset id: the MQL rule stopped holding, so the verified company could
+    never make the lead SQL."""
+    run = engine()
+    run.ingest(ev("form_submit", phone=PHONE, asset_id="p1"))
+    lead = run.ingest(
+        ev("form_submit", hours(1), phone=blank, asset_id=blank, email="li@acme.cn", name="Li")
+    )
+    assert (lead.profile["phone"], lead.profile["phone_valid"]) == (PHONE, True)
+    assert lead.profile["asset_id"] == "p1"
+    assert (lead.profile["email"], lead.profile["name"]) == ("li@acme.cn", "Li")
+    lead = run.ingest(ev("company_verified", hours(2), company="Acme", industry="media"))
+    assert lead.stage is Stage.SQL
+
+
+def test_a_blank_field_on_a_first_form_leaves_the_field_missing() -> None:
+    """A blank is no value on a lead's first event either: the field stays missing, and
+    a later event (a late one too) fills it."""
+    run = engine()
+    lead = run.ingest(ev("form_submit", hours(1), phone="", asset_id=" ", company=None))
+    assert {"phone", "phone_valid", "asset_id", "company"}.isdisjoint(lead.profile)
+    lead = run.ingest(ev("form_submit", phone=PHONE, asset_id="p1"))  # late
+    assert lead.stage is Stage.MQL

@@ -355,7 +355,13 @@ class Rulebook:
         )
         for name in spec.profile:
             if name in data and (in_order or name not in profile):
-                set_profile_field(profile, name, data[name], region)
+                value = data[name]
+                # A blank (null, or text empty or all spaces) says nothing, as a web
+                # form's empty fields do: it must not erase a phone or an asset id the
+                # lead gave before, which the entry rules (`exists`) read as missing.
+                if value is None or (value.__class__ is str and (not value or value.isspace())):
+                    continue
+                set_profile_field(profile, name, value, region)
         if spec.sets:
             for name, value in spec.sets.items():
                 if in_order or name not in profile:
