@@ -301,3 +301,23 @@ def test_a_blank_field_on_a_first_form_leaves_the_field_missing() -> None:
     assert {"phone", "phone_valid", "asset_id", "company"}.isdisjoint(lead.profile)
     lead = run.ingest(ev("form_submit", phone=PHONE, asset_id="p1"))  # late
     assert lead.stage is Stage.MQL
+
+
+def test_an_owner_id_from_a_sales_tool_is_read_as_pool_operations_read_it() -> None:
+    """Regression: ``sales_accepted`` took ``data.owner`` as sent, so ``"rep08 "`` made an
+    owner no team knows (route_frame and pool operations strip ids), and ``"   "`` made
+    a blank owner; now the id is stripped and a blank one names nobody."""
+    routing = Routing.from_toml(
+        '[[teams]]\nid = "a"\nmembers = [{ id = "rep07" }, { id = "rep08" }]\n'
+        '[routers.fallback]\nteam = "a"\n'
+    )
+    run = engine(plugins=[routing])
+    run.ingest(ev("form_submit", phone=PHONE, asset_id="p1"))
+    lead = run.ingest(ev("sales_accepted", hours(0.01), owner=" rep08 "))
+    assert lead.owner == "rep08"
+    assert lead.assignments[-1].to_owner == "rep08"
+    run.ingest(ev("form_submit", lead="u2", phone=PHONE, asset_id="p1"))
+    routed = run.get("u2").owner
+    lead = run.ingest(ev("sales_accepted", hours(0.01), lead="u2", owner="   "))
+    assert lead.owner == routed
+    assert [a.action for a in lead.assignments] == ["routed"]

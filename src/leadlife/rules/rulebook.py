@@ -377,7 +377,11 @@ class Rulebook:
             # only missing profile fields.
             owner = data.get(spec.owner_from)
             if owner:
-                lead.owner = str(owner)
+                # An id as pool operations and route_frame read one: padding is not
+                # part of it, and a blank one names nobody.
+                owner = str(owner).strip()
+                if owner:
+                    lead.owner = owner
         milestone = spec.milestone
         if milestone is not None:
             reached = lead.milestones.get(milestone)
