@@ -321,3 +321,20 @@ def test_an_owner_id_from_a_sales_tool_is_read_as_pool_operations_read_it() -> N
     lead = run.ingest(ev("sales_accepted", hours(0.01), lead="u2", owner="   "))
     assert lead.owner == routed
     assert [a.action for a in lead.assignments] == ["routed"]
+
+
+def test_a_lead_id_with_surrounding_spaces_finds_the_lead_as_its_events_did() -> None:
+    """Regression: an event's ``lead_id`` is stripped, but ``get``, ``explain`` and pool
+    operations looked the id up as given, so ``" u42 "`` from a URL made the lead and
+    then was "no lead with id ' u42 '"."""
+    routing = Routing.from_toml(
+        '[[teams]]\nid = "a"\nmembers = [{ id = "rep07" }]\n[routers.fallback]\nteam = "a"\n'
+    )
+    run = engine(plugins=[routing])
+    run.ingest(ev("page_view", lead=" u42 "))
+    assert run.get(" u42\n").id == "u42"
+    assert run.explain(" u42 ", "rules").value == run.get("u42").scores["rules"]
+    claimed = run.claim(" u42 ", "rep07", at=T0 + hours(1))
+    assert claimed.owner == "rep07"
+    again = run.claim("u42", "rep07", at=T0 + hours(1))  # the same operation, resent
+    assert again.event_count == claimed.event_count

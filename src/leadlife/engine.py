@@ -1100,7 +1100,9 @@ class Engine:
         self, action: str, lead_id: str, at: datetime | None, event_id: str | None, **data: Any
     ) -> Lead:
         """Pool operations are events: validated, logged, idempotent on their id."""
-        self.get(lead_id)  # a pool operation on an unknown lead is a mistake, not a new lead
+        # A pool operation on an unknown lead is a mistake, not a new lead. The stored
+        # id, not the one given, goes into the event (and its id, for resends).
+        lead_id = self.get(lead_id).id
         moment = require_aware(self.clock() if at is None else at, "at")
         return self.ingest(pool_event(action, lead_id, moment, event_id=event_id, **data))
 
@@ -1326,6 +1328,9 @@ class Engine:
             raise InvalidArgumentError(
                 "lead_id", f"{lead_id!r} is not a lead id", "pass the lead's id, a string"
             )
+        # Read as an event's lead_id is (surrounding whitespace dropped): the id from a
+        # URL or a form that made the lead finds it here too.
+        lead_id = lead_id.strip()
         try:
             lead = self.storage.get(lead_id)
         except Exception as exc:
