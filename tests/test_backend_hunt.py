@@ -18,6 +18,7 @@ from leadlife.clock import LATEST_DUE_TS
 from leadlife.errors import InvalidTimeError, RulebookError
 from leadlife.plugins import get_plugin_manager
 from leadlife.routing import Routing
+from leadlife.stages import DEFAULT_GRAPH, Move, StageGraph
 from tests.conftest import T0
 from tests.helpers import days, ev, hours
 
@@ -25,7 +26,7 @@ PHONE = "+8613800138000"
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def engine(rulebook: dict[str, Any] | None = None, **kwargs: Any) -> leadlife.Engine:
+def engine(rulebook: Any = None, **kwargs: Any) -> leadlife.Engine:
     """An engine on ``rulebook`` (the default one when None) with only the built-ins."""
     return leadlife.Engine(
         rulebook,
@@ -59,7 +60,7 @@ def test_an_objection_at_the_moment_of_the_quote_blocks_sal_in_any_arrival_order
     run = engine()
     run.ingest_many(sql_lead())
     for name in order:
-        data = {"amount": 9800} if name == "quote" else {}
+        data: dict[str, Any] = {"amount": 9800} if name == "quote" else {}
         run.ingest(ev(kinds[name], at[name], **data))
     assert run.get("u1").stage is Stage.SQL
 
@@ -208,7 +209,7 @@ def test_a_rulebook_file_saved_with_a_byte_order_mark_loads(tmp_path: Path) -> N
     path = tmp_path / "rules.toml"
     path.write_bytes('\ufeffextends = "default"\r\n[bands]\r\nwarm = 20\r\n'.encode())
     assert leadlife.Rulebook.load(path).model.bands.warm == 20
-    assert engine(str(path)).rulebook.model.bands.warm == 20  # type: ignore[arg-type]
+    assert engine(str(path)).rulebook.model.bands.warm == 20
     text = path.read_text(encoding="utf-8")  # read as plain UTF-8, the mark stays
     assert leadlife.Rulebook.from_toml(text).model.bands.warm == 20
     routing = Routing.from_toml('\ufeff[[teams]]\nid = "a"\nmembers = [{ id = "r1" }]\n')
@@ -219,7 +220,7 @@ def test_toml_text_given_where_a_path_goes_says_so() -> None:
     """Regression: ``Engine(rulebook=<TOML text>)`` read the text as a file name and said
     "cannot read the file ... check the path", naming the whole text as the file."""
     with pytest.raises(RulebookError) as info:
-        engine('extends = "default"\n[bands]\nwarm = 20\n')  # type: ignore[arg-type]
+        engine('extends = "default"\n[bands]\nwarm = 20\n')
     assert info.value.source == "<TOML text given as a path>"
     assert "looks like TOML" in info.value.problem
     assert "Rulebook.from_toml" in info.value.fix
@@ -338,3 +339,39 @@ def test_a_lead_id_with_surrounding_spaces_finds_the_lead_as_its_events_did() ->
     assert claimed.owner == "rep07"
     again = run.claim("u42", "rep07", at=T0 + hours(1))  # the same operation, resent
     assert again.event_count == claimed.event_count
+
+
+def test_a_promotion_no_rung_survives_goes_back_where_the_graph_allows() -> None:
+    """On a graph that lets MQL fall back to COLD, an MQL promotion made at the moment of
+    an objection that the MQL rule forbids is taken back to the stage it came from."""
+    table = DEFAULT_GRAPH.table()
+    table[Stage.MQL][Stage.COLD] = Move.DEMOTION
+    model = leadlife.Rulebook.from_dict(
+        {
+            "extends": "default",
+            "qualification": {
+                "MQL": {
+                    "when": {
+                        "all": [
+                            {"field": "asset_id", "exists": True},
+                            {"not": {"event": "price_objection"}},
+                        ]
+                    }
+                },
+                "SQL": {"when": {"field": "company_verified", "equals": True}},
+                "SAL": {"when": {"event": "sales_accepted"}},
+            },
+        }
+    ).model
+    run = engine(leadlife.Rulebook(model, graph=StageGraph(table)))
+    assert run.ingest(ev("form_submit", hours(1), asset_id="p1")).stage is Stage.MQL
+    lead = run.ingest(ev("price_objection", hours(1)))
+    assert lead.stage is Stage.COLD
+    assert [(c.from_stage, c.to_stage) for c in lead.history] == [
+        (Stage.COLD, Stage.MQL),
+        (Stage.MQL, Stage.COLD),
+    ]
+    # On the default graph, which has no MQL -> COLD, the lead keeps its stage.
+    run = engine(leadlife.Rulebook(model))
+    run.ingest(ev("form_submit", hours(1), asset_id="p1"))
+    assert run.ingest(ev("price_objection", hours(1))).stage is Stage.MQL

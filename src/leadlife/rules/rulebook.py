@@ -45,6 +45,7 @@ _LENIENT = EventTypeSpec()
 _CLOSE_TARGET = {"won": Stage.WON, "disqualified": Stage.DISQUALIFIED}
 _OPEN = frozenset(stage for stage in Stage if stage.is_open)
 _BAND_SET = frozenset(BANDS)
+_QUALIFIED_SET = frozenset(LADDER)
 _SOURCE_FIELDS = frozenset({"source", "latest_source"})
 
 
@@ -527,12 +528,15 @@ class Rulebook:
             if band is not stage:
                 reason = f"score {lead.score:g} (warm at {self._warm:g}, hot at {self._hot:g})"
                 self._move(lead, band, _moment(event, ts, now), reason, "bands", event.id, changes)
+        elif ladder and stage in _QUALIFIED_SET:
+            self._take_back(lead, event, now, None, changes)  # no rung holds now
 
     def _take_back(
-        self, lead: Lead, event: Event, now: float, held: Stage, changes: list[StageChange]
+        self, lead: Lead, event: Event, now: float, held: Stage | None, changes: list[StageChange]
     ) -> None:
         """Undo the lead's latest promotion when it was made at the lead's newest moment
-        (``now``) and the ladder, read with this event too, reaches only ``held``.
+        (``now``) and the ladder, read with this event too, reaches only ``held`` (None:
+        no rung).
 
         Entry rules only promote, but a promotion at the newest moment was read without
         this event, which happened then or before (arrived late): nothing happened after
@@ -552,7 +556,7 @@ class Rulebook:
             or round(last.at.timestamp() * 1e6) != round(now * 1e6)
         ):
             return
-        target = held if held.rank >= last.from_stage.rank else last.from_stage
+        target = last.from_stage if held is None or held.rank < last.from_stage.rank else held
         if target.rank >= lead.stage.rank or self.graph.move(lead.stage, target) is None:
             return
         self._move(
