@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from leadlife.lead import Lead
@@ -95,3 +97,23 @@ UNEQUAL_CAPACITIES: dict[str, Any] = {
     "routers": {"fallback": {"team": "t0"}},
     "sla": {"max_reassignments": 2},
 }
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def crm_example_storage(path: Path) -> tuple[Any, object]:
+    """The CRM example's SQLite storage at ``path``, and a plugin providing it."""
+    spec = importlib.util.spec_from_file_location("crm_backend", EXAMPLES / "crm_backend.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    storage = module.SQLiteStorage(path)
+
+    class Provider:
+        @hookimpl
+        def leadlife_storage(self) -> object:
+            return storage
+
+    return storage, Provider()

@@ -3,7 +3,6 @@ the engine's time range, odd web-form payloads, host plugins and console command
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import threading
 from datetime import UTC, datetime, timedelta
@@ -20,10 +19,9 @@ from leadlife.plugins import get_plugin_manager
 from leadlife.routing import Routing
 from leadlife.stages import DEFAULT_GRAPH, Move, StageGraph
 from tests.conftest import T0
-from tests.helpers import days, ev, hours
+from tests.helpers import crm_example_storage, days, ev, hours
 
 PHONE = "+8613800138000"
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def engine(rulebook: Any = None, **kwargs: Any) -> leadlife.Engine:
@@ -235,19 +233,8 @@ def test_the_crm_examples_storage_serves_an_engine_shared_by_threads(tmp_path: P
     """Regression: the example's SQLite storage used its connection only from the thread
     that built it, so an engine shared by a web server's threads (docs/architecture.md)
     failed every event from another thread with a StorageError."""
-    spec = importlib.util.spec_from_file_location("crm_backend", EXAMPLES / "crm_backend.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    storage = module.SQLiteStorage(tmp_path / "crm.db")
-
-    class Provider:
-        @leadlife.hookimpl
-        def leadlife_storage(self) -> object:
-            return storage
-
-    run = engine(plugins=[Provider()])
+    storage, provider = crm_example_storage(tmp_path / "crm.db")
+    run = engine(plugins=[provider])
     errors: list[BaseException] = []
 
     def worker(lead: str) -> None:

@@ -19,6 +19,7 @@ import pytest
 
 import leadlife
 from leadlife import Stage
+from tests.helpers import crm_example_storage
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PLUGIN_DIR = EXAMPLES / "leadlife-company-registry"
@@ -216,23 +217,11 @@ def test_crm_backend_storage_keeps_any_event_data_as_sent(tmp_path: Path) -> Non
     """Regression: the example's SQLite storage wrote events as JSON, so data bytes
     that are not UTF-8 failed every commit (the event could never be stored) and a
     Decimal or a date came back from events() as text."""
-    import importlib.util
     from datetime import date
     from decimal import Decimal
 
-    spec = importlib.util.spec_from_file_location("crm_backend", EXAMPLES / "crm_backend.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    storage = module.SQLiteStorage(tmp_path / "crm.db")
-
-    class Provider:
-        @leadlife.hookimpl
-        def leadlife_storage(self) -> object:
-            return storage
-
-    engine = leadlife.Engine(plugins=[Provider()])
+    storage, provider = crm_example_storage(tmp_path / "crm.db")
+    engine = leadlife.Engine(plugins=[provider])
     data = {"blob": b"\xff\x00", "amount": Decimal("19800.00"), "day": date(2026, 11, 2)}
     sent = {
         "id": "b1",

@@ -33,7 +33,15 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from leadlife.errors import FeatureSchemaError, ModelError
 
-__all__ = ["LABEL_SPELLINGS", "MAX_CODES", "OTHER", "TabularEncoder", "clean_frame", "label_flag"]
+__all__ = [
+    "LABEL_SPELLINGS",
+    "MAX_CODES",
+    "OTHER",
+    "TabularEncoder",
+    "clean_frame",
+    "label_flag",
+    "refuse_repeated_columns",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -297,7 +305,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     def fit(self, X: Any, y: Any = None) -> TabularEncoder:
         """Learn which columns are categorical and the codes of their categories."""
         self._check_params()
-        _refuse_repeated_columns(X)
+        refuse_repeated_columns(X)
         names, columns, n_rows = _columns(X)
         validate_data(self, X, reset=True, skip_check_array=True)
         shape = (n_rows, len(columns))
@@ -405,7 +413,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     def transform(self, X: Any) -> FloatArray:
         """The float64 matrix: numbers as they are, categories as codes, NaN = missing."""
         check_is_fitted(self, "categorical_mask_")
-        _refuse_repeated_columns(X)
+        refuse_repeated_columns(X)
         _, columns, n_rows = _columns(X)
         validate_data(self, X, reset=False, skip_check_array=True)
         out = np.empty((n_rows, len(columns)), dtype=np.float64)
@@ -509,7 +517,7 @@ def _columns(X: Any) -> tuple[list[str], list[RawColumn], int]:
     )
 
 
-def _refuse_repeated_columns(X: Any) -> None:
+def refuse_repeated_columns(X: Any) -> None:
     """Refuse a DataFrame that names two columns alike (a merge or concat often does).
 
     A name must say which column it is: the schema, a live lead's row and the reasons

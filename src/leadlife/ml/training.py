@@ -27,9 +27,9 @@ from sklearn.pipeline import Pipeline
 from leadlife.errors import FeatureSchemaError, InsufficientDataError, ModelError
 from leadlife.ml.encoding import (
     LABEL_SPELLINGS,
-    _refuse_repeated_columns,
     clean_frame,
     label_flag,
+    refuse_repeated_columns,
 )
 from leadlife.ml.estimators import make_estimator
 from leadlife.ml.evaluation import EvaluationReport, evaluate
@@ -139,7 +139,7 @@ def train(
     if not 0.0 < test_size < 1.0:
         raise ValueError(f"test_size: {test_size!r}; give the holdout share, e.g. 0.1")
     data = _read(frame, say)
-    _refuse_repeated_columns(data)
+    refuse_repeated_columns(data)
     if label in data.columns and isinstance(data[label].dtype, pd.CategoricalDtype):
         # clean_frame leaves categories alone (their values are the host's); a label's
         # Yes/No or "0"/"1" must be read as for text.
