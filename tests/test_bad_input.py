@@ -226,6 +226,7 @@ ONE_OF_EACH_ERROR: list[LeadlifeError] = [
     errors.ModelIntegrityError("m.joblib", "changed", "retrain"),
     errors.ModelVersionError("m.joblib", "scikit-learn", "1.0", "2.0"),
     errors.FeatureSchemaError("no x", "add x", missing=["x"], column="x"),
+    errors.IngestInterrupted(3, leadlife.IngestReport(accepted=3), OSError("reset")),
 ]
 
 
@@ -535,3 +536,45 @@ def test_data_nested_too_deep_and_lead_ids_of_the_wrong_kind_are_named(
     assert snapshot(busy) == before
     with pytest.raises(errors.InvalidArgumentError, match="lead_id"):
         busy.get(["u1"])  # type: ignore[arg-type]
+
+
+def test_an_iterable_failing_half_way_keeps_the_report(engine: leadlife.Engine) -> None:
+    """Regression: an iterable of events that raised half-way (a lazily read file, a
+    generator) let its own error through ingest_many, and the report of the events
+    before it (which were applied, which rejected) was lost with it."""
+    good = [ev("form_submit", lead="u1", phone="+8613800138000"), ev("page_view", lead="u2")]
+    bad = {"id": "x1", "lead_id": "u3", "type": "page_view", "at": "not a time"}
+
+    def events() -> Any:
+        yield from good
+        yield bad
+        yield good[0]  # a duplicate
+        raise OSError("connection reset while reading events")
+
+    with pytest.raises(errors.IngestInterrupted) as caught:
+        engine.ingest_many(events())
+    interrupted = caught.value
+    assert interrupted.index == 4
+    assert isinstance(interrupted.__cause__, OSError)
+    assert interrupted.error is interrupted.__cause__
+    report = interrupted.report
+    assert (report.accepted, report.duplicates, report.total) == (2, 1, 4)
+    assert [(r.index, r.event_id) for r in report.rejected] == [(2, "x1")]
+    assert "from index 4" in str(interrupted)
+    assert "OSError" in str(interrupted)
+    assert engine.get("u1").event_count == 1
+    assert engine.get("u2").event_count == 1
+    # Sending everything again picks up where it stopped: the applied ones are duplicates.
+    again = engine.ingest_many([*good, {**bad, "at": "2026-11-02T10:00:00Z"}])
+    assert (again.accepted, again.duplicates, again.rejected) == (1, 2, [])
+
+
+def test_an_iterable_that_cannot_start_is_an_interrupted_ingest(engine: leadlife.Engine) -> None:
+    class Broken:
+        def __iter__(self) -> Any:
+            raise RuntimeError("cursor closed")
+
+    with pytest.raises(errors.IngestInterrupted, match="reading event 0") as caught:
+        engine.ingest_many(Broken())
+    assert caught.value.report.total == 0
+    assert engine.funnel() == dict.fromkeys(Stage, 0)

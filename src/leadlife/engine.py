@@ -32,6 +32,7 @@ from leadlife.clock import (
 )
 from leadlife.enrichment import Enricher
 from leadlife.errors import (
+    IngestInterrupted,
     InvalidArgumentError,
     InvalidEventError,
     LeadlifeError,
@@ -408,7 +409,24 @@ class Engine:
         failures = report.failures
         ingest = self._ingest
         accepted = duplicates = stage_changes = 0
-        for index, raw in enumerate(events):
+        index = -1
+        try:
+            source = iter(events)
+        except Exception as exc:
+            raise IngestInterrupted(0, report, exc) from exc
+        while True:
+            # next() by hand, not a for loop: an iterable failing half-way (a file
+            # read lazily, say) must not take the report of what was applied with it.
+            try:
+                raw = next(source)
+            except StopIteration:
+                break
+            except Exception as exc:
+                report.accepted = accepted
+                report.duplicates = duplicates
+                report.stage_changes = stage_changes
+                raise IngestInterrupted(index + 1, report, exc) from exc
+            index += 1
             recorded = len(failures)
             try:
                 # Only the counts: a lead held here could not take its next event's

@@ -10,10 +10,12 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from leadlife.reports import IngestReport
     from leadlife.stages import Stage
 
 __all__ = [
     "FeatureSchemaError",
+    "IngestInterrupted",
     "InsufficientDataError",
     "InvalidArgumentError",
     "InvalidEventError",
@@ -47,6 +49,14 @@ class LeadlifeError(Exception):
         # Exception pickles as cls(*args), but these take their values, not the
         # message: rebuild from the message and the attributes instead.
         return _restore, (type(self), self.args, dict(self.__dict__))
+
+
+def _detail(error: BaseException) -> str:
+    """``str(error)``, which for an odd value can fail too."""
+    try:
+        return str(error)
+    except Exception:
+        return "(no message)"
 
 
 def _restore(
@@ -246,14 +256,34 @@ class ProcessingError(LeadlifeError):
             subject, outcome = f"event {event_id!r}", "the event was not applied"
         else:
             subject, outcome = f"the time rules of lead {lead_id!r}", "nothing was applied"
-        try:
-            detail = str(error)
-        except Exception:  # the message of an odd value can fail too
-            detail = "(no message)"
+        detail = _detail(error)
         super().__init__(
             f"{subject} failed: {type(error).__name__}: {detail}; {outcome}. Fix: check its "
             "data values (text, numbers, booleans, lists of them); if they are ordinary, "
             "this is a bug in leadlife or a plugin: report it with the event"
+        )
+
+
+class IngestInterrupted(LeadlifeError):
+    """The events given to ``ingest_many`` could not be read to the end: taking the
+    next one from the iterable raised ``error`` (also the ``__cause__``).
+
+    The ``index`` events before it were handled one by one, as always: ``report``
+    says which were applied, duplicates or rejected. Sending the rest again from
+    ``index`` (or all of them: a resent id changes nothing) picks up where it stopped.
+    """
+
+    def __init__(self, index: int, report: IngestReport, error: BaseException):
+        self.index = index
+        self.report = report
+        self.error = error
+        detail = _detail(error)
+        super().__init__(
+            f"reading event {index} from the iterable failed: {type(error).__name__}: "
+            f"{detail}. The {index} events before it were handled ({report.accepted} "
+            f"applied, {report.duplicates} duplicates, {len(report.rejected)} rejected: see "
+            "this error's report). Fix the source of the events, then send them again "
+            f"from index {index} (resent ids change nothing)"
         )
 
 
