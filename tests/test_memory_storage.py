@@ -62,17 +62,42 @@ def test_a_lead_nobody_holds_takes_each_new_state_in_place(
     assert [change.to_stage for change in lead.history] == [Stage.WARM, Stage.MQL]
 
 
-def test_a_held_lead_is_replaced_and_keeps_its_state(
+def test_a_lead_from_ingest_or_get_keeps_its_state(
     engine: leadlife.Engine, taken: list[str]
 ) -> None:
-    """A lead someone holds (from get, ingest or a hook) never changes under them."""
+    """A lead from get or ingest never changes under its holder; being the holder's
+    own copy, it leaves the stored lead free to take each new state in place."""
     held = engine.ingest(ev("download", asset_id="a1"))
+    got = engine.get("u1")
     before = held.fork()
     engine.ingest(ev("form_submit", hours(1), phone=PHONE, asset_id="p1"))
-    assert taken == []
+    assert taken == ["u1"]
     assert held.same_state(before)
-    assert engine.get("u1") is not held
+    assert got.same_state(before)
     assert engine.get("u1").stage is Stage.MQL
+
+
+def test_changing_a_lead_from_ingest_or_get_changes_nothing_stored(
+    engine: leadlife.Engine,
+) -> None:
+    """Regression: the lead ingest or get returned shared its profile, scores,
+    counters and history with the stored lead, so a caller writing to it (against
+    the docs, but easily done) changed the store and the next event's rules."""
+    engine.ingest(ev("download", asset_id="a1"))
+    for lead in (engine.ingest(ev("page_view", hours(1))), engine.get("u1")):
+        lead.profile["phone"] = PHONE
+        lead.scores["points"] = 1e6
+        lead.behaviour.record("form_submit", lead.last_event_ts or 0.0, 30)
+        lead.history.clear()
+        lead.milestones["contact_left"] = T0
+    stored = engine.get("u1")
+    assert "phone" not in stored.profile
+    assert stored.scores["points"] < 1e6
+    assert stored.behaviour.total("form_submit") == 0
+    assert [change.to_stage for change in stored.history] == [Stage.WARM]
+    assert stored.milestones == {}
+    later = engine.ingest(ev("page_view", hours(2)))
+    assert later.stage is Stage.WARM  # no phone was given: not MQL
 
 
 @pytest.mark.parametrize("part", ["behaviour", "counters"])
@@ -81,7 +106,7 @@ def test_a_held_behaviour_or_counters_keep_their_counts(
 ) -> None:
     """Holding only a lead's behaviour, or its raw counters, is holding the lead."""
     engine.ingest(ev("download", asset_id="a1"))
-    behaviour = engine.get("u1").behaviour
+    behaviour = engine.storage.get("u1").behaviour  # the stored lead's own
     held: Any = behaviour if part == "behaviour" else behaviour.stats
     del behaviour
     counts_before = dict(held.totals()) if part == "behaviour" else dict(held)
@@ -96,7 +121,7 @@ def test_a_held_history_keeps_its_changes(engine: leadlife.Engine, taken: list[s
     """Holding only a lead's history list keeps that list as it was, while the
     stored lead itself still takes the new state in place."""
     engine.ingest(ev("download", asset_id="a1"))  # COLD -> WARM
-    history = engine.get("u1").history
+    history = engine.storage.get("u1").history  # the stored lead's own
     engine.ingest(ev("form_submit", hours(1), phone=PHONE, asset_id="p1"))  # -> MQL
     assert taken == ["u1"]
     assert [change.to_stage for change in history] == [Stage.WARM]

@@ -284,11 +284,11 @@ def test_claim_is_refused_to_other_teams_and_for_owned_leads() -> None:
     """Only the lead's team may claim it, only while nobody owns it; refusals change nothing."""
     engine, _ = build()
     pooled(engine)
-    before = engine.get("u1")
+    before = engine.storage.get("u1")
     with pytest.raises(NotPermittedError, match="only members of team 'smb'") as other_team:
         engine.claim("u1", "kim", at=T0 + MINUTE * 2)
     assert (other_team.value.action, other_team.value.actor) == ("claim", "kim")
-    assert engine.get("u1") is before
+    assert engine.storage.get("u1") is before
     engine.claim("u1", "sam", at=T0 + MINUTE * 3)
     with pytest.raises(NotPermittedError, match="owned by 'sam'"):
         engine.claim("u1", "sue", at=T0 + MINUTE * 4)

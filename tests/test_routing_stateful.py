@@ -105,11 +105,11 @@ class RoutingModel(RuleBasedStateMachine):
             "return": ("lead_returned", {"by": actor, "reason": "r"}),
         }[action]
         event = self._next(lead, kind, data, minutes)
-        before = self.engine.get(lead)
+        before = self.engine.storage.get(lead)
         try:
             self.engine.ingest(event)
         except InvalidEventError:
-            assert self.engine.get(lead) is before  # refused: the stored lead is untouched
+            assert self.engine.storage.get(lead) is before  # refused: the stored lead is untouched
             return
         self.sent.append(event)
 

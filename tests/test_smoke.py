@@ -41,7 +41,7 @@ def test_readme_example(engine: leadlife.Engine) -> None:
     assert [(c.from_stage, c.to_stage) for c in lead.history] == [
         (leadlife.Stage.COLD, leadlife.Stage.MQL)
     ]
-    assert engine.get("u42") is lead
+    assert engine.get("u42").same_state(lead)
 
 
 def test_import_is_light() -> None:

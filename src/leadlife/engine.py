@@ -383,7 +383,8 @@ class Engine:
     def ingest(self, event: EventInput) -> Lead:
         """Apply one event and return the lead in its new state.
 
-        The lead returned is the caller's to keep: later events do not change it.
+        The lead returned is the caller's to keep: later events do not change it,
+        and what the caller changes in it reaches neither the store nor the engine.
 
         Raises :class:`~leadlife.errors.InvalidEventError` for bad input and
         :class:`~leadlife.errors.StorageError` when the event could not be stored;
@@ -395,7 +396,9 @@ class Engine:
             raise
         except Exception as exc:
             raise ProcessingError(exc, event_id=_event_id(event)) from exc
-        return lead
+        # A fork: the stored lead shares its containers with the engine's working
+        # copy, which a caller changing its lead's profile would change in the store.
+        return lead.fork()
 
     def ingest_many(self, events: Iterable[EventInput]) -> IngestReport:
         """Apply many events; bad ones are rejected one by one with their reason."""
@@ -1341,7 +1344,8 @@ class Engine:
     # -- reading -------------------------------------------------------------------
 
     def get(self, lead_id: str) -> Lead:
-        """The stored lead; raises :class:`~leadlife.errors.LeadNotFoundError`."""
+        """A copy of the stored lead, the caller's to keep and change (see :meth:`ingest`);
+        raises :class:`~leadlife.errors.LeadNotFoundError`."""
         if not isinstance(lead_id, str):
             raise InvalidArgumentError(
                 "lead_id", f"{lead_id!r} is not a lead id", "pass the lead's id, a string"
@@ -1355,7 +1359,8 @@ class Engine:
             raise self._storage_error("Storage.get", None, exc) from exc
         if lead is None:
             raise LeadNotFoundError(lead_id)
-        return self._checked_lead(lead, None)
+        # A fork, as ingest returns: what the caller changes in it stays the caller's.
+        return self._checked_lead(lead, None).fork()
 
     def funnel(self) -> dict[Stage, int]:
         """How many stored leads stand in each stage."""
