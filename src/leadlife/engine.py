@@ -648,9 +648,9 @@ class Engine:
                 failures,
                 None if applies_late else profile,
             )
-        answers = list(
-            self._call_each("leadlife_enrich_event", {"event": event}, lead, self._enrich_view)
-        )
+        # As in _fan_out: a plugin registered since the last collection gets a fork.
+        views = self._enrich_view or self.plugin_manager.generation != self._generation
+        answers = list(self._call_each("leadlife_enrich_event", {"event": event}, lead, views))
         # Merged from the last called to the first: the first called (the plugin
         # registered last, or tryfirst) wins a field, as among the enrichers.
         for plugin, result, error in reversed(answers):
@@ -1016,7 +1016,10 @@ class Engine:
     ) -> None:
         # Stored already: what a hook or channel from outside leadlife changes in the
         # lead must reach neither the store without a commit nor the next plugin.
-        views = self._fan_out_view
+        # The hooks are read live, so a plugin registered since the engine last
+        # collected them (by a hook of this event, or another thread) may be among
+        # them, from outside leadlife: forks, until the next collection says.
+        views = self._fan_out_view or self.plugin_manager.generation != self._generation
         for change in changes:
             for plugin, _, error in self._call_each(
                 "leadlife_stage_changed", {"change": change}, lead, views

@@ -1,0 +1,82 @@
+"""What a plugin package written from the plugin docs runs into: registration while
+the engine runs, hooks that cannot run, and the errors registration raises."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import pytest
+
+import leadlife
+from leadlife import Event, Lead, Stage, StageChange
+from leadlife.plugins import LeadlifePluginManager
+from tests.conftest import T0
+
+
+@pytest.fixture(autouse=True)
+def _quiet() -> Iterator[None]:
+    engine_log = logging.getLogger("leadlife.engine")
+    level = engine_log.level
+    engine_log.setLevel(logging.ERROR)
+    yield
+    engine_log.setLevel(level)
+
+
+def _event(event_id: str, kind: str = "offline_event_attended", lead: str = "u1") -> dict[str, Any]:
+    return {"id": event_id, "lead_id": lead, "type": kind, "at": T0}
+
+
+class Vandal:
+    """A stage hook from outside leadlife that changes the lead it is handed."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    @leadlife.hookimpl
+    def leadlife_stage_changed(self, lead: Lead, change: StageChange) -> None:
+        self.calls += 1
+        lead.profile["vandal"] = True
+        lead.stage = Stage.WON
+
+
+class RegisteringEnricher:
+    """Registers another plugin the first time it runs (a lazily set-up package)."""
+
+    name = "lazy"
+
+    def __init__(self, pm: LeadlifePluginManager, plugin: object) -> None:
+        self.pm = pm
+        self.plugin = plugin
+        self.done = False
+
+    def enrich(self, event: Event, lead: Lead) -> Mapping[str, Any] | None:
+        if not self.done:
+            self.done = True
+            self.pm.register(self.plugin, name="late")
+        return None
+
+    @leadlife.hookimpl
+    def leadlife_register_enrichers(self, register: Callable[[object], None]) -> None:
+        register(self)
+
+
+def test_a_stage_hook_registered_during_an_event_cannot_change_the_stored_lead(
+    pm: LeadlifePluginManager,
+) -> None:
+    """Regression: the engine decided at its last plugin collection that no fan-out
+    hook came from outside leadlife, so one registered since (here by an enricher of
+    the event, as another thread could) was handed the stored lead itself: its
+    changes reached the store without a commit (a WON lead with no history)."""
+    vandal = Vandal()
+    pm.register(RegisteringEnricher(pm, vandal), name="lazy")
+    engine = leadlife.Engine(plugin_manager=pm, clock=leadlife.FixedClock(T0))
+
+    lead = engine.ingest(_event("e1"))
+
+    stored = engine.get("u1")
+    assert (stored.stage, lead.stage) == (Stage.HOT, Stage.HOT)
+    assert "vandal" not in stored.profile
+    assert "vandal" not in lead.profile
+    assert stored.history[-1].to_stage is Stage.HOT
