@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 import leadlife
-from leadlife import Event, Lead, Stage, StageChange
+from leadlife import Event, Lead, Notice, Stage, StageChange
+from leadlife.errors import RegistrationError
 from leadlife.plugins import LeadlifePluginManager
 from tests.conftest import T0
 
@@ -80,3 +81,52 @@ def test_a_stage_hook_registered_during_an_event_cannot_change_the_stored_lead(
     assert "vandal" not in stored.profile
     assert "vandal" not in lead.profile
     assert stored.history[-1].to_stage is Stage.HOT
+
+
+class AsyncWebhook:
+    """A notification plugin written with async def, as webhook clients often are."""
+
+    def __init__(self) -> None:
+        self.posted: list[str] = []
+
+    @leadlife.hookimpl
+    async def leadlife_stage_changed(self, change: StageChange) -> None:
+        self.posted.append(change.to_stage.value)
+
+
+def test_an_async_hook_implementation_is_refused_when_registered(
+    pm: LeadlifePluginManager,
+) -> None:
+    """Regression: leadlife calls hooks and never awaits what they return, so an
+    ``async def`` implementation never ran: every stage change it was meant to push
+    was lost, with no failure recorded (only a "never awaited" RuntimeWarning)."""
+    webhook = AsyncWebhook()
+    with pytest.raises(RegistrationError, match="async def") as info:
+        pm.register(webhook, name="webhook")
+    assert (info.value.plugin, info.value.hook) == ("webhook", "leadlife_stage_changed")
+    assert "Fix:" in str(info.value)
+    assert not pm.is_registered(webhook)  # the manager is as it was
+    with pytest.raises(RegistrationError, match="async def"):
+        leadlife.Engine(plugins=[webhook], clock=leadlife.FixedClock(T0))
+
+
+class AsyncChannel:
+    name = "slack"
+
+    async def send(self, notice: Notice, lead: Lead) -> None:
+        raise AssertionError("never awaited, never run")
+
+
+class AsyncChannels:
+    @leadlife.hookimpl
+    def leadlife_register_channels(self, register: Callable[[object], None]) -> None:
+        register(AsyncChannel())
+
+
+def test_a_channel_whose_send_is_async_is_refused_when_collected() -> None:
+    """Regression: a channel's ``async def send`` was called and its coroutine
+    dropped, so no notice was ever delivered and no failure recorded."""
+    with pytest.raises(RegistrationError, match="async def") as info:
+        leadlife.Engine(plugins=[AsyncChannels()], clock=leadlife.FixedClock(T0))
+    assert info.value.hook == "leadlife_register_channels"
+    assert "'slack'" in str(info.value)

@@ -46,7 +46,13 @@ from leadlife.errors import (
 from leadlife.events import Event, parse_event
 from leadlife.lead import NO_EVIDENCE, Assignment, Lead, StageChange
 from leadlife.notices import Notice
-from leadlife.plugins.manager import LeadlifePluginManager, call_each, get_plugin_manager
+from leadlife.plugins.manager import (
+    ASYNC_FIX,
+    LeadlifePluginManager,
+    call_each,
+    get_plugin_manager,
+    is_async,
+)
 from leadlife.plugins.manager import is_leadlife_code as _is_ours
 from leadlife.profile import CONTACT_FIELDS, set_profile_field
 from leadlife.reports import IngestReport, PluginFailure, Rejection, TickError, TickReport
@@ -333,6 +339,20 @@ class Engine:
                         f"registered {obj!r}, which does not answer the "
                         f"{protocol.__name__} protocol (a 'name' and its methods)",
                     )
+                for method in _PROTOCOL_METHODS.get(protocol, ()):
+                    try:
+                        function = getattr(obj, method, None)
+                    except Exception:  # a property that fails says nothing of async
+                        function = None
+                    if is_async(function):
+                        # Called and never awaited, it would never run: a channel's
+                        # notices would all be lost, with no failure recorded.
+                        raise RegistrationError(
+                            impl.plugin_name,
+                            hook,
+                            f"registered {kind} {name!r}, whose {method} is an async def, "
+                            f"which leadlife never awaits: {ASYNC_FIX}",
+                        )
                 clash = next((p for p, other in found if other.name == name), None)
                 if clash is not None:
                     # The plugin to rename is not leadlife's own, whichever came first.
@@ -1464,6 +1484,13 @@ def _plugin_name(pm: LeadlifePluginManager, plugin: object) -> str:
     return name
 
 
+# The methods of each protocol the engine calls, none of which it awaits.
+_PROTOCOL_METHODS: dict[type[object], tuple[str, ...]] = {
+    Scorer: ("score", "score_event", "explain"),
+    Enricher: ("enrich",),
+    Router: ("route",),
+    Channel: ("send",),
+}
 _DERIVED_FIELDS = frozenset(f"{name}_valid" for name in CONTACT_FIELDS)
 # What float() reads, but no scorer means as a score.
 _NOT_SCORES = (str, bytes, bytearray, bool)

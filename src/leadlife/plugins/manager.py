@@ -19,11 +19,13 @@ from leadlife.errors import RegistrationError
 from leadlife.plugins import hookspecs
 
 __all__ = [
+    "ASYNC_FIX",
     "ENTRY_POINT_GROUP",
     "WHOLE_HOOKS",
     "LeadlifePluginManager",
     "call_each",
     "get_plugin_manager",
+    "is_async",
     "is_leadlife_code",
 ]
 
@@ -75,6 +77,7 @@ class LeadlifePluginManager(pluggy.PluginManager):
         self._call_plans.clear()
         try:
             self._refuse_wrappers(plugin)
+            self._refuse_coroutines(plugin)
             self._refuse_misspelt_hooks(plugin)
         except RegistrationError:
             self.unregister(plugin)
@@ -209,6 +212,22 @@ class LeadlifePluginManager(pluggy.PluginManager):
                         "others. Implement it as a plain hook",
                     )
 
+    def _refuse_coroutines(self, plugin: object) -> None:
+        """Refuse ``async def`` hook implementations.
+
+        leadlife calls every hook and never awaits what it returns: an async
+        implementation's body would never run, and a notification hook's every
+        delivery would be lost without a failure recorded.
+        """
+        for caller in self.get_hookcallers(plugin) or ():
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and is_async(impl.function):
+                    raise RegistrationError(
+                        impl.plugin_name,
+                        caller.name,
+                        f"is an async def, which leadlife never awaits: {ASYNC_FIX}",
+                    )
+
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
         result = super().unregister(plugin, name)
         self.generation += 1
@@ -228,6 +247,18 @@ class LeadlifePluginManager(pluggy.PluginManager):
             ]
             self._call_plans[hook_name] = plan
         return plan
+
+
+ASYNC_FIX = (
+    "it would never run. Fix: make it a plain def; to do async work, hand it to your "
+    "event loop (asyncio.run_coroutine_threadsafe) and return"
+)
+"""What to do about an ``async def`` hook or protocol method, which leadlife refuses."""
+
+
+def is_async(function: object) -> bool:
+    """Whether calling ``function`` gives a coroutine or an async generator to await."""
+    return inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function)
 
 
 def _default_plugins() -> list[tuple[str, object]]:
