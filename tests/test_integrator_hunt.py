@@ -3,6 +3,7 @@ the engine runs, hooks that cannot run, and the errors registration raises."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -130,3 +131,69 @@ def test_a_channel_whose_send_is_async_is_refused_when_collected() -> None:
         leadlife.Engine(plugins=[AsyncChannels()], clock=leadlife.FixedClock(T0))
     assert info.value.hook == "leadlife_register_channels"
     assert "'slack'" in str(info.value)
+
+
+class Greeter:
+    @leadlife.hookimpl
+    def leadlife_stage_changed(self, change: StageChange) -> None:
+        pass
+
+
+def test_registering_a_taken_name_or_the_same_plugin_twice_raises_registration_error(
+    pm: LeadlifePluginManager,
+) -> None:
+    """Regression: the plugin manager leadlife documents for naming plugins let
+    pluggy's bare ValueError through, its message a dump of every registered plugin,
+    naming no fix."""
+    first = Greeter()
+    pm.register(first, name="greeter")
+    with pytest.raises(RegistrationError, match="'greeter' is taken") as taken:
+        pm.register(Greeter(), name="greeter")
+    assert taken.value.plugin == "greeter"
+    assert "Fix:" in str(taken.value)
+    assert "leadlife.default_storage" not in str(taken.value)
+    with pytest.raises(RegistrationError, match="registered already, as 'greeter'") as again:
+        pm.register(first, name="hello")
+    assert "Fix:" in str(again.value)
+    with pytest.raises(ValueError, match="registered already"):  # as pluggy raised it
+        pm.register(first)
+    assert [name for name, plugin in pm.list_name_plugin() if plugin is first] == ["greeter"]
+
+
+@dataclasses.dataclass
+class Webhook:
+    """A dataclass plugin: two of them with the same fields compare equal."""
+
+    url: str = "https://hooks.example.com/leads"
+    posted: list[Stage] = dataclasses.field(default_factory=list)
+
+    @leadlife.hookimpl
+    def leadlife_stage_changed(self, change: StageChange) -> None:
+        self.posted.append(change.to_stage)
+
+
+def test_a_plugin_equal_to_a_registered_one_is_refused_saying_why(
+    pm: LeadlifePluginManager,
+) -> None:
+    """Regression: pluggy tells plugins apart by ``==``, so a second dataclass plugin
+    equal to a registered one was refused as registered already (the engine said
+    "pass each plugin object once", though it was another object), and
+    ``unregister`` of an equal, unregistered one removed the registered one's name
+    but left its hooks running."""
+    first, second = Webhook(), Webhook()
+    with pytest.raises(RegistrationError, match="compares equal") as info:
+        leadlife.Engine(plugin_manager=pm, plugins=[first, second], clock=leadlife.FixedClock(T0))
+    assert "eq=False" in str(info.value)
+    assert not pm.is_registered(first)  # a refused engine leaves the manager as it was
+
+    pm.register(first, name="webhook")
+    stranger = Webhook()  # equal to it, never registered
+    assert not pm.is_registered(stranger)
+    assert pm.get_name(stranger) is None
+    with pytest.raises(AssertionError):  # pluggy's answer for an unregistered plugin
+        pm.unregister(stranger)
+    assert pm.get_name(first) == "webhook"
+    leadlife.Engine(plugin_manager=pm, clock=leadlife.FixedClock(T0)).ingest(_event("e1"))
+    assert first.posted == [Stage.HOT]
+    pm.unregister(first)
+    assert not pm.is_registered(first)

@@ -133,12 +133,8 @@ class Engine:
         try:
             for plugin in plugins:
                 name = _plugin_name(pm, plugin)
-                try:
-                    pm.register(plugin, name=name)
-                except ValueError as exc:  # pluggy: registered already, or blocked
-                    raise RegistrationError(
-                        name, "register", f"{exc}; pass each plugin object once"
-                    ) from exc
+                # Refuses a plugin registered already (or equal to one) itself.
+                pm.register(plugin, name=name)
                 registered.append(plugin)
             self._build(pm, rulebook, clock, failure_log_size)
         except BaseException:

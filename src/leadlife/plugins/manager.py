@@ -22,6 +22,7 @@ __all__ = [
     "ASYNC_FIX",
     "ENTRY_POINT_GROUP",
     "WHOLE_HOOKS",
+    "AlreadyRegisteredError",
     "LeadlifePluginManager",
     "call_each",
     "get_plugin_manager",
@@ -47,6 +48,11 @@ log = logging.getLogger("leadlife.plugins")
 trace_log = logging.getLogger("leadlife.hooks")
 
 
+class AlreadyRegisteredError(RegistrationError, ValueError):
+    """A plugin's name is taken, or the plugin (or one equal to it) is registered
+    already; a ValueError too, as pluggy's own error was."""
+
+
 class LeadlifePluginManager(pluggy.PluginManager):
     """A pluggy manager that counts changes, so engines know when to re-collect."""
 
@@ -64,6 +70,7 @@ class LeadlifePluginManager(pluggy.PluginManager):
     def register(self, plugin: object, name: str | None = None) -> str | None:
         # Before pluggy's register, so that a refused class leaves the manager as it was.
         self._refuse_classes(plugin, name)
+        self._refuse_taken(plugin, name)
         try:
             result = super().register(plugin, name)
         except pluggy.PluginValidationError as exc:
@@ -83,6 +90,65 @@ class LeadlifePluginManager(pluggy.PluginManager):
             self.unregister(plugin)
             raise
         return result
+
+    def _refuse_taken(self, plugin: object, name: str | None) -> None:
+        """Refuse a name another plugin has, a plugin registered already, and one equal
+        to a registered plugin, with what to do, instead of pluggy's bare ValueError
+        (whose message lists every registered plugin).
+
+        pluggy tells plugins apart by ``==``: an object equal to a registered one (two
+        dataclass instances with the same fields) counts as registered already, so it
+        is refused naming the plugin it equals.
+        """
+        if plugin is None:
+            return  # pluggy ignores it
+        registered = self.get_name(plugin)
+        if registered is not None:
+            raise AlreadyRegisteredError(
+                name or registered,
+                "register",
+                f"this {type(plugin).__name__} object is registered already, as "
+                f"{registered!r}. Fix: pass each plugin object once (to rename it, "
+                "unregister it first)",
+            )
+        wanted = name or self.get_canonical_name(plugin)
+        holder = self.get_plugin(wanted)
+        if holder is not None:
+            raise AlreadyRegisteredError(
+                wanted,
+                "register",
+                f"the name {wanted!r} is taken by a {type(holder).__name__} object. Fix: "
+                f"register this one under another name, or unregister the other first "
+                f"(pm.unregister(name={wanted!r}))",
+            )
+        for other_name, other in self.list_name_plugin():
+            if other is None:
+                continue  # a blocked name
+            try:
+                equal = bool(other == plugin)
+                problem = "compares equal (==) to"
+            except Exception as exc:  # pluggy's own check would raise it, bare
+                equal, problem = True, f"cannot be compared ({type(exc).__name__}) with"
+            if equal:
+                raise AlreadyRegisteredError(
+                    wanted,
+                    "register",
+                    f"this {type(plugin).__name__} object {problem} plugin {other_name!r}, "
+                    "and the plugin manager (pluggy's) tells plugins apart by ==. Fix: "
+                    "have the class compare by identity (@dataclass(eq=False), "
+                    "@attrs.define(eq=False)), or register one object",
+                )
+
+    def get_name(self, plugin: object) -> str | None:
+        # By identity, not pluggy's ==: unregistering an object equal to a registered
+        # one would remove that one's name and leave its hooks behind.
+        for name, registered in self.list_name_plugin():
+            if registered is plugin and plugin is not None:
+                return name
+        return None
+
+    def is_registered(self, plugin: object) -> bool:
+        return self.get_name(plugin) is not None
 
     def _refuse_classes(self, plugin: object, name: str | None) -> None:
         """Refuse a class whose hook implementations are instance methods.
@@ -385,6 +451,13 @@ def _load_entrypoints(pm: LeadlifePluginManager) -> None:
             ) from exc
         try:
             pm.register(plugin, name=entry_point.name)
+        except AlreadyRegisteredError as exc:  # the same object under another name
+            raise RegistrationError(
+                entry_point.name,
+                f"entry point {entry_point.value!r}",
+                f"{exc.problem.partition('. Fix:')[0]}. Fix the installed packages: one "
+                "plugin, one entry point",
+            ) from exc
         except RegistrationError as exc:
             if not isinstance(plugin, type):
                 raise
@@ -395,12 +468,6 @@ def _load_entrypoints(pm: LeadlifePluginManager) -> None:
                 f"names a class whose hooks need an instance ({exc.problem}). Fix the "
                 "package to name an instance or a module, uninstall it, or leave it out of "
                 "the LEADLIFE_PLUGINS allow-list",
-            ) from exc
-        except ValueError as exc:  # pluggy: the same object under another name
-            raise RegistrationError(
-                entry_point.name,
-                f"entry point {entry_point.value!r}",
-                f"{exc}. Fix the installed packages: one plugin, one entry point",
             ) from exc
 
 
