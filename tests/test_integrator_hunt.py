@@ -197,3 +197,30 @@ def test_a_plugin_equal_to_a_registered_one_is_refused_saying_why(
     assert first.posted == [Stage.HOT]
     pm.unregister(first)
     assert not pm.is_registered(first)
+
+
+class NumberedFields:
+    """An enricher whose lookup table is keyed by column number, not name."""
+
+    name = "numbered"
+
+    def enrich(self, event: Event, lead: Lead) -> Mapping[Any, Any] | None:
+        return {"industry": "retail", 7: "Acme", None: "x"}
+
+    @leadlife.hookimpl
+    def leadlife_register_enrichers(self, register: Callable[[object], None]) -> None:
+        register(self)
+
+
+def test_an_enrichment_key_that_is_not_text_is_named_in_the_failure() -> None:
+    """Regression: a dict with a number among its keys was recorded as "returned
+    dict; expected a mapping of profile fields", though a dict is a mapping: the
+    failure named neither the key at fault nor the fix."""
+    engine = leadlife.Engine(plugins=[NumberedFields()], clock=leadlife.FixedClock(T0))
+    lead = engine.ingest(_event("e1", "page_view"))
+    assert "industry" not in lead.profile  # the result is skipped whole
+    (failure,) = engine.failures
+    assert failure.hook == "enricher numbered"
+    assert "7" in failure.error
+    assert "key" in failure.error
+    assert "returned dict; expected a mapping" not in failure.error

@@ -699,8 +699,15 @@ class Engine:
             return
         problem = None
         try:
-            if not isinstance(result, Mapping) or not all(isinstance(k, str) for k in result):
+            if not isinstance(result, Mapping):
                 problem = f"returned {type(result).__name__}; expected a mapping of profile fields"
+            elif (
+                bad_key := next((k for k in result if not isinstance(k, str)), _NO_KEY)
+            ) is not _NO_KEY:
+                problem = (
+                    f"returned a mapping with the {type(bad_key).__name__} key {bad_key!r}; "
+                    "profile field names are text: return them as str keys"
+                )
             elif claimed := sorted(
                 name for name in _DERIVED_FIELDS.intersection(result) if result[name] is not False
             ):
@@ -1487,6 +1494,7 @@ _PROTOCOL_METHODS: dict[type[object], tuple[str, ...]] = {
     Router: ("route",),
     Channel: ("send",),
 }
+_NO_KEY = object()  # no key of an enrichment result is other than text
 _DERIVED_FIELDS = frozenset(f"{name}_valid" for name in CONTACT_FIELDS)
 # What float() reads, but no scorer means as a score.
 _NOT_SCORES = (str, bytes, bytearray, bool)
