@@ -224,3 +224,38 @@ def test_an_enrichment_key_that_is_not_text_is_named_in_the_failure() -> None:
     assert "7" in failure.error
     assert "key" in failure.error
     assert "returned dict; expected a mapping" not in failure.error
+
+
+class StaticNotifier:
+    """A plugin class of static hooks (registered as the class) with a misspelt hook."""
+
+    @staticmethod
+    @leadlife.hookimpl
+    def leadlife_notifiy(notice: Notice) -> None:
+        pass
+
+
+def test_a_class_entry_point_refused_for_another_reason_is_not_told_to_use_an_instance(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Regression: every refusal of an installed plugin that is a class was reported
+    as "names a class whose hooks need an instance", though a class of static hooks
+    needs none: the package's author was sent to fix what was not wrong, while the
+    misspelt hook went unnamed as the fault."""
+    from importlib import metadata
+
+    class FakeEntryPoint:
+        name = "notifier"
+        value = "leadlife_notifier:StaticNotifier"
+
+        def load(self) -> object:
+            return StaticNotifier
+
+    monkeypatch.setattr(
+        metadata, "entry_points", lambda group: [FakeEntryPoint()] if group == "leadlife" else []
+    )
+    monkeypatch.delenv("LEADLIFE_PLUGINS", raising=False)
+    with pytest.raises(RegistrationError, match="leadlife_notify") as caught:
+        leadlife.get_plugin_manager()
+    assert "need an instance" not in str(caught.value)
+    assert caught.value.plugin == "notifier"

@@ -53,6 +53,10 @@ class AlreadyRegisteredError(RegistrationError, ValueError):
     already; a ValueError too, as pluggy's own error was."""
 
 
+class _NeedsInstanceError(RegistrationError):
+    """A class registered whose hooks take self: only an instance of it can be."""
+
+
 class LeadlifePluginManager(pluggy.PluginManager):
     """A pluggy manager that counts changes, so engines know when to re-collect."""
 
@@ -168,7 +172,7 @@ class LeadlifePluginManager(pluggy.PluginManager):
                 continue
             parameters = list(inspect.signature(function).parameters)
             if parameters[:1] == ["self"]:
-                raise RegistrationError(
+                raise _NeedsInstanceError(
                     name or self.get_canonical_name(plugin),
                     attr,
                     f"{plugin.__name__} is a class, and its {attr} takes self, which "
@@ -458,10 +462,9 @@ def _load_entrypoints(pm: LeadlifePluginManager) -> None:
                 f"{exc.problem.partition('. Fix:')[0]}. Fix the installed packages: one "
                 "plugin, one entry point",
             ) from exc
-        except RegistrationError as exc:
-            if not isinstance(plugin, type):
-                raise
-            # Its user cannot register an instance: the package names the class.
+        except _NeedsInstanceError as exc:
+            # Its user cannot register an instance: the package names the class. (Any
+            # other refusal, of a class of static hooks too, says what is wrong itself.)
             raise RegistrationError(
                 entry_point.name,
                 f"entry point {entry_point.value!r}",
