@@ -12,7 +12,7 @@ import pytest
 
 import leadlife
 from leadlife import Event, Lead, Notice, Stage, StageChange
-from leadlife.errors import RegistrationError
+from leadlife.errors import InvalidArgumentError, RegistrationError
 from leadlife.plugins import LeadlifePluginManager
 from tests.conftest import T0
 
@@ -259,3 +259,21 @@ def test_a_class_entry_point_refused_for_another_reason_is_not_told_to_use_an_in
         leadlife.get_plugin_manager()
     assert "need an instance" not in str(caught.value)
     assert caught.value.plugin == "notifier"
+
+
+def test_none_among_the_engines_plugins_is_refused(pm: LeadlifePluginManager) -> None:
+    """Regression: pluggy ignores a None plugin, so ``Engine(plugins=[factory()])``
+    with a factory that returned None built an engine without the plugin, without
+    a word (a storage plugin's leads went to the in-memory storage); and when the
+    engine was refused for another reason, undoing the registrations failed on the
+    None with a bare AssertionError that hid the real error."""
+    names = sorted(name for name, _ in pm.list_name_plugin())
+    greeter = Greeter()
+    with pytest.raises(InvalidArgumentError, match="plugins") as caught:
+        leadlife.Engine(plugin_manager=pm, plugins=[greeter, None])
+    assert "None" in str(caught.value)
+    assert "Fix:" in str(caught.value)
+    assert sorted(name for name, _ in pm.list_name_plugin()) == names
+    with pytest.raises(InvalidArgumentError, match="plugins"):
+        leadlife.Engine(plugin_manager=pm, plugins=[None], rulebook={"bands": 5})
+    assert sorted(name for name, _ in pm.list_name_plugin()) == names

@@ -132,6 +132,14 @@ class Engine:
         registered: list[object] = []
         try:
             for plugin in plugins:
+                if plugin is None:
+                    # pluggy would ignore it: the plugin meant (a factory's answer, a
+                    # setting left empty) would be missing without a word.
+                    raise InvalidArgumentError(
+                        "plugins",
+                        "holds None, which is no plugin",
+                        "pass the plugin objects themselves, leaving out those not wanted",
+                    )
                 name = _plugin_name(pm, plugin)
                 # Refuses a plugin registered already (or equal to one) itself.
                 pm.register(plugin, name=name)
