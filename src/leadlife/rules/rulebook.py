@@ -281,6 +281,19 @@ class Rulebook:
                     f"add data.{name} to the event",
                     event_id=event.id,
                 )
+        field = spec.owner_from
+        if field is not None:
+            owner = data.get(field)
+            # An owner is a person id: text, or a CRM's numeric user id (read as its
+            # digits). str() of anything else (a user record, a list, a boolean) would
+            # make an owner nobody is.
+            if owner is not None and (isinstance(owner, bool) or not isinstance(owner, str | int)):
+                raise InvalidEventError(
+                    f"data.{field}",
+                    f"{owner!r} ({type(owner).__name__}) is not a person id",
+                    f'send the owner\'s id as text or a whole number, e.g. "{field}": "rep07"',
+                    event_id=event.id,
+                )
 
     def record(
         self,

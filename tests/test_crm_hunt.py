@@ -1,0 +1,46 @@
+"""Behaviour a CRM backend wiring the engine in relies on: owner ids from sales tools,
+replaying a lead's history, and the front-door checks of the engine's reading calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import leadlife
+from leadlife import Stage
+from leadlife.errors import InvalidEventError
+from leadlife.plugins import get_plugin_manager
+from tests.conftest import T0
+from tests.helpers import ev, hours
+
+PHONE = "+8613800138000"
+
+
+def engine(rulebook: Any = None, **kwargs: Any) -> leadlife.Engine:
+    """An engine on ``rulebook`` (the default one when None) with only the built-ins."""
+    return leadlife.Engine(
+        rulebook,
+        clock=leadlife.FixedClock(T0),
+        plugin_manager=get_plugin_manager(load_entrypoints=False),
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize(
+    "owner", [{"id": "rep07", "name": "Rep Seven"}, ["rep07"], True, 7.5], ids=repr
+)
+def test_an_owner_that_is_no_id_is_refused_and_changes_nothing(owner: object) -> None:
+    """Regression: ``sales_accepted``'s ``data.owner`` was read with ``str()``, so a CRM
+    sending its user object made ``"{'id': 'rep07', ...}"`` the lead's owner (and a
+    boolean ``"True"``); now anything but text or a whole number is refused, naming
+    the field, and the lead stays as it was."""
+    run = engine()
+    run.ingest(ev("form_submit", phone=PHONE, asset_id="p1"))
+    with pytest.raises(InvalidEventError) as caught:
+        run.ingest(ev("sales_accepted", hours(1), owner=owner))
+    assert caught.value.field == "data.owner"
+    lead = run.get("u1")
+    assert (lead.owner, lead.event_count, lead.stage) == (None, 1, Stage.MQL)
+    # A CRM's numeric user id is still read as its digits.
+    assert run.ingest(ev("sales_accepted", hours(2), owner=7)).owner == "7"
