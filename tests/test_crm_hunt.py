@@ -3,13 +3,14 @@ replaying a lead's history, and the front-door checks of the engine's reading ca
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 import leadlife
 from leadlife import Stage
-from leadlife.errors import InvalidEventError
+from leadlife.errors import InvalidEventError, InvalidTimeError
 from leadlife.plugins import get_plugin_manager
 from tests.conftest import T0
 from tests.helpers import ev, hours
@@ -44,3 +45,18 @@ def test_an_owner_that_is_no_id_is_refused_and_changes_nothing(owner: object) ->
     assert (lead.owner, lead.event_count, lead.stage) == (None, 1, Stage.MQL)
     # A CRM's numeric user id is still read as its digits.
     assert run.ingest(ev("sales_accepted", hours(2), owner=7)).owner == "7"
+
+
+@pytest.mark.parametrize(
+    "moment", [datetime(2026, 11, 2, 9, 30), "2026-11-02T09:30:00Z", None], ids=repr
+)
+def test_stage_at_refuses_a_moment_without_a_timezone(moment: Any) -> None:
+    """Regression: ``Lead.stage_at`` compared the moment with the history's aware times
+    and raised Python's bare TypeError for a naive datetime or a string; now it raises
+    InvalidTimeError naming ``moment``, as every other time the library takes."""
+    run = engine()
+    lead = run.ingest(ev("form_submit", phone=PHONE, asset_id="p1"))
+    assert lead.stage_at(T0 + hours(1)) is Stage.MQL
+    with pytest.raises(InvalidTimeError) as caught:
+        lead.stage_at(moment)
+    assert caught.value.name == "moment"

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from leadlife.behaviour import Behaviour
+from leadlife.errors import InvalidTimeError
 
 if TYPE_CHECKING:
     from leadlife.routing.follow_up import FollowUp
@@ -289,7 +290,13 @@ class Lead:
         return scorer.explain(self, moment)
 
     def stage_at(self, moment: datetime) -> Stage:
-        """The stage the history says the lead had at ``moment``."""
+        """The stage the history says the lead had at ``moment`` (an aware datetime)."""
+        # The history's times are aware: a naive moment or a string would reach the
+        # comparison below and fail there with Python's own TypeError.
+        if not isinstance(moment, datetime):
+            raise InvalidTimeError("moment", moment, "is not a datetime")
+        if moment.utcoffset() is None:
+            raise InvalidTimeError("moment", moment)
         stage = Stage.COLD
         for change in self.history:
             if change.at > moment:
