@@ -10,8 +10,9 @@ import pytest
 
 import leadlife
 from leadlife import Stage
-from leadlife.errors import InvalidEventError, InvalidTimeError
+from leadlife.errors import InvalidArgumentError, InvalidEventError, InvalidTimeError
 from leadlife.plugins import get_plugin_manager
+from leadlife.routing import Routing
 from tests.conftest import T0
 from tests.helpers import ev, hours
 
@@ -60,3 +61,42 @@ def test_stage_at_refuses_a_moment_without_a_timezone(moment: Any) -> None:
     with pytest.raises(InvalidTimeError) as caught:
         lead.stage_at(moment)
     assert caught.value.name == "moment"
+
+
+def routed_engine() -> leadlife.Engine:
+    """An engine whose routing gives every qualified lead to team inside."""
+    routing = Routing.from_dict(
+        {
+            "teams": [{"id": "inside", "managers": ["ines"], "members": [{"id": "ian"}]}],
+            "routers": {"fallback": {"team": "inside"}},
+        }
+    )
+    return engine(plugins=[routing])
+
+
+def test_work_queue_reads_an_owner_id_as_events_read_it() -> None:
+    """Regression: ``work_queue(owner=7)`` compared the number with the lead's owner
+    ``"7"`` (a ``sales_accepted`` with ``owner: 7`` names it so) and ``owner=" 7 "``
+    kept its padding, so both silently found no lead; now the filter reads the id as
+    events do."""
+    run = routed_engine()
+    run.ingest(ev("form_submit", phone=PHONE, asset_id="p1"))
+    assert run.ingest(ev("sales_accepted", hours(1), owner=7)).owner == "7"
+    for owner in (7, " 7 ", "7"):
+        assert [entry.lead_id for entry in run.work_queue(owner=owner)] == ["u1"]
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{"unowned": "no"}, {"include_closed": "false"}, {"owner": {"id": "7"}}, {"owner": " "}],
+    ids=repr,
+)
+def test_work_queue_refuses_filters_it_would_misread(filters: dict[str, Any]) -> None:
+    """Regression: ``unowned="no"`` and ``include_closed="false"`` (as a query string
+    gives them) were read by truth and turned the filter on, and an owner that is no
+    id silently matched nothing; now each is an InvalidArgumentError naming it."""
+    run = routed_engine()
+    run.ingest(ev("form_submit", phone=PHONE, asset_id="p1"))
+    with pytest.raises(InvalidArgumentError) as caught:
+        run.work_queue(**filters)
+    assert caught.value.argument == next(iter(filters))

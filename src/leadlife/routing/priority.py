@@ -241,6 +241,12 @@ def work_queue(
     the order is the same on every run. ``limit`` keeps the first ``limit`` entries
     of that order.
     """
+    for name, flag in (("unowned", unowned), ("include_closed", include_closed)):
+        # Read by truth, "no" or "false" from a query string would turn the filter on.
+        if not isinstance(flag, bool):
+            raise InvalidArgumentError(name, f"{flag!r} is not a boolean", "pass True or False")
+    if owner is not None:
+        owner = _owner_id(owner)
     if unowned and owner is not None:
         raise InvalidArgumentError(
             "owner", f"{owner!r} with unowned=True asks for opposite leads", "pass one of them"
@@ -297,6 +303,18 @@ def work_queue(
             )
         )
     return entries
+
+
+def _owner_id(owner: object) -> str:
+    """``owner`` read as events read an owner id: text without its padding, or a
+    CRM's numeric user id as its digits; anything else matches no lead, so is refused."""
+    if isinstance(owner, int) and not isinstance(owner, bool):
+        return str(owner)
+    if isinstance(owner, str) and owner.strip():
+        return owner.strip()
+    raise InvalidArgumentError(
+        "owner", f"{owner!r} is not a person id", "pass the owner's id (text), or None for any"
+    )
 
 
 def _sort_key(item: _Ranked) -> tuple[float, float, str]:
