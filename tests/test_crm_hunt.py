@@ -3,7 +3,7 @@ replaying a lead's history, and the front-door checks of the engine's reading ca
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -100,3 +100,27 @@ def test_work_queue_refuses_filters_it_would_misread(filters: dict[str, Any]) ->
     with pytest.raises(InvalidArgumentError) as caught:
         run.work_queue(**filters)
     assert caught.value.argument == next(iter(filters))
+
+
+@pytest.mark.parametrize("delta", ["1d", 3600, 1.5, None], ids=repr)
+def test_advancing_a_clock_by_no_timedelta_is_refused(delta: Any) -> None:
+    """Regression: ``FixedClock.advance`` added what it was given to its moment, so a
+    number of seconds or a string failed with Python's bare TypeError; now it is an
+    InvalidArgumentError naming ``delta``, and the clock reads as before."""
+    clock = leadlife.FixedClock(T0)
+    with pytest.raises(InvalidArgumentError) as caught:
+        clock.advance(delta)
+    assert caught.value.argument == "delta"
+    assert clock() == T0
+
+
+@pytest.mark.parametrize("days", [3_000_000, -800_000])
+def test_advancing_a_clock_past_the_calendar_is_an_invalid_time(days: int) -> None:
+    """Regression: an advance that leaves the years a datetime holds raised Python's
+    OverflowError (from the fallback addition too); now it is the InvalidTimeError an
+    advance past 4998 gives, and the clock reads as before."""
+    clock = leadlife.FixedClock(T0)
+    with pytest.raises(InvalidTimeError) as caught:
+        clock.advance(timedelta(days=days))
+    assert caught.value.name == "now"
+    assert clock() == T0

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 from pydantic_core import TzInfo
 
-from leadlife.errors import InvalidTimeError
+from leadlife.errors import InvalidArgumentError, InvalidTimeError
 
 __all__ = [
     "EARLIEST_TS",
@@ -78,13 +78,28 @@ class FixedClock:
         clock, which across a daylight-saving change moves an hour too far, not at
         all, or backwards.
         """
+        if not isinstance(delta, timedelta):
+            # Else Python's TypeError from the addition, naming neither the argument
+            # nor what it takes.
+            raise InvalidArgumentError(
+                "delta", f"{delta!r} is not a timedelta", "pass one, e.g. timedelta(days=1)"
+            )
         now = self.now
         try:
-            moved = (now.astimezone(UTC) + delta).astimezone(now.tzinfo)
-        except (NotImplementedError, ValueError, OverflowError):
-            # A host's minimal tzinfo (no dst(), so no conversion from UTC): a fixed
-            # offset, where wall-clock and elapsed time agree.
-            moved = now + delta
+            try:
+                moved = (now.astimezone(UTC) + delta).astimezone(now.tzinfo)
+            except (NotImplementedError, ValueError):
+                # A host's minimal tzinfo (no dst(), so no conversion from UTC): a fixed
+                # offset, where wall-clock and elapsed time agree.
+                moved = now + delta
+        except OverflowError:
+            # Past the years datetime holds at all: as outside the range as it gets.
+            raise InvalidTimeError(
+                "now",
+                now,
+                f"advanced by {delta} leaves the years a datetime can hold",
+                "advance the clock to a moment from 1900 to 4998-09-03",
+            ) from None
         self.now = require_aware(moved, "now", latest=LATEST_DUE_TS)
         return self.now
 
