@@ -10,9 +10,16 @@ import pytest
 
 import leadlife
 from leadlife import Stage
-from leadlife.errors import InvalidArgumentError, InvalidEventError, InvalidTimeError
+from leadlife.errors import (
+    InvalidArgumentError,
+    InvalidEventError,
+    InvalidTimeError,
+    RoutingConfigError,
+    RulebookError,
+)
 from leadlife.plugins import get_plugin_manager
 from leadlife.routing import Routing
+from leadlife.scoring import ScoringRules
 from tests.conftest import T0
 from tests.helpers import ev, hours
 
@@ -124,3 +131,22 @@ def test_advancing_a_clock_past_the_calendar_is_an_invalid_time(days: int) -> No
         clock.advance(timedelta(days=days))
     assert caught.value.name == "now"
     assert clock() == T0
+
+
+@pytest.mark.parametrize("text", [b"seed = 1", None], ids=repr)
+@pytest.mark.parametrize(
+    ("load", "error"),
+    [
+        (Routing.from_toml, RoutingConfigError),
+        (leadlife.Rulebook.from_toml, RulebookError),
+        (ScoringRules.from_toml, RulebookError),
+    ],
+    ids=["routing", "rulebook", "scoring"],
+)
+def test_from_toml_refuses_what_is_not_text(text: Any, load: Any, error: type) -> None:
+    """Regression: ``from_toml`` of bytes (a configuration kept in a database blob) or
+    None failed with Python's TypeError or AttributeError from the byte-order-mark
+    check; now it is the loader's own configuration error, saying to pass text."""
+    with pytest.raises(error) as caught:
+        load(text)
+    assert "expected TOML text" in str(caught.value)

@@ -45,6 +45,15 @@ def parse_toml(
     text: str, source: str, error: type[RulebookError] = RulebookError
 ) -> dict[str, Any]:
     """The table ``text`` holds, or a :class:`RulebookError` (``error``) at the bad line."""
+    if not isinstance(text, str):
+        # Bytes read from a database or a socket, or None: tomllib reads only text,
+        # and would fail with a bare TypeError or AttributeError naming no fix.
+        raise error(
+            "",
+            f"expected TOML text, got {type(text).__name__}",
+            "pass a str (bytes: text.decode('utf-8')), or load(path) for a file",
+            source=source,
+        )
     # A byte-order mark (Windows editors' "UTF-8 with BOM") marks the encoding and is
     # not TOML: tomllib would refuse it as an invalid statement at line 1, column 1,
     # where the author sees nothing wrong.
