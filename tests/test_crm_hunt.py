@@ -14,6 +14,7 @@ from leadlife.errors import (
     InvalidArgumentError,
     InvalidEventError,
     InvalidTimeError,
+    RegistrationError,
     RoutingConfigError,
     RulebookError,
 )
@@ -150,3 +151,26 @@ def test_from_toml_refuses_what_is_not_text(text: Any, load: Any, error: type) -
     with pytest.raises(error) as caught:
         load(text)
     assert "expected TOML text" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "plugin",
+    [
+        {"teams": [{"id": "inside", "members": [{"id": "ian"}]}]},
+        None,
+        "leadlife_company_registry",
+        object(),
+    ],
+    ids=["routing dict", "None", "a name", "object"],
+)
+def test_a_plugin_that_implements_no_hook_is_refused(plugin: object) -> None:
+    """Regression: ``Engine(plugins=[...])`` registered anything pluggy takes, so a
+    routing configuration passed as its dict (not a ``Routing``), None or a plugin's
+    name was registered as a plugin with no hooks, and the engine ran without it,
+    silently; now it is a RegistrationError, and the host's manager is as it was."""
+    pm = get_plugin_manager(load_entrypoints=False)
+    before = pm.get_plugins()
+    with pytest.raises(RegistrationError) as caught:
+        leadlife.Engine(plugins=[plugin], plugin_manager=pm, clock=leadlife.FixedClock(T0))
+    assert "implements no hook" in str(caught.value)
+    assert pm.get_plugins() == before

@@ -132,17 +132,14 @@ class Engine:
         registered: list[object] = []
         try:
             for plugin in plugins:
-                if plugin is None:
-                    # pluggy would ignore it: the plugin meant (a factory's answer, a
-                    # setting left empty) would be missing without a word.
-                    raise InvalidArgumentError(
-                        "plugins",
-                        "holds None, which is no plugin",
-                        "pass the plugin objects themselves, leaving out those not wanted",
-                    )
                 name = _plugin_name(pm, plugin)
+                if plugin is None:  # pluggy ignores None: the plugin meant would be missing
+                    raise _no_hooks(name, plugin)
                 # Refuses a plugin registered already (or equal to one) itself.
                 pm.register(plugin, name=name)
+                if not pm.get_hookcallers(plugin):
+                    pm.unregister(plugin)
+                    raise _no_hooks(name, plugin)
                 registered.append(plugin)
             self._build(pm, rulebook, clock, failure_log_size)
         except BaseException:
@@ -1483,6 +1480,18 @@ _RESCORE_ROUNDS = 3
 def _routed(lead: Lead) -> bool:
     """Whether a router already placed the lead (with an owner outside every team)."""
     return any(a.router is not None for a in lead.assignments)
+
+
+def _no_hooks(name: str, plugin: object) -> RegistrationError:
+    """The error for a plugin that implements no hook: registered, it would do nothing
+    without a word (None, a plugin's name, a routing configuration's dict in place of
+    its Routing)."""
+    return RegistrationError(
+        name,
+        "register",
+        f"{plugin!r} implements no hook; pass objects with @leadlife.hookimpl methods "
+        "(a routing configuration as leadlife.routing.Routing.from_dict(...))",
+    )
 
 
 def _plugin_name(pm: LeadlifePluginManager, plugin: object) -> str:
