@@ -75,7 +75,13 @@ def routed_engine() -> leadlife.Engine:
     """An engine whose routing gives every qualified lead to team inside."""
     routing = Routing.from_dict(
         {
-            "teams": [{"id": "inside", "managers": ["ines"], "members": [{"id": "ian"}]}],
+            "teams": [
+                {
+                    "id": "inside",
+                    "managers": ["ines"],
+                    "members": [{"id": "ian"}, {"id": "ivy"}],
+                }
+            ],
             "routers": {"fallback": {"team": "inside"}},
         }
     )
@@ -174,3 +180,19 @@ def test_a_plugin_that_implements_no_hook_is_refused(plugin: object) -> None:
         leadlife.Engine(plugins=[plugin], plugin_manager=pm, clock=leadlife.FixedClock(T0))
     assert "implements no hook" in str(caught.value)
     assert pm.get_plugins() == before
+
+
+def test_an_assignment_reason_that_is_no_text_is_refused() -> None:
+    """Regression: ``engine.assign``'s reason was kept with ``str()``, so a reason sent
+    as a record or a number became its repr in the lead's assignments, and a blank one
+    a blank reason; now a reason that is not text is refused (nothing changes) and a
+    blank one is the default, as a missing one is."""
+    run = routed_engine()
+    routed = run.ingest(ev("form_submit", phone=PHONE, asset_id="p1"))
+    assert routed.owner == "ian"
+    with pytest.raises(InvalidEventError) as caught:
+        run.assign("u1", "ivy", by="ines", reason={"code": 3}, at=T0 + hours(0.01))  # type: ignore[arg-type]
+    assert caught.value.field == "data.reason"
+    assert run.get("u1").owner == "ian"
+    lead = run.assign("u1", "ivy", by="ines", reason="  ", at=T0 + hours(0.01))
+    assert (lead.owner, lead.assignments[-1].reason) == ("ivy", "assigned by ines")

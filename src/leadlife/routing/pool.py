@@ -138,9 +138,10 @@ def apply_pool_event(roster: Roster, lead: Lead, event: Event) -> Assignment | N
                 "only a manager of the lead's or the member's team may",
                 "ask a manager, or claim the lead yourself",
             )
+        # Read first: a bad reason is refused even when the member owns the lead already.
+        reason = _optional_reason(data, event) or f"assigned by {by}"
         if owner == member_id:
             return None
-        reason = str(data.get("reason") or f"assigned by {by}")
         return _assignment(event, "assigned", lead, member_id, member.team, by, reason)
     reason = _text(data, "reason", action, lead, event)
     if owner is None:
@@ -231,6 +232,20 @@ def _text(data: Mapping[str, Any], name: str, action: str, lead: Lead, event: Ev
         f"data.{name}",
         f"missing or empty; a {action} needs it",
         f"add data.{name} (a {'reason' if name == 'reason' else 'person id'}) to the event",
+        event_id=event.id,
+    )
+
+
+def _optional_reason(data: Mapping[str, Any], event: Event) -> str | None:
+    """An assignment's ``data.reason``: text without its padding, or None when left out
+    or blank; anything else is refused, as str() would keep a user record's repr."""
+    value = data.get("reason")
+    if value is None or isinstance(value, str):
+        return (value or "").strip() or None
+    raise InvalidEventError(
+        "data.reason",
+        f"{value!r} ({type(value).__name__}) is not a reason",
+        "send a short text saying why, or leave it out",
         event_id=event.id,
     )
 
