@@ -196,3 +196,27 @@ def test_an_assignment_reason_that_is_no_text_is_refused() -> None:
     assert run.get("u1").owner == "ian"
     lead = run.assign("u1", "ivy", by="ines", reason="  ", at=T0 + hours(0.01))
     assert (lead.owner, lead.assignments[-1].reason) == ("ivy", "assigned by ines")
+
+
+def test_pool_operations_read_a_numeric_person_id_as_its_digits() -> None:
+    """Regression: ``engine.claim(lead, 7)`` was refused as "data.member: missing or
+    empty" (the id was given), though ``sales_accepted`` reads the owner 7 as "7"; now
+    a whole number is read as its digits, and another kind of value is refused saying
+    it is no person id."""
+    routing = Routing.from_dict(
+        {
+            "teams": [{"id": "inside", "managers": ["9"], "members": [{"id": "7"}, {"id": "8"}]}],
+            "routers": {"fallback": {"team": "inside"}},
+        }
+    )
+    run = engine(plugins=[routing])
+    run.ingest(ev("company_verified", company="Acme", industry="media"))  # not qualified
+    lead = run.claim("u1", 7, at=T0 + hours(0.01))  # type: ignore[arg-type]
+    assert (lead.owner, lead.team) == ("7", "inside")
+    lead = run.transfer("u1", 8, by=9, reason="nearer", at=T0 + hours(0.02))  # type: ignore[arg-type]
+    assert (lead.owner, lead.assignments[-1].by) == ("8", "9")
+    with pytest.raises(InvalidEventError) as caught:
+        run.transfer("u1", 7.0, by="9", reason="back", at=T0 + hours(0.03))  # type: ignore[arg-type]
+    assert caught.value.field == "data.to"
+    assert "is not a person id" in str(caught.value)
+    assert run.get("u1").owner == "8"

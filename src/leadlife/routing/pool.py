@@ -228,10 +228,18 @@ def _text(data: Mapping[str, Any], name: str, action: str, lead: Lead, event: Ev
     value = data.get(name)
     if isinstance(value, str) and value.strip():
         return value.strip()
+    kind = "reason" if name == "reason" else "person id"
+    if kind == "person id" and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # a CRM's numeric user id, read as its digits as owner_from is
+    problem = (
+        f"missing or empty; a {action} needs it"
+        if value is None or isinstance(value, str)
+        else f"{value!r} ({type(value).__name__}) is not a {kind}"
+    )
     raise InvalidEventError(
         f"data.{name}",
-        f"missing or empty; a {action} needs it",
-        f"add data.{name} (a {'reason' if name == 'reason' else 'person id'}) to the event",
+        problem,
+        f"add data.{name} (a {kind}, as text) to the event",
         event_id=event.id,
     )
 
