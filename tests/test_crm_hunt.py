@@ -220,3 +220,15 @@ def test_pool_operations_read_a_numeric_person_id_as_its_digits() -> None:
     assert caught.value.field == "data.to"
     assert "is not a person id" in str(caught.value)
     assert run.get("u1").owner == "8"
+
+
+def test_explain_refuses_a_blank_scorer_name() -> None:
+    """Regression: ``engine.explain(lead_id, "")`` read the blank name as "the band
+    scorer" and explained the points score, where a misspelt name is refused; now only
+    None picks the band scorer, and "" is an InvalidArgumentError naming ``scorer``."""
+    run = engine()
+    run.ingest(ev("page_view", page="pricing"))
+    assert run.explain("u1").scorer == "points"
+    with pytest.raises(InvalidArgumentError) as caught:
+        run.explain("u1", "")
+    assert caught.value.argument == "scorer"

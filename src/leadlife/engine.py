@@ -1429,7 +1429,8 @@ class Engine:
     def explain(self, lead_id: str, scorer: str | None = None) -> ScoreResult:
         """The score of ``lead_id`` by ``scorer`` (the band scorer by default), explained."""
         lead = self.get(lead_id)
-        name = scorer or self.rulebook.scorer_name
+        # Only None means the band scorer: "" (a blank query parameter) names no scorer.
+        name = self.rulebook.scorer_name if scorer is None else scorer
         self._check_scorer(name)
         # As of the moment its stored scores were computed, so the two agree.
         return lead.explain(self.scorers[name], lead.scored_at or self.clock())
