@@ -232,3 +232,19 @@ def test_explain_refuses_a_blank_scorer_name() -> None:
     with pytest.raises(InvalidArgumentError) as caught:
         run.explain("u1", "")
     assert caught.value.argument == "scorer"
+
+
+@pytest.mark.parametrize("reason", [{"code": 3}, ["budget"], 5, True], ids=repr)
+def test_a_close_reason_that_is_no_text_is_refused(reason: object) -> None:
+    """Regression: ``deal_lost``'s ``data.reason`` went into the history with
+    ``str()``, so a CRM's lost-reason record became ``"{'code': 3}"`` (and True
+    ``"True"``), where a reopening refuses such a reason; now the close is refused,
+    naming the field, and the lead stays open."""
+    run = engine()
+    run.ingest(ev("form_submit", phone=PHONE, asset_id="p1"))
+    with pytest.raises(InvalidEventError) as caught:
+        run.ingest(ev("deal_lost", hours(1), reason=reason))
+    assert caught.value.field == "data.reason"
+    assert run.get("u1").stage is Stage.MQL
+    lead = run.ingest(ev("deal_lost", hours(2), reason="budget"))
+    assert (lead.stage, lead.history[-1].reason) == (Stage.DISQUALIFIED, "budget")

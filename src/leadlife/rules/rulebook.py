@@ -281,6 +281,18 @@ class Rulebook:
                     f"add data.{name} to the event",
                     event_id=event.id,
                 )
+        if spec.closes is not None:
+            reason = data.get("reason")
+            # The close's reason goes into the lead's history as text: str() of a
+            # record or a list would keep its repr there.
+            if reason is not None and type(reason) is not str:
+                raise InvalidEventError(
+                    "data.reason",
+                    f"{reason!r} ({type(reason).__name__}) is not a reason",
+                    "send a short text saying why the lead closes, or leave it out "
+                    "(the event type is the reason then)",
+                    event_id=event.id,
+                )
         field = spec.owner_from
         if field is not None:
             owner = data.get(field)
@@ -447,9 +459,9 @@ class Rulebook:
                 # A late close from before the lead's latest reopening: in time order
                 # the reopening undid it, so it moves nothing now.
                 return changes
-            given = event.data.get("reason")
-            reason = str(given) if given else ""
-            if not reason or reason.isspace():  # a blank reason says nothing: the type does
+            # Text or None, as check() made sure; a blank one says nothing: the type does.
+            reason = event.data.get("reason") or ""
+            if not reason or reason.isspace():
                 reason = event.type
             self._move(
                 lead,
