@@ -248,3 +248,27 @@ def test_a_close_reason_that_is_no_text_is_refused(reason: object) -> None:
     assert run.get("u1").stage is Stage.MQL
     lead = run.ingest(ev("deal_lost", hours(2), reason="budget"))
     assert (lead.stage, lead.history[-1].reason) == (Stage.DISQUALIFIED, "budget")
+
+
+@pytest.mark.parametrize("owner", [7.0, True, {"id": "7"}], ids=repr)
+def test_route_frame_refuses_an_owner_cell_that_is_no_id(owner: object) -> None:
+    """Regression: ``route_frame`` read an owner cell with ``str()``, so a float 7.0
+    (a column of ids with a gap), True or a record became the sticky owner "7.0",
+    "True" or "{'id': '7'}", which the engine refuses as an event's owner; now such a
+    cell is an InvalidArgumentError naming its row, before any row is assigned, and a
+    whole number is still read as its digits."""
+    import pandas as pd
+
+    routing = Routing.from_dict(
+        {
+            "teams": [{"id": "inside", "members": [{"id": "7"}, {"id": "8"}]}],
+            "routers": {"fallback": {"team": "inside"}},
+        }
+    )
+    frame = pd.DataFrame({"owner": [None, owner]}, index=["a", "b"], dtype=object)
+    with pytest.raises(InvalidArgumentError) as caught:
+        routing.route_frame(frame, T0)
+    assert caught.value.argument == "owner (row 'b')"
+    routed = routing.route_frame(pd.DataFrame({"owner": [7]}, dtype=object), T0)
+    assert list(routed["owner"]) == ["7"]
+    assert list(routed["router"]) == [None]  # 7 holds it in their team: no router asked

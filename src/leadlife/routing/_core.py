@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from numbers import Integral
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -465,7 +466,10 @@ class Routing:
         pending = np.ones(size, dtype=bool)
         # A blank owner cell is no owner, not a sticky owner named "   ".
         holders: list[str | None] = (
-            [None if missing(v) else (str(v).strip() or None) for v in frame["owner"].tolist()]
+            [
+                _frame_owner(value, label)
+                for label, value in zip(frame.index, frame["owner"].tolist(), strict=True)
+            ]
             if "owner" in frame.columns
             else [None] * size
         )
@@ -772,6 +776,24 @@ class Routing:
             )
         pool = list(leads)
         return work_queue(pool, self.source_rates(pool), **filters)
+
+
+def _frame_owner(value: object, label: object) -> str | None:
+    """A frame's owner cell read as the engine reads an event's owner: text without
+    its padding (blank: none), a whole number as its digits; anything else (a float, a
+    boolean, a record) is refused, naming the row, before any row is assigned."""
+    if missing(value):
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, Integral) and not isinstance(value, bool):
+        return str(int(value))
+    raise InvalidArgumentError(
+        f"owner (row {label!r})",
+        f"{value!r} ({type(value).__name__}) is not a person id",
+        "give owners as text (a column of whole numbers with gaps reads as floats: "
+        "make it text or pandas' Int64), and leave the cell empty for none",
+    )
 
 
 def _iso_moment(text: str, name: str) -> datetime:
