@@ -272,3 +272,21 @@ def test_route_frame_refuses_an_owner_cell_that_is_no_id(owner: object) -> None:
     routed = routing.route_frame(pd.DataFrame({"owner": [7]}, dtype=object), T0)
     assert list(routed["owner"]) == ["7"]
     assert list(routed["router"]) == [None]  # 7 holds it in their team: no router asked
+
+
+@pytest.mark.parametrize(
+    "now", [datetime(2026, 11, 2, 9, 0), "2026-11-02T09:00:00Z", None], ids=repr
+)
+def test_behaviour_windows_refuse_a_moment_without_a_timezone(now: Any) -> None:
+    """Regression: ``lead.behaviour.count`` and ``windows`` took ``now.timestamp()``,
+    which reads a naive datetime in the machine's local zone (so the day buckets
+    counted depended on where the code ran) and fails with AttributeError on a string
+    or None; now each is an InvalidTimeError naming ``now``."""
+    run = engine()
+    lead = run.ingest(ev("download", asset_id="p1"))
+    assert lead.behaviour.count("download", 7, T0) == 1
+    with pytest.raises(InvalidTimeError) as caught:
+        lead.behaviour.count("download", 7, now)
+    assert caught.value.name == "now"
+    with pytest.raises(InvalidTimeError):
+        lead.behaviour.windows(now)

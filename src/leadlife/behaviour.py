@@ -17,9 +17,19 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+from leadlife.clock import LATEST_DUE_TS, aware_ts
+
 __all__ = ["DAY_SECONDS", "Behaviour", "TypeStats", "window_count"]
 
 DAY_SECONDS = 86_400
+
+
+def _now_ts(now: datetime) -> float:
+    """Epoch seconds of a ``now`` given to the datetime readers, checked: a naive
+    datetime's ``timestamp()`` reads it in the machine's local zone, so the UTC day
+    buckets it picks would depend on where the code runs."""
+    return aware_ts(now, "now", latest=LATEST_DUE_TS)
+
 
 _Entry = tuple[int, float, float, tuple[int, ...]]
 
@@ -134,7 +144,7 @@ class Behaviour:
 
     def count(self, event_type: str, within_days: int, now: datetime) -> int:
         """Count of ``event_type`` on the ``within_days`` UTC days ending on ``now``'s day."""
-        return self.count_ts(event_type, within_days, now.timestamp())
+        return self.count_ts(event_type, within_days, _now_ts(now))
 
     def count_ts(self, event_type: str, within_days: int, now_ts: float) -> int:
         """:meth:`count` with ``now`` given in epoch seconds."""
@@ -179,7 +189,7 @@ class Behaviour:
         self, now: datetime, days: tuple[int, ...] = (1, 7, 30)
     ) -> dict[str, dict[int, int]]:
         """``{event_type: {window_days: count}}`` as of ``now``, for display and features."""
-        now_ts = now.timestamp()
+        now_ts = _now_ts(now)
         return {t: {w: self.count_ts(t, w, now_ts) for w in days} for t in self._stats}
 
     def __eq__(self, other: object) -> bool:
