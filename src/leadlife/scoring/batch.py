@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from leadlife.clock import aware_ts
 from leadlife.lead import Lead
 from leadlife.scoring.points import _DECIMALS as _SCORE_DECIMALS
 from leadlife.scoring.rules import ScoringRules, domain_of
@@ -39,12 +40,14 @@ def score_frame(
     ``total_cap`` when the cap bites, they add up to ``score``). ``reasons=k`` adds a
     ``reasons`` column with the ``k`` largest contributions as text; a contribution
     that rounds to 0 at ``decimals`` places (as scores are rounded; pass the places the
-    scores are written with) is no reason and is left out.
+    scores are written with) is no reason and is left out. ``now`` must be
+    timezone-aware (else :class:`~leadlife.errors.InvalidTimeError`).
     """
     import numpy as np
     import pandas as pd
 
-    now_ts = now.timestamp()
+    # A naive moment would be read in the machine's local zone: refused, as the engine does.
+    now_ts = aware_ts(now, "now")
     n = len(frame)
     columns: dict[str, np.ndarray] = {}
     fit = np.zeros(n)
@@ -105,11 +108,12 @@ def _reasons(matrix: np.ndarray, names: list[str], k: int, decimals: int) -> lis
 
 
 def lead_frame(leads: Iterable[Lead], rules: ScoringRules, now: datetime) -> pd.DataFrame:
-    """The snapshot frame of ``leads`` that ``rules`` read, indexed by lead id."""
+    """The snapshot frame of ``leads`` that ``rules`` read at ``now`` (timezone-aware),
+    indexed by lead id."""
     import numpy as np
     import pandas as pd
 
-    now_ts = now.timestamp()
+    now_ts = aware_ts(now, "now")  # a naive moment: refused, as in score_frame
     leads = list(leads)
     data: dict[str, list[object]] = {}
     for column in rules.columns:
