@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from leadlife.errors import InvalidTimeError
+from leadlife.errors import FeatureSchemaError, InvalidTimeError
 from leadlife.scoring import ScoringRules
 from leadlife.scoring.batch import lead_frame, score_frame
 
@@ -45,3 +46,63 @@ def test_score_frame_refuses_a_naive_now() -> None:
         lead_frame([], RULES, NOW.replace(tzinfo=None))
     # An aware moment scores as it always did.
     assert score_frame(snapshots, RULES, NOW)["score"].tolist() == [5.0]
+
+
+# -- the snapshot's count and time columns -------------------------------------------
+
+
+def snapshots() -> pd.DataFrame:
+    """Three leads: downloads a day ago and silent for 40 days; never seen; one download."""
+    a_day_ago = (NOW - timedelta(days=1)).timestamp()
+    return pd.DataFrame(
+        {
+            "n.download": [2.0, np.nan, 1.0],
+            "last.download": [a_day_ago, np.nan, NOW.timestamp()],
+            "last_activity": [(NOW - timedelta(days=40)).timestamp(), np.nan, NOW.timestamp()],
+        },
+        index=pd.Index(["acme", "ghost", "solo"], name="lead_id"),
+    )
+
+
+def test_score_frame_reads_aware_datetime_columns_as_moments() -> None:
+    """Regression: a ``last.*`` or ``last_activity`` column of timezone-aware datetimes (a
+    warehouse export) was read as nanoseconds since 1970, so every event looked fresh
+    and no lead was ever inactive, silently; it now scores as its epoch seconds do."""
+    expected = score_frame(snapshots(), RULES, NOW)
+    moments = snapshots()
+    for column in ["last.download", "last_activity"]:
+        moments[column] = pd.to_datetime(moments[column], unit="s", utc=True)
+    moments["last_activity"] = moments["last_activity"].dt.tz_convert("Asia/Shanghai")
+    pd.testing.assert_frame_equal(score_frame(moments, RULES, NOW), expected)
+    assert expected.loc["acme", "points.silent_month"] == -20.0
+
+
+def test_score_frame_refuses_naive_datetime_columns() -> None:
+    """Regression: a column of naive datetimes was read as nanoseconds (and NaT as a
+    moment in 1677); which zone it is in cannot be told, so it is refused, naming it."""
+    naive = snapshots()
+    naive["last_activity"] = pd.to_datetime(naive["last_activity"], unit="s")
+    with pytest.raises(FeatureSchemaError, match="'last_activity'") as caught:
+        score_frame(naive, RULES, NOW)
+    assert caught.value.column == "last_activity"
+    assert "tz_localize" in caught.value.fix
+
+
+def test_score_frame_reads_counts_of_object_and_text_columns() -> None:
+    """Regression: a count column of Python objects holding None, or of numbers as text,
+    raised a raw TypeError from comparing None (or "2") with an int."""
+    expected = score_frame(snapshots(), RULES, NOW)
+    objects = snapshots().assign(**{"n.download": np.array([2, None, 1], dtype=object)})
+    assert objects["n.download"].dtype == object
+    pd.testing.assert_frame_equal(score_frame(objects, RULES, NOW), expected)
+    texts = snapshots().assign(**{"n.download": ["2", None, "1"]})
+    pd.testing.assert_frame_equal(score_frame(texts, RULES, NOW), expected)
+
+
+def test_score_frame_names_a_count_column_that_holds_no_number() -> None:
+    """Regression: text that is no number in a count column raised a raw TypeError."""
+    bad = snapshots().assign(**{"n.download": ["2", "many", "1"]})
+    with pytest.raises(FeatureSchemaError, match=r"'n\.download'") as caught:
+        score_frame(bad, RULES, NOW)
+    assert caught.value.column == "n.download"
+    assert "'many'" in str(caught.value)

@@ -32,6 +32,7 @@ import attrs
 from pydantic import ValidationError
 
 from leadlife.behaviour import window_count
+from leadlife.errors import FeatureSchemaError
 from leadlife.lead import Lead
 from leadlife.scoring.model import (
     FREE_MAIL_DOMAINS,
@@ -485,7 +486,7 @@ def _compile_engagement(
         import numpy as np
 
         # Work on the rows that fire only (a few percent for most rules), in place.
-        n = frame[count_col].to_numpy() if count_col in frame.columns else np.zeros(len(frame))
+        n = _numbers(frame, count_col)  # as floats: None, NA and text counts compare too
         with np.errstate(invalid="ignore"):
             rows = np.flatnonzero(n >= least)  # NaN counts never fire
         out = np.zeros(len(n))
@@ -510,11 +511,44 @@ def _compile_engagement(
 
 
 def _numbers(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A count or time column as floats, NaN for missing (a column the frame lacks too).
+
+    Times are epoch seconds; a column of timezone-aware datetimes is read as its
+    moments' epoch seconds (NaT: never). A naive datetime column, or a cell that is no
+    number, is a :class:`~leadlife.errors.FeatureSchemaError` naming the column.
+    """
     import numpy as np
+    import pandas as pd
 
     if name not in frame.columns:
         return np.full(len(frame), np.nan)
-    values: np.ndarray = frame[name].to_numpy(dtype=float, na_value=np.nan)
+    column = frame[name]
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        # Cast as is, a datetime column gives nanoseconds (or another unit) since 1970.
+        seconds = (column - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+        moments: np.ndarray = seconds.to_numpy(dtype=float, na_value=np.nan)
+        return moments
+    if pd.api.types.is_datetime64_dtype(column.dtype):
+        raise FeatureSchemaError(
+            f"column {name!r} holds datetimes without a timezone, so the moments they "
+            "stand for cannot be told",
+            f"give the timezone they are in, e.g. frame[{name!r}].dt.tz_localize('UTC'), "
+            "or epoch seconds",
+            column=name,
+        )
+    try:
+        values: np.ndarray = column.to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError):
+        # Only a column holding something that is no number comes here: name the first.
+        cells = column.to_numpy(dtype=object)
+        numbers = pd.to_numeric(pd.Series(cells, dtype=object), errors="coerce").to_numpy()
+        bad = cells[pd.isna(numbers) & ~pd.isna(cells)][0]
+        raise FeatureSchemaError(
+            f"column {name!r} holds {bad!r}, which is not a number",
+            "give counts, and times as epoch seconds (or timezone-aware datetimes), as "
+            "numbers; leave a cell empty (NaN or None) for a count of 0 or a time of never",
+            column=name,
+        ) from None
     return values
 
 
