@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.ensemble import RandomForestClassifier
 
 from leadlife.errors import FeatureSchemaError, InvalidTimeError
+from leadlife.ml import ModelScorer, TabularEncoder, clean_frame, train
 from leadlife.scoring import ScoringRules
 from leadlife.scoring.batch import lead_frame, score_frame
+from tests.test_training import leads
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 RULES = ScoringRules.from_toml(
@@ -106,3 +109,35 @@ def test_score_frame_names_a_count_column_that_holds_no_number() -> None:
         score_frame(bad, RULES, NOW)
     assert caught.value.column == "n.download"
     assert "'many'" in str(caught.value)
+
+
+# -- column names of a model's frame -----------------------------------------------------
+
+
+def small_forest() -> RandomForestClassifier:
+    return RandomForestClassifier(n_estimators=8, min_samples_leaf=5, random_state=0, n_jobs=1)
+
+
+def test_mixed_column_names_are_a_schema_error_naming_them() -> None:
+    """Regression: a frame whose column names mix text and numbers (a pd.concat with an
+    unnamed column, say) raised scikit-learn's raw TypeError from fit, predict_proba,
+    the encoder and train; it is a FeatureSchemaError naming the columns and the fix."""
+    frame = leads(300).drop(columns=["lead_id"])
+    mixed = frame.rename(columns={"minutes": 0})
+    label = mixed.pop("Converted")
+    with pytest.raises(FeatureSchemaError, match="0") as caught:
+        ModelScorer(estimator=small_forest()).fit(clean_frame(mixed), label)
+    assert caught.value.unexpected == ("0",)
+    assert "astype(str)" in caught.value.fix
+    with pytest.raises(FeatureSchemaError, match="astype"):
+        TabularEncoder().fit(mixed)
+    with pytest.raises(FeatureSchemaError, match="astype"):
+        train(mixed.assign(Converted=label), "Converted", min_positives=5, importance_repeats=0)
+
+    features = clean_frame(frame.drop(columns=["Converted"]))
+    model = ModelScorer(estimator=small_forest()).fit(features, frame["Converted"])
+    with pytest.raises(FeatureSchemaError, match="'minutes'") as caught:
+        model.score_frame(features.rename(columns={"minutes": 0}))
+    assert caught.value.unexpected == ("0",)
+    with pytest.raises(FeatureSchemaError, match="astype"):
+        model.encoder_.transform(features.rename(columns={"minutes": 0}))

@@ -40,6 +40,7 @@ __all__ = [
     "TabularEncoder",
     "clean_frame",
     "label_flag",
+    "refuse_mixed_column_names",
     "refuse_repeated_columns",
 ]
 
@@ -306,6 +307,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         """Learn which columns are categorical and the codes of their categories."""
         self._check_params()
         refuse_repeated_columns(X)
+        refuse_mixed_column_names(X)
         names, columns, n_rows = _columns(X)
         validate_data(self, X, reset=True, skip_check_array=True)
         shape = (n_rows, len(columns))
@@ -414,6 +416,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         """The float64 matrix: numbers as they are, categories as codes, NaN = missing."""
         check_is_fitted(self, "categorical_mask_")
         refuse_repeated_columns(X)
+        refuse_mixed_column_names(X, getattr(self, "feature_names_in_", None))
         _, columns, n_rows = _columns(X)
         validate_data(self, X, reset=False, skip_check_array=True)
         out = np.empty((n_rows, len(columns)), dtype=np.float64)
@@ -534,6 +537,46 @@ def refuse_repeated_columns(X: Any) -> None:
         "frame.loc[:, ~frame.columns.duplicated()] keeps the first of each",
         unexpected=[str(name) for name in repeated.index],
     )
+
+
+def refuse_mixed_column_names(X: Any, expected: Any = None) -> None:
+    """Refuse a DataFrame whose column names mix text and other kinds (``0``, ``1.5``).
+
+    A ``pd.concat`` with an unnamed column, or a column renamed to a number, does it.
+    scikit-learn matches columns by name only when every name is text, and raises a
+    TypeError for a mix. ``expected`` (a fitted model's column names) adds the ones the
+    frame then lacks, so the message says which column a number stands for.
+    """
+    if not isinstance(X, pd.DataFrame) or X.columns.inferred_type == "string":
+        return
+    # As scikit-learn tells them apart: by type, so numpy's str_ is not text either.
+    text = [type(name) is str for name in X.columns]
+    if all(text) or not any(text):
+        return
+    others = [str(name) for name, is_text in zip(X.columns, text, strict=True) if not is_text]
+    problem = f"the frame's column names mix text and other kinds: {_listed(others)} not text"
+    missing: list[str] = []
+    if expected is not None:
+        given = {name for name in X.columns if type(name) is str}
+        missing = [str(name) for name in expected if name not in given]
+        if missing:
+            problem += f"; the model's {_listed(missing)} missing"
+    raise FeatureSchemaError(
+        problem,
+        "name every column with text: rename those columns"
+        + (" to the model's names" if missing else "")
+        + ", or frame.columns = frame.columns.astype(str)",
+        missing=missing,
+        unexpected=others,
+    )
+
+
+def _listed(names: list[str]) -> str:
+    """``'a' is`` or ``'a', 'b' are``, at most six names shown."""
+    shown = ", ".join(repr(name) for name in names[:6])
+    if len(names) > 6:
+        shown += f" and {len(names) - 6} more"
+    return shown + (" is" if len(names) == 1 else " are")
 
 
 def _is_number_dtype(dtype: Any) -> bool:

@@ -49,7 +49,11 @@ from sklearn.utils.validation import (
 from leadlife.errors import FeatureSchemaError, ModelError
 from leadlife.lead import Lead
 from leadlife.ml.compiled import CompiledTrees, compile_trees
-from leadlife.ml.encoding import TabularEncoder, refuse_repeated_columns
+from leadlife.ml.encoding import (
+    TabularEncoder,
+    refuse_mixed_column_names,
+    refuse_repeated_columns,
+)
 from leadlife.ml.estimators import make_estimator
 from leadlife.ml.features import FeatureSpec, lead_features
 from leadlife.scoring.protocol import Contribution, ScoreResult
@@ -394,6 +398,7 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
         elif X.shape[0] == 0 and reset:
             raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required")
         refuse_repeated_columns(X)
+        refuse_mixed_column_names(X, None if reset else getattr(self, "feature_names_in_", None))
         if reset:
             validate_data(self, X, reset=True, skip_check_array=True)
             return X

@@ -29,6 +29,7 @@ from leadlife.ml.encoding import (
     LABEL_SPELLINGS,
     clean_frame,
     label_flag,
+    refuse_mixed_column_names,
     refuse_repeated_columns,
 )
 from leadlife.ml.estimators import make_estimator
@@ -158,6 +159,7 @@ def train(
             "drop only identifiers and columns filled in after contact",
             column=label,
         )
+    refuse_mixed_column_names(X)  # before the leakage check and the split, not at fit
     positives = int(y.sum())
     if positives < min_positives:
         raise InsufficientDataError(positives, min_positives, label)
