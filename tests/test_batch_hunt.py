@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from numpy.typing import NDArray
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
 
 from leadlife.errors import FeatureSchemaError, InvalidTimeError
-from leadlife.ml import ModelScorer, TabularEncoder, clean_frame, train
+from leadlife.ml import ModelScorer, TabularEncoder, clean_frame, evaluate, train
 from leadlife.scoring import ScoringRules
 from leadlife.scoring.batch import lead_frame, score_frame
 from tests.test_training import leads
@@ -141,3 +145,62 @@ def test_mixed_column_names_are_a_schema_error_naming_them() -> None:
     assert caught.value.unexpected == ("0",)
     with pytest.raises(FeatureSchemaError, match="astype"):
         model.encoder_.transform(features.rename(columns={"minutes": 0}))
+
+
+# -- which class is the positive one -------------------------------------------------------
+
+
+class ConvertedFirst(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """A wrapped classifier that lists its classes as [1, 0], as a port of another
+    library's model may: predict_proba's columns follow that order."""
+
+    def fit(self, X: Any, y: Any) -> ConvertedFirst:
+        self.inner_ = LogisticRegression().fit(np.nan_to_num(np.asarray(X, dtype=float)), y)
+        self.classes_ = np.array([1, 0])
+        return self
+
+    def predict_proba(self, X: Any) -> NDArray[np.float64]:
+        proba = self.inner_.predict_proba(np.nan_to_num(np.asarray(X, dtype=float)))
+        return np.asarray(proba[:, ::-1], dtype=np.float64)
+
+
+@pytest.fixture(scope="module")
+def numbers() -> tuple[pd.DataFrame, pd.Series]:
+    frame = clean_frame(leads(400, seed=3)).drop(columns=["lead_id", "city"])
+    return frame.drop(columns=["Converted"]), frame["Converted"]
+
+
+def test_positive_class_is_the_converted_one_whatever_the_order(
+    numbers: tuple[pd.DataFrame, pd.Series],
+) -> None:
+    """Regression: the score was the probability of the *last* of ``classes_``, so a
+    classifier listing its classes as [1, 0] scored every lead by its chance of not
+    converting, and evaluate counted the unconverted leads as the positives."""
+    X, y = numbers
+    model = ModelScorer(estimator=ConvertedFirst()).fit(X, y)
+    converting = model.estimator_.predict_proba(model.encoder_.transform(X))[:, 0]
+    scored = model.score_frame(X)
+    np.testing.assert_allclose(scored["probability"], converting)
+    row = X.iloc[0].to_dict()
+    assert model.score_row(row) == pytest.approx(100 * converting[0])
+    assert scored["tag"].eq("high").sum() == (converting >= 0.7).sum()
+    report = evaluate(model, X, y, n_repeats=0)
+    assert report.metrics["base_rate"] == pytest.approx(y.mean())
+    assert report.metrics["roc_auc"] > 0.7
+
+
+def test_positive_label_sorted_first_is_still_the_positive_one(
+    numbers: tuple[pd.DataFrame, pd.Series],
+) -> None:
+    """Regression: a label spelled ``Y``/``n`` sorts as [Y, n] (capitals first), so the
+    forest's last class was ``n`` and the score was the chance of not converting."""
+    X, y = numbers
+    spelled = y.map({1: "Y", 0: "n"})
+    model = ModelScorer(estimator=small_forest()).fit(X, spelled)
+    assert list(model.classes_) == ["Y", "n"]
+    reference = ModelScorer(estimator=small_forest()).fit(X, y)
+    np.testing.assert_allclose(
+        model.score_frame(X, reasons=False)["probability"],
+        reference.score_frame(X, reasons=False)["probability"],
+    )
+    assert evaluate(model, X, spelled, n_repeats=0).metrics["base_rate"] == pytest.approx(y.mean())

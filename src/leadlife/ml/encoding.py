@@ -40,6 +40,7 @@ __all__ = [
     "TabularEncoder",
     "clean_frame",
     "label_flag",
+    "positive_class",
     "refuse_mixed_column_names",
     "refuse_repeated_columns",
 ]
@@ -179,6 +180,21 @@ def label_flag(value: object) -> int | None:
     else:
         return None
     return 1 if number == 1 else 0 if number == 0 else None
+
+
+def positive_class(classes: Any) -> int:
+    """The position of the positive class (converted) among a classifier's ``classes_``.
+
+    Two classes that read as a conversion label, one 1 and one 0 (:func:`label_flag`:
+    ``1``/``0``, ``True``/``False``, ``Yes``/``No`` in any case), give the one that
+    reads as 1 wherever it is listed: scikit-learn sorts classes, so ``Y`` comes before
+    ``n``, and a classifier of your own may list ``[1, 0]``. Other classes give the last.
+    """
+    if len(classes) == 2:
+        flags = [label_flag(value) for value in classes]
+        if set(flags) == {0, 1}:
+            return flags.index(1)
+    return len(classes) - 1
 
 
 # -- scalar helpers shared by transform and encode_row -----------------------------------

@@ -33,7 +33,7 @@ from sklearn.metrics import (
 )
 
 from leadlife.errors import ModelError
-from leadlife.ml.encoding import LABEL_SPELLINGS, TabularEncoder, label_flag
+from leadlife.ml.encoding import LABEL_SPELLINGS, TabularEncoder, label_flag, positive_class
 
 __all__ = ["EvaluationReport", "evaluate"]
 
@@ -229,8 +229,9 @@ def evaluate(
 ) -> EvaluationReport:
     """Measure a fitted binary classifier on labelled leads ``X``, ``y``.
 
-    The positive class is ``model.classes_[1]`` (1, ``True``, ``"Yes"`` after
-    cleaning); for a model that learned 0/1, ``y`` may also spell its labels as
+    The positive class is the one of ``model.classes_`` that reads as 1 (1, ``True``,
+    ``"Yes"``, in whatever order the classes are listed), else ``model.classes_[1]``;
+    for a model that learned 0/1, ``y`` may also spell its labels as
     :func:`~leadlife.ml.train` reads them (``Yes``/``No``, ``Y``/``N``, ``"1"``/``"0"``).
     ``threshold`` is the probability at and above which a lead counts as predicted
     positive in the confusion matrix. ``n_repeats`` is how many times each column is
@@ -246,7 +247,9 @@ def evaluate(
         raise ValueError(f"threshold: {threshold!r} is not a probability; give one in [0, 1]")
     if n_repeats < 0:
         raise ValueError(f"n_repeats: {n_repeats!r} is negative; give 0 to skip importance")
-    actual = _actual(y, _classes(model))
+    classes = _classes(model)
+    positive = positive_class(classes)
+    actual = _actual(y, classes)
     if actual.all() or not actual.any():
         only = "positive" if actual.any() else "negative"
         raise ModelError(
@@ -254,7 +257,7 @@ def evaluate(
             "the other ranking metrics are undefined. Fix: evaluate on a stratified holdout "
             "that holds both converted and unconverted leads"
         )
-    probability = np.asarray(model.predict_proba(X), dtype=float)[:, 1]
+    probability = np.asarray(model.predict_proba(X), dtype=float)[:, positive]
     predicted = probability >= threshold
     cells = confusion_matrix(actual, predicted, labels=[False, True])
     tn, fp, fn, tp = (int(value) for value in cells.ravel())
@@ -336,7 +339,7 @@ def _classes(model: Any) -> list[Any]:
 
 
 def _actual(y: Any, classes: list[Any]) -> NDArray[np.bool_]:
-    """Whether each lead converted: its label is ``classes[1]``.
+    """Whether each lead converted: its label is the positive class (``positive_class``).
 
     Labels that are not the model's classes, for a model that learned 0/1, are read
     as :func:`~leadlife.ml.train` reads a label (``"Yes"``/``"No"``, ``"Y"``/``"N"``,
@@ -345,7 +348,7 @@ def _actual(y: Any, classes: list[Any]) -> NDArray[np.bool_]:
     values = np.asarray(y)
     cells = pd.Series(values.ravel(), dtype=object)
     if cells.isin(classes).all():
-        actual: NDArray[np.bool_] = values == classes[1]
+        actual: NDArray[np.bool_] = values == classes[positive_class(classes)]
         return actual
     distinct = pd.Series(pd.unique(cells), dtype=object)
     unknown = distinct[~distinct.isin(classes)].tolist()
@@ -432,7 +435,8 @@ def _importance(
 
 
 def _roc_auc_scorer(model: Any, X: Any, actual: np.ndarray) -> float:
-    return float(roc_auc_score(actual, np.asarray(model.predict_proba(X))[:, 1]))
+    positive = positive_class(model.classes_)
+    return float(roc_auc_score(actual, np.asarray(model.predict_proba(X))[:, positive]))
 
 
 def _feature_names(model: Any, X: Any) -> list[str]:

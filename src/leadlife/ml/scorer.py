@@ -7,10 +7,11 @@ predicts and clones like any scikit-learn classifier; as a scorer it gives the
 engine a 0-100 score per live lead, explains it feature by feature, and scores whole
 frames for the daily high/medium/low tagging.
 
-Scores: ``score = 100 * probability`` of the positive class (the last of
-``classes_``: 1, True or "Yes" for a 0/1 conversion label), unrounded so that the
-explanation adds up. Tags: ``high`` from ``tags[0]``, ``medium`` from ``tags[1]``,
-``low`` below, on the probability.
+Scores: ``score = 100 * probability`` of the positive class (the one of ``classes_``
+that reads as 1, True or "Yes" wherever it is listed, else the last; see
+:func:`~leadlife.ml.encoding.positive_class`), unrounded so that the explanation adds up.
+Tags: ``high`` from ``tags[0]``, ``medium`` from ``tags[1]``, ``low`` below, on the
+probability.
 
 Explanations: for tree ensembles the per-feature points are the path decomposition
 of :class:`~leadlife.ml.compiled.CompiledTrees` (each split credits its feature with
@@ -51,6 +52,7 @@ from leadlife.lead import Lead
 from leadlife.ml.compiled import CompiledTrees, compile_trees
 from leadlife.ml.encoding import (
     TabularEncoder,
+    positive_class,
     refuse_mixed_column_names,
     refuse_repeated_columns,
 )
@@ -234,10 +236,10 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
         ``reasons=False`` leaves the column out. The index is ``X``'s.
         """
         check_is_fitted(self)
-        self._positive_column()
+        positive = self._positive_column()
         X = self._check_input(X, reset=False)
         model_input = self._encode(X)
-        probability = self._proba(model_input)[:, -1]
+        probability = self._proba(model_input)[:, positive]
         index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(probability))
         frame = pd.DataFrame(
             {
@@ -296,10 +298,11 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
 
     def _score_checked_row(self, row: Mapping[str, Any]) -> float:
         compiled = self.compiled_
+        positive = self._positive_column()
         if compiled is not None:
-            return 100.0 * float(compiled.predict_proba_row(self._encoded_row(row))[-1])
+            return 100.0 * float(compiled.predict_proba_row(self._encoded_row(row))[positive])
         proba = self.estimator_.predict_proba(self._lead_input(row))
-        return 100.0 * float(proba[0, self._positive_column()])
+        return 100.0 * float(proba[0, positive])
 
     def explain(self, lead: Lead, now: datetime) -> ScoreResult:
         """The score at ``now`` with its contributions, largest first.
@@ -310,18 +313,20 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
         ``interactions``. They add up to ``value``, the score.
         """
         check_is_fitted(self)
-        self._positive_column()
+        positive = self._positive_column()
         row = self._lead_row(lead, now)
         compiled = self.compiled_
         if compiled is not None:
             x = self._encoded_row(row)
-            probability = float(compiled.predict_proba_row(x)[-1])
+            probability = float(compiled.predict_proba_row(x)[positive])
             base, parts = compiled.decompose_row(x)
-            baseline, points, rest = _points(compiled, base, parts[np.newaxis], probability)
+            baseline, points, rest = _points(
+                compiled, base, parts[np.newaxis], probability, positive
+            )
             encoded: Any = x
         else:
             model_input = self._lead_input(row)
-            probability = float(self.estimator_.predict_proba(model_input)[0, -1])
+            probability = float(self.estimator_.predict_proba(model_input)[0, positive])
             baseline, points, rest = self._occlusion_points(model_input, np.array([probability]))
             encoded = None if isinstance(model_input, pd.DataFrame) else model_input[0]
         inputs = self.feature_names_in_  # a live lead's row is by name (_lead_row checks)
@@ -520,7 +525,8 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
                 f"the model was trained on one class only ({self.classes_[0]!r}); it cannot "
                 "tell converting leads apart. Fix: train on leads of both outcomes"
             )
-        return len(self.classes_) - 1
+        # Not always the last: [1, 0] from a classifier of your own, [Y, n] sorted.
+        return positive_class(self.classes_)
 
     # -- helpers: live leads ---------------------------------------------------------
 
@@ -614,7 +620,9 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
             compiled = self.compiled_
             if compiled is not None:
                 base, parts = compiled.decompose(np.asarray(chunk, dtype=np.float64))
-                _, points, _ = _points(compiled, base, parts, probability[start:stop])
+                _, points, _ = _points(
+                    compiled, base, parts, probability[start:stop], self._positive_column()
+                )
             else:
                 _, points, _ = self._occlusion_points(chunk, probability[start:stop])
             order = np.argsort(-np.abs(points), axis=1, kind="stable")[:, :top]
@@ -657,11 +665,12 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
         n_rows = len(probability)
         n_features = len(reference)
         typical = _substituted(model_input, reference, np.arange(1), np.arange(n_features))
-        base = float(self.estimator_.predict_proba(typical)[0, -1])
+        positive = self._positive_column()
+        base = float(self.estimator_.predict_proba(typical)[0, positive])
         rows = np.repeat(np.arange(n_rows), n_features)
         columns = np.tile(np.arange(n_features), n_rows)
         occluded = _substituted(model_input, reference, rows, columns, each=True)
-        without = np.asarray(self.estimator_.predict_proba(occluded))[:, -1]
+        without = np.asarray(self.estimator_.predict_proba(occluded))[:, positive]
         points = 100.0 * (probability[:, np.newaxis] - without.reshape(n_rows, n_features))
         baseline = np.full(n_rows, 100.0 * base)
         rest = 100.0 * probability - baseline - points.sum(axis=1)
@@ -777,9 +786,14 @@ def _is_default(categorical_features: Any) -> bool:
 
 
 def _points(
-    compiled: CompiledTrees, base: FloatArray, parts: FloatArray, probability: Any
+    compiled: CompiledTrees,
+    base: FloatArray,
+    parts: FloatArray,
+    probability: Any,
+    positive: int = -1,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Path contributions of the positive class as score points: baseline, per feature, rest.
+    """Path contributions of the positive class (the ``positive``-th of the classes)
+    as score points: baseline, per feature, rest.
 
     Forests average class fractions, so their contributions are probability already.
     Boosting adds log-odds; the per-feature log-odds are scaled by one factor per row,
@@ -791,17 +805,19 @@ def _points(
     probability = np.asarray(probability, dtype=np.float64).reshape(-1)
     n_rows = parts.shape[0]
     if compiled.link == "mean":
-        points = 100.0 * parts[:, :, -1]
-        baseline = np.full(n_rows, 100.0 * base[-1])
+        points = 100.0 * parts[:, :, positive]
+        baseline = np.full(n_rows, 100.0 * base[positive])
         return baseline, points, np.zeros(n_rows)
     if compiled.link == "sigmoid":
-        p0 = float(expit(base[0]))
-        effect = parts[:, :, 0]
+        # Binary boosting's log-odds are those of the second class; the first's are minus.
+        sign = 1.0 if positive in (1, -1) else -1.0
+        p0 = float(expit(sign * base[0]))
+        effect = sign * parts[:, :, 0]
     else:
         shifted = np.exp(base - base.max())
         weights = shifted / shifted.sum()
-        p0 = float(weights[-1])
-        effect = parts[:, :, -1] - parts @ weights
+        p0 = float(weights[positive])
+        effect = parts[:, :, positive] - parts @ weights
     change = probability - p0
     total = effect.sum(axis=1)
     scale = np.zeros(n_rows)
