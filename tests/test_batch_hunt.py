@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,8 +14,15 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
-from leadlife.errors import FeatureSchemaError, InvalidTimeError
-from leadlife.ml import ModelScorer, TabularEncoder, clean_frame, evaluate, train
+from leadlife.errors import FeatureSchemaError, InvalidTimeError, ModelError
+from leadlife.ml import (
+    ModelScorer,
+    TabularEncoder,
+    clean_frame,
+    evaluate,
+    save_model,
+    train,
+)
 from leadlife.scoring import ScoringRules
 from leadlife.scoring.batch import lead_frame, score_frame
 from tests.test_training import leads
@@ -204,3 +212,18 @@ def test_positive_label_sorted_first_is_still_the_positive_one(
         reference.score_frame(X, reasons=False)["probability"],
     )
     assert evaluate(model, X, spelled, n_repeats=0).metrics["base_rate"] == pytest.approx(y.mean())
+
+
+# -- saving ----------------------------------------------------------------------------------
+
+
+def test_save_model_refuses_an_unfitted_model(tmp_path: Path) -> None:
+    """Regression: save_model wrote an unfitted ModelScorer (or classifier) as the next
+    version, which load_model then handed out as the newest; scoring it failed with
+    scikit-learn's NotFittedError, and `leadlife score --model` said it was "fitted
+    without column names"."""
+    for unfitted in [ModelScorer(estimator=small_forest()), small_forest()]:
+        with pytest.raises(ModelError, match="not fitted") as caught:
+            save_model(unfitted, tmp_path / "lead-scorer")
+        assert "fit" in str(caught.value).split("Fix:")[1]
+    assert list(tmp_path.iterdir()) == []

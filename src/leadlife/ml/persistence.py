@@ -41,6 +41,7 @@ import sklearn
 from leadlife.errors import (
     FeatureSchemaError,
     InvalidTimeError,
+    ModelError,
     ModelIntegrityError,
     ModelVersionError,
 )
@@ -117,6 +118,7 @@ def save_model(
         rows = getattr(model, "train_rows", None) if rows is None else rows
         schema_frame = model.X_test if schema_frame is None else schema_frame
         model = model.model
+    _refuse_unfitted(model)
     moment = datetime.now(UTC) if created_at is None else created_at
     if moment.utcoffset() is None:
         raise InvalidTimeError("created_at", moment)
@@ -454,6 +456,25 @@ def compare_models(
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+
+def _refuse_unfitted(model: Any) -> None:
+    """Refuse a scikit-learn estimator that is not fitted yet: saved, it would become the
+    newest version, which load_model hands out and which cannot score a lead."""
+    from sklearn.base import BaseEstimator
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    if not isinstance(model, BaseEstimator):
+        return
+    try:
+        check_is_fitted(model)
+    except NotFittedError:
+        raise ModelError(
+            f"{type(model).__name__} is not fitted, so it cannot score leads; nothing was "
+            "saved. Fix: fit it first (model.fit(X, y)), or save what leadlife.ml.train "
+            "returns"
+        ) from None
 
 
 def _model_name(path: str | os.PathLike[str]) -> tuple[Path, str, int | None]:
