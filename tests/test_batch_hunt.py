@@ -227,3 +227,36 @@ def test_save_model_refuses_an_unfitted_model(tmp_path: Path) -> None:
             save_model(unfitted, tmp_path / "lead-scorer")
         assert "fit" in str(caught.value).split("Fix:")[1]
     assert list(tmp_path.iterdir()) == []
+
+
+# -- an estimator that takes no missing values --------------------------------------------
+
+
+def test_an_estimator_without_missing_values_is_told_which_columns_hold_them() -> None:
+    """Regression: a LogisticRegression behind leadlife's encoder, which gives NaN for a
+    missing value or a category never seen in training, failed with scikit-learn's raw
+    "Input X contains NaN", in train and later when a lead with a new city was scored;
+    it is a FeatureSchemaError naming the columns and the fix."""
+    frame = leads(300)  # visits has missing values
+    with pytest.raises(FeatureSchemaError, match="'visits'") as caught:
+        train(
+            frame,
+            "Converted",
+            drop=["lead_id"],
+            estimator=LogisticRegression(),
+            min_positives=5,
+            importance_repeats=0,
+        )
+    assert "SimpleImputer" in caught.value.fix
+    assert caught.value.unexpected == ()
+    assert caught.value.missing == ()
+
+    complete = clean_frame(frame).dropna().drop(columns=["lead_id"])
+    X, y = complete.drop(columns=["Converted"]), complete["Converted"]
+    model = ModelScorer(estimator=LogisticRegression()).fit(X, y)
+    assert model.score_frame(X.iloc[:3])["score"].between(0, 100).all()
+    goa = X.iloc[:2].assign(city=["Goa", "Pune"])  # Goa: never seen in training
+    with pytest.raises(FeatureSchemaError, match="'city'"):
+        model.score_frame(goa)
+    with pytest.raises(FeatureSchemaError, match="'city'"):
+        model.score_row(goa.iloc[0].to_dict())

@@ -172,7 +172,14 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
         else:
             model_input = encoder.fit_transform(X)
             _tell_categorical_columns(estimator, encoder)
-        estimator.fit(model_input, y, **_weight_params(estimator, sample_weight, len(y)))
+        try:
+            estimator.fit(model_input, y, **_weight_params(estimator, sample_weight, len(y)))
+        except ValueError as error:
+            names = self._output_names(encoder, model_input)
+            schema = _missing_values_error(encoder, estimator, model_input, names, error)
+            if schema is None:
+                raise
+            raise schema from error
         self.encoder_ = encoder
         self.estimator_ = estimator
         self.classes_ = np.asarray(estimator.classes_)
@@ -301,7 +308,7 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
         positive = self._positive_column()
         if compiled is not None:
             return 100.0 * float(compiled.predict_proba_row(self._encoded_row(row))[positive])
-        proba = self.estimator_.predict_proba(self._lead_input(row))
+        proba = self._estimator_proba(self._lead_input(row))
         return 100.0 * float(proba[0, positive])
 
     def explain(self, lead: Lead, now: datetime) -> ScoreResult:
@@ -326,7 +333,7 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
             encoded: Any = x
         else:
             model_input = self._lead_input(row)
-            probability = float(self.estimator_.predict_proba(model_input)[0, positive])
+            probability = float(self._estimator_proba(model_input)[0, positive])
             baseline, points, rest = self._occlusion_points(model_input, np.array([probability]))
             encoded = None if isinstance(model_input, pd.DataFrame) else model_input[0]
         inputs = self.feature_names_in_  # a live lead's row is by name (_lead_row checks)
@@ -460,7 +467,19 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
         if model_input.shape[0] == 0:
             # scikit-learn estimators refuse zero rows; an empty day's batch is no error.
             return np.empty((0, len(self.classes_)), dtype=np.float64)
-        return np.asarray(self.estimator_.predict_proba(model_input), dtype=np.float64)
+        return np.asarray(self._estimator_proba(model_input), dtype=np.float64)
+
+    def _estimator_proba(self, model_input: Any) -> Any:
+        """``estimator_.predict_proba``; NaN it takes none of is a schema error (see fit)."""
+        try:
+            return self.estimator_.predict_proba(model_input)
+        except ValueError as error:
+            schema = _missing_values_error(
+                self.encoder_, self.estimator_, model_input, self._names_out, error
+            )
+            if schema is None:
+                raise
+            raise schema from error
 
     def _encode(self, X: Any) -> Any:
         if isinstance(self.encoder_, str):
@@ -666,11 +685,11 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
         n_features = len(reference)
         typical = _substituted(model_input, reference, np.arange(1), np.arange(n_features))
         positive = self._positive_column()
-        base = float(self.estimator_.predict_proba(typical)[0, positive])
+        base = float(self._estimator_proba(typical)[0, positive])
         rows = np.repeat(np.arange(n_rows), n_features)
         columns = np.tile(np.arange(n_features), n_rows)
         occluded = _substituted(model_input, reference, rows, columns, each=True)
-        without = np.asarray(self.estimator_.predict_proba(occluded))[:, positive]
+        without = np.asarray(self._estimator_proba(occluded))[:, positive]
         points = 100.0 * (probability[:, np.newaxis] - without.reshape(n_rows, n_features))
         baseline = np.full(n_rows, 100.0 * base)
         rest = 100.0 * probability - baseline - points.sum(axis=1)
@@ -737,6 +756,32 @@ def _weight_params(estimator: Any, sample_weight: Any, n_rows: int) -> dict[str,
         f"{name}.fit takes no sample_weight, so the weights cannot reach the model. Fix: "
         "give an estimator that takes them (RandomForest, HistGradientBoosting, "
         "LogisticRegression), or fit without sample_weight"
+    )
+
+
+def _missing_values_error(
+    encoder: Any, estimator: Any, model_input: Any, names: Sequence[str], error: ValueError
+) -> FeatureSchemaError | None:
+    """The schema error of an estimator that refused the NaN leadlife's encoder gives
+    for a missing value or an unseen category, naming the columns that hold NaN; None
+    when that is not what failed (another encoder, an estimator that takes NaN, no NaN).
+    """
+    if not _is_tabular(encoder) or get_tags(estimator).input_tags.allow_nan:
+        return None
+    if not isinstance(model_input, np.ndarray) or model_input.dtype.kind != "f":
+        return None
+    holes = np.flatnonzero(np.isnan(model_input).any(axis=0))
+    if holes.size == 0:
+        return None
+    name = type(estimator).__name__
+    reason = str(error).strip().splitlines()[0].rstrip(".") if str(error).strip() else name
+    return FeatureSchemaError(
+        f"{name} takes no missing values ({reason}), and leadlife's encoder gives NaN for "
+        "a missing value or a category never seen in training: "
+        f"{_names([names[j] for j in holes])} hold some",
+        f"put an imputer in front of it, ModelScorer(estimator=make_pipeline("
+        f"SimpleImputer(), {name}())), or use an estimator that takes missing values "
+        "(RandomForest, HistGradientBoosting)",
     )
 
 
