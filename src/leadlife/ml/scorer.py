@@ -778,7 +778,7 @@ def _missing_values_error(
     return FeatureSchemaError(
         f"{name} takes no missing values ({reason}), and leadlife's encoder gives NaN for "
         "a missing value or a category never seen in training: "
-        f"{_names([names[j] for j in holes])} hold some",
+        f"{_names([names[int(j)] for j in holes])} hold some",
         f"put an imputer in front of it, ModelScorer(estimator=make_pipeline("
         f"SimpleImputer(), {name}())), or use an estimator that takes missing values "
         "(RandomForest, HistGradientBoosting)",
