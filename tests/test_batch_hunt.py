@@ -260,3 +260,30 @@ def test_an_estimator_without_missing_values_is_told_which_columns_hold_them() -
         model.score_frame(goa)
     with pytest.raises(FeatureSchemaError, match="'city'"):
         model.score_row(goa.iloc[0].to_dict())
+
+
+# -- the frame score_frame is given ---------------------------------------------------------
+
+
+def test_score_frame_names_a_repeated_column_the_rules_read() -> None:
+    """Regression: a frame naming a column the rules read twice (a merge or a concat)
+    raised a raw AttributeError ('DataFrame' object has no attribute 'dtype'); which
+    column to read cannot be told, so it is a FeatureSchemaError naming it, as in
+    `leadlife score`. A repeated column the rules do not read is left alone."""
+    twice = pd.concat([snapshots(), snapshots()[["n.download"]]], axis=1)
+    with pytest.raises(FeatureSchemaError, match=r"'n\.download'") as caught:
+        score_frame(twice, RULES, NOW)
+    assert caught.value.unexpected == ("n.download",)
+    extra = snapshots().assign(note="hi")
+    unread = pd.concat([extra, extra[["note"]]], axis=1)
+    pd.testing.assert_frame_equal(
+        score_frame(unread, RULES, NOW), score_frame(snapshots(), RULES, NOW)
+    )
+
+
+def test_score_frame_refuses_one_lead_as_a_series() -> None:
+    """Regression: one lead's row, frame.iloc[0], raised a raw AttributeError."""
+    with pytest.raises(FeatureSchemaError, match=r"iloc\[\[0\]\]"):
+        score_frame(snapshots().iloc[0], RULES, NOW)  # type: ignore[arg-type]
+    one = score_frame(snapshots().iloc[[0]], RULES, NOW)
+    assert one.index.tolist() == ["acme"]

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from leadlife.clock import aware_ts
+from leadlife.errors import FeatureSchemaError
 from leadlife.lead import Lead
 from leadlife.scoring.points import _DECIMALS as _SCORE_DECIMALS
 from leadlife.scoring.rules import ScoringRules, domain_of
@@ -48,6 +49,7 @@ def score_frame(
 
     # A naive moment would be read in the machine's local zone: refused, as the engine does.
     now_ts = aware_ts(now, "now")
+    _check_frame(frame, rules)
     n = len(frame)
     columns: dict[str, np.ndarray] = {}
     fit = np.zeros(n)
@@ -83,6 +85,34 @@ def score_frame(
         matrix = np.column_stack(list(columns.values())) if columns else np.zeros((n, 0))
         result["reasons"] = _reasons(matrix, list(columns), reasons, decimals)
     return result
+
+
+def _check_frame(frame: pd.DataFrame, rules: ScoringRules) -> None:
+    """Refuse what the rules cannot read by column name: not a frame, or a frame naming
+    a column the rules read more than once (a merge or a concat can)."""
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        one = " (one lead's row: frame.iloc[[0]], a list inside, keeps it a frame)"
+        raise FeatureSchemaError(
+            f"frame is a {type(frame).__name__}, not a DataFrame of lead snapshots",
+            "give a pandas DataFrame, one row per lead"
+            + (one if isinstance(frame, pd.Series) else ""),
+        )
+    if frame.columns.is_unique:
+        return
+    read = set(rules.columns) | set(rules.derived_columns)
+    repeated = [
+        str(name) for name in frame.columns[frame.columns.duplicated()].unique() if name in read
+    ]
+    if repeated:
+        raise FeatureSchemaError(
+            f"the frame names {', '.join(map(repr, repeated))} more than once, so which "
+            "column the rules should read cannot be told",
+            "give every column the rules read one name: drop or rename the repeats, e.g. "
+            "frame.loc[:, ~frame.columns.duplicated()] keeps the first of each",
+            unexpected=repeated,
+        )
 
 
 def _reasons(matrix: np.ndarray, names: list[str], k: int, decimals: int) -> list[str]:
