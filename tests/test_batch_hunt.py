@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -287,3 +288,27 @@ def test_score_frame_refuses_one_lead_as_a_series() -> None:
         score_frame(snapshots().iloc[0], RULES, NOW)  # type: ignore[arg-type]
     one = score_frame(snapshots().iloc[[0]], RULES, NOW)
     assert one.index.tolist() == ["acme"]
+
+
+def test_score_frame_refuses_infinite_and_negative_counts() -> None:
+    """Regression: a count of inf scored inf engagement (and, under a cap, a score the
+    contributions no longer add up to: inf - inf), a negative count gave a weighted
+    count rule negative points, and an infinite time made the lead look fresh; no lead
+    can have them, and `leadlife score` refuses them, so score_frame names the column."""
+    weighted = ScoringRules.from_dict(
+        {"total_cap": 50, "weighted": [{"id": "views", "event": "page_view", "weight": 2}]}
+    )
+    for column, value, rules in [
+        ("n.download", np.inf, RULES),
+        ("n.page_view", -3.0, weighted),
+        ("n.page_view", np.inf, weighted),
+        ("last.download", np.inf, RULES),
+        ("last_activity", -np.inf, RULES),
+    ]:
+        bad = snapshots().assign(**{"n.page_view": 1.0})
+        bad.loc["solo", column] = value
+        with pytest.raises(FeatureSchemaError, match=re.escape(repr(column))) as caught:
+            score_frame(bad, rules, NOW)
+        assert caught.value.column == column
+    before_1970 = snapshots().assign(last_activity=-86_400.0 * 365)  # 1969: a real moment
+    assert score_frame(before_1970, RULES, NOW)["points.silent_month"].eq(-20).all()

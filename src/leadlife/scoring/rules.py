@@ -486,7 +486,7 @@ def _compile_engagement(
         import numpy as np
 
         # Work on the rows that fire only (a few percent for most rules), in place.
-        n = _numbers(frame, count_col)  # as floats: None, NA and text counts compare too
+        n = _numbers(frame, count_col, count=True)  # floats: None, NA and text compare too
         with np.errstate(invalid="ignore"):
             rows = np.flatnonzero(n >= least)  # NaN counts never fire
         out = np.zeros(len(n))
@@ -510,12 +510,13 @@ def _compile_engagement(
     return CompiledRule(rule_id, "engagement", engaged, engaged_v, columns, ("event", event))
 
 
-def _numbers(frame: pd.DataFrame, name: str) -> np.ndarray:
+def _numbers(frame: pd.DataFrame, name: str, *, count: bool = False) -> np.ndarray:
     """A count or time column as floats, NaN for missing (a column the frame lacks too).
 
     Times are epoch seconds; a column of timezone-aware datetimes is read as its
-    moments' epoch seconds (NaT: never). A naive datetime column, or a cell that is no
-    number, is a :class:`~leadlife.errors.FeatureSchemaError` naming the column.
+    moments' epoch seconds (NaT: never). A naive datetime column, a cell that is no
+    number, an infinity, or with ``count`` a negative number (no lead has any of them)
+    is a :class:`~leadlife.errors.FeatureSchemaError` naming the column.
     """
     import numpy as np
     import pandas as pd
@@ -527,7 +528,7 @@ def _numbers(frame: pd.DataFrame, name: str) -> np.ndarray:
         # Cast as is, a datetime column gives nanoseconds (or another unit) since 1970.
         seconds = (column - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
         moments: np.ndarray = seconds.to_numpy(dtype=float, na_value=np.nan)
-        return moments
+        return moments  # finite: pandas' datetimes end in 2262
     if pd.api.types.is_datetime64_dtype(column.dtype):
         raise FeatureSchemaError(
             f"column {name!r} holds datetimes without a timezone, so the moments they "
@@ -549,6 +550,19 @@ def _numbers(frame: pd.DataFrame, name: str) -> np.ndarray:
             "numbers; leave a cell empty (NaN or None) for a count of 0 or a time of never",
             column=name,
         ) from None
+    # inf would score inf (and inf - inf under a cap); a negative count, negative points.
+    impossible = np.isinf(values)
+    if count:
+        impossible |= values < 0
+    if impossible.any():
+        cell = column.iloc[int(np.argmax(impossible))]
+        kind = "a count is a number of 0 or more" if count else "a time is finite"
+        raise FeatureSchemaError(
+            f"column {name!r} holds {cell!r}, which no lead can have ({kind})",
+            "give counts of 0 or more, and times as epoch seconds; leave a cell empty "
+            "(NaN or None) for a count of 0 or a time of never",
+            column=name,
+        )
     return values
 
 
@@ -569,7 +583,8 @@ def _compile_weighted(rule: WeightedRule, default_id: str) -> CompiledRule:
         def counted_v(frame: pd.DataFrame, now: float) -> np.ndarray:
             import numpy as np
 
-            points: np.ndarray = weight * np.nan_to_num(_numbers(frame, count_col), nan=0.0)
+            counts = _numbers(frame, count_col, count=True)
+            points: np.ndarray = weight * np.nan_to_num(counts, nan=0.0)
             return points if cap is None else np.clip(points, -cap, cap)
 
         return CompiledRule(rule_id, rule.axis, counted, counted_v, (count_col,), ("event", event))
