@@ -15,16 +15,18 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
+import leadlife
 from leadlife.errors import FeatureSchemaError, InvalidTimeError, ModelError
 from leadlife.ml import (
     ModelScorer,
     TabularEncoder,
     clean_frame,
     evaluate,
+    lead_features,
     save_model,
     train,
 )
-from leadlife.scoring import ScoringRules
+from leadlife.scoring import RuleScorer, ScoringRules
 from leadlife.scoring.batch import lead_frame, score_frame
 from tests.test_training import leads
 
@@ -312,3 +314,18 @@ def test_score_frame_refuses_infinite_and_negative_counts() -> None:
         assert caught.value.column == column
     before_1970 = snapshots().assign(last_activity=-86_400.0 * 365)  # 1969: a real moment
     assert score_frame(before_1970, RULES, NOW)["points.silent_month"].eq(-20).all()
+
+
+def test_scoring_one_lead_refuses_a_naive_now() -> None:
+    """Regression: RuleScorer.score and explain, lead_features and so ModelScorer.score
+    read a naive ``now`` (``datetime.now()``) in the machine's local zone, so windows,
+    decay and idle days moved with the host; the engine never passes one, and
+    build_features refuses one."""
+    engine = leadlife.Engine(clock=leadlife.FixedClock(NOW))
+    lead = engine.ingest({"id": "e1", "lead_id": "u1", "type": "download", "at": NOW})
+    naive = NOW.replace(tzinfo=None)
+    scorer = RuleScorer(RULES)
+    for call in [scorer.score, scorer.explain, lead_features]:
+        with pytest.raises(InvalidTimeError, match="now"):
+            call(lead, naive)
+    assert scorer.score(lead, NOW) == 5.0

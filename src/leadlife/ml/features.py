@@ -35,7 +35,7 @@ import pandas as pd
 
 from leadlife.behaviour import DAY_SECONDS
 from leadlife.clock import require_aware
-from leadlife.errors import FeatureSchemaError
+from leadlife.errors import FeatureSchemaError, InvalidTimeError
 from leadlife.events import Event, parse_event
 from leadlife.lead import Lead
 from leadlife.rules import Rulebook
@@ -352,6 +352,8 @@ def lead_features(
     no event at or after it. Counts over windows longer than the engine keeps day
     buckets for are too low; see :attr:`FeatureSpec.longest_window`.
     """
+    if now.tzinfo is None:  # read in the host's local zone otherwise, as build_features refuses
+        raise InvalidTimeError("now", now)
     layout = _layout(spec)
     row = layout.template.copy()
     now_ts = now.timestamp()

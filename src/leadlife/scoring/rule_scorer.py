@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from leadlife.clock import epoch_seconds
+from leadlife.clock import aware_ts, epoch_seconds
+from leadlife.errors import InvalidTimeError
 from leadlife.lead import Lead
 from leadlife.scoring.fused import fuse
 from leadlife.scoring.protocol import Contribution, ScoreResult
@@ -61,11 +62,13 @@ class RuleScorer:
 
     def score(self, lead: Lead, now: datetime) -> float:
         """The lead's total score at ``now`` (the same number :meth:`explain` gives)."""
+        if now.tzinfo is None:  # read in the host's local zone otherwise; one attribute read
+            raise InvalidTimeError("now", now)
         return self._total(lead, epoch_seconds(now))
 
     def explain(self, lead: Lead, now: datetime) -> ScoreResult:
         """The score with fit, engagement, grade and its contributions, largest first."""
-        total, fit, engagement, parts = self._tally(lead, epoch_seconds(now))
+        total, fit, engagement, parts = self._tally(lead, aware_ts(now, "now"))
         order, last = self._order, len(self._order)
         parts.sort(key=lambda c: (-abs(c.points), order.get(c.rule, last)))
         return ScoreResult(self.name, total, tuple(parts), fit, engagement, self.rules.grade(fit))
