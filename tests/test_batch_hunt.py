@@ -16,7 +16,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
 import leadlife
-from leadlife.errors import FeatureSchemaError, InvalidTimeError, ModelError
+from leadlife.errors import FeatureSchemaError, InvalidArgumentError, InvalidTimeError, ModelError
 from leadlife.ml import (
     ModelScorer,
     TabularEncoder,
@@ -329,3 +329,13 @@ def test_scoring_one_lead_refuses_a_naive_now() -> None:
         with pytest.raises(InvalidTimeError, match="now"):
             call(lead, naive)
     assert scorer.score(lead, NOW) == 5.0
+
+
+def test_score_frame_refuses_a_negative_number_of_reasons() -> None:
+    """Regression: reasons=-1 was read as a slice end, so every row listed all its
+    contributions but the smallest, silently."""
+    with pytest.raises(InvalidArgumentError, match="reasons"):
+        score_frame(snapshots(), RULES, NOW, reasons=-1)
+    assert score_frame(snapshots(), RULES, NOW, reasons=1).loc["acme", "reasons"] == (
+        "silent_month -20"
+    )

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from leadlife.clock import aware_ts
-from leadlife.errors import FeatureSchemaError
+from leadlife.errors import FeatureSchemaError, InvalidArgumentError
 from leadlife.lead import Lead
 from leadlife.scoring.points import _DECIMALS as _SCORE_DECIMALS
 from leadlife.scoring.rules import ScoringRules, domain_of
@@ -49,6 +49,10 @@ def score_frame(
 
     # A naive moment would be read in the machine's local zone: refused, as the engine does.
     now_ts = aware_ts(now, "now")
+    if reasons < 0:  # as a slice end it would list all but the smallest contributions
+        raise InvalidArgumentError(
+            "reasons", f"{reasons!r} is negative", "give how many contributions to list, 0 for none"
+        )
     _check_frame(frame, rules)
     n = len(frame)
     columns: dict[str, np.ndarray] = {}
