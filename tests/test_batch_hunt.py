@@ -339,3 +339,59 @@ def test_score_frame_refuses_a_negative_number_of_reasons() -> None:
     assert score_frame(snapshots(), RULES, NOW, reasons=1).loc["acme", "reasons"] == (
         "silent_month -20"
     )
+
+
+# -- leads whose profile holds lists and tables ---------------------------------------------
+
+
+def test_lead_frame_of_a_profile_holding_a_list_scores_as_the_lead_does() -> None:
+    """Regression: a profile field holding a list or a table (a form's multi-select, as
+    the engine accepts) made score_frame(lead_frame(...)) raise a raw TypeError,
+    "unhashable type: 'FrozenList'", where the per-lead scorer gave the lead its
+    score; both paths now agree on such leads, as the docs promise for any lead."""
+    rules = ScoringRules.from_toml(
+        """
+[[fit]]
+id = "target"
+when = { field = "industry", in = ["media", "retail"] }
+points = 20
+[[fit]]
+id = "told"
+when = { field = "industry", exists = true }
+points = 5
+[[fit]]
+id = "says_media"
+when = { field = "industry", matches = "med" }
+points = 3
+[[fit]]
+id = "staff"
+when = { field = "employees", min = 10 }
+points = 7
+[[weighted]]
+id = "tier"
+field = "industry"
+values = { media = 10 }
+weight = 1
+"""
+    )
+    engine = leadlife.Engine(clock=leadlife.FixedClock(NOW))
+    values = {"many": ["media", "saas"], "table": {"main": "media"}, "one": "media"}
+    for lead_id, value in values.items():
+        engine.ingest(
+            {
+                "id": lead_id,
+                "lead_id": lead_id,
+                "type": "form_submit",
+                "at": NOW,
+                "data": {"industry": value, "employees": value},
+            }
+        )
+    leads_ = sorted(engine.storage.leads(), key=lambda lead: lead.id)
+    scored = score_frame(lead_frame(leads_, rules, NOW), rules, NOW)
+    scorer = RuleScorer(rules)
+    for lead in leads_:
+        explained = scorer.explain(lead, NOW)
+        assert scored.loc[lead.id, "score"] == explained.value, lead.id
+        for part in explained.contributions:
+            assert scored.loc[lead.id, f"points.{part.rule}"] == part.points
+    assert scored.loc["one", "score"] == 38.0

@@ -284,12 +284,35 @@ def _per_distinct(col: pd.Series, test: Callable[[Any], Any], dtype: type = bool
         distinct = col.cat.categories.to_numpy(dtype=object)
     else:
         values = col.to_numpy(dtype=object)
-        codes, distinct = pd.factorize(values, use_na_sentinel=True)
+        try:
+            codes, distinct = pd.factorize(values, use_na_sentinel=True)
+        except TypeError:  # a list or a table in the column (a form's multi-select)
+            return _per_distinct_unhashable(col, values, test, dtype)
         if len(distinct) and pd.api.types.infer_dtype(values, skipna=True) not in _ONE_KIND:
             codes, distinct = _per_type(values, codes)
     # code -1 (missing) reads the answer for a missing value, kept last in the table
     table: np.ndarray = np.array([test(value) for value in distinct] + [test(MISSING)], dtype=dtype)
     return pd.Series(table[codes], index=col.index)
+
+
+def _per_distinct_unhashable(
+    col: pd.Series, values: np.ndarray, test: Callable[[Any], Any], dtype: type
+) -> pd.Series:
+    """:func:`_per_distinct` for a column holding values that do not hash (lists, tables):
+    the rest as usual, and each unhashable cell tested on its own (such cells are few)."""
+    import numpy as np
+    import pandas as pd
+
+    # Which cells cannot hash, by their type: one look per distinct type, not per cell.
+    type_codes, types = pd.factorize(
+        np.fromiter(map(type, values), dtype=object, count=len(values))
+    )
+    loose = np.array([kind.__hash__ is None for kind in types], dtype=bool)[type_codes]
+    out: np.ndarray = np.empty(len(values), dtype=dtype)
+    kept = ~loose
+    out[kept] = _per_distinct(pd.Series(values[kept], dtype=object), test, dtype).to_numpy()
+    out[loose] = [test(value) for value in values[loose]]
+    return pd.Series(out, index=col.index)
 
 
 # What pandas infers for distinct values of one kind, among which equal means same text.
