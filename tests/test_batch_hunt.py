@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
 
 import leadlife
 from leadlife.errors import FeatureSchemaError, InvalidArgumentError, InvalidTimeError, ModelError
@@ -395,3 +396,23 @@ weight = 1
         for part in explained.contributions:
             assert scored.loc[lead.id, f"points.{part.rule}"] == part.points
     assert scored.loc["one", "score"] == 38.0
+
+
+# -- a pipeline that reads the frame's dtypes ------------------------------------------------
+
+
+def test_one_lead_reaches_a_passthrough_pipeline_with_the_training_dtypes() -> None:
+    """A pipeline given the frame as is (encoder="passthrough") and fitted on a
+    `category` column, as HistGradientBoosting's categorical_features="from_dtype"
+    reads them, scores one lead (score_row, and so the live score in the engine) as it
+    scores the same lead in a whole frame."""
+    frame = clean_frame(leads(300, seed=5)).drop(columns=["lead_id"])
+    X = frame.drop(columns=["Converted"]).assign(city=lambda f: f["city"].astype("category"))
+    boosting = HistGradientBoostingClassifier(
+        max_iter=10, categorical_features="from_dtype", random_state=0
+    )
+    model = ModelScorer(estimator=make_pipeline(boosting), encoder="passthrough")
+    model.fit(X, frame["Converted"])
+    batch = model.score_frame(X.iloc[:5], reasons=False)["score"]
+    for i in range(5):
+        assert model.score_row(X.iloc[i].to_dict()) == pytest.approx(batch.iloc[i], abs=1e-12)
