@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from leadlife.clock import aware_ts, epoch_seconds
+from leadlife.clock import LATEST_DUE_TS, aware_ts, epoch_seconds
 from leadlife.errors import InvalidTimeError
 from leadlife.lead import Lead
 from leadlife.scoring.fused import fuse
@@ -68,7 +68,9 @@ class RuleScorer:
 
     def explain(self, lead: Lead, now: datetime) -> ScoreResult:
         """The score with fit, engagement, grade and its contributions, largest first."""
-        total, fit, engagement, parts = self._tally(lead, aware_ts(now, "now"))
+        # As late as a tick may run: a time rule due after 2999 rescored the lead then.
+        moment = aware_ts(now, "now", latest=LATEST_DUE_TS)
+        total, fit, engagement, parts = self._tally(lead, moment)
         order, last = self._order, len(self._order)
         parts.sort(key=lambda c: (-abs(c.points), order.get(c.rule, last)))
         return ScoreResult(self.name, total, tuple(parts), fit, engagement, self.rules.grade(fit))
