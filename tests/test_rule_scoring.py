@@ -148,6 +148,17 @@ def test_fit_grades_and_negative_fit() -> None:
             "valid number",
         ),
         ({"half_life_days": -3}, "half_life_days", "greater than 0"),
+        ({"strict": "false"}, "strict", "write true or false, without quotes"),
+        (
+            {"engagement": [{"when": {"event": "x"}, "points": 1, "decays": 0}]},
+            "engagement.0.decays",
+            "got the int 0",
+        ),
+        (
+            {"fit": [{"when": {"field": "a", "exists": "yes"}, "points": 1}]},
+            "fit.0.when.exists",
+            "true or false",
+        ),
         (
             {
                 "strict": True,

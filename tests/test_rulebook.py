@@ -40,6 +40,15 @@ def test_default_rulebook_loads() -> None:
         ({"event_types": {"x": {"points": 1e308}}}, "event_types.x.points", "less than"),
         ({"event_types": {"": {}}}, "event_types.", "1 character"),
         ({"timers": {"sleep_days": "soon"}}, "timers.sleep_days", "valid number"),
+        # Lax validation read these as true: a quoted or numeric switch is a mistake.
+        ({"strict": "yes"}, "strict", "write true or false, without quotes"),
+        ({"strict": 1}, "strict", "got the int 1"),
+        ({"event_types": {"x": {"reopens": "no"}}}, "event_types.x.reopens", "true or false"),
+        (
+            {"qualification": {"SQL": {"when": {"field": "a", "exists": "true"}}}},
+            "qualification.SQL.when.exists",
+            "true or false",
+        ),
         ({"bands": {"warm": 50, "hot": 10}}, "bands", "must be below hot"),
         ({"event_types": {"x": {"actor": "robot"}}}, "event_types.x.actor", "'lead'"),
         ({"event_types": {"x": {"closes": "won", "reopens": True}}}, "event_types.x", "not both"),

@@ -21,7 +21,7 @@ from pydantic import (
 
 from leadlife.clock import MAX_TIMER_DAYS
 from leadlife.profile import phone_region_code
-from leadlife.scoring.model import Count, FieldWhen, Number, ScoringRulesModel
+from leadlife.scoring.model import Count, FieldWhen, Flag, Number, ScoringRulesModel
 from leadlife.toml_files import rule_error
 
 __all__ = [
@@ -182,7 +182,7 @@ class EventTypeSpec(_Strict):
         default_factory=list, description="data fields the event must carry"
     )
     closes: Literal["won", "disqualified"] | None = None
-    reopens: bool = False
+    reopens: Flag = False
 
     @model_validator(mode="after")
     def _close_or_reopen(self) -> EventTypeSpec:
@@ -250,7 +250,7 @@ class RulebookModel(_Strict):
     extends: Literal["default"] | None = Field(
         default=None, description="start from the default rulebook and override it"
     )
-    strict: bool = Field(default=False, description="reject event types not declared here")
+    strict: Flag = Field(default=False, description="reject event types not declared here")
     phone_region: str | None = Field(
         default=None,
         min_length=2,

@@ -51,8 +51,21 @@ def _count(value: Any) -> Any:
     return number
 
 
+def _flag(value: Any) -> Any:
+    # Lax validation would read "yes", "off", 1 and 0 as booleans: in a rulebook those
+    # are a quoted or misspelt value, not a decision to switch something.
+    kind = type(value)
+    if kind is bool or (kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_")):
+        return bool(value)
+    raise rule_error(
+        f"expected true or false, got the {kind.__name__} {value!r}",
+        "write true or false, without quotes",
+    )
+
+
 Number = Annotated[float, BeforeValidator(_number), Strict()]
 Count = Annotated[int, BeforeValidator(_count), Strict()]
+Flag = Annotated[bool, BeforeValidator(_flag), Strict()]
 
 __all__ = [
     "EngagementRule",
@@ -116,7 +129,7 @@ class FieldWhen(_Strict):
     """A test on one profile field; give exactly one operator (min and max may pair)."""
 
     field: str = Field(min_length=1)
-    exists: bool | None = None
+    exists: Flag | None = None
     equals: Any = None
     in_: list[Any] | None = Field(default=None, alias="in")
     min: Number | None = None
@@ -246,7 +259,7 @@ class EngagementRule(_Rule):
 
     when: When
     fires: Literal["every", "once"] | None = None
-    decays: bool = Field(default=True, description="subject to the rulebook's half-life")
+    decays: Flag = Field(default=True, description="subject to the rulebook's half-life")
 
     @model_validator(mode="after")
     def _fires_needs_event(self) -> EngagementRule:
@@ -306,7 +319,7 @@ class ScoringRulesModel(_Strict):
     """A whole scoring rulebook."""
 
     name: str = Field(default="rules", min_length=1, description="the scorer's name")
-    strict: bool = Field(default=False, description="refuse event types not in event_types")
+    strict: Flag = Field(default=False, description="refuse event types not in event_types")
     event_types: list[str] | None = Field(
         default=None, description="the known event vocabulary, for strict checking"
     )
