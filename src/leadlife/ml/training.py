@@ -304,13 +304,22 @@ def _binary_label(values: pd.Series, label: str) -> pd.Series:
 
 
 def _check_both_classes(y: pd.Series, label: str, needed: int) -> None:
+    """Refuse a class too small to split: the holdout (and each fold) is stratified.
+
+    ``min_positives`` may be set below ``needed``, so the positives are checked too.
+    """
     negatives = int((y == 0).sum())
-    if negatives < needed:
-        raise ModelError(
-            f"label {label!r} has {negatives} negative labels; a stratified holdout "
-            f"{'and cross-validation ' if needed > 2 else ''}needs at least {needed}. "
-            "Fix: include the leads that did not convert"
-        )
+    positives = int((y == 1).sum())
+    for count, kind, fix in (
+        (negatives, "negative", "include the leads that did not convert"),
+        (positives, "positive", "collect more converted leads"),
+    ):
+        if count < needed:
+            raise ModelError(
+                f"label {label!r} has {count} {kind} labels; a stratified holdout "
+                f"{'and cross-validation ' if needed > 2 else ''}needs at least {needed}. "
+                f"Fix: {fix}"
+            )
 
 
 def _model(estimator: Any, random_state: int, spec: Any) -> Any:
