@@ -614,6 +614,20 @@ def test_a_backdated_pool_operation_acts_on_the_leads_own_clock() -> None:
         ),
         (lambda c: c["routers"].update(order=["fallback"]), "routers.order", "existing_account"),
         (lambda c: c["sla"].update(call_cadence_days=[2, 1]), "sla.call_cadence_days", "ascending"),
+        # Regressions: lax validation read each of these as a number or a switch.
+        (lambda c: c["teams"][0].update(sticky="no"), "teams.0.sticky", "true or false"),
+        (
+            lambda c: c["teams"][0]["members"][0].update(capacity=True),
+            "teams.0.members.0.capacity",
+            "true and false are not numbers",
+        ),
+        (
+            lambda c: c["sla"].update(speed_to_lead_minutes="5"),
+            "sla.speed_to_lead_minutes",
+            "without quotes",
+        ),
+        (lambda c: c["sla"].update(call_cadence_days=[0, "1"]), "sla.call_cadence_days.1", "'1'"),
+        (lambda c: c.update(seed=True), "seed", "got True"),
     ],
 )
 def test_bad_config_fails_at_load_naming_the_key(change: Any, path: str, words: str) -> None:
@@ -625,6 +639,18 @@ def test_bad_config_fails_at_load_naming_the_key(change: Any, path: str, words: 
         Routing.from_dict(config)
     assert caught.value.path == path
     assert words in str(caught.value)
+
+
+def test_config_numbers_stay_lax_where_nothing_is_misread() -> None:
+    """Whole numbers for a float field, tuples for lists and ISO text for absences
+    still load: only a quoted number or switch, or a boolean number, is refused."""
+    config = copy.deepcopy(CONFIG)
+    config["teams"] = tuple(config["teams"])
+    config["teams"][0]["members"][0]["absences"] = [{"from": "2026-11-09", "until": "2026-11-10"}]
+    config["sla"] = {"speed_to_lead_minutes": 5, "call_cadence_days": (0, 1, 2.5)}
+    sla = Routing.from_dict(config).model.sla
+    assert sla.speed_to_lead_minutes == 5.0
+    assert sla.call_cadence_days == [0.0, 1.0, 2.5]
 
 
 def test_routing_config_loads_from_toml(tmp_path: Any) -> None:

@@ -16,9 +16,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
     field_validator,
     model_validator,
 )
@@ -49,6 +46,15 @@ class _Strict(BaseModel):
 
 
 Id = Field(min_length=1, pattern=r"\S")
+# Strict scalars: lax validation would read capacity = true as 1, "30" as 30 and
+# sticky = "no" as false. A configuration is written by hand; a quoted number or
+# switch is a mistake, refused with its path (containers stay lax: a tuple is a list).
+PositiveWhole = Annotated[int, Field(strict=True, gt=0)]
+NonNegativeWhole = Annotated[int, Field(strict=True, ge=0)]
+Whole = Annotated[int, Field(strict=True)]
+PositiveNumber = Annotated[float, Field(strict=True, gt=0)]
+Number = Annotated[float, Field(strict=True)]
+Flag = Annotated[bool, Field(strict=True)]
 
 # -- teams ---------------------------------------------------------------------------
 
@@ -105,7 +111,7 @@ class MemberSpec(_Strict):
     """One salesperson of a team."""
 
     id: str = Id
-    capacity: PositiveInt | None = Field(
+    capacity: PositiveWhole | None = Field(
         default=None,
         description="new leads a month; the daily quota is capacity / 30 "
         "(needed by the capacity strategy)",
@@ -127,7 +133,7 @@ class TeamSpec(_Strict):
         default_factory=list, description="people who may assign, transfer and return leads"
     )
     timezone: str = Field(default="UTC", description="IANA zone absences' days are read in")
-    sticky: bool = Field(
+    sticky: Flag = Field(
         default=True,
         description="a lead routed with an owner from outside the teams stays with them "
         "(an owner who is a member holds the lead in their own team, unrouted)",
@@ -187,8 +193,8 @@ class BusinessLineSpec(_Strict):
         default=None,
         description="team for the long tail; unset: the long tail passes to the next router",
     )
-    min_registered_capital: PositiveFloat | None = None
-    min_employees: PositiveInt | None = None
+    min_registered_capital: PositiveNumber | None = None
+    min_employees: PositiveWhole | None = None
 
     @model_validator(mode="after")
     def _threshold(self) -> BusinessLineSpec:
@@ -238,30 +244,30 @@ class RoutersSpec(_Strict):
 class SlaSpec(_Strict):
     """Follow-up timers, driven by ``engine.tick``; each reminder is sent once."""
 
-    speed_to_lead_minutes: PositiveFloat | None = Field(
+    speed_to_lead_minutes: PositiveNumber | None = Field(
         default=5.0,
         description="first touch due this long after assignment; then escalate (false: off)",
     )
-    reassign_after_breaches: NonNegativeInt = Field(
+    reassign_after_breaches: NonNegativeWhole = Field(
         default=2,
         description="missed speed-to-lead windows in a row before the lead is reassigned "
         "(0: never)",
     )
-    max_reassignments: NonNegativeInt = Field(
+    max_reassignments: NonNegativeWhole = Field(
         default=1,
         description="how many times one lead may be reassigned for missed windows; after "
         "that its owner is reminded, not replaced",
     )
-    sal_idle_days: PositiveFloat | None = Field(
+    sal_idle_days: PositiveNumber | None = Field(
         default=2.0,
         description="remind the owner of an SAL with no activity this long (false: off)",
     )
-    call_cadence_days: list[float] = Field(
+    call_cadence_days: list[Number] = Field(
         default_factory=lambda: [0.0, 1.0, 2.0, 4.0, 7.0, 10.0],
         description="when each call attempt is due, in days after assignment",
         max_length=20,
     )
-    pool_retry_minutes: PositiveFloat = Field(
+    pool_retry_minutes: PositiveNumber = Field(
         default=60.0,
         description="how often a lead no member could take is offered to the team again",
     )
@@ -295,11 +301,11 @@ class PrioritySpec(_Strict):
         default_factory=dict,
         description="lead → opportunity rate per source, used until enough history exists",
     )
-    default_rate: float = Field(default=0.13, ge=0, le=1)
-    min_leads: PositiveInt = Field(
+    default_rate: Number = Field(default=0.13, ge=0, le=1)
+    min_leads: PositiveWhole = Field(
         default=50, description="leads of a source needed before its own rate is learned"
     )
-    score_scale: PositiveFloat = Field(
+    score_scale: PositiveNumber = Field(
         default=100.0, description="the score that doubles a lead's priority"
     )
 
@@ -311,7 +317,7 @@ class RoutingModel(_Strict):
     admins: list[str] = Field(
         default_factory=list, description="people who may do any pool operation on any lead"
     )
-    seed: int = Field(default=0, description="seeds the tie-breaks, so replays are exact")
+    seed: Whole = Field(default=0, description="seeds the tie-breaks, so replays are exact")
     routers: RoutersSpec = Field(default_factory=RoutersSpec)
     sla: SlaSpec = Field(default_factory=SlaSpec)
     priority: PrioritySpec = Field(default_factory=PrioritySpec)
