@@ -623,7 +623,8 @@ def test_a_fit_rules_typo_is_answered_with_a_key_a_fit_rule_takes(
     ("content", "words"),
     [
         (None, "cannot read the file (No such file or directory)"),
-        ("", "No columns to parse from file"),
+        ("", "the file is empty; give a header row naming the columns"),
+        ("\n\n", "the file is empty; give a header row"),
         ("lead_id,n.download\nu1,2\nu2,two\n", "column 'n.download', row 2: 'two' is not a number"),
         # Regression: float() read these, and they scored as empty, capped or undecayed.
         ("lead_id,n.download\nu1,nan\n", "'nan' is not a count (0 or more)"),

@@ -240,6 +240,11 @@ def test_train_usage_errors(folder: Path, data_csv: Path) -> None:
     result = run("train", folder / "absent.csv", "--label", "Converted", "-o", folder / "m")
     assert result.exit_code == 1
     assert "absent.csv: cannot read the file (No such file or directory)" in result.output
+    empty = folder / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    result = run("train", empty, "--label", "Converted", "-o", folder / "m")
+    assert result.exit_code == 1
+    assert "empty.csv: the file is empty; give a header row naming the columns" in result.output
     result = run("train", data_csv, "--label", "Converted", "-o", folder / "m.v3")
     assert result.exit_code == 2
     assert "names a version" in result.output

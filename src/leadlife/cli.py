@@ -589,12 +589,18 @@ def _chunks(raw: BinaryIO, leads: Path, chunk_size: int) -> Iterator[pd.DataFram
         raise click.ClickException(
             f"{leads}: a row has more fields than the header has names; name every column"
         ) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except pd.errors.EmptyDataError:
+        raise click.ClickException(f"{leads}: {_EMPTY_CSV}") from None
+    except pd.errors.ParserError as exc:
         if re.search(r"Expected \d+ fields? in line \d+, saw \d+", str(exc)):
             raise click.ClickException(
                 f"{leads}: a row has more fields than the header has names; name every column"
             ) from None
         raise click.ClickException(f"{leads}: {_one_line(str(exc))}") from None
+
+
+# pandas says "No columns to parse from file", which names no fix.
+_EMPTY_CSV = "the file is empty; give a header row naming the columns, then a row per lead"
 
 
 def _leading_blank_lines(raw: BinaryIO) -> int:
@@ -1186,7 +1192,9 @@ def _readable(data: Path) -> Any:
         raise click.ClickException(f"{data}: cannot read the file ({exc.strerror})") from None
     except UnicodeDecodeError:
         raise click.ClickException(f"{data}: not UTF-8 text; save it as UTF-8") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, pd.errors.ParserWarning) as exc:
+    except pd.errors.EmptyDataError:
+        raise click.ClickException(f"{data}: {_EMPTY_CSV}") from None
+    except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
         raise click.ClickException(f"{data}: {_one_line(str(exc))}") from None
 
 
