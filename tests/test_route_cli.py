@@ -149,6 +149,20 @@ def test_route_keeps_the_empty_cells_of_a_one_column_file(tmp_path: Path) -> Non
     assert list(routed["phone"]) == ["13800138000", "", "13800138000"]
 
 
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_route_refuses_a_file_separated_by_other_than_commas(
+    tmp_path: Path, separator: str
+) -> None:
+    """Regression: a file saved with semicolons (or tabs) was read as one column, and
+    every lead went to the fallback team as if it had no fields."""
+    rows = [["lead_id", "email", "company"], ["u1", "li@acme.com", "Acme"]]
+    csv = "".join(separator.join(row) + "\n" for row in rows)
+    code, output = run(tmp_path, "--at", AT, csv=csv)
+    assert code == 1
+    assert f"which looks separated by {separator!r}; save the file comma-separated" in output
+    assert not (tmp_path / "routed.csv").exists()
+
+
 def test_route_keeps_blank_names_and_refuses_repeated_ones(tmp_path: Path) -> None:
     """Regression: a blank header name came out as 'Unnamed: 1', and a repeated one as
     'x.1'; a repeated profile field routing reads is refused, in one line naming it."""

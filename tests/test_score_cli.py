@@ -635,6 +635,7 @@ def test_a_fit_rules_typo_is_answered_with_a_key_a_fit_rule_takes(
         ("lead_id\nu1,2\n", "a row has more fields than the header has names"),
         ('lead_id\n"u1\n', "EOF inside string"),
         (b"lead_id\n\xff\n", "not UTF-8 text"),
+        ("lead_id;n.download\nu1;2\n", "looks separated by ';'; save the file comma-separated"),
     ],
 )
 def test_bad_leads_file_is_a_one_line_error(

@@ -560,6 +560,11 @@ def _chunks(raw: BinaryIO, leads: Path, chunk_size: int) -> Iterator[pd.DataFram
             header = pd.read_csv(raw, header=None, nrows=1, **text)
             names = ["" if name is None else str(name) for name in header.iloc[0].tolist()]
             one_column = len(names) == 1
+            if one_column and (separator := _other_separator(names[0])) is not None:
+                raise click.ClickException(
+                    f"{leads}: the header is one column, {names[0]!r}, which looks "
+                    f"separated by {separator!r}; save the file comma-separated"
+                )
             raw.seek(0)
             # Blank lines at the end of the file are not rows, in one column either.
             trailing = _trailing_blank_lines(raw) if one_column else 0
@@ -597,6 +602,13 @@ def _chunks(raw: BinaryIO, leads: Path, chunk_size: int) -> Iterator[pd.DataFram
                 f"{leads}: a row has more fields than the header has names; name every column"
             ) from None
         raise click.ClickException(f"{leads}: {_one_line(str(exc))}") from None
+
+
+def _other_separator(name: str) -> str | None:
+    """The separator a one-column header seems to be split by instead of commas: a
+    spreadsheet saved with semicolons (as many locales do) or tabs, read as one
+    column, would route or score every lead as if it had no fields."""
+    return next((sep for sep in (";", "\t", "|") if sep in name), None)
 
 
 # pandas says "No columns to parse from file", which names no fix.
