@@ -293,6 +293,15 @@ class SlaSpec(_Strict):
             raise ValueError(f"call days must be non-negative and ascending, not {days}")
         return days
 
+    @field_validator("pool_retry_minutes")
+    @classmethod
+    def _retry(cls, minutes: float) -> float:
+        # Timers move on a microsecond grid: a shorter retry would offer a pooled lead
+        # again at the same moment, forever, and the tick would never return.
+        if round(minutes * 60_000_000) < 1:
+            raise ValueError(f"{minutes:g} minutes is under a microsecond; give a longer retry")
+        return minutes
+
 
 class PrioritySpec(_Strict):
     """How work queues rank leads: score, and the lead source's conversion rate."""
