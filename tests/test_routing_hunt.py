@@ -16,3 +16,21 @@ def test_a_pool_retry_under_a_microsecond_is_refused_at_load() -> None:
         Routing.from_dict({"teams": _TEAMS, "sla": {"pool_retry_minutes": 1e-9}})
     assert caught.value.path == "sla.pool_retry_minutes"
     assert Routing.from_dict({"teams": _TEAMS, "sla": {"pool_retry_minutes": 0.5}})
+
+
+@pytest.mark.parametrize(
+    ("config", "path"),
+    [
+        ({"teams": [{"id": "inside", "members": [{"id": " ian "}]}]}, "teams.0.members.0.id"),
+        (
+            {"teams": [{"id": "inside", "managers": ["boss "], "members": [{"id": "ian"}]}]},
+            "teams.0.managers",
+        ),
+        ({"teams": _TEAMS, "admins": [" ops"]}, "admins"),
+    ],
+)
+def test_a_person_id_with_surrounding_spaces_is_refused(config: dict, path: str) -> None:
+    """A member, manager or admin id padded with spaces, which no event names, fails at load."""
+    with pytest.raises(RoutingConfigError) as caught:
+        Routing.from_dict(config)
+    assert caught.value.path == path

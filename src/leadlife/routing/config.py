@@ -107,6 +107,18 @@ def _kind(value: date | datetime) -> str:
     return "datetime" if isinstance(value, datetime) else "date"
 
 
+def _person(person: str) -> str:
+    # Events and pool operations name people without surrounding spaces: " ian " would
+    # receive leads that nobody could ever name to claim, return or transfer.
+    if person != person.strip():
+        raise ValueError(f"person id {person!r} has surrounding spaces; write {person.strip()!r}")
+    return person
+
+
+def _people(people: list[str]) -> list[str]:
+    return [_person(person) for person in people]
+
+
 class MemberSpec(_Strict):
     """One salesperson of a team."""
 
@@ -117,6 +129,8 @@ class MemberSpec(_Strict):
         "(needed by the capacity strategy)",
     )
     absences: list[Absence] = Field(default_factory=list)
+
+    _id = field_validator("id")(_person)
 
 
 class TeamSpec(_Strict):
@@ -132,6 +146,7 @@ class TeamSpec(_Strict):
     managers: list[str] = Field(
         default_factory=list, description="people who may assign, transfer and return leads"
     )
+    _managers = field_validator("managers")(_people)
     timezone: str = Field(default="UTC", description="IANA zone absences' days are read in")
     sticky: Flag = Field(
         default=True,
@@ -326,6 +341,7 @@ class RoutingModel(_Strict):
     admins: list[str] = Field(
         default_factory=list, description="people who may do any pool operation on any lead"
     )
+    _admins = field_validator("admins")(_people)
     seed: Whole = Field(default=0, description="seeds the tie-breaks, so replays are exact")
     routers: RoutersSpec = Field(default_factory=RoutersSpec)
     sla: SlaSpec = Field(default_factory=SlaSpec)
