@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from leadlife.errors import RoutingConfigError
+from leadlife.lead import Lead
 from leadlife.routing import Routing
 
 _TEAMS = [{"id": "inside", "members": [{"id": "ian"}]}]
@@ -34,3 +35,18 @@ def test_a_person_id_with_surrounding_spaces_is_refused(config: dict, path: str)
     with pytest.raises(RoutingConfigError) as caught:
         Routing.from_dict(config)
     assert caught.value.path == path
+
+
+def test_a_place_with_a_stray_comma_still_matches() -> None:
+    """A place written "Beijing," (a stray comma) matches a Beijing number, as "Beijing" does."""
+    routing = Routing.from_dict(
+        {
+            "teams": [{"id": "north", "members": [{"id": "nick"}]}],
+            "routers": {"region": {"regions": [{"team": "north", "places": ["Beijing,"]}]}},
+        }
+    )
+    lead = Lead("a")
+    lead.profile = {"phone": "+8613800138000", "phone_valid": True}
+    decision = routing.routers[0].route(lead)
+    assert decision is not None
+    assert decision.team == "north"

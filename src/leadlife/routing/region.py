@@ -228,9 +228,11 @@ class PhoneGeocoder:
 
 
 def place_key(text: str) -> str:
-    """A place as compared: NFKC, case-folded, single spaces, ``", "`` between parts."""
+    """A place as compared: NFKC, case-folded, single spaces, ``", "`` between parts
+    (empty parts dropped: ``"Beijing,"`` is ``"beijing"``)."""
     text = unicodedata.normalize("NFKC", text).casefold()
-    return ", ".join(" ".join(part.split()) for part in text.split(","))
+    parts = (" ".join(part.split()) for part in text.split(","))
+    return ", ".join(part for part in parts if part)
 
 
 # -- the router ------------------------------------------------------------------------
