@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import LogisticRegression
 
-from leadlife.errors import ModelError
+from leadlife.errors import ModelError, ModelIntegrityError
+from leadlife.ml.persistence import load_model, save_model
 from leadlife.ml.training import train
 
 
@@ -23,3 +29,27 @@ def test_train_refuses_too_few_positives_to_stratify_in_its_own_words(positives:
     saying so, as one with too few negatives is, not scikit-learn's split error."""
     with pytest.raises(ModelError, match=f"{positives} positive labels"):
         train(_frame(positives), "converted", min_positives=0, importance_repeats=0)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"not a pickle at all", None],  # None: the saved file cut in half
+)
+def test_load_model_refuses_an_unreadable_file_that_matches_its_sidecar(
+    tmp_path: Path, content: bytes | None
+) -> None:
+    """Regression: a file joblib cannot read, with its sidecar re-hashed to match, came
+    out as EOFError, UnpicklingError or KeyError instead of the library's error."""
+    X = pd.DataFrame({"visits": [0.0, 1.0, 2.0, 3.0]})
+    model = LogisticRegression().fit(X, [0, 0, 1, 1])
+    path = save_model(model, tmp_path / "lead-scorer")
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2] if content is None else content)
+    sidecar_file = Path(f"{path}.json")
+    sidecar = json.loads(sidecar_file.read_text(encoding="utf-8"))
+    sidecar["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    sidecar_file.write_text(json.dumps(sidecar), encoding="utf-8")
+    with pytest.raises(ModelIntegrityError, match="is not a model joblib can read") as caught:
+        load_model(path)
+    assert caught.value.path == str(path)
+    assert "save the model again with save_model" in str(caught.value)

@@ -258,6 +258,17 @@ def _unpickle(model_file: Path, content: bytes, sidecar: Mapping[str, Any]) -> A
             "the training script or notebook), install that module where the model is "
             "loaded, then retrain and save the model again",
         ) from exc
+    except Exception as exc:
+        # The file matches its sidecar's hash, so both were replaced or rewritten
+        # together (a copy cut short and re-hashed, another tool's file): what joblib
+        # cannot read is a broken model file, whatever error its reader met.
+        raise ModelIntegrityError(
+            str(model_file),
+            f"it matches its sidecar but is not a model joblib can read "
+            f"({type(exc).__name__}: {exc})",
+            "save the model again with save_model; copy a model's file and its sidecar "
+            "together, and whole",
+        ) from exc
 
 
 def read_sidecar(path: str | os.PathLike[str]) -> dict[str, Any]:
