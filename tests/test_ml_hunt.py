@@ -53,3 +53,12 @@ def test_load_model_refuses_an_unreadable_file_that_matches_its_sidecar(
         load_model(path)
     assert caught.value.path == str(path)
     assert "save the model again with save_model" in str(caught.value)
+
+
+def test_train_refuses_a_holdout_without_positives_before_fitting() -> None:
+    """Regression: 2 positives in 200 rows with test_size=0.1 left the holdout without
+    a positive; the model was fitted, then evaluate failed with a fix about the
+    holdout the caller had not chosen."""
+    with pytest.raises(ModelError, match="holds no positive label") as caught:
+        train(_frame(2), "converted", min_positives=0, importance_repeats=0, test_size=0.1)
+    assert "raise test_size" in str(caught.value)

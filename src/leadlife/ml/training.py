@@ -169,6 +169,7 @@ def train(
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=test_size, stratify=y, random_state=random_state
     )
+    _check_holdout(y_test, label, test_size)
     say(
         f"Holding out {len(X_test):,} leads ({test_size:.0%}, stratified); "
         f"training on {len(X_train):,} leads with {X.shape[1]} columns"
@@ -301,6 +302,21 @@ def _binary_label(values: pd.Series, label: str) -> pd.Series:
         return values.astype(int).rename(label)
     # Text, or an object column of bools and numbers: each distinct cell's flag.
     return values.map(dict(zip(cells, flags, strict=True))).astype(int).rename(label)
+
+
+def _check_holdout(y_test: pd.Series, label: str, test_size: float) -> None:
+    """Refuse, before any fitting, a holdout too small to hold both classes: its
+    metrics (AUC, lift) would be undefined once the model was trained."""
+    for value, kind, more in (
+        (1, "positive", "collect more converted leads"),
+        (0, "negative", "include more leads that did not convert"),
+    ):
+        if not (y_test == value).any():
+            raise ModelError(
+                f"label {label!r}: the stratified holdout of {len(y_test)} leads "
+                f"(test_size={test_size:g}) holds no {kind} label, so the model could not "
+                f"be evaluated. Fix: raise test_size, or {more}"
+            )
 
 
 def _check_both_classes(y: pd.Series, label: str, needed: int) -> None:
