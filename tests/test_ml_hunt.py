@@ -12,6 +12,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from leadlife.errors import ModelError, ModelIntegrityError
+from leadlife.ml.evaluation import evaluate
 from leadlife.ml.persistence import load_model, save_model
 from leadlife.ml.training import train
 
@@ -62,3 +63,12 @@ def test_train_refuses_a_holdout_without_positives_before_fitting() -> None:
     with pytest.raises(ModelError, match="holds no positive label") as caught:
         train(_frame(2), "converted", min_positives=0, importance_repeats=0, test_size=0.1)
     assert "raise test_size" in str(caught.value)
+
+
+def test_evaluate_refuses_labels_not_as_long_as_the_rows() -> None:
+    """Regression: y one label short of X came out of confusion_matrix as
+    scikit-learn's "inconsistent numbers of samples: [299, 300, 299]"."""
+    frame = _frame(40)
+    model = LogisticRegression().fit(frame[["visits"]], frame["converted"])
+    with pytest.raises(ModelError, match="X has 200 rows and y 199 labels"):
+        evaluate(model, frame[["visits"]], frame["converted"].iloc[:-1], n_repeats=0)

@@ -241,7 +241,7 @@ def evaluate(
 
     Raises :class:`~leadlife.errors.ModelError` when the model is not a fitted
     binary classifier, ``y`` holds a value that is not a label (a missing one too)
-    or only one class.
+    or only one class, or ``y`` is not as long as ``X``.
     """
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold: {threshold!r} is not a probability; give one in [0, 1]")
@@ -258,6 +258,12 @@ def evaluate(
             "that holds both converted and unconverted leads"
         )
     probability = np.asarray(model.predict_proba(X), dtype=float)[:, positive]
+    if len(probability) != len(actual):
+        # scikit-learn's own words would be "inconsistent numbers of samples: [n, m, n]".
+        raise ModelError(
+            f"X has {len(probability)} rows and y {len(actual)} labels. Fix: give one "
+            "label per row of X, the two taken from the same holdout"
+        )
     predicted = probability >= threshold
     cells = confusion_matrix(actual, predicted, labels=[False, True])
     tn, fp, fn, tp = (int(value) for value in cells.ravel())
