@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -72,3 +73,23 @@ def test_evaluate_refuses_labels_not_as_long_as_the_rows() -> None:
     model = LogisticRegression().fit(frame[["visits"]], frame["converted"])
     with pytest.raises(ModelError, match="X has 200 rows and y 199 labels"):
         evaluate(model, frame[["visits"]], frame["converted"].iloc[:-1], n_repeats=0)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        ({"version": "1"}, "version: expected a whole number such as 3, got str '1'"),
+        ({"version": True}, "got bool True"),
+        ({"version": 1.0}, "got float 1.0"),
+        ({"sha256": 123}, "sha256: expected the hex digest as text, got int 123"),
+    ],
+)
+def test_load_model_names_an_argument_of_the_wrong_type(
+    tmp_path: Path, arguments: dict[str, object], words: str
+) -> None:
+    """Regression: version="1" said "no version 1 (saved versions: 1)", True and 1.0
+    loaded version 1, and sha256=123 raised AttributeError from inside the check."""
+    X = pd.DataFrame({"visits": [0.0, 1.0, 2.0, 3.0]})
+    save_model(LogisticRegression().fit(X, [0, 0, 1, 1]), tmp_path / "lead-scorer")
+    with pytest.raises(TypeError, match=re.escape(words)):
+        load_model(tmp_path / "lead-scorer", **arguments)  # type: ignore[arg-type]

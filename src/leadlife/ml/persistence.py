@@ -220,6 +220,10 @@ def load_model(
       columns must be the model's and, where known, of the same kind (numeric or
       categorical), else :class:`~leadlife.errors.FeatureSchemaError`.
     """
+    if sha256 is not None and not isinstance(sha256, str):
+        raise TypeError(
+            f"sha256: expected the hex digest as text, got {type(sha256).__name__} {sha256!r}"
+        )
     model_file = resolve_model(path, version=version)
     sidecar = read_sidecar(model_file)
     content = _read_verified(model_file, sidecar, sha256)
@@ -535,6 +539,12 @@ def _claim_next_version(folder: Path, name: str) -> tuple[int, Path]:
 
 def resolve_model(path: str | os.PathLike[str], *, version: int | None = None) -> Path:
     """The model file :func:`load_model` loads for ``path`` and ``version``; nothing is read."""
+    if version is not None and (type(version) is not int):
+        # "1" would be reported as "no version 1 (saved versions: 1)", and 1.0 or True
+        # read as version 1.
+        raise TypeError(
+            f"version: expected a whole number such as 3, got {type(version).__name__} {version!r}"
+        )
     given = Path(path)
     if given.name.endswith(SUFFIX + SIDECAR_SUFFIX):
         given = given.with_suffix("")
