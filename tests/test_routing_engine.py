@@ -627,7 +627,7 @@ def test_a_backdated_pool_operation_acts_on_the_leads_own_clock() -> None:
             "without quotes",
         ),
         (lambda c: c["sla"].update(call_cadence_days=[0, "1"]), "sla.call_cadence_days.1", "'1'"),
-        (lambda c: c.update(seed=True), "seed", "got True"),
+        (lambda c: c.update(seed=True), "seed", "got the boolean True"),
     ],
 )
 def test_bad_config_fails_at_load_naming_the_key(change: Any, path: str, words: str) -> None:

@@ -152,7 +152,7 @@ def test_fit_grades_and_negative_fit() -> None:
         (
             {"engagement": [{"when": {"event": "x"}, "points": 1, "decays": 0}]},
             "engagement.0.decays",
-            "got the int 0",
+            "(got 0)",
         ),
         (
             {"fit": [{"when": {"field": "a", "exists": "yes"}, "points": 1}]},

@@ -42,7 +42,7 @@ def test_default_rulebook_loads() -> None:
         ({"timers": {"sleep_days": "soon"}}, "timers.sleep_days", "valid number"),
         # Lax validation read these as true: a quoted or numeric switch is a mistake.
         ({"strict": "yes"}, "strict", "write true or false, without quotes"),
-        ({"strict": 1}, "strict", "got the int 1"),
+        ({"strict": 1}, "strict", "(got 1)"),
         ({"event_types": {"x": {"reopens": "no"}}}, "event_types.x.reopens", "true or false"),
         (
             {"qualification": {"SQL": {"when": {"field": "a", "exists": "true"}}}},

@@ -6,15 +6,20 @@ import difflib
 import os
 import tomllib
 from collections.abc import Callable, Iterable
+from decimal import Decimal
+from numbers import Real
 from types import ModuleType
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, Strict, ValidationError
 from pydantic_core import PydanticCustomError
 
 from leadlife.errors import RulebookError
 
 __all__ = [
+    "Count",
+    "Flag",
+    "Number",
     "model_keys",
     "parse_toml",
     "read_toml",
@@ -39,6 +44,39 @@ def rule_error(problem: str, fix: str, path: str = "") -> PydanticCustomError:
     return PydanticCustomError(
         _RULE_ERROR, "{problem}", {"problem": problem, "fix": fix, "path": path}
     )
+
+
+def _number(value: Any) -> Any:
+    # Numbers are numbers: lax validation would read true as 1 and "2" as 2. Any real
+    # number is one (numpy's and Decimal too, as a frame or a database gives them).
+    kind = type(value)
+    if kind is bool or (kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_")):
+        raise rule_error(
+            f"expected a number, got the boolean {value!r}",
+            "write a number, e.g. 2; true and false are not numbers",
+        )
+    if isinstance(value, Real | Decimal):
+        return float(value)
+    return value  # left to the float check: text and other kinds are refused there
+
+
+def _count(value: Any) -> Any:
+    number = _number(value)
+    if isinstance(number, float):
+        if not number.is_integer():
+            raise rule_error(
+                f"expected a whole number, got {value!r}",
+                "write a whole number, e.g. 7",
+            )
+        return int(number)
+    return number
+
+
+# Hand-written configuration scalars (rulebooks, scoring rules, routing): lax validation
+# would read true as 1, "2" as 2 and "no" as false.
+Number = Annotated[float, BeforeValidator(_number), Strict()]
+Count = Annotated[int, BeforeValidator(_count), Strict()]
+Flag = Annotated[bool, Strict()]  # "yes", "off", 1 and 0 are a misspelt value, not a switch
 
 
 def parse_toml(

@@ -539,7 +539,7 @@ def _claim_next_version(folder: Path, name: str) -> tuple[int, Path]:
 
 def resolve_model(path: str | os.PathLike[str], *, version: int | None = None) -> Path:
     """The model file :func:`load_model` loads for ``path`` and ``version``; nothing is read."""
-    if version is not None and (type(version) is not int):
+    if version is not None and type(version) is not int:
         # "1" would be reported as "no version 1 (saved versions: 1)", and 1.0 or True
         # read as version 1.
         raise TypeError(

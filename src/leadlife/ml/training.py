@@ -304,13 +304,17 @@ def _binary_label(values: pd.Series, label: str) -> pd.Series:
     return values.map(dict(zip(cells, flags, strict=True))).astype(int).rename(label)
 
 
+# Each class, and what brings more of it.
+_CLASSES = (
+    (1, "positive", "collect more converted leads"),
+    (0, "negative", "include more leads that did not convert"),
+)
+
+
 def _check_holdout(y_test: pd.Series, label: str, test_size: float) -> None:
     """Refuse, before any fitting, a holdout too small to hold both classes: its
     metrics (AUC, lift) would be undefined once the model was trained."""
-    for value, kind, more in (
-        (1, "positive", "collect more converted leads"),
-        (0, "negative", "include more leads that did not convert"),
-    ):
+    for value, kind, more in _CLASSES:
         if not (y_test == value).any():
             raise ModelError(
                 f"label {label!r}: the stratified holdout of {len(y_test)} leads "
@@ -324,17 +328,13 @@ def _check_both_classes(y: pd.Series, label: str, needed: int) -> None:
 
     ``min_positives`` may be set below ``needed``, so the positives are checked too.
     """
-    negatives = int((y == 0).sum())
-    positives = int((y == 1).sum())
-    for count, kind, fix in (
-        (negatives, "negative", "include the leads that did not convert"),
-        (positives, "positive", "collect more converted leads"),
-    ):
+    for value, kind, more in _CLASSES[::-1]:  # negatives first, as they are the likelier gap
+        count = int((y == value).sum())
         if count < needed:
             raise ModelError(
                 f"label {label!r} has {count} {kind} labels; a stratified holdout "
                 f"{'and cross-validation ' if needed > 2 else ''}needs at least {needed}. "
-                f"Fix: {fix}"
+                f"Fix: {more}"
             )
 
 

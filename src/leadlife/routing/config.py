@@ -20,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from leadlife.toml_files import Count, Flag, Number
+
 __all__ = [
     "Absence",
     "AccountSpec",
@@ -46,15 +48,11 @@ class _Strict(BaseModel):
 
 
 Id = Field(min_length=1, pattern=r"\S")
-# Strict scalars: lax validation would read capacity = true as 1, "30" as 30 and
-# sticky = "no" as false. A configuration is written by hand; a quoted number or
-# switch is a mistake, refused with its path (containers stay lax: a tuple is a list).
-PositiveWhole = Annotated[int, Field(strict=True, gt=0)]
-NonNegativeWhole = Annotated[int, Field(strict=True, ge=0)]
-Whole = Annotated[int, Field(strict=True)]
-PositiveNumber = Annotated[float, Field(strict=True, gt=0)]
-Number = Annotated[float, Field(strict=True)]
-Flag = Annotated[bool, Field(strict=True)]
+# The rulebook's scalars, so capacity = true, "30" and sticky = "no" are refused with
+# their path as they are there (containers stay lax: a tuple is a list).
+PositiveWhole = Annotated[Count, Field(gt=0)]
+NonNegativeWhole = Annotated[Count, Field(ge=0)]
+PositiveNumber = Annotated[Number, Field(gt=0)]
 
 # -- teams ---------------------------------------------------------------------------
 
@@ -342,7 +340,7 @@ class RoutingModel(_Strict):
         default_factory=list, description="people who may do any pool operation on any lead"
     )
     _admins = field_validator("admins")(_people)
-    seed: Whole = Field(default=0, description="seeds the tie-breaks, so replays are exact")
+    seed: Count = Field(default=0, description="seeds the tie-breaks, so replays are exact")
     routers: RoutersSpec = Field(default_factory=RoutersSpec)
     sla: SlaSpec = Field(default_factory=SlaSpec)
     priority: PrioritySpec = Field(default_factory=PrioritySpec)

@@ -21,8 +21,8 @@ from pydantic import (
 
 from leadlife.clock import MAX_TIMER_DAYS
 from leadlife.profile import phone_region_code
-from leadlife.scoring.model import Count, FieldWhen, Flag, Number, ScoringRulesModel
-from leadlife.toml_files import rule_error
+from leadlife.scoring.model import FieldWhen, ScoringRulesModel
+from leadlife.toml_files import Count, Flag, Number, rule_error
 
 __all__ = [
     "BUILTIN_SCORERS",

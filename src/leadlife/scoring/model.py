@@ -7,65 +7,18 @@ field, e.g. ``engagement.2.when.evnt``.
 from __future__ import annotations
 
 import difflib
-from decimal import Decimal
-from numbers import Real
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
-    Strict,
     Tag,
     model_validator,
 )
 
-from leadlife.toml_files import rule_error
-
-
-def _number(value: Any) -> Any:
-    # Numbers are numbers: lax validation would read true as 1 and "2" as 2. Any real
-    # number is one (numpy's and Decimal too, as a frame or a database gives them).
-    kind = type(value)
-    if kind is bool or (kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_")):
-        raise rule_error(
-            f"expected a number, got the boolean {value!r}",
-            "write a number, e.g. 2; true and false are not numbers",
-        )
-    if isinstance(value, Real | Decimal):
-        return float(value)
-    return value  # left to the float check: text and other kinds are refused there
-
-
-def _count(value: Any) -> Any:
-    number = _number(value)
-    if isinstance(number, float):
-        if not number.is_integer():
-            raise rule_error(
-                f"expected a whole number, got {value!r}",
-                "write a whole number, e.g. 7",
-            )
-        return int(number)
-    return number
-
-
-def _flag(value: Any) -> Any:
-    # Lax validation would read "yes", "off", 1 and 0 as booleans: in a rulebook those
-    # are a quoted or misspelt value, not a decision to switch something.
-    kind = type(value)
-    if kind is bool or (kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_")):
-        return bool(value)
-    raise rule_error(
-        f"expected true or false, got the {kind.__name__} {value!r}",
-        "write true or false, without quotes",
-    )
-
-
-Number = Annotated[float, BeforeValidator(_number), Strict()]
-Count = Annotated[int, BeforeValidator(_count), Strict()]
-Flag = Annotated[bool, BeforeValidator(_flag), Strict()]
+from leadlife.toml_files import Count, Flag, Number, rule_error
 
 __all__ = [
     "EngagementRule",
