@@ -446,7 +446,28 @@ def _write_scored(
         raise click.ClickException(
             f"{leads}: cannot be read twice (a pipe or other stream); save it as a file first"
         )
+
+    def write(handle: TextIO) -> None:
+        nonlocal rows
+        with _progress(size, stderr, label) as bar:
+            for number, chunk in enumerate(_chunks(raw, leads, chunk_size)):
+                out = score_chunk(number, chunk)
+                out.to_csv(handle, header=number == 0, index=False, lineterminator="\n")
+                rows += len(chunk)
+                bar.update(raw.tell() - bar.pos)
+
     with raw, _sigterm_as_exit():
+        if output.exists() and not output.is_file():
+            # A device or a pipe (-o /dev/null, a FIFO) is written into as it is:
+            # renaming a finished file over it would replace the device itself.
+            try:
+                with open(output, "w", encoding="utf-8", newline="") as handle:
+                    write(handle)
+            except OSError as exc:
+                raise click.ClickException(
+                    f"{output}: cannot write there ({exc.strerror})"
+                ) from None
+            return rows
         try:
             fd, part = tempfile.mkstemp(
                 dir=output.parent, prefix=f".{output.name}.", suffix=".part"
@@ -454,15 +475,8 @@ def _write_scored(
         except OSError as exc:
             raise click.ClickException(f"{output}: cannot write there ({exc.strerror})") from None
         try:
-            with (
-                open(fd, "w", encoding="utf-8", newline="") as handle,
-                _progress(size, stderr, label) as bar,
-            ):
-                for number, chunk in enumerate(_chunks(raw, leads, chunk_size)):
-                    out = score_chunk(number, chunk)
-                    out.to_csv(handle, header=number == 0, index=False, lineterminator="\n")
-                    rows += len(chunk)
-                    bar.update(raw.tell() - bar.pos)
+            with open(fd, "w", encoding="utf-8", newline="") as handle:
+                write(handle)
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(part, 0o666 & ~umask)  # as if opened for writing, not mkstemp's 0600
