@@ -65,3 +65,37 @@ def test_output_into_a_pipe_writes_into_it_and_keeps_it(files: Path, command: st
     assert written.startswith("lead_id,industry,")
     assert len(written.splitlines()) == 3
     assert not [path.name for path in files.iterdir() if path.name.endswith(".part")]
+
+
+def _training_csv(header: str) -> str:
+    rows = [header]
+    for number in range(200):
+        visits = number % 7
+        rows.append(
+            f"{number},{visits},{'Pune' if number % 3 else 'Mumbai'},{visits},{int(visits > 3)}"
+        )
+    return "\n".join(rows) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("header", "said"),
+    [
+        ("lead_id,visits,city,visits,Converted", "the header names 'visits' more than once"),
+        ("lead_id,visits,city,,Converted", "column 4 of the header has no name"),
+    ],
+)
+def test_train_refuses_a_header_score_could_not_read_back(
+    tmp_path: Path, header: str, said: str
+) -> None:
+    """Regression: train read a repeated or blank header name as pandas renames it
+    ('visits.1', 'Unnamed: 3'), so the model learned a column that `score --model`,
+    reading the header as written, refused or read as empty in the very same file."""
+    data = tmp_path / "leads.csv"
+    data.write_text(_training_csv(header), encoding="utf-8")
+    model = tmp_path / "models" / "scorer"
+    args = ["--label", "Converted", "--drop", "lead_id", "--min-positives", "5"]
+    result = run("train", data, *args, "-o", model)
+    assert result.exit_code == 1
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert line.startswith(f"Error: {data}: {said}")
+    assert not (tmp_path / "models").exists()

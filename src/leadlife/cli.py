@@ -1213,7 +1213,10 @@ def _readable(data: Path) -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            return pd.read_csv(data, low_memory=False, encoding="utf-8")
+            frame = pd.read_csv(data, low_memory=False, encoding="utf-8")
+            header = pd.read_csv(
+                data, header=None, nrows=1, dtype=object, na_filter=False, encoding="utf-8"
+            )
     except OSError as exc:
         raise click.ClickException(f"{data}: cannot read the file ({exc.strerror})") from None
     except UnicodeDecodeError:
@@ -1222,6 +1225,32 @@ def _readable(data: Path) -> Any:
         raise click.ClickException(f"{data}: {_EMPTY_CSV}") from None
     except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
         raise click.ClickException(f"{data}: {_one_line(str(exc))}") from None
+    _refuse_unnamed(data, [str(name) for name in header.iloc[0].tolist()])
+    return frame
+
+
+def _refuse_unnamed(data: Path, names: list[str]) -> None:
+    """A one-line error for a training header with a blank or repeated name.
+
+    pandas would read them as ``Unnamed: 4`` and ``visits.1``, and the model would
+    learn columns that ``leadlife score --model`` cannot find by those names, as it
+    reads the header as written: the same file would then be refused, or scored as
+    if the column were empty.
+    """
+    blank = [str(number) for number, name in enumerate(names, start=1) if not name]
+    if blank:
+        raise click.ClickException(
+            f"{data}: column {', '.join(blank)} of the header has no name; name every "
+            "column, or remove it (a pandas index: save the frame with index=False)"
+        )
+    counts = Counter(names)
+    twice = [name for name in dict.fromkeys(names) if counts[name] > 1]
+    if twice:
+        raise click.ClickException(
+            f"{data}: the header names {', '.join(repr(name) for name in twice)} more than "
+            "once, and the model reads columns by name; rename or remove the other "
+            "columns of that name"
+        )
 
 
 def _echo_warnings(caught: list[warnings.WarningMessage]) -> None:
