@@ -99,3 +99,19 @@ def test_train_refuses_a_header_score_could_not_read_back(
     [line] = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
     assert line.startswith(f"Error: {data}: {said}")
     assert not (tmp_path / "models").exists()
+
+
+@pytest.mark.parametrize("output", ["", ".", "..", "models/..", ".joblib"])
+def test_train_refuses_an_output_that_names_no_model_before_training(
+    tmp_path: Path, output: str
+) -> None:
+    """Regression: an -o naming a folder ('.', '' or '..') trained the whole model, then
+    ended in a ValueError traceback from save_model."""
+    data = tmp_path / "leads.csv"
+    data.write_text(_training_csv("lead_id,visits,city,again,Converted"), encoding="utf-8")
+    args = ["--label", "Converted", "--drop", "lead_id", "--min-positives", "5"]
+    result = run("train", data, *args, "-o", output)
+    assert result.exit_code == 2
+    assert "Invalid value for '-o' / '--output'" in result.output
+    assert "a folder, not a model" in result.output or "is a directory" in result.output
+    assert "Reading" not in result.stderr  # refused before reading the data

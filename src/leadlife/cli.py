@@ -1096,6 +1096,13 @@ def train_command(
             "numbered for you)",
             param_hint="'-o' / '--output'",
         )
+    if output.name.removesuffix(".joblib") in ("", ".", ".."):
+        # Checked before minutes of fitting: save_model would refuse it only then.
+        raise click.BadParameter(
+            f"{str(output)!r} names a folder, not a model; give the model's name, "
+            "e.g. models/lead-scorer",
+            param_hint="'-o' / '--output'",
+        )
     from leadlife.errors import ModelError
     from leadlife.ml.persistence import save_model
     from leadlife.ml.training import train
