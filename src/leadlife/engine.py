@@ -429,6 +429,22 @@ class Engine:
                 f"expected an iterable of events, got {type(events).__name__}",
                 "pass a list (or any iterable) of events; ingest() takes one",
             )
+        if isinstance(events, str | bytes | bytearray | memoryview):
+            # Iterable, but of characters: each would be rejected as an event.
+            raise InvalidEventError(
+                "<events>",
+                f"expected an iterable of events, got {type(events).__name__} (text, not events)",
+                "parse the text first (json.loads of a JSON array, one json.loads per line "
+                "of JSON Lines) and pass the list of events",
+            )
+        if _is_data_frame(events):
+            # Iterating a frame gives its column names, not its rows.
+            raise InvalidEventError(
+                "<events>",
+                f"expected an iterable of events, got a {type(events).__name__}, whose "
+                "iteration gives its column names",
+                "pass its rows as mappings: frame.to_dict('records')",
+            )
         report = IngestReport()
         failures = report.failures
         ingest = self._ingest
@@ -1445,6 +1461,14 @@ def _event_id(raw: object) -> str | None:
     except Exception:  # a mapping that cannot be read has no id to report
         return None
     return value if isinstance(value, str) else None
+
+
+def _is_data_frame(value: object) -> bool:
+    """Whether ``value`` is a table of columns (a pandas or polars ``DataFrame``), told
+    without importing either: iterated, such a frame gives its column names."""
+    return any(kind.__name__ == "DataFrame" for kind in type(value).__mro__) and hasattr(
+        value, "columns"
+    )
 
 
 def _caught(error: LeadlifeError) -> LeadlifeError:
