@@ -50,3 +50,33 @@ def test_ingest_many_refuses_a_data_frame_in_place_of_its_rows() -> None:
         engine().ingest_many(frame)
     assert caught.value.field == "<events>"
     assert "to_dict('records')" in caught.value.fix
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        "2026-11-02 17:00:00+08",  # PostgreSQL's text of a timestamptz
+        "2026-11-02T17:00:00.000000+08",
+        " 2026-11-02T17:00:00+08:00 ",  # a padded CSV cell
+        "2026-11-02T09:00:00Z\n",
+    ],
+)
+def test_an_at_with_an_hours_offset_or_padding_is_read(at: str) -> None:
+    """Regression: an offset of hours only (``+08``, as PostgreSQL writes a
+    ``timestamptz``) and text with surrounding spaces were refused as "not a valid
+    datetime", with a fix asking for the ISO 8601 text that had been sent."""
+    run = engine()
+    lead = run.ingest({"id": "e1", "lead_id": "u1", "type": "page_view", "at": at})
+    assert lead.last_event_at == T0
+    report = run.ingest_many([{"id": "e2", "lead_id": "u1", "type": "page_view", "at": at}])
+    assert (report.accepted, report.rejected) == (1, [])
+
+
+@pytest.mark.parametrize("at", ["2026-11-02 17:00:00", "20261102", " 1769000000 ", "2026-11-02T09"])
+def test_an_at_python_reads_without_an_offset_is_still_refused(at: str) -> None:
+    """Text Python's parser reads as a local time, or digits only, still has no offset."""
+    run = engine()
+    with pytest.raises(InvalidEventError) as caught:
+        run.ingest({"id": "e1", "lead_id": "u1", "type": "page_view", "at": at})
+    assert caught.value.field == "at"
+    assert run.storage.get("u1") is None

@@ -127,7 +127,7 @@ def parse_event(raw: Event | Mapping[str, Any]) -> Event:
     try:
         event: Event = _validate(raw)
     except ValidationError as exc:
-        retry = _with_exact_offset(raw)
+        retry = _read_by_python(raw, exc)
         if retry is not None:
             return parse_event(retry)
         first = exc.errors()[0]
@@ -146,17 +146,18 @@ def parse_event(raw: Event | Mapping[str, Any]) -> Event:
     return event
 
 
-def _with_exact_offset(raw: Mapping[str, Any]) -> dict[str, Any] | None:
+def _read_by_python(raw: Mapping[str, Any], exc: ValidationError) -> dict[str, Any] | None:
     """``raw`` with its ``at`` text parsed by Python, when pydantic could not read it
-    only because its offset has seconds (``datetime.isoformat`` writes them)."""
+    but Python's ISO 8601 parser reads an aware moment in it: an offset with seconds
+    (``datetime.isoformat`` writes them), an offset of hours only (``+08``, as
+    PostgreSQL writes a ``timestamptz``), or text with surrounding spaces."""
     at = raw.get("at")
-    if not isinstance(at, str) or at.count(":") < 4:
+    if not isinstance(at, str) or not any(error["loc"][:1] == ("at",) for error in exc.errors()):
         return None
     try:
         parsed = datetime.fromisoformat(at.strip())
     except ValueError:
         return None
-    offset = parsed.utcoffset()
-    if offset is None or not (offset.seconds % 60 or offset.microseconds):
-        return None
+    if parsed.utcoffset() is None:
+        return None  # a local time, or a date: pydantic's refusal says what to add
     return {**raw, "at": parsed}
