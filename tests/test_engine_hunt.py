@@ -12,7 +12,7 @@ import leadlife
 from leadlife.errors import InvalidEventError
 from leadlife.plugins import get_plugin_manager
 from tests.conftest import T0
-from tests.helpers import ev
+from tests.helpers import ev, hours
 
 
 def engine() -> leadlife.Engine:
@@ -80,3 +80,25 @@ def test_an_at_python_reads_without_an_offset_is_still_refused(at: str) -> None:
         run.ingest({"id": "e1", "lead_id": "u1", "type": "page_view", "at": at})
     assert caught.value.field == "at"
     assert run.storage.get("u1") is None
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_source_leaves_the_attribution_as_it_was(blank: str) -> None:
+    """Regression: an event whose source was blank (an empty utm_source, a CSV cell
+    left empty) set ``latest_source`` to "", and, dated earliest, replaced the lead's
+    first-touch source: the lead lost the source its work queue ranks it by."""
+    run = engine()
+    run.ingest({**ev("page_view", hours(1)), "source": "seo"})
+    lead = run.ingest({**ev("page_view", hours(2)), "source": blank})
+    assert (lead.profile["source"], lead.profile["latest_source"]) == ("seo", "seo")
+    lead = run.ingest({**ev("page_view", hours(0)), "source": blank})  # late, and earliest
+    assert (lead.profile["source"], lead.profile["latest_source"]) == ("seo", "seo")
+    assert lead.event_count == 3
+
+
+def test_the_first_source_given_names_a_lead_whose_first_events_had_a_blank_one() -> None:
+    """A blank source counts as none: the first real one is the lead's first touch."""
+    run = engine()
+    run.ingest({**ev("page_view", hours(0)), "source": ""})
+    lead = run.ingest({**ev("page_view", hours(1)), "source": "webinar"})
+    assert (lead.profile["source"], lead.profile["latest_source"]) == ("webinar", "webinar")

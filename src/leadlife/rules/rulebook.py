@@ -336,7 +336,7 @@ class Rulebook:
         if earliest:
             lead.first_seen_ts = ts
         source = event.source
-        if source is not None:
+        if source:  # a blank one ("", as validation strips "  ") names no source
             # First-touch attribution: the earliest event's source, however late it arrives.
             if earliest or "source" not in lead.profile:
                 lead.profile["source"] = source
@@ -496,7 +496,7 @@ class Rulebook:
             force
             or lead.event_count == 1
             or self.touches_ladder(event.type, enriched)
-            or (self._ladder_reads_source and event.source is not None)
+            or (self._ladder_reads_source and bool(event.source))
         )
         if ladder or stage in _BAND_SET:
             self._promote_or_band(lead, event, ts, now, changes, ladder=ladder)
