@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import leadlife
-from leadlife.errors import InvalidEventError
+from leadlife.errors import InvalidArgumentError, InvalidEventError
 from leadlife.plugins import get_plugin_manager
 from tests.conftest import T0
 from tests.helpers import ev, hours
@@ -102,3 +102,33 @@ def test_the_first_source_given_names_a_lead_whose_first_events_had_a_blank_one(
     run.ingest({**ev("page_view", hours(0)), "source": ""})
     lead = run.ingest({**ev("page_view", hours(1)), "source": "webinar"})
     assert (lead.profile["source"], lead.profile["latest_source"]) == ("webinar", "webinar")
+
+
+@pytest.mark.parametrize("within", [7.5, 0, -1, True, "7", None, float("nan")])
+def test_a_behaviour_window_of_no_whole_number_of_days_is_refused(within: Any) -> None:
+    """Regression: ``behaviour.count`` read 7.5 days as eight, NaN as every day kept and
+    0 or -1 as an empty window, and raised Python's TypeError for "7" (a query
+    parameter) or None; the rulebook's own windows are whole days, 1 or more."""
+    run = engine()
+    run.ingest(ev("download", asset_id="a1"))
+    behaviour = run.get("u1").behaviour
+    with pytest.raises(InvalidArgumentError, match="whole number of days") as caught:
+        behaviour.count("download", within, T0)
+    assert caught.value.argument == "within_days"
+    with pytest.raises(InvalidArgumentError, match="whole number of days") as caught:
+        behaviour.windows(T0, days=(1, within))
+    assert caught.value.argument == "days"
+
+
+def test_behaviour_windows_take_their_days_as_a_tuple() -> None:
+    """Regression: ``windows(now, days=7)`` raised Python's "'int' object is not
+    iterable"; numpy's integers count as whole days."""
+    np = pytest.importorskip("numpy")
+    run = engine()
+    run.ingest(ev("download", asset_id="a1"))
+    behaviour = run.get("u1").behaviour
+    with pytest.raises(InvalidArgumentError, match=r"days=\(7,\)") as caught:
+        behaviour.windows(T0, days=7)  # type: ignore[arg-type]
+    assert caught.value.argument == "days"
+    assert behaviour.windows(T0, days=(np.int64(7),)) == {"download": {7: 1}}
+    assert behaviour.count("download", np.int64(30), T0) == 1

@@ -13,11 +13,13 @@ tracking them, which keeps its passes short with millions of leads in memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
+from numbers import Integral
 from typing import NamedTuple
 
 from leadlife.clock import LATEST_DUE_TS, aware_ts
+from leadlife.errors import InvalidArgumentError
 
 __all__ = ["DAY_SECONDS", "Behaviour", "TypeStats", "window_count"]
 
@@ -29,6 +31,18 @@ def _now_ts(now: datetime) -> float:
     datetime's ``timestamp()`` reads it in the machine's local zone, so the UTC day
     buckets it picks would depend on where the code runs."""
     return aware_ts(now, "now", latest=LATEST_DUE_TS)
+
+
+def _whole_days(days: object, name: str) -> int:
+    """A window given to the datetime readers, checked: whole days, 1 or more, as the
+    rulebook's ``within_days`` (7.5 would count eight days, NaN every day kept)."""
+    if isinstance(days, Integral) and not isinstance(days, bool) and int(days) >= 1:
+        return int(days)
+    raise InvalidArgumentError(
+        name,
+        f"{days!r} is not a whole number of days",
+        "pass a window of 1 day or more, e.g. 7 for today and the six days before",
+    )
 
 
 _Entry = tuple[int, float, float, tuple[int, ...]]
@@ -144,7 +158,7 @@ class Behaviour:
 
     def count(self, event_type: str, within_days: int, now: datetime) -> int:
         """Count of ``event_type`` on the ``within_days`` UTC days ending on ``now``'s day."""
-        return self.count_ts(event_type, within_days, _now_ts(now))
+        return self.count_ts(event_type, _whole_days(within_days, "within_days"), _now_ts(now))
 
     def count_ts(self, event_type: str, within_days: int, now_ts: float) -> int:
         """:meth:`count` with ``now`` given in epoch seconds."""
@@ -190,7 +204,15 @@ class Behaviour:
     ) -> dict[str, dict[int, int]]:
         """``{event_type: {window_days: count}}`` as of ``now``, for display and features."""
         now_ts = _now_ts(now)
-        return {t: {w: self.count_ts(t, w, now_ts) for w in days} for t in self._stats}
+        if isinstance(days, str) or not isinstance(days, Iterable):
+            example = days if isinstance(days, Integral) and not isinstance(days, bool) else 7
+            raise InvalidArgumentError(
+                "days",
+                f"{days!r} is not a tuple of windows",
+                f"pass a tuple of whole days, e.g. days=({example},)",
+            )
+        windows = [_whole_days(w, "days") for w in days]
+        return {t: {w: self.count_ts(t, w, now_ts) for w in windows} for t in self._stats}
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Behaviour):
