@@ -89,6 +89,7 @@ class LeadlifePluginManager(pluggy.PluginManager):
         try:
             self._refuse_wrappers(plugin)
             self._refuse_coroutines(plugin)
+            self._refuse_unpassed_arguments(plugin)
             self._refuse_misspelt_hooks(plugin)
         except RegistrationError:
             self.unregister(plugin)
@@ -298,6 +299,25 @@ class LeadlifePluginManager(pluggy.PluginManager):
                         f"is an async def, which leadlife never awaits: {ASYNC_FIX}",
                     )
 
+    def _refuse_unpassed_arguments(self, plugin: object) -> None:
+        """Refuse arguments of a leadlife hook's implementation that are never filled.
+
+        pluggy (and leadlife, calling one plugin at a time) passes only the arguments
+        an implementation names without a default, by position: one with a default
+        keeps it on every call (a misspelt ``chnage=None`` passes pluggy's check of
+        the names and stays None), ``*args`` and ``**kwargs`` stay empty, and a
+        keyword-only argument without a default fails every call.
+        """
+        for caller in self.get_hookcallers(plugin) or ():
+            if caller.name not in _HOOK_NAMES:
+                continue  # another plugin system's hook, or the host's own
+            for impl in caller.get_hookimpls():
+                if impl.plugin is not plugin:
+                    continue
+                problem = _unpassed_argument(impl.function, caller)
+                if problem is not None:
+                    raise RegistrationError(impl.plugin_name, caller.name, problem)
+
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
         result = super().unregister(plugin, name)
         self.generation += 1
@@ -329,6 +349,44 @@ ASYNC_FIX = (
 def is_async(function: object) -> bool:
     """Whether calling ``function`` gives a coroutine or an async generator to await."""
     return inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function)
+
+
+def _unpassed_argument(function: Callable[..., Any], caller: pluggy.HookCaller) -> str | None:
+    """What is wrong with an argument of ``function`` that a call of the hook would
+    never fill, or None."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: pluggy passes none
+        return None
+    spec = caller.spec
+    accepted = ", ".join(spec.argnames) if spec is not None else ""
+    takes = f"(its arguments: {accepted})" if accepted else "(it takes none)"
+    for parameter in parameters:
+        name, kind = parameter.name, parameter.kind
+        if kind is inspect.Parameter.VAR_POSITIONAL or kind is inspect.Parameter.VAR_KEYWORD:
+            stars = "*" if kind is inspect.Parameter.VAR_POSITIONAL else "**"
+            return (
+                f"takes '{stars}{name}', which is never filled: hook implementations get only "
+                f"the arguments they name {takes}. Fix: name the arguments it needs"
+            )
+        if parameter.default is not inspect.Parameter.empty:
+            if spec is not None and name not in spec.argnames:
+                return (
+                    f"takes {name!r}, which is no argument of this hook {takes}, and keeps "
+                    "its default on every call. Fix: spell it as the hook's specification "
+                    "does, or drop it"
+                )
+            return (
+                f"gives its argument {name!r} a default, so it is never passed (hook "
+                "implementations get only the arguments they name without a default). "
+                "Fix: drop the default"
+            )
+        if kind is inspect.Parameter.KEYWORD_ONLY:
+            return (
+                f"takes {name!r} as keyword-only, and hook arguments are passed by "
+                "position, so every call would fail. Fix: drop the '*' before it"
+            )
+    return None
 
 
 def _default_plugins() -> list[tuple[str, object]]:

@@ -1,0 +1,105 @@
+"""What a plugin author or host runs into at the edges of the plugin layer: hook
+arguments that would never be passed, installed plugins that would do nothing,
+and storages that answer for the wrong lead."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import leadlife
+from leadlife import Lead, StageChange
+from leadlife.errors import RegistrationError
+from leadlife.plugins import LeadlifePluginManager
+from tests.conftest import T0
+from tests.helpers import ev
+
+
+@pytest.fixture(autouse=True)
+def _quiet() -> Iterator[None]:
+    engine_log = logging.getLogger("leadlife.engine")
+    level = engine_log.level
+    engine_log.setLevel(logging.ERROR)
+    yield
+    engine_log.setLevel(level)
+
+
+# -- hook arguments that would never be passed -------------------------------------
+
+
+class MisspeltWithDefault:
+    @leadlife.hookimpl
+    def leadlife_stage_changed(self, lead: Lead, chnage: StageChange | None = None) -> None: ...
+
+
+class DefaultOnARealArgument:
+    @leadlife.hookimpl
+    def leadlife_enrich_event(self, event: Any, lead: Lead | None = None) -> None: ...
+
+
+class TakesKeywords:
+    @leadlife.hookimpl
+    def leadlife_stage_changed(self, **arguments: Any) -> None: ...
+
+
+class TakesStarArgs:
+    @leadlife.hookimpl
+    def leadlife_notify(self, *arguments: Any) -> None: ...
+
+
+class KeywordOnly:
+    @leadlife.hookimpl
+    def leadlife_stage_changed(self, *, lead: Lead, change: StageChange) -> None: ...
+
+
+@pytest.mark.parametrize(
+    ("plugin", "hook", "named"),
+    [
+        (MisspeltWithDefault(), "leadlife_stage_changed", "chnage"),
+        (DefaultOnARealArgument(), "leadlife_enrich_event", "lead"),
+        (TakesKeywords(), "leadlife_stage_changed", "arguments"),
+        (TakesStarArgs(), "leadlife_notify", "arguments"),
+        (KeywordOnly(), "leadlife_stage_changed", "lead"),
+    ],
+    ids=["misspelt-default", "default", "kwargs", "args", "keyword-only"],
+)
+def test_a_hook_argument_the_engine_never_passes_is_refused_at_registration(
+    pm: LeadlifePluginManager, plugin: object, hook: str, named: str
+) -> None:
+    """Regression: an argument with a default, ``*args``/``**kwargs`` or a keyword-only
+    argument passed pluggy's validation, and then was never filled: a misspelt
+    ``chnage=None`` stayed None on every call, without a word."""
+    with pytest.raises(RegistrationError) as caught:
+        pm.register(plugin, name="author")
+    assert (caught.value.plugin, caught.value.hook) == ("author", hook)
+    assert f"'{named}'" in caught.value.problem or f"*{named}'" in caught.value.problem
+    assert "Fix:" in caught.value.problem
+    assert pm.get_plugin("author") is None  # the manager is as it was
+    engine = leadlife.Engine(plugin_manager=pm, clock=leadlife.FixedClock(T0))
+    assert engine.ingest(ev("offline_event_attended")).stage is leadlife.Stage.HOT
+
+
+def test_a_hook_taking_a_subset_of_its_arguments_is_still_accepted(
+    pm: LeadlifePluginManager,
+) -> None:
+    """Taking fewer arguments than the hook has, positionally, stays allowed."""
+
+    class Subset:
+        def __init__(self) -> None:
+            self.seen: list[StageChange] = []
+
+        @leadlife.hookimpl
+        def leadlife_stage_changed(self, change: StageChange, /) -> None:
+            self.seen.append(change)
+
+    plugin = Subset()
+    pm.register(plugin, name="subset")
+    try:
+        engine = leadlife.Engine(plugin_manager=pm, clock=leadlife.FixedClock(T0))
+        engine.ingest(ev("offline_event_attended"))
+        assert [change.to_stage for change in plugin.seen] == [leadlife.Stage.HOT]
+    finally:
+        pm.unregister(plugin)
