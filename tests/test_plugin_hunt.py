@@ -103,3 +103,64 @@ def test_a_hook_taking_a_subset_of_its_arguments_is_still_accepted(
         assert [change.to_stage for change in plugin.seen] == [leadlife.Stage.HOT]
     finally:
         pm.unregister(plugin)
+
+
+# -- hook functions that are not marked ----------------------------------------------
+
+
+class HalfMarked:
+    """One hook marked, the other forgotten."""
+
+    @leadlife.hookimpl
+    def leadlife_notify(self, notice: Any) -> None: ...
+
+    def leadlife_stage_changed(self, lead: Lead, change: StageChange) -> None: ...
+
+
+def test_a_hook_function_without_the_marker_is_refused_at_registration(
+    pm: LeadlifePluginManager,
+) -> None:
+    """Regression: a method named after a leadlife hook but not marked with
+    ``@leadlife.hookimpl`` was left out by pluggy without a word: its plugin
+    registered, and the hook was never called."""
+    with pytest.raises(RegistrationError) as caught:
+        pm.register(HalfMarked(), name="half")
+    assert (caught.value.plugin, caught.value.hook) == ("half", "leadlife_stage_changed")
+    assert "@leadlife.hookimpl" in caught.value.problem
+    assert pm.get_plugin("half") is None
+    with pytest.raises(RegistrationError, match="leadlife_stage_changed"):
+        leadlife.Engine(plugins=[HalfMarked()])
+
+
+def test_a_hook_function_marked_for_another_project_is_refused(
+    pm: LeadlifePluginManager,
+) -> None:
+    """A leadlife hook marked with another project's marker is never called either."""
+    import pluggy
+
+    other = pluggy.HookimplMarker("other")
+
+    class Elsewhere:
+        @leadlife.hookimpl
+        def leadlife_notify(self, notice: Any) -> None: ...
+
+        @other
+        def leadlife_stage_changed(self, change: StageChange) -> None: ...
+
+    with pytest.raises(RegistrationError, match=r"@leadlife\.hookimpl"):
+        pm.register(Elsewhere(), name="elsewhere")
+
+
+def test_a_module_importing_a_built_in_hook_implementation_still_registers(
+    pm: LeadlifePluginManager,
+) -> None:
+    """Attributes that are marked implementations, or not functions, are left alone."""
+    import types
+
+    from leadlife.plugins import default_storage
+
+    module = types.ModuleType("host_plugin")
+    module.leadlife_storage = default_storage.leadlife_storage  # type: ignore[attr-defined]
+    module.leadlife_rulebook = None  # type: ignore[attr-defined]
+    pm.register(module, name="host")
+    pm.unregister(module)

@@ -74,6 +74,7 @@ class LeadlifePluginManager(pluggy.PluginManager):
     def register(self, plugin: object, name: str | None = None) -> str | None:
         # Before pluggy's register, so that a refused class leaves the manager as it was.
         self._refuse_classes(plugin, name)
+        self._refuse_unmarked_hooks(plugin, name)
         self._refuse_taken(plugin, name)
         try:
             result = super().register(plugin, name)
@@ -180,6 +181,26 @@ class LeadlifePluginManager(pluggy.PluginManager):
                     "only an instance supplies. Fix: register an instance of it "
                     f"({plugin.__name__}()), not the class",
                 )
+
+    def _refuse_unmarked_hooks(self, plugin: object, name: str | None) -> None:
+        """Refuse a function named after a leadlife hook but not marked with
+        ``@leadlife.hookimpl`` (or marked for another project): pluggy leaves it out
+        without a word, and the hook would never be called."""
+        if plugin is None:
+            return
+        for attr in _HOOK_NAMES:
+            function = inspect.getattr_static(plugin, attr, None)
+            if isinstance(function, staticmethod | classmethod):
+                function = function.__func__
+            if not callable(function) or self.parse_hookimpl_opts(plugin, attr) is not None:
+                continue
+            raise RegistrationError(
+                name or self.get_canonical_name(plugin),
+                attr,
+                "is named after a leadlife hook but not marked as its implementation, so "
+                "it would never be called. Fix: decorate it with @leadlife.hookimpl (the "
+                "marker of the 'leadlife' project), or rename it if it is no hook",
+            )
 
     def _refuse_misspelt_hooks(self, plugin: object) -> None:
         """Refuse at once an implementation whose name is nearly a leadlife hook's;
