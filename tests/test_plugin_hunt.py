@@ -5,6 +5,7 @@ and storages that answer for the wrong lead."""
 from __future__ import annotations
 
 import logging
+import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -164,3 +165,46 @@ def test_a_module_importing_a_built_in_hook_implementation_still_registers(
     module.leadlife_rulebook = None  # type: ignore[attr-defined]
     pm.register(module, name="host")
     pm.unregister(module)
+
+
+# -- installed plugins that would do nothing ------------------------------------------
+
+
+class _EntryPoint:
+    def __init__(self, name: str, obj: object) -> None:
+        self.name = name
+        self.value = f"leadlife_{name}"
+        self.obj = obj
+
+    def load(self) -> object:
+        return self.obj
+
+
+@pytest.mark.parametrize(
+    "loaded",
+    [types.ModuleType("leadlife_registry"), None],
+    ids=["a-module-without-hooks", "none"],
+)
+def test_an_installed_plugin_that_implements_no_hook_is_named(
+    monkeypatch: pytest.MonkeyPatch, loaded: object
+) -> None:
+    """Regression: an entry point naming a package whose hooks live in a submodule (or
+    an object that is None) loaded without a word and did nothing: a storage
+    plugin's leads went to the in-memory storage."""
+    from importlib import metadata
+
+    from leadlife.plugins import get_plugin_manager
+
+    point = _EntryPoint("registry", loaded)
+    monkeypatch.setattr(
+        metadata, "entry_points", lambda group: [point] if group == "leadlife" else []
+    )
+    monkeypatch.delenv("LEADLIFE_PLUGINS", raising=False)
+    with pytest.raises(RegistrationError) as caught:
+        get_plugin_manager()
+    assert caught.value.plugin == "registry"
+    assert "'leadlife_registry'" in caught.value.hook
+    assert "implements no hook" in caught.value.problem
+    assert "LEADLIFE_PLUGINS" in caught.value.problem
+    monkeypatch.setenv("LEADLIFE_PLUGINS", "")
+    assert get_plugin_manager().get_plugin("registry") is None

@@ -27,7 +27,7 @@ from leadlife.plugins import LeadlifePluginManager, get_plugin_manager, hookimpl
 from leadlife.plugins.default_storage import MemoryStorage
 from leadlife.scoring import ScoreResult
 from tests.conftest import T0
-from tests.helpers import days, ev, hours
+from tests.helpers import Inbox, days, ev, hours
 
 PHONE = "+8613800138000"
 
@@ -58,7 +58,7 @@ def test_entry_points_are_loaded_and_allow_listed(monkeypatch: pytest.MonkeyPatc
         name = "leadlife-fake"
 
         def load(self) -> object:
-            return sys.modules[__name__]
+            return Inbox()  # a plugin implementing a hook
 
     def entry_points(group: str) -> list[FakeEntryPoint]:
         return [FakeEntryPoint()] if group == "leadlife" else []

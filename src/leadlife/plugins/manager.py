@@ -532,6 +532,19 @@ def _load_entrypoints(pm: LeadlifePluginManager) -> None:
                 f"cannot be imported ({type(exc).__name__}: {exc}). Fix the installed "
                 "package, uninstall it, or leave it out of the LEADLIFE_PLUGINS allow-list",
             ) from exc
+        if plugin is None or not any(
+            pm.parse_hookimpl_opts(plugin, attr) is not None for attr in dir(plugin)
+        ):
+            # pluggy would take it (None: ignore it) and it would do nothing: a package
+            # whose hooks live in a submodule the entry point does not name, say.
+            raise RegistrationError(
+                entry_point.name,
+                f"entry point {entry_point.value!r}",
+                f"loads {plugin!r}, which implements no hook (no @leadlife.hookimpl "
+                "function). Fix the entry point to name the module or object with the "
+                "hooks, uninstall the package, or leave it out of the LEADLIFE_PLUGINS "
+                "allow-list",
+            )
         try:
             pm.register(plugin, name=entry_point.name)
         except AlreadyRegisteredError as exc:  # the same object under another name
