@@ -132,3 +132,19 @@ def test_behaviour_windows_take_their_days_as_a_tuple() -> None:
     assert caught.value.argument == "days"
     assert behaviour.windows(T0, days=(np.int64(7),)) == {"download": {7: 1}}
     assert behaviour.count("download", np.int64(30), T0) == 1
+
+
+def test_get_strips_an_id_as_event_validation_does() -> None:
+    """An id ending in a separator U+001C-U+001F is kept by validation; get() keeps it too."""
+    engine = leadlife.Engine()
+    for lead_id in ("u1\x1f", "\x1cu2"):
+        engine.ingest(
+            {
+                "id": f"e-{lead_id!r}",
+                "lead_id": lead_id,
+                "type": "page_view",
+                "at": "2026-11-02T09:00:00+00:00",
+            }
+        )
+        assert engine.get(lead_id).id == lead_id
+        assert engine.get(f" {lead_id}\u3000").id == lead_id

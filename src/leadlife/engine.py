@@ -71,6 +71,9 @@ log = logging.getLogger("leadlife.engine")
 trace_log = logging.getLogger("leadlife.hooks")
 EventInput = Event | Mapping[str, Any]
 _NOTHING: Mapping[str, Any] = MappingProxyType({})  # no enricher set a field
+# What validation strips from an event's ids: Unicode's white space, which leaves out
+# the separators U+001C-U+001F that str.strip() also drops.
+_ID_SPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace() and not 0x1C <= c <= 0x1F)
 _isfinite = math.isfinite
 
 
@@ -1399,7 +1402,7 @@ class Engine:
             )
         # Read as an event's lead_id is (surrounding whitespace dropped): the id from a
         # URL or a form that made the lead finds it here too.
-        lead_id = lead_id.strip()
+        lead_id = lead_id.strip(_ID_SPACE)
         try:
             lead = self.storage.get(lead_id)
         except Exception as exc:
