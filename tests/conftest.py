@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -27,6 +28,16 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def quiet_engine_log() -> Iterator[None]:
+    """The engine's log at ERROR for the test: no warning per failing plugin."""
+    engine_log = logging.getLogger("leadlife.engine")
+    level = engine_log.level
+    engine_log.setLevel(logging.ERROR)
+    yield
+    engine_log.setLevel(level)
 
 
 @pytest.fixture

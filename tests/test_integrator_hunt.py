@@ -4,8 +4,7 @@ the engine runs, hooks that cannot run, and the errors registration raises."""
 from __future__ import annotations
 
 import dataclasses
-import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -16,14 +15,8 @@ from leadlife.errors import RegistrationError
 from leadlife.plugins import LeadlifePluginManager
 from tests.conftest import T0
 
-
-@pytest.fixture(autouse=True)
-def _quiet() -> Iterator[None]:
-    engine_log = logging.getLogger("leadlife.engine")
-    level = engine_log.level
-    engine_log.setLevel(logging.ERROR)
-    yield
-    engine_log.setLevel(level)
+# Plugin failures are logged as warnings; these tests read them from the engine.
+pytestmark = pytest.mark.usefixtures("quiet_engine_log")
 
 
 def _event(event_id: str, kind: str = "offline_event_attended", lead: str = "u1") -> dict[str, Any]:

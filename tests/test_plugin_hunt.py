@@ -4,9 +4,7 @@ and storages that answer for the wrong lead."""
 
 from __future__ import annotations
 
-import logging
 import types
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,14 +16,8 @@ from leadlife.plugins import LeadlifePluginManager
 from tests.conftest import T0
 from tests.helpers import ev
 
-
-@pytest.fixture(autouse=True)
-def _quiet() -> Iterator[None]:
-    engine_log = logging.getLogger("leadlife.engine")
-    level = engine_log.level
-    engine_log.setLevel(logging.ERROR)
-    yield
-    engine_log.setLevel(level)
+# Plugin failures are logged as warnings; these tests read them from the engine.
+pytestmark = pytest.mark.usefixtures("quiet_engine_log")
 
 
 # -- hook arguments that would never be passed -------------------------------------
