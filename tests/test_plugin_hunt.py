@@ -1,6 +1,6 @@
 """What a plugin author or host runs into at the edges of the plugin layer: hook
 arguments that would never be passed, installed plugins that would do nothing,
-and storages that answer for the wrong lead."""
+and plugins registered without a name."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import leadlife
 from leadlife import Lead, StageChange
 from leadlife.errors import RegistrationError
-from leadlife.plugins import LeadlifePluginManager
+from leadlife.plugins import LeadlifePluginManager, get_plugin_manager
 from tests.conftest import T0
 from tests.helpers import ev
 
@@ -200,3 +200,36 @@ def test_an_installed_plugin_that_implements_no_hook_is_named(
     assert "LEADLIFE_PLUGINS" in caught.value.problem
     monkeypatch.setenv("LEADLIFE_PLUGINS", "")
     assert get_plugin_manager().get_plugin("registry") is None
+
+
+# -- plugins registered without a name -------------------------------------------------
+
+
+class Exploding:
+    @leadlife.hookimpl
+    def leadlife_enrich_event(self, event: Any, lead: Lead) -> None:
+        raise RuntimeError("enrichment service down")
+
+
+def test_a_plugin_registered_without_a_name_is_named_after_its_class() -> None:
+    """Regression: ``pm.register(plugin)`` named the plugin ``str(id(plugin))``, so its
+    failures were recorded under a number that changed on every run."""
+    pm = get_plugin_manager(load_entrypoints=False)
+    first, second = Exploding(), Exploding()
+    assert pm.register(first) == "Exploding"
+    assert pm.register(second) == "Exploding#2"
+    assert pm.get_name(second) == "Exploding#2"
+    engine = leadlife.Engine(plugin_manager=pm, clock=leadlife.FixedClock(T0))
+    report = engine.ingest_many([ev("page_view")])
+    assert report.accepted == 1
+    assert sorted(failure.plugin for failure in report.failures) == ["Exploding", "Exploding#2"]
+    pm.unregister(first)
+    assert pm.register(Exploding()) == "Exploding"  # the freed name is used again
+    assert pm.register(types.ModuleType("company_enricher")) == "company_enricher"
+
+
+def test_a_blocked_class_name_still_blocks_its_unnamed_objects() -> None:
+    pm = get_plugin_manager(load_entrypoints=False)
+    pm.set_blocked("Exploding")
+    assert pm.register(Exploding()) is None
+    assert not any(isinstance(plugin, Exploding) for plugin in pm.get_plugins())

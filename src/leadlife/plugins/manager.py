@@ -97,6 +97,24 @@ class LeadlifePluginManager(pluggy.PluginManager):
             raise
         return result
 
+    def get_canonical_name(self, plugin: object) -> str:
+        """The name of a plugin registered without one: a module's name, else its
+        class's, numbered (``Counter#2``) when another plugin has it.
+
+        pluggy's own default for an object is ``str(id(plugin))``, a number that would
+        name the plugin in failure records and errors and change on every run.
+        """
+        name = getattr(plugin, "__name__", None)
+        if isinstance(name, str) and name:
+            return name
+        base = type(plugin).__name__
+        name, number = base, 1
+        # Only names in use are skipped: a blocked class name still blocks its objects.
+        while self.has_plugin(name):
+            number += 1
+            name = f"{base}#{number}"
+        return name
+
     def _refuse_taken(self, plugin: object, name: str | None) -> None:
         """Refuse a name another plugin has, a plugin registered already, and one equal
         to a registered plugin, with what to do, instead of pluggy's bare ValueError
