@@ -148,3 +148,13 @@ def test_get_strips_an_id_as_event_validation_does() -> None:
         )
         assert engine.get(lead_id).id == lead_id
         assert engine.get(f" {lead_id}\u3000").id == lead_id
+
+
+def test_a_rejection_names_the_event_id_as_validation_reads_it() -> None:
+    """Regression: a rejected event's ``Rejection.event_id`` was its id as sent
+    (" e7\\n"), while the error and every other record used the stripped id ("e7")."""
+    padded = {**ev("page_view"), "id": " e7\n", "at": "not a time"}
+    blank = {**ev("page_view"), "id": "   ", "at": "not a time"}
+    report = engine().ingest_many([padded, blank])
+    assert [rejection.event_id for rejection in report.rejected] == ["e7", None]
+    assert report.rejected[0].error.event_id == "e7"

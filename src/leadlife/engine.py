@@ -43,7 +43,7 @@ from leadlife.errors import (
     RulebookError,
     StorageError,
 )
-from leadlife.events import Event, parse_event
+from leadlife.events import ID_SPACE, Event, parse_event, reported_id
 from leadlife.lead import NO_EVIDENCE, Assignment, Lead, StageChange
 from leadlife.notices import Notice
 from leadlife.plugins.manager import (
@@ -71,9 +71,6 @@ log = logging.getLogger("leadlife.engine")
 trace_log = logging.getLogger("leadlife.hooks")
 EventInput = Event | Mapping[str, Any]
 _NOTHING: Mapping[str, Any] = MappingProxyType({})  # no enricher set a field
-# What validation strips from an event's ids: Unicode's white space, which leaves out
-# the separators U+001C-U+001F that str.strip() also drops.
-_ID_SPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace() and not 0x1C <= c <= 0x1F)
 _isfinite = math.isfinite
 
 
@@ -171,6 +168,8 @@ class Engine:
         else:
             self.rulebook = load_rulebook(rulebook)
         storage, plugin = pm.provide("leadlife_storage")
+        if storage is None:
+            raise _no_storage(pm)
         # A class answers the protocol's attribute checks too: it must be an instance.
         if not isinstance(storage, Storage) or isinstance(storage, type):
             raise RegistrationError(
@@ -533,8 +532,8 @@ class Engine:
                 stored = storage.get(event.lead_id)
             except Exception as exc:
                 raise self._storage_error("Storage.get", event.id, exc) from exc
-            if stored is not None and type(stored) is not Lead:
-                stored = self._checked_lead(stored, event.id)
+            if stored is not None and (type(stored) is not Lead or stored.id != lead_id):
+                stored = self._checked_lead(stored, lead_id, event.id)
             try:
                 seen = storage.has_event(event.id)
             except Exception as exc:
@@ -995,14 +994,26 @@ class Engine:
         except Exception as exc:
             raise self._storage_error("Storage.get", None, exc) from exc
         # Not held here once copied: the stored lead can take the new state in place.
-        return None if stored is None else self._checked_lead(stored, None).working_copy()
+        if stored is None:
+            return None
+        return self._checked_lead(stored, lead_id, None).working_copy()
 
-    def _checked_lead(self, lead: object, event_id: str | None) -> Lead:
-        """``lead`` if the storage's ``get`` answered a Lead, else a StorageError."""
-        if isinstance(lead, Lead):
-            return lead
-        problem = TypeError(f"returned {type(lead).__name__} {lead!r}; expected a Lead or None")
-        raise self._storage_error("Storage.get", event_id, problem)
+    def _checked_lead(self, lead: object, lead_id: str, event_id: str | None) -> Lead:
+        """``lead`` if the storage's ``get(lead_id)`` answered that Lead, else a StorageError."""
+        if not isinstance(lead, Lead):
+            wrong_type = TypeError(
+                f"returned {type(lead).__name__} {lead!r}; expected a Lead or None"
+            )
+            raise self._storage_error("Storage.get", event_id, wrong_type)
+        if lead.id != lead_id:
+            # A case-insensitive collation or a trimmed key finds another lead: applying
+            # the event to it would merge two leads.
+            wrong_lead = LookupError(
+                f"asked for lead {lead_id!r}, returned lead {lead.id!r}; "
+                "look leads up by their exact id (a case- and space-sensitive key)"
+            )
+            raise self._storage_error("Storage.get", event_id, wrong_lead)
+        return lead
 
     def _storage_error(
         self, operation: str, event_id: str | None, exc: Exception, outcome: str | None = None
@@ -1292,8 +1303,8 @@ class Engine:
                     lead = self.storage.get(lead_id)
                 except Exception as exc:
                     raise self._storage_error("Storage.get", None, exc) from exc
-                if lead is not None and type(lead) is not Lead:
-                    lead = self._checked_lead(lead, None)
+                if lead is not None and (type(lead) is not Lead or lead.id != lead_id):
+                    lead = self._checked_lead(lead, lead_id, None)
             except StorageError as error:
                 errors.append(TickError(lead_id, str(error), _caught(error)))
                 continue
@@ -1402,7 +1413,7 @@ class Engine:
             )
         # Read as an event's lead_id is (surrounding whitespace dropped): the id from a
         # URL or a form that made the lead finds it here too.
-        lead_id = lead_id.strip(_ID_SPACE)
+        lead_id = lead_id.strip(ID_SPACE)
         try:
             lead = self.storage.get(lead_id)
         except Exception as exc:
@@ -1410,7 +1421,7 @@ class Engine:
         if lead is None:
             raise LeadNotFoundError(lead_id)
         # A fork, as ingest returns: what the caller changes in it stays the caller's.
-        return self._checked_lead(lead, None).fork()
+        return self._checked_lead(lead, lead_id, None).fork()
 
     def funnel(self) -> dict[Stage, int]:
         """How many stored leads stand in each stage."""
@@ -1459,11 +1470,7 @@ def _event_id(raw: object) -> str | None:
     """The id of an inbound event, if it has a usable one, for a report."""
     if isinstance(raw, Event):
         return raw.id
-    try:
-        value = raw.get("id") if isinstance(raw, Mapping) else None
-    except Exception:  # a mapping that cannot be read has no id to report
-        return None
-    return value if isinstance(value, str) else None
+    return reported_id(raw) if isinstance(raw, Mapping) else None
 
 
 def _is_data_frame(value: object) -> bool:
@@ -1503,6 +1510,20 @@ def _caught(error: LeadlifeError) -> LeadlifeError:
 # Rescoring and re-applying due rules at the end of a tick settles in one round for
 # any sane scorer; the bound keeps one that swings on every call from spinning.
 _RESCORE_ROUNDS = 3
+
+
+def _no_storage(pm: LeadlifePluginManager) -> RegistrationError:
+    """The error of an engine no plugin gives a storage."""
+    declined = [impl.plugin_name for impl in pm.hook.leadlife_storage.get_hookimpls()]
+    who = ", ".join(repr(name) for name in reversed(declined))
+    return RegistrationError(
+        "(none)" if not declined else ", ".join(reversed(declined)),
+        "leadlife_storage",
+        "no plugin provides a storage ("
+        + (f"{who} returned None" if declined else "no plugin implements the hook")
+        + "). Fix: register a plugin whose leadlife_storage returns a Storage, or keep "
+        "the built-in 'leadlife.default_storage' registered (in-memory storage)",
+    )
 
 
 def _routed(lead: Lead) -> bool:

@@ -29,6 +29,9 @@ from leadlife.values import FIX, FrozenDict, UnsupportedValue, plain_values
 __all__ = ["Event", "parse_event"]
 
 
+# What validation strips from an event's ids: Unicode's white space, which leaves out
+# the separators U+001C-U+001F that str.strip() also drops.
+ID_SPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace() and not 0x1C <= c <= 0x1F)
 _NUMBER_TEXT = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
 
 
@@ -132,7 +135,7 @@ def parse_event(raw: Event | Mapping[str, Any]) -> Event:
             return parse_event(retry)
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "<event>"
-        event_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+        event_id = reported_id(raw)
         cause = first.get("ctx", {}).get("error")
         if isinstance(cause, UnsupportedValue):
             raise InvalidEventError(
@@ -144,6 +147,18 @@ def parse_event(raw: Event | Mapping[str, Any]) -> Event:
         fix = _FIXES.get(kind, "see the Event fields in docs/events.md")
         raise InvalidEventError(field, first["msg"].lower(), fix, event_id=event_id) from None
     return event
+
+
+def reported_id(raw: Mapping[str, Any]) -> str | None:
+    """The id of an event that failed validation, read as validation reads it (None
+    without a usable one), so an error names the id a resend or a lookup uses."""
+    try:
+        value = raw.get("id")
+    except Exception:  # a mapping that cannot be read has no id to report
+        return None
+    if not isinstance(value, str):
+        return None
+    return value.strip(ID_SPACE) or None
 
 
 def _read_by_python(raw: Mapping[str, Any], exc: ValidationError) -> dict[str, Any] | None:
