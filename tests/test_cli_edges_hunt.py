@@ -113,5 +113,71 @@ def test_train_refuses_an_output_that_names_no_model_before_training(
     result = run("train", data, *args, "-o", output)
     assert result.exit_code == 2
     assert "Invalid value for '-o' / '--output'" in result.output
-    assert "a folder, not a model" in result.output or "is a directory" in result.output
+    said = ("a folder, not a model", "is a directory", "names no file")
+    assert any(words in result.output for words in said)
     assert "Reading" not in result.stderr  # refused before reading the data
+
+
+@pytest.mark.parametrize(
+    ("option", "args"),
+    [
+        ("-o", ["score", "--rules", "{rules}", "--now", NOW, "{leads}", "-o", ""]),
+        ("--rules", ["score", "--rules", "", "--now", NOW, "{leads}", "-o", "{out}"]),
+        ("--model", ["score", "--model", " ", "{leads}", "-o", "{out}"]),
+        ("LEADS.csv", ["score", "--rules", "{rules}", "", "-o", "{out}"]),
+        ("--routing", ["route", "--routing", "", "--at", NOW, "{leads}", "-o", "{out}"]),
+        ("-o", ["train", "{leads}", "--label", "converted", "-o", ""]),
+    ],
+)
+def test_an_empty_path_names_its_option(files: Path, option: str, args: list[str]) -> None:
+    """Regression: an empty path (-o "", --rules "", a blank variable in a script)
+    was read as ".", the current folder, and failed with ".: cannot write there (Is a
+    directory)", naming neither the option nor the mistake."""
+    places = {
+        "{rules}": files / "rules.toml",
+        "{leads}": files / "leads.csv",
+        "{out}": files / "out.csv",
+    }
+    result = run(*(places.get(arg, arg) for arg in args))
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{option}'" in result.output
+    assert "names no file" in result.output
+    assert not (files / "out.csv").exists()
+
+
+@pytest.mark.parametrize("command", ["score", "route"])
+def test_output_through_a_symlink_writes_the_file_it_names(files: Path, command: str) -> None:
+    """Regression: -o naming a symbolic link replaced the link with a new file, so its
+    target (the file other readers of the link see) kept the old output."""
+    target = files / "shared" / "latest.csv"
+    target.parent.mkdir()
+    target.write_text("old\n", encoding="utf-8")
+    link = files / "latest.csv"
+    link.symlink_to(target)
+    if command == "score":
+        args = ["score", "--rules", files / "rules.toml", "--now", NOW]
+    else:
+        args = ["route", "--routing", files / "routing.toml", "--at", NOW]
+    result = run(*args, files / "leads.csv", "-o", link)
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink()
+    written = target.read_text(encoding="utf-8")
+    assert written.startswith("lead_id,industry,")
+    assert written.count("\n") == 3  # the header and both leads
+    assert [path.name for path in target.parent.iterdir()] == ["latest.csv"]  # no .part left
+
+
+@pytest.mark.parametrize("text", ["", "# scoring rules, to do\n", 'name = "empty"\n'])
+def test_score_refuses_a_rules_file_without_rules(files: Path, text: str) -> None:
+    """Regression: an empty rules file (or one with only settings) was taken as a
+    rulebook with no rules: every lead scored 0 and graded D, and the command
+    reported success."""
+    rules = files / "blank.toml"
+    rules.write_text(text, encoding="utf-8")
+    result = run(
+        "score", "--rules", rules, "--now", NOW, files / "leads.csv", "-o", files / "o.csv"
+    )
+    assert result.exit_code == 1, result.output
+    assert "holds no scoring rules" in result.output
+    assert "[[fit]]" in result.output
+    assert not (files / "o.csv").exists()

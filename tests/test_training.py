@@ -364,3 +364,31 @@ def test_infinite_values_train_as_missing(frame: pd.DataFrame) -> None:
     odd = frame.assign(minutes=frame["minutes"].where(frame.index % 50 != 0, np.inf))
     trained = quick(odd)
     assert 0.5 < trained.report.metrics["roc_auc"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("rename", "said", "column"),
+    [
+        ({"city": "visits"}, "the header names 'visits' more than once", "visits"),
+        ({"city": ""}, "column 4 of the header has no name", None),
+    ],
+)
+def test_train_from_a_csv_refuses_a_header_scoring_could_not_read_back(
+    tmp_path: Path, rename: dict[str, str], said: str, column: str | None
+) -> None:
+    """Regression: ``train("leads.csv", ...)`` let pandas rename a repeated or blank
+    header name ('visits.1', 'Unnamed: 3'), so the model learned a column that scoring
+    the same file, reading its header as written, could not find."""
+    path = tmp_path / "leads.csv"
+    leads(200).rename(columns=rename).to_csv(path, index=False)
+    with pytest.raises(FeatureSchemaError, match=said) as caught:
+        train(str(path), "Converted", estimator=SMALL_FOREST, drop=["lead_id"])
+    assert caught.value.column == column
+    assert "Fix: " in str(caught.value)
+
+
+def test_train_from_a_csv_with_a_clean_header_reads_it(tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    leads(400).to_csv(path, index=False)
+    trained = quick(path)  # type: ignore[arg-type]
+    assert set(trained.X_test.columns) >= {"visits", "minutes", "city"}

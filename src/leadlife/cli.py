@@ -38,6 +38,21 @@ _INTEGER = re.compile(r"[+-]?\d+")
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
+class _Path(click.Path):
+    """A path option or argument that refuses an empty value.
+
+    Left to itself, ``Path("")`` reads as ``.``, the current directory, and the
+    error then named neither the option nor what to give.
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail(
+                f"{value!r} names no file (an empty path reads as the current folder)", param, ctx
+            )
+        return super().convert(value, param, ctx)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="leadlife")
 def main() -> None:
@@ -133,18 +148,18 @@ def _aware_moment(ctx: click.Context, param: click.Parameter, value: str | None)
 
 
 @main.command()
-@click.argument("leads", type=click.Path(dir_okay=False, path_type=Path), metavar="LEADS.csv")
+@click.argument("leads", type=_Path(dir_okay=False, path_type=Path), metavar="LEADS.csv")
 @click.option(
     "--rules",
     "rules_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_Path(dir_okay=False, path_type=Path),
     metavar="RULES.toml",
     help="A scoring rulebook, or a lifecycle rulebook with a [scoring] table.",
 )
 @click.option(
     "--model",
     "model_path",
-    type=click.Path(path_type=Path),
+    type=_Path(path_type=Path),
     metavar="MODEL",
     help="A model saved by `leadlife train` (its name for the newest version, or a "
     ".joblib file); instead of --rules.",
@@ -153,7 +168,7 @@ def _aware_moment(ctx: click.Context, param: click.Parameter, value: str | None)
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_Path(dir_okay=False, path_type=Path),
     metavar="SCORED.csv",
     help="Where to write the input columns plus the scores.",
 )
@@ -237,12 +252,12 @@ def score(
 
 
 @main.command()
-@click.argument("leads", type=click.Path(dir_okay=False, path_type=Path), metavar="LEADS.csv")
+@click.argument("leads", type=_Path(dir_okay=False, path_type=Path), metavar="LEADS.csv")
 @click.option(
     "--routing",
     "routing_path",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_Path(dir_okay=False, path_type=Path),
     metavar="ROUTING.toml",
     help="The routing configuration: teams, routers, timers (docs/routing.md).",
 )
@@ -250,7 +265,7 @@ def score(
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_Path(dir_okay=False, path_type=Path),
     metavar="ROUTED.csv",
     help="Where to write the input columns plus team, owner, router, action, strategy, reason.",
 )
@@ -377,16 +392,28 @@ def _load_scoring_rules(path: Path) -> ScoringRules:
     data = parse_toml(text, source)
     lifecycle = _LIFECYCLE_KEYS & data.keys() or isinstance(data.get("event_types"), dict)
     if not lifecycle:
-        return ScoringRules.from_dict(data, source=source)
-    rulebook = Rulebook.from_dict(data, source=source)
-    if rulebook.model.scoring is None:
+        rules = ScoringRules.from_dict(data, source=source)
+    else:
+        rulebook = Rulebook.from_dict(data, source=source)
+        if rulebook.model.scoring is None:
+            raise RulebookError(
+                "scoring",
+                "this lifecycle rulebook has no [scoring] table",
+                'add one, or extends = "default" to use the default scoring rules',
+                source=source,
+            )
+        rules = ScoringRules(rulebook.model.scoring, source=source)
+    if not rules.rules:
+        # Every lead would score 0 and grade lowest: a file left empty, or rules
+        # under a misspelt table, rather than anything meant.
         raise RulebookError(
-            "scoring",
-            "this lifecycle rulebook has no [scoring] table",
-            'add one, or extends = "default" to use the default scoring rules',
+            "",
+            "holds no scoring rules" + (" (the file is empty)" if not data else ""),
+            "add [[fit]], [[engagement]] or [[weighted]] rules (docs/scoring.md), or give "
+            "a rulebook that has them",
             source=source,
         )
-    return ScoringRules(rulebook.model.scoring, source=source)
+    return rules
 
 
 def _score_csv(
@@ -456,8 +483,11 @@ def _write_scored(
                 rows += len(chunk)
                 bar.update(raw.tell() - bar.pos)
 
+    # Through a symbolic link, to the file it names: replacing the link itself would
+    # leave its target unchanged, the file other readers of the link still see.
+    target = Path(os.path.realpath(output)) if output.is_symlink() else output
     with raw, _sigterm_as_exit():
-        if output.exists() and not output.is_file():
+        if target.exists() and not target.is_file():
             # A device or a pipe (-o /dev/null, a FIFO) is written into as it is:
             # renaming a finished file over it would replace the device itself.
             try:
@@ -470,7 +500,7 @@ def _write_scored(
             return rows
         try:
             fd, part = tempfile.mkstemp(
-                dir=output.parent, prefix=f".{output.name}.", suffix=".part"
+                dir=target.parent, prefix=f".{target.name}.", suffix=".part"
             )
         except OSError as exc:
             raise click.ClickException(f"{output}: cannot write there ({exc.strerror})") from None
@@ -480,7 +510,7 @@ def _write_scored(
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(part, 0o666 & ~umask)  # as if opened for writing, not mkstemp's 0600
-            os.replace(part, output)
+            os.replace(part, target)
         except OSError as exc:
             raise click.ClickException(f"{output}: cannot write there ({exc.strerror})") from None
         finally:
@@ -996,7 +1026,7 @@ def _with_model_scores(chunk: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFram
 
 
 @main.command("train")
-@click.argument("data", type=click.Path(dir_okay=False, path_type=Path), metavar="DATA.csv")
+@click.argument("data", type=_Path(dir_okay=False, path_type=Path), metavar="DATA.csv")
 @click.option(
     "--label", required=True, metavar="COLUMN", help="The 0/1 (or Yes/No, Y/N) conversion column."
 )
@@ -1058,14 +1088,14 @@ def _with_model_scores(chunk: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFram
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_Path(dir_okay=False, path_type=Path),
     metavar="MODEL",
     help="The model's name: writes MODEL.v<N>.joblib and its .json sidecar, N the next version.",
 )
 @click.option(
     "--report",
     "report_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=_Path(file_okay=False, path_type=Path),
     metavar="DIR",
     help="Write the holdout evaluation there: report.json and PNG plots.",
 )
@@ -1237,27 +1267,14 @@ def _readable(data: Path) -> Any:
 
 
 def _refuse_unnamed(data: Path, names: list[str]) -> None:
-    """A one-line error for a training header with a blank or repeated name.
+    """A one-line error for a training header with a blank or repeated name."""
+    from leadlife.errors import FeatureSchemaError
+    from leadlife.ml.training import check_header_names
 
-    pandas would read them as ``Unnamed: 4`` and ``visits.1``, and the model would
-    learn columns that ``leadlife score --model`` cannot find by those names, as it
-    reads the header as written: the same file would then be refused, or scored as
-    if the column were empty.
-    """
-    blank = [str(number) for number, name in enumerate(names, start=1) if not name]
-    if blank:
-        raise click.ClickException(
-            f"{data}: column {', '.join(blank)} of the header has no name; name every "
-            "column, or remove it (a pandas index: save the frame with index=False)"
-        )
-    counts = Counter(names)
-    twice = [name for name in dict.fromkeys(names) if counts[name] > 1]
-    if twice:
-        raise click.ClickException(
-            f"{data}: the header names {', '.join(repr(name) for name in twice)} more than "
-            "once, and the model reads columns by name; rename or remove the other "
-            "columns of that name"
-        )
+    try:
+        check_header_names(names)
+    except FeatureSchemaError as exc:
+        raise click.ClickException(f"{data}: {exc}") from None
 
 
 def _echo_warnings(caught: list[warnings.WarningMessage]) -> None:

@@ -11,6 +11,7 @@ leak the label.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,14 @@ from leadlife.ml.leakage import check_leakage
 from leadlife.ml.persistence import hash_frame, save_model
 from leadlife.ml.scorer import ModelScorer
 
-__all__ = ["ESTIMATOR_KINDS", "SEARCH_SPACES", "TrainingResult", "search_space", "train"]
+__all__ = [
+    "ESTIMATOR_KINDS",
+    "SEARCH_SPACES",
+    "TrainingResult",
+    "check_header_names",
+    "search_space",
+    "train",
+]
 
 ESTIMATOR_KINDS = ("random_forest", "hist_gradient_boosting")
 
@@ -241,6 +249,32 @@ def _silent(message: str) -> None:
     """Progress messages go nowhere unless a caller asks for them."""
 
 
+def check_header_names(names: Iterable[str]) -> None:
+    """Raise :class:`FeatureSchemaError` if a CSV header has a blank or repeated name.
+
+    pandas would read them as ``Unnamed: 4`` and ``visits.1``, and the model would
+    learn columns that scoring, which reads the header as written, cannot find by
+    those names: the same file would then be refused, or scored as if the column
+    were empty.
+    """
+    names = [str(name) for name in names]
+    blank = [str(number) for number, name in enumerate(names, start=1) if not name]
+    if blank:
+        raise FeatureSchemaError(
+            f"column {', '.join(blank)} of the header has no name",
+            "name every column, or remove it (a pandas index: save the frame with index=False)",
+        )
+    counts = Counter(names)
+    twice = [name for name in dict.fromkeys(names) if counts[name] > 1]
+    if twice:
+        raise FeatureSchemaError(
+            f"the header names {', '.join(repr(name) for name in twice)} more than once, "
+            "and the model reads columns by name",
+            "rename or remove the other columns of that name",
+            column=twice[0],
+        )
+
+
 def _read(frame: pd.DataFrame | str | os.PathLike[str], say: Progress) -> pd.DataFrame:
     if isinstance(frame, pd.DataFrame):
         say(f"Cleaning {len(frame):,} rows x {frame.shape[1]} columns")
@@ -249,6 +283,8 @@ def _read(frame: pd.DataFrame | str | os.PathLike[str], say: Progress) -> pd.Dat
         raise TypeError(f"frame: {type(frame).__name__}; give a DataFrame or a CSV path")
     # Whole-file type inference: chunked inference would warn on mixed columns.
     data = pd.read_csv(frame, low_memory=False)
+    header = pd.read_csv(frame, header=None, nrows=1, dtype=object, na_filter=False)
+    check_header_names(header.iloc[0].tolist())
     say(f"Read {len(data):,} rows x {data.shape[1]} columns from {frame}; cleaning them")
     return data
 
