@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import phonenumbers
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadlife.profile import check_email, check_phone
+import leadlife
+from leadlife import Stage
+from leadlife.profile import check_email, check_phone, read_phone
+from leadlife.routing.frames import normalize_contacts
+from tests.conftest import T0
+from tests.helpers import ev
 
 
 def _full_parse(raw: str) -> tuple[str, bool]:
@@ -67,3 +74,52 @@ def test_internationalised_e_mail_domains_are_valid_in_punycode() -> None:
     assert check_email("li@xn--fsqu00a.xn--fiqs8s") == ("li@xn--fsqu00a.xn--fiqs8s", True)
     assert check_email("li@\uff25xample.com") == ("li@example.com", True)  # full width, folded
     assert check_email("li@例子.") == ("li@xn--fsqu00a.", False)
+
+
+@pytest.mark.parametrize(
+    ("value", "region", "expected"),
+    [
+        (13800138000, "CN", ("+8613800138000", True)),
+        (8613800138000, "CN", ("+8613800138000", True)),  # the country code leads
+        (13800138000.0, "CN", ("+8613800138000", True)),  # a number column with blanks
+        (np.int64(13800138000), "CN", ("+8613800138000", True)),
+        (13800138000, None, (13800138000, False)),  # as the text without a region
+        (12345, "CN", (12345, False)),
+        (-13800138000, "CN", (-13800138000, False)),
+        (1.38e10 + 0.5, "CN", (1.38e10 + 0.5, False)),
+        (True, "CN", (True, False)),
+        (float("nan"), "CN", None),
+    ],
+)
+def test_a_phone_sent_as_a_number_reads_as_its_digits(
+    value: object, region: str | None, expected: tuple[object, bool] | None
+) -> None:
+    """Regression: a phone sent as a JSON number (a CRM export's number column) was
+    kept but never checked, so a valid number left ``phone_valid`` False and the lead
+    out of MQL."""
+    stored, valid = read_phone(value, region)
+    if expected is None:  # NaN: not a number to read, and not equal to itself
+        assert stored is value
+        assert not valid
+        return
+    assert (stored, valid) == expected
+    assert type(stored) is type(expected[0])
+
+
+def test_an_event_with_a_numeric_phone_qualifies_as_its_text_does() -> None:
+    engine = leadlife.Engine(
+        rulebook={"extends": "default", "phone_region": "CN"},
+        clock=leadlife.FixedClock(T0),
+    )
+    as_number = engine.ingest(ev("form_submit", lead="n", phone=13800138000, asset_id="p1"))
+    as_text = engine.ingest(ev("form_submit", lead="t", phone="13800138000", asset_id="p1"))
+    assert as_number.profile["phone"] == as_text.profile["phone"] == "+8613800138000"
+    assert as_number.profile["phone_valid"]
+    assert as_number.stage is as_text.stage is Stage.MQL
+
+
+def test_normalize_contacts_reads_a_number_column_as_events_do() -> None:
+    frame = pd.DataFrame({"phone": [13800138000.0, None, 12345.0]})
+    out = normalize_contacts(frame, phone_region="CN")
+    assert out["phone"].tolist()[0] == "+8613800138000"
+    assert out["phone_valid"].tolist() == [True, None, False]

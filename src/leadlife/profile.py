@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from numbers import Integral
 from typing import Any
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "check_email",
     "check_phone",
     "phone_region_code",
+    "read_phone",
     "set_profile_field",
 ]
 
@@ -64,6 +66,25 @@ def check_phone(raw: str, region: str | None) -> tuple[str, bool]:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), True
 
 
+def read_phone(value: Any, region: str | None) -> tuple[Any, bool]:
+    """``(stored, valid)`` of a phone value as an event or a frame brings it.
+
+    Text is checked by :func:`check_phone`. A whole number (a number column of a CRM
+    export or a spreadsheet, a float where the column has blanks) is read as its
+    digits, as the same number written as text would be; when it is not a valid
+    number it is kept as it came. Anything else is kept, and not valid.
+    """
+    if isinstance(value, str):
+        return check_phone(value.strip(), region)
+    whole = (isinstance(value, Integral) and not isinstance(value, bool)) or (
+        isinstance(value, float) and value.is_integer()
+    )
+    if not whole or value <= 0:
+        return value, False
+    phone, valid = check_phone(str(int(value)), region)
+    return (phone, True) if valid else (value, False)
+
+
 def _from_e164(digits: str) -> Any:
     """A ``PhoneNumber`` from E.164 digits, or None to leave it to the full parser."""
     import phonenumbers
@@ -100,9 +121,7 @@ def set_profile_field(
 ) -> None:
     """Store ``value`` under ``name``; contact fields also get their ``*_valid`` flag."""
     if name == "phone":
-        profile["phone"], profile["phone_valid"] = (
-            check_phone(value.strip(), phone_region) if isinstance(value, str) else (value, False)
-        )
+        profile["phone"], profile["phone_valid"] = read_phone(value, phone_region)
     elif name == "email":
         profile["email"], profile["email_valid"] = (
             check_email(value) if isinstance(value, str) else (value, False)

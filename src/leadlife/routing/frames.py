@@ -138,21 +138,20 @@ def normalize_contacts(frame: pd.DataFrame, phone_region: str | None = None) -> 
     """
     import pandas as pd
 
-    from leadlife.profile import check_email, check_phone
+    from leadlife.profile import check_email, read_phone
+
+    def phone(value: Any) -> tuple[Any, bool]:
+        return read_phone(value, phone_region)
+
+    def email(value: Any) -> tuple[Any, bool]:
+        return check_email(value) if isinstance(value, str) else (value, False)
 
     out = frame.copy()
-    for name, check in (
-        ("phone", lambda raw: check_phone(raw.strip(), phone_region)),
-        ("email", check_email),
-    ):
+    for name, check in (("phone", phone), ("email", email)):
         if name not in out.columns or f"{name}_valid" in out.columns:
             continue
         values = out[name].to_numpy(dtype=object)
-        checked = {
-            value: check(value) if isinstance(value, str) else (value, False)
-            for value in pd.unique(values)
-            if not missing(value)
-        }
+        checked = {value: check(value) for value in pd.unique(values) if not missing(value)}
         out[name] = pd.Series(
             [checked[v][0] if v in checked else None for v in values], index=out.index, dtype=object
         )
