@@ -304,8 +304,32 @@ class Engine:
                 )
             self.routing = routing
             self._routing_providers = providers
+            if routing is not None:
+                self._warn_undeclared_touches(routing)
         self._enrich_hooks = bool(pm.hook.leadlife_enrich_event.get_hookimpls())
         self._generation = pm.generation
+
+    def _warn_undeclared_touches(self, routing: Routing) -> None:
+        """Log the touch event types the rulebook does not declare: most likely a
+        misspelling, with which an owner's calls would never count as touches and
+        every speed-to-lead window would be missed."""
+        rulebook = self.rulebook
+        undeclared = sorted(
+            kind
+            for kind in routing.timers.touches
+            if kind not in rulebook.event_types and kind not in POOL_EVENTS
+        )
+        if undeclared:
+            log.warning(
+                "sla.touch_events lists %s, which the rulebook does not declare: %s. "
+                "Fix: check the spelling against the event types you send, or declare "
+                "them under [event_types]",
+                ", ".join(repr(kind) for kind in undeclared),
+                "a strict rulebook refuses such events, so they never touch a lead"
+                if rulebook.strict
+                else "events of those types are accepted, and count as touches only "
+                "under exactly that name",
+            )
 
     def _collect(self, hook: str, protocol: type[object]) -> list[tuple[str, Any]]:
         found: list[tuple[str, Any]] = []

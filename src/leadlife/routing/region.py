@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from leadlife.errors import RoutingConfigError
+from leadlife.errors import InvalidArgumentError, RoutingConfigError
 from leadlife.lead import Lead
 from leadlife.networks import Network, NetworkTable, find_overlaps, parse_network
 from leadlife.routing.config import RegionSpec
@@ -152,6 +152,36 @@ def geocode(e164: str, language: str = "en") -> tuple[str, str | None] | None:
 
 
 @cache
+def geocoder_languages() -> frozenset[str]:
+    """The languages the phone geocoder has place names in (``"en"``, ``"zh"``,
+    ``"zh_Hant"``...), as the installed ``phonenumbers`` data holds them."""
+    from phonenumbers.geodata import GEOCODE_DATA
+
+    languages: set[str] = set()
+    for names in GEOCODE_DATA.values():
+        languages.update(names)
+    return frozenset(languages)
+
+
+def _unknown_language(language: object) -> str | None:
+    """What is wrong with ``language`` as the geocoder's, or None if it has it."""
+    # The geocoder answers in English for a language it lacks, without a word:
+    # places written in that language would then never match.
+    if language == "en":
+        return None  # the default, in every version of the data; no need to load it
+    if isinstance(language, str) and language in geocoder_languages():
+        return None
+    return (
+        f"the phone geocoder has no place names in {language!r}, and would name every "
+        "place in English"
+    )
+
+
+def _languages_fix() -> str:
+    return "give one of " + ", ".join(repr(code) for code in sorted(geocoder_languages()))
+
+
+@cache
 def _key_widths() -> tuple[int, dict[str, int]]:
     """The digits a cache key keeps: the geocoder's longest prefix, and per country code
     with a mobile token (Argentina's 9) that many more, since the geocoder drops the
@@ -188,6 +218,9 @@ class PhoneGeocoder:
     """
 
     def __init__(self, language: str = "en", *, maxsize: int = 65_536):
+        problem = _unknown_language(language)
+        if problem is not None:
+            raise InvalidArgumentError("language", problem, _languages_fix())
         self.language = language
         self.maxsize = maxsize
         self._cache: dict[tuple[str, int], tuple[str, str | None] | None] = {}
@@ -301,6 +334,9 @@ class RegionRouter:
                         source=source,
                     )
         self._places = places
+        problem = _unknown_language(spec.language)
+        if problem is not None:
+            raise RoutingConfigError(f"{path}.language", problem, _languages_fix(), source=source)
         table = CidrTable.from_spec(spec, path=path, source=source)
         self._table: CidrTable | None = table if ip_lookup is None else None
         self.ip_lookup: IpLookup = table if ip_lookup is None else ip_lookup
