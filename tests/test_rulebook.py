@@ -550,3 +550,19 @@ def test_scoring_hints_suggest_only_keys_of_the_same_table(
     assert refused.value.fix.startswith(f"did you mean {hint!r}? ")
     table[hint] = table.pop(key)
     ScoringRules.from_dict(data)  # following the hint is accepted
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# our rulebook, to do\n"])
+def test_an_empty_rulebook_file_is_refused(tmp_path: Path, text: str) -> None:
+    """Regression: an empty rulebook file loaded as a rulebook with no event types, so
+    the engine accepted every event and moved no lead, without a word."""
+    path = tmp_path / "rules.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(RulebookError, match="holds no settings") as caught:
+        leadlife.Engine(rulebook=path)
+    assert caught.value.source == str(path)
+    assert 'extends = "default"' in caught.value.fix
+    with pytest.raises(RulebookError, match="holds no settings"):
+        Rulebook.from_toml(text)
+    path.write_text('extends = "default"\n', encoding="utf-8")
+    assert Rulebook.load(path).event_types == Rulebook.default().event_types

@@ -249,7 +249,18 @@ class Rulebook:
     @classmethod
     def from_toml(cls, text: str, *, source: str = "<toml>") -> Rulebook:
         """Validate a rulebook written in TOML."""
-        return cls.from_dict(parse_toml(text, source), source=source)
+        data = parse_toml(text, source)
+        if not data:
+            # Read as written, it is a rulebook with no event types: every event would
+            # be accepted and change nothing. A file left empty, not a rulebook meant.
+            raise RulebookError(
+                "",
+                "holds no settings (the file is empty, or comments only)",
+                'write extends = "default" to start from the default rulebook, then '
+                "what you change (docs/rulebook.md)",
+                source=source,
+            )
+        return cls.from_dict(data, source=source)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Rulebook:
