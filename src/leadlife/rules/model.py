@@ -47,6 +47,24 @@ class _Strict(BaseModel):
     )
 
 
+def _event_type(name: str) -> str:
+    # Events' types are read without surrounding spaces (leadlife.events.Event), so a
+    # type written with them would load and then match no event.
+    if name != name.strip():
+        if not name.strip():
+            raise rule_error(
+                f"event type {name!r} is blank", "write the event type, e.g. 'download'"
+            )
+        raise rule_error(
+            f"event type {name!r} has surrounding spaces, so no event would match it",
+            f"write {name.strip()!r}",
+        )
+    return name
+
+
+EventType = Annotated[str, Field(min_length=1), AfterValidator(_event_type)]
+
+
 class FieldCondition(FieldWhen):
     """A test on one profile field; give exactly one operator.
 
@@ -59,10 +77,10 @@ class FieldCondition(FieldWhen):
 class EventCondition(_Strict):
     """True when the lead did ``event`` often enough, recently enough."""
 
-    event: str = Field(min_length=1)
+    event: EventType
     min_count: Count = Field(default=1, ge=1)
     within_days: Count | None = Field(default=None, ge=1)
-    since: str | None = Field(
+    since: EventType | None = Field(
         default=None,
         description="count only occurrences after the latest event of this type",
     )
@@ -139,6 +157,7 @@ NotCondition.model_rebuild()
 
 
 Name = Annotated[str, Field(min_length=1)]
+
 
 # Scorers the built-in plugin registers in every engine besides the rule scorer
 # (leadlife.plugins.default_scorer), by name; a rulebook's [scoring] cannot take them.
@@ -259,7 +278,7 @@ class RulebookModel(_Strict):
     )
     bands: Bands = Field(default_factory=Bands)
     timers: Timers = Field(default_factory=Timers)
-    event_types: dict[Name, EventTypeSpec] = Field(default_factory=dict)
+    event_types: dict[EventType, EventTypeSpec] = Field(default_factory=dict)
     qualification: dict[Literal["MQL", "SQL", "SAL"], QualificationSpec] = Field(
         default_factory=dict
     )

@@ -1,0 +1,52 @@
+"""Rulebook and routing configurations that loaded but could not do what they said."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import leadlife
+from leadlife import Rulebook, Stage
+from leadlife.errors import RulebookError
+from tests.conftest import T0
+from tests.helpers import ev
+
+
+def _refused(data: dict[str, Any]) -> RulebookError:
+    with pytest.raises(RulebookError) as caught:
+        Rulebook.from_dict(data, source="rules.toml")
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("data", "path"),
+    [
+        ({"event_types": {"download ": {"points": 10}}}, "event_types"),
+        ({"qualification": {"MQL": {"when": {"event": " download"}}}}, "qualification.MQL.when"),
+        (
+            {"qualification": {"MQL": {"when": {"event": "chat_replied", "since": "quote_sent "}}}},
+            "qualification.MQL.when",
+        ),
+    ],
+)
+def test_an_event_type_with_surrounding_spaces_is_refused(data: dict[str, Any], path: str) -> None:
+    """Events' types are read without surrounding spaces, so a rulebook that wrote one
+    with them (a quoted TOML key, a stray space in a condition) loaded and then never
+    matched an event: its points were never given, its entry rule never held."""
+    exc = _refused(data)
+    assert exc.path.startswith(path)
+    assert "surrounding spaces" in exc.problem
+    assert "'download'" in exc.fix or "'quote_sent'" in exc.fix
+
+
+def test_an_event_type_without_spaces_still_matches() -> None:
+    engine = leadlife.Engine(
+        rulebook={
+            "event_types": {"download": {"points": 10}},
+            "qualification": {"MQL": {"when": {"event": "download"}}},
+        },
+        clock=leadlife.FixedClock(T0),
+    )
+    lead = engine.ingest(ev("download"))
+    assert (lead.stage, lead.score) == (Stage.MQL, 10.0)
