@@ -50,3 +50,18 @@ def test_an_event_type_without_spaces_still_matches() -> None:
     )
     lead = engine.ingest(ev("download"))
     assert (lead.stage, lead.score) == (Stage.MQL, 10.0)
+
+
+@pytest.mark.parametrize("negated", [False, True])
+def test_since_naming_the_event_itself_is_refused(negated: bool) -> None:
+    """``since`` compares the latest ``event`` with the latest event of another type;
+    naming the same type compared an event with itself, so the condition loaded and
+    then never held (or, under ``not``, always held once the event had happened)."""
+    condition: dict[str, Any] = {"event": "chat_replied", "since": "chat_replied"}
+    if negated:
+        condition = {"not": condition}
+    exc = _refused({"qualification": {"MQL": {"when": condition}}})
+    assert exc.path.startswith("qualification.MQL.when")
+    assert "since" in exc.problem
+    assert "chat_replied" in exc.problem
+    assert "another event type" in exc.fix

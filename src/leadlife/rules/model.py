@@ -97,6 +97,15 @@ class EventCondition(_Strict):
                 "'since' cannot be combined with min_count or within_days",
                 f"remove {' and '.join(given)}, or remove since",
             )
+        if self.since == self.event:
+            # Compared with itself, the latest event says nothing: for a stage the rule
+            # would never hold, under "not" always once the event happened.
+            raise rule_error(
+                f"'since' names {self.event!r}, the event itself; its latest occurrence "
+                "is never after itself",
+                f'name another event type in since (e.g. since = "quote_sent"), or '
+                f"remove since to count {self.event!r} at any time",
+            )
         return self
 
 
