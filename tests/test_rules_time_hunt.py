@@ -8,7 +8,8 @@ import pytest
 
 import leadlife
 from leadlife import Rulebook, Stage
-from leadlife.errors import RulebookError
+from leadlife.errors import RoutingConfigError, RulebookError
+from leadlife.routing import Routing
 from tests.conftest import T0
 from tests.helpers import ev
 
@@ -65,3 +66,22 @@ def test_since_naming_the_event_itself_is_refused(negated: bool) -> None:
     assert "since" in exc.problem
     assert "chat_replied" in exc.problem
     assert "another event type" in exc.fix
+
+
+_ROUTING_TEAMS = [
+    {"id": "inside", "members": [{"id": "ian"}]},
+    {"id": "north", "members": [{"id": "nick"}]},
+]
+
+
+@pytest.mark.parametrize("rate", [True, "0.5"])
+def test_a_source_rate_that_is_not_a_number_is_refused(rate: object) -> None:
+    """Every other number of the routing configuration refuses true and quoted digits,
+    but a source's conversion rate took true as 1.0 (the best source there is) and
+    "0.5" as 0.5, so a typo reordered every work queue without a word."""
+    with pytest.raises(RoutingConfigError) as caught:
+        Routing.from_dict({"teams": _ROUTING_TEAMS, "priority": {"source_rates": {"web": rate}}})
+    assert caught.value.path == "priority.source_rates.web"
+    assert "number" in caught.value.fix
+    routing = Routing.from_dict({"teams": _ROUTING_TEAMS, "priority": {"source_rates": {"web": 1}}})
+    assert routing.model.priority.source_rates == {"web": 1.0}

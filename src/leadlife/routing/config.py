@@ -319,7 +319,7 @@ class SlaSpec(_Strict):
 class PrioritySpec(_Strict):
     """How work queues rank leads: score, and the lead source's conversion rate."""
 
-    source_rates: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+    source_rates: dict[str, Annotated[Number, Field(ge=0, le=1)]] = Field(
         default_factory=dict,
         description="lead → opportunity rate per source, used until enough history exists",
     )
