@@ -85,3 +85,24 @@ def test_a_source_rate_that_is_not_a_number_is_refused(rate: object) -> None:
     assert "number" in caught.value.fix
     routing = Routing.from_dict({"teams": _ROUTING_TEAMS, "priority": {"source_rates": {"web": 1}}})
     assert routing.model.priority.source_rates == {"web": 1.0}
+
+
+def test_a_router_after_the_fallback_is_refused() -> None:
+    """The fallback decides every lead, so a router listed after it in routers.order
+    never ran: a configuration putting fallback first loaded and sent every lead to
+    the fallback team, the regions and key accounts it described ignored."""
+    config = {
+        "teams": _ROUTING_TEAMS,
+        "routers": {
+            "order": ["fallback", "region"],
+            "fallback": {"team": "inside"},
+            "region": {"regions": [{"team": "north", "places": ["Beijing"]}]},
+        },
+    }
+    with pytest.raises(RoutingConfigError) as caught:
+        Routing.from_dict(config)
+    assert caught.value.path == "routers.order.1"
+    assert "never" in caught.value.problem
+    assert "last" in caught.value.fix
+    config["routers"]["order"] = ["region", "fallback"]
+    assert Routing.from_dict(config)

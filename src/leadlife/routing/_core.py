@@ -153,6 +153,7 @@ class Routing:
         spec, source = self.model.routers, self.source
         seen: set[str] = set()
         routers: list[Router] = []
+        fallback_at: int | None = None
         for index, name in enumerate(spec.order):
             if name in seen:
                 raise RoutingConfigError(
@@ -162,6 +163,15 @@ class Routing:
                     source=source,
                 )
             seen.add(name)
+            if fallback_at is not None and getattr(spec, name) is not None:
+                # The fallback decides every lead: a router after it would never be asked.
+                raise RoutingConfigError(
+                    f"routers.order.{index}",
+                    f"{name!r} comes after 'fallback' (routers.order.{fallback_at}), which "
+                    "decides every lead, so it would never run",
+                    "list 'fallback' last in routers.order",
+                    source=source,
+                )
             path = f"routers.{name}"
             if name == "existing_account" and spec.existing_account is not None:
                 accounts = spec.existing_account
@@ -195,6 +205,7 @@ class Routing:
             elif name == "fallback" and spec.fallback is not None:
                 self._check_team(spec.fallback.team, f"{path}.team")
                 routers.append(FallbackRouter(spec.fallback))
+                fallback_at = index
         for name in ("existing_account", "business_line", "region", "fallback"):
             if getattr(spec, name) is not None and name not in seen:
                 raise RoutingConfigError(
