@@ -106,3 +106,33 @@ def test_a_router_after_the_fallback_is_refused() -> None:
     assert "last" in caught.value.fix
     config["routers"]["order"] = ["region", "fallback"]
     assert Routing.from_dict(config)
+
+
+@pytest.mark.parametrize(
+    ("account", "path", "written"),
+    [
+        ({"id": "acme", "owner": "partner7 "}, "owner", "'partner7'"),
+        ({"id": " acme", "owner": "ian"}, "id", "'acme'"),
+    ],
+)
+def test_an_account_id_or_owner_with_surrounding_spaces_is_refused(
+    account: dict[str, str], path: str, written: str
+) -> None:
+    """Members, managers and admins refuse ids with surrounding spaces, but accounts
+    did not: an owner from outside the teams written "partner7 " received leads that
+    no pool operation or work queue could name (they read "partner7"), and an account
+    id written " acme" never matched a lead's account_id, which is read stripped."""
+    config = {
+        "teams": _ROUTING_TEAMS,
+        "routers": {
+            "existing_account": {
+                "accounts": [{**account, "domains": ["acme.com"]}],
+                "team": "inside",
+            }
+        },
+    }
+    with pytest.raises(RoutingConfigError) as caught:
+        Routing.from_dict(config)
+    assert caught.value.path == f"routers.existing_account.accounts.0.{path}"
+    assert "surrounding spaces" in caught.value.problem
+    assert written in caught.value.problem

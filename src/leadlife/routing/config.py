@@ -181,6 +181,22 @@ class AccountSpec(_Strict):
         default_factory=list, description="IP addresses or CIDR networks of its offices"
     )
 
+    @field_validator("id")
+    @classmethod
+    def _bare_id(cls, account_id: str) -> str:
+        # A profile's account_id is read without surrounding spaces: an account whose
+        # id has them would never be matched by it.
+        if account_id != account_id.strip():
+            raise ValueError(
+                f"account id {account_id!r} has surrounding spaces; write {account_id.strip()!r}"
+            )
+        return account_id
+
+    @field_validator("owner")
+    @classmethod
+    def _bare_owner(cls, owner: str | None) -> str | None:
+        return None if owner is None else _person(owner)
+
     @model_validator(mode="after")
     def _owned(self) -> AccountSpec:
         if self.owner is None and self.parent is None:
