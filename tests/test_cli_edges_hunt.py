@@ -43,6 +43,13 @@ def files(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def _writing(command: str, files: Path) -> list[object]:
+    """The arguments of ``score`` or ``route`` on the fixture's files, before LEADS.csv."""
+    if command == "score":
+        return ["score", "--rules", files / "rules.toml", "--now", NOW]
+    return ["route", "--routing", files / "routing.toml", "--at", NOW]
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
 @pytest.mark.parametrize("command", ["score", "route"])
 def test_output_into_a_pipe_writes_into_it_and_keeps_it(files: Path, command: str) -> None:
@@ -52,11 +59,7 @@ def test_output_into_a_pipe_writes_into_it_and_keeps_it(files: Path, command: st
     os.mkfifo(fifo)
     reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # so opening it to write won't block
     try:
-        if command == "score":
-            args = ["score", "--rules", files / "rules.toml", "--now", NOW]
-        else:
-            args = ["route", "--routing", files / "routing.toml", "--at", NOW]
-        result = run(*args, files / "leads.csv", "-o", fifo)
+        result = run(*_writing(command, files), files / "leads.csv", "-o", fifo)
         assert result.exit_code == 0, result.output
         assert stat.S_ISFIFO(fifo.lstat().st_mode)
         written = os.read(reader, 1 << 16).decode("utf-8")
@@ -154,11 +157,7 @@ def test_output_through_a_symlink_writes_the_file_it_names(files: Path, command:
     target.write_text("old\n", encoding="utf-8")
     link = files / "latest.csv"
     link.symlink_to(target)
-    if command == "score":
-        args = ["score", "--rules", files / "rules.toml", "--now", NOW]
-    else:
-        args = ["route", "--routing", files / "routing.toml", "--at", NOW]
-    result = run(*args, files / "leads.csv", "-o", link)
+    result = run(*_writing(command, files), files / "leads.csv", "-o", link)
     assert result.exit_code == 0, result.output
     assert link.is_symlink()
     written = target.read_text(encoding="utf-8")
