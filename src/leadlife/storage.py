@@ -26,7 +26,7 @@ class Storage(Protocol):
     """Persistence for leads and their events, supplied by a plugin."""
 
     def get(self, lead_id: str) -> Lead | None:
-        """The stored lead, or None."""
+        """The stored lead whose id is exactly ``lead_id`` (case and spaces count), or None."""
         ...
 
     def has_event(self, event_id: str) -> bool:
