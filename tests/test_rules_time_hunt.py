@@ -136,3 +136,12 @@ def test_an_account_id_or_owner_with_surrounding_spaces_is_refused(
     assert caught.value.path == f"routers.existing_account.accounts.0.{path}"
     assert "surrounding spaces" in caught.value.problem
     assert written in caught.value.problem
+
+
+def test_an_empty_in_list_is_refused() -> None:
+    """A field test ``in = []`` loaded and matched no value, so an entry rule built on
+    it (a list of target industries left empty) could never hold; min above max was
+    refused for that very reason."""
+    exc = _refused({"qualification": {"MQL": {"when": {"field": "industry", "in": []}}}})
+    assert exc.path == "qualification.MQL.when"
+    assert "no value could match" in exc.problem

@@ -105,6 +105,12 @@ class FieldWhen(_Strict):
                 f"give one operator, not {' and '.join(given)}",
                 f"keep one of {' / '.join(given)} (only min and max go together)",
             )
+        if self.in_ is not None and not self.in_:
+            raise rule_error(
+                "'in' lists no values; no value could match",
+                f'list the values {self.field!r} may take, e.g. in = ["retail", "media"], '
+                "or test it another way",
+            )
         if self.min is not None and self.max is not None and self.min > self.max:
             raise rule_error(
                 f"min {self.min:g} is above max {self.max:g}; no value could match",
