@@ -145,3 +145,12 @@ def test_an_empty_in_list_is_refused() -> None:
     exc = _refused({"qualification": {"MQL": {"when": {"field": "industry", "in": []}}}})
     assert exc.path == "qualification.MQL.when"
     assert "no value could match" in exc.problem
+
+
+def test_a_source_rate_for_a_source_with_surrounding_spaces_is_refused() -> None:
+    """Events' sources are read without surrounding spaces, so a rate configured for
+    " web " never applied: web leads were ranked at the default rate instead."""
+    with pytest.raises(RoutingConfigError) as caught:
+        Routing.from_dict({"teams": _ROUTING_TEAMS, "priority": {"source_rates": {" web ": 0.5}}})
+    assert caught.value.path.startswith("priority.source_rates")
+    assert "'web'" in str(caught.value)

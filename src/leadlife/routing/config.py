@@ -340,6 +340,19 @@ class PrioritySpec(_Strict):
         description="lead → opportunity rate per source, used until enough history exists",
     )
     default_rate: Number = Field(default=0.13, ge=0, le=1)
+
+    @field_validator("source_rates")
+    @classmethod
+    def _bare_sources(cls, rates: dict[str, float]) -> dict[str, float]:
+        # Events' sources are read without surrounding spaces: a rate for " web "
+        # would never apply.
+        for source in rates:
+            if source != source.strip():
+                raise ValueError(
+                    f"source {source!r} has surrounding spaces; write {source.strip()!r}"
+                )
+        return rates
+
     min_leads: PositiveWhole = Field(
         default=50, description="leads of a source needed before its own rate is learned"
     )
