@@ -10,6 +10,7 @@ import leadlife
 from leadlife import Rulebook, Stage
 from leadlife.errors import RoutingConfigError, RulebookError
 from leadlife.routing import Routing
+from leadlife.scoring import ScoringRules
 from tests.conftest import T0
 from tests.helpers import ev
 
@@ -154,3 +155,37 @@ def test_a_source_rate_for_a_source_with_surrounding_spaces_is_refused() -> None
         Routing.from_dict({"teams": _ROUTING_TEAMS, "priority": {"source_rates": {" web ": 0.5}}})
     assert caught.value.path.startswith("priority.source_rates")
     assert "'web'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("scoring", "path"),
+    [
+        ({"engagement": [{"when": {"event": "download "}, "points": 5}]}, "engagement.0.when"),
+        ({"weighted": [{"event": " download", "weight": 2}]}, "weighted.0.event"),
+        ({"strict": True, "event_types": ["download", "page_view "]}, "event_types.1"),
+    ],
+)
+def test_a_scoring_event_type_with_surrounding_spaces_is_refused(
+    scoring: dict[str, Any], path: str
+) -> None:
+    """Regression: the scoring rules took event types as written, so an engagement
+    rule on "download " loaded and never fired, as entry rules did before."""
+    exc = _refused({"extends": "default", "scoring": scoring})
+    assert exc.path.startswith(f"scoring.{path}"), exc.path
+    assert "surrounding spaces" in exc.problem
+    assert "'download'" in exc.fix or "'page_view'" in exc.fix
+    with pytest.raises(RulebookError, match="surrounding spaces"):
+        ScoringRules.from_dict(scoring)
+
+
+@pytest.mark.parametrize("zone", ["localtime", "posixrules"])
+def test_a_team_timezone_naming_the_host_zone_is_refused(zone: str) -> None:
+    """Regression: a team timezone of "localtime" loaded (the system's zone folder has
+    such a file), so the same configuration read absence days in each host's own zone."""
+    config = {"teams": [{"id": "i", "timezone": zone, "members": [{"id": "a"}]}]}
+    with pytest.raises(RoutingConfigError) as caught:
+        Routing.from_dict(config)
+    assert caught.value.path == "teams.0.timezone"
+    assert "IANA zone" in caught.value.fix
+    config["teams"][0]["timezone"] = "Asia/Shanghai"
+    assert Routing.from_dict(config).teams

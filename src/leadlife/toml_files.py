@@ -11,13 +11,14 @@ from numbers import Real
 from types import ModuleType
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, Strict, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, Strict, ValidationError
 from pydantic_core import PydanticCustomError
 
 from leadlife.errors import RulebookError
 
 __all__ = [
     "Count",
+    "EventType",
     "Flag",
     "Number",
     "model_keys",
@@ -74,9 +75,25 @@ def _count(value: Any) -> Any:
 
 # Hand-written configuration scalars (rulebooks, scoring rules, routing): lax validation
 # would read true as 1, "2" as 2 and "no" as false.
+def _event_type(name: str) -> str:
+    # Events' types are read without surrounding spaces (leadlife.events.Event), so a
+    # type written with them would load and then match no event.
+    if name != name.strip():
+        if not name.strip():
+            raise rule_error(
+                f"event type {name!r} is blank", "write the event type, e.g. 'download'"
+            )
+        raise rule_error(
+            f"event type {name!r} has surrounding spaces, so no event would match it",
+            f"write {name.strip()!r}",
+        )
+    return name
+
+
 Number = Annotated[float, BeforeValidator(_number), Strict()]
 Count = Annotated[int, BeforeValidator(_count), Strict()]
 Flag = Annotated[bool, Strict()]  # "yes", "off", 1 and 0 are a misspelt value, not a switch
+EventType = Annotated[str, Field(min_length=1), AfterValidator(_event_type)]
 
 
 def parse_toml(

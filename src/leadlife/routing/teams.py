@@ -313,7 +313,19 @@ def _spans(members: dict[str, Member]) -> dict[str, tuple[float, float]]:
     return found
 
 
+# Zone files some systems keep beside the IANA zones that stand for the machine's own
+# zone: the same configuration would read absence days differently on each host.
+_HOST_ZONES = frozenset({"localtime", "posixrules"})
+
+
 def _zone(name: str, path: str, source: str) -> ZoneInfo:
+    if name in _HOST_ZONES:
+        raise RoutingConfigError(
+            path,
+            f"{name!r} is the zone of whichever machine reads the configuration, not a team's",
+            "name the IANA zone the team works in, such as 'Asia/Shanghai' or 'UTC'",
+            source=source,
+        )
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -22,7 +22,7 @@ from pydantic import (
 from leadlife.clock import MAX_TIMER_DAYS
 from leadlife.profile import phone_region_code
 from leadlife.scoring.model import FieldWhen, ScoringRulesModel
-from leadlife.toml_files import Count, Flag, Number, rule_error
+from leadlife.toml_files import Count, EventType, Flag, Number, rule_error
 
 __all__ = [
     "BUILTIN_SCORERS",
@@ -45,24 +45,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
     )
-
-
-def _event_type(name: str) -> str:
-    # Events' types are read without surrounding spaces (leadlife.events.Event), so a
-    # type written with them would load and then match no event.
-    if name != name.strip():
-        if not name.strip():
-            raise rule_error(
-                f"event type {name!r} is blank", "write the event type, e.g. 'download'"
-            )
-        raise rule_error(
-            f"event type {name!r} has surrounding spaces, so no event would match it",
-            f"write {name.strip()!r}",
-        )
-    return name
-
-
-EventType = Annotated[str, Field(min_length=1), AfterValidator(_event_type)]
 
 
 class FieldCondition(FieldWhen):

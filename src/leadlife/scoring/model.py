@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from leadlife.toml_files import Count, Flag, Number, rule_error
+from leadlife.toml_files import Count, EventType, Flag, Number, rule_error
 
 __all__ = [
     "EngagementRule",
@@ -148,7 +148,7 @@ class EventWhen(_Strict):
     (see :func:`counter_key`).
     """
 
-    event: str = Field(min_length=1)
+    event: EventType
     data: dict[str, str | int | float | bool] | None = Field(default=None, min_length=1)
     min_count: Count = Field(default=1, ge=1)
     within_days: Count | None = Field(default=None, ge=1)
@@ -245,7 +245,7 @@ class WeightedRule(_Strict):
     field: str | None = Field(default=None, min_length=1)
     values: dict[str, Number] | None = None
     default: Number = 0.0
-    event: str | None = Field(default=None, min_length=1)
+    event: EventType | None = None
     within_days: Count | None = Field(default=None, ge=1)
     max_points: Number | None = Field(default=None, gt=0)
 
@@ -279,7 +279,7 @@ class ScoringRulesModel(_Strict):
 
     name: str = Field(default="rules", min_length=1, description="the scorer's name")
     strict: Flag = Field(default=False, description="refuse event types not in event_types")
-    event_types: list[str] | None = Field(
+    event_types: list[EventType] | None = Field(
         default=None, description="the known event vocabulary, for strict checking"
     )
     half_life_days: Annotated[Number, Field(gt=0)] | None = Field(
