@@ -189,3 +189,22 @@ def test_a_team_timezone_naming_the_host_zone_is_refused(zone: str) -> None:
     assert "IANA zone" in caught.value.fix
     config["teams"][0]["timezone"] = "Asia/Shanghai"
     assert Routing.from_dict(config).teams
+
+
+def test_a_region_with_no_places_and_no_networks_is_refused() -> None:
+    """Regression: a region entry naming only its team loaded, and the region router
+    never sent that team a lead (with no ip_lookup of the host's to answer for it)."""
+    teams = [{"id": "north", "members": [{"id": "nick"}]}, {"id": "east", "members": [{"id": "e"}]}]
+    regions = [{"team": "east", "places": ["Jiangsu"]}, {"team": "north"}]
+    config = {"teams": teams, "routers": {"region": {"regions": regions}}}
+    with pytest.raises(RoutingConfigError) as caught:
+        Routing.from_dict(config)
+    assert caught.value.path == "routers.region.regions.1"
+    assert "'north'" in caught.value.problem
+
+    class Lookup:
+        def region(self, address: str) -> str | None:
+            return "north" if address.startswith("10.") else None
+
+    # A host's lookup answers teams itself: an entry may only name one it gives.
+    assert Routing.from_dict(config, ip_lookup=Lookup()).routers

@@ -312,6 +312,17 @@ class RegionRouter:
         places: dict[str, tuple[str, str, str]] = {}
         """place key -> (team, place as written, path)."""
         for i, entry in enumerate(spec.regions):
+            if not entry.places and not entry.networks and ip_lookup is None:
+                # With a host's ip_lookup, which answers teams itself, such an entry
+                # may only name a team that lookup gives.
+                raise RoutingConfigError(
+                    f"{path}.regions.{i}",
+                    f"the region of team {entry.team!r} lists no places and no networks, "
+                    "so the region router would never send it a lead",
+                    "list its places as the phone geocoder names them ('Beijing', 'US') "
+                    "or its networks ('10.1.0.0/16'), or remove the entry",
+                    source=source,
+                )
             for j, place in enumerate(entry.places):
                 where = f"{path}.regions.{i}.places.{j}"
                 key = place_key(place)
