@@ -195,6 +195,7 @@ class Engine:
                 str,
                 Callable[[Lead, datetime], float],
                 Callable[[Lead, Event, float, datetime], float] | None,
+                Callable[[Lead, float], float] | None,
                 bool,
             ]
         ] = []
@@ -266,6 +267,9 @@ class Engine:
                 owners[name],
                 scorer.score,
                 update if callable(update := getattr(scorer, "score_event", None)) else None,
+                # leadlife's own scorers may take ``now`` in epoch seconds, as the
+                # engine has it
+                getattr(scorer, "score_ts", None) if _is_ours(scorer) else None,
                 _is_ours(scorer),
             )
             for name, scorer in scorers.items()
@@ -531,9 +535,10 @@ class Engine:
         event = parse_event(raw)  # outside the lock: validation reads no engine state
         with self._lock:
             lead, changes, notices, duplicate = self._apply(event, failures)
-            if changes or notices:
+            fan_out = bool(changes or notices)
+            if fan_out:
                 self._outbox.append((lead, changes, notices, event.id, failures))
-        if changes or notices:
+        if fan_out:
             self._deliver()
         return lead, len(changes), duplicate
 
@@ -553,7 +558,7 @@ class Engine:
         try:
             storage = self.storage
             try:
-                stored = storage.get(event.lead_id)
+                stored = storage.get(lead_id)
             except Exception as exc:
                 raise self._storage_error("Storage.get", event.id, exc) from exc
             if stored is not None and (type(stored) is not Lead or stored.id != lead_id):
@@ -631,17 +636,24 @@ class Engine:
                     set_profile_field(profile, name, value, region)
                 enrichment = {**enrichment, **ordered}
             last = lead.last_event_ts
-            now = event.at if last is None or last <= ts else datetime.fromtimestamp(last, UTC)
             # Read by other rules (the host changed its rulebook), the lead's last
             # scores and reading of the ladder say nothing of what these rules decide.
             reread = lead.rulebook_digest != rulebook.digest
-            self._score(lead, now, event, failures, incremental=not reread)
-            lead.scored_ts = ts if last is None or last <= ts else last
-            changes.extend(
-                rulebook.evaluate(
-                    lead, event, enriched=enrichment, force=reread or bool(changes), ts=ts
-                )
+            if last is None or last <= ts:
+                now = event.at
+                self._score(lead, now, event, failures, incremental=not reread, now_ts=ts)
+                lead.scored_ts = ts
+            else:
+                now = datetime.fromtimestamp(last, UTC)
+                self._score(lead, now, event, failures, incremental=not reread)
+                lead.scored_ts = last
+            moved = rulebook.evaluate(
+                lead, event, enriched=enrichment, force=reread or bool(changes), ts=ts
             )
+            if changes:
+                changes.extend(moved)
+            else:
+                changes = moved  # a new list of evaluate's own: no copy needed
             lead.rulebook_digest = rulebook.digest
             routing = self.routing
             if routing is not None:
@@ -667,7 +679,10 @@ class Engine:
             lead.next_check_ts = rulebook.due_ts(lead)  # self._schedule, on locals
             if routing is not None:
                 self._schedule_follow_up(lead, routing)
-            self._commit(lead, event, changes)
+            try:
+                storage.commit(lead, event, changes)  # self._commit, inline: per event
+            except Exception as exc:
+                raise self._storage_error("Storage.commit", event.id, exc) from exc
         except BaseException:
             if counted and self.routing is not None:
                 self.routing.undo(counted)  # the event moves nothing, teams included
@@ -787,16 +802,18 @@ class Engine:
         failures: list[PluginFailure],
         *,
         incremental: bool = True,
+        now_ts: float | None = None,
     ) -> None:
         """Refresh every scorer's score of ``lead``; a failing scorer keeps its old score.
 
         With an event (and ``incremental``), scorers that have ``score_event`` update
         their previous score from the event alone instead of rescoring the whole lead.
+        ``now_ts`` is ``now`` in epoch seconds, when the caller has it already.
         """
         scores = lead.scores
-        for name, plugin, score, update, ours in self._scoring:
-            if not incremental:
-                update = None
+        if event is None:
+            incremental = False
+        for name, plugin, score, update, score_ts, ours in self._scoring:
             seen = lead
             if not ours:
                 # What a scorer from outside leadlife changes in the lead, failing or
@@ -807,19 +824,24 @@ class Engine:
                 seen.score = scores.get(self.rulebook.scorer_name, lead.score)
             try:
                 if (
-                    update is not None
-                    and event is not None
+                    incremental
+                    and update is not None
                     and (previous := scores.get(name)) is not None
                 ):
-                    answer = update(seen, event, previous, now)
+                    answer = update(seen, event, previous, now)  # type: ignore[arg-type]
+                elif score_ts is not None:
+                    # score(seen, now) without its conversion of ``now``, which the
+                    # caller did once for every scorer
+                    answer = score_ts(seen, epoch_seconds(now) if now_ts is None else now_ts)
                 else:
                     answer = score(seen, now)
-                if type(answer) is not float and (
-                    isinstance(answer, _NOT_SCORES) or type(answer).__name__ in _NUMPY_BOOLS
-                ):
+                if type(answer) is float:
+                    value = answer
+                elif isinstance(answer, _NOT_SCORES) or type(answer).__name__ in _NUMPY_BOOLS:
                     # float() would read "7", b"9" and True as scores
                     raise TypeError(f"returned {answer!r}; a score is a number")
-                value = float(answer)
+                else:
+                    value = float(answer)
             except Exception as exc:
                 event_id = None if event is None else event.id
                 self._failed(failures, plugin, f"scorer {name}", exc, event_id, lead.id)

@@ -191,7 +191,8 @@ class Lead:
         new.id = self.id
         new.stage = self.stage
         new.profile = self.profile.copy()
-        new.behaviour = self.behaviour.fork()
+        new.behaviour = behaviour = _new_behaviour(Behaviour)  # Behaviour.fork, inline
+        behaviour._stats = self.behaviour._stats.copy()
         new.scores = self.scores.copy()
         new.score = self.score
         new.owner = self.owner
@@ -228,7 +229,11 @@ class Lead:
         """
         self.stage = other.stage
         self.profile = other.profile
-        self.behaviour.take_counts(other.behaviour)
+        # Behaviour.take_counts, inline: this runs once per event.
+        counts, taken = self.behaviour._stats, other.behaviour._stats
+        counts.update(taken)
+        if len(counts) != len(taken):
+            self.behaviour._stats = taken.copy()
         self.scores = other.scores
         self.score = other.score
         self.owner = other.owner
@@ -310,4 +315,5 @@ def _utc(ts: float | None) -> datetime | None:
 
 
 _new_lead = object.__new__
+_new_behaviour = object.__new__
 _FIELD_NAMES = tuple(field.name for field in attrs.fields(Lead))

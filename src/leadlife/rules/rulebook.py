@@ -44,6 +44,7 @@ _INF = math.inf
 _LENIENT = EventTypeSpec()
 _CLOSE_TARGET = {"won": Stage.WON, "disqualified": Stage.DISQUALIFIED}
 _OPEN = frozenset(stage for stage in Stage if stage.is_open)
+_SAL, _WARM, _HOT = Stage.SAL, Stage.WARM, Stage.HOT  # one global read each, per event
 _BAND_SET = frozenset(BANDS)
 _QUALIFIED_SET = frozenset(LADDER)
 _SOURCE_FIELDS = frozenset({"source", "latest_source"})
@@ -665,26 +666,29 @@ class Rulebook:
         if idle is None or stage not in _OPEN:
             return None
         due = _INF
-        if stage is Stage.SAL:
+        idle_us = round(idle * 1e6)  # shifted()'s grid, shared by the inline shifts below
+        if stage is _SAL:
             due = shifted(self._sal_since(lead, idle), self._sal_idle_us)
-        elif stage is Stage.WARM or stage is Stage.HOT:
+        elif stage is _WARM or stage is _HOT:
             # one cooling period per band the score stands above the stage, at least one
             score = lead.score
             steps = (2 if score >= self._hot else 1 if score >= self._warm else 0) - (
-                2 if stage is Stage.HOT else 1
+                2 if stage is _HOT else 1
             )
             # shifted(idle, ...), inline: this runs per event
-            due = (round(idle * 1e6) + (steps + 1 if steps > 0 else 1) * self._cooling_us) / 1e6
+            due = (idle_us + (steps + 1 if steps > 0 else 1) * self._cooling_us) / 1e6
         if lead.asleep_ts is None:
             since = idle  # self._sleep_from(lead, idle), inline: this runs per event
-            if self._reopen_types:
-                stats = lead.behaviour.stats
-                for name in self._reopen_types:
+            reopen_types = self._reopen_types
+            if reopen_types:
+                stats = lead.behaviour._stats  # the stats property, without its call
+                for name in reopen_types:
                     entry = stats.get(name)
                     if entry is not None and entry[2] > since:
                         since = _reopened_after(lead, since, entry[2], self._close_types)
                         break
-            sleep = (round(since * 1e6) + self._sleep_us) / 1e6  # shifted, inline
+            # shifted, inline
+            sleep = ((idle_us if since == idle else round(since * 1e6)) + self._sleep_us) / 1e6
             if sleep < due:
                 due = sleep
         return None if due == _INF else due

@@ -67,7 +67,7 @@ def fuse(rules: ScoringRules) -> ScoreFunction:
     out = _Writer()
     out.line(0, "def score(lead, now):")
     out.line(1, "profile = lead.profile")
-    out.line(1, "stats = lead.behaviour.stats")
+    out.line(1, "stats = lead.behaviour._stats")  # the stats property, without its call
     out.line(1, "pts = []")
     out.line(1, "add = pts.append")
     for fit in model.fit:
@@ -104,12 +104,19 @@ def fuse(rules: ScoringRules) -> ScoreFunction:
 
 
 def _fit(out: _Writer, rule: FitRule) -> None:
-    test, _ = field_test(rule.when)
-    name = out.bind("field", rule.when.field)
-    check = out.bind("test", test)
+    when = rule.when
+    test, _ = field_test(when)
+    name = out.bind("field", when.field)
     points = out.bind("points", clamp(rule.points, rule.max_points))
     out.line(1, f"value = profile.get({name}, MISSING)")
-    guard = f"{check}(value)" if test(MISSING) else f"value is not MISSING and {check}(value)"
+    if all(
+        operator is None for operator in (when.exists, when.in_, when.min, when.max, when.matches)
+    ):
+        # An equality test, written out: its closure is the same comparison behind a call.
+        guard = f"value is not MISSING and value == {out.bind('target', when.equals)}"
+    else:
+        check = out.bind("test", test)
+        guard = f"{check}(value)" if test(MISSING) else f"value is not MISSING and {check}(value)"
     out.line(1, f"if {guard}:")
     out.line(2, f"add({points})")
 

@@ -66,6 +66,10 @@ class RuleScorer:
             raise InvalidTimeError("now", now)
         return self._total(lead, epoch_seconds(now))
 
+    def score_ts(self, lead: Lead, now_ts: float) -> float:
+        """:meth:`score` with ``now`` given in epoch seconds."""
+        return self._total(lead, now_ts)
+
     def explain(self, lead: Lead, now: datetime) -> ScoreResult:
         """The score with fit, engagement, grade and its contributions, largest first."""
         # As late as a tick may run: a time rule due after 2999 rescored the lead then.
