@@ -73,8 +73,9 @@ def score_frame(
     # Grades as a categorical: integer codes from the thresholds, no per-row strings.
     names = [name for name, _ in rules.grades] + [rules.model.lowest_grade]
     codes = np.full(n, len(names) - 1, dtype=np.int8)
+    graded = np.round(fit, _SCORE_DECIMALS)  # as ScoringRules.grade reads the fit
     for index in range(len(rules.grades) - 1, -1, -1):  # best grade written last wins
-        codes[fit >= rules.grades[index][1]] = index
+        codes[graded >= rules.grades[index][1]] = index
     grade = (
         pd.Categorical.from_codes(codes, categories=pd.Index(names).unique())
         if len(set(names)) == len(names)

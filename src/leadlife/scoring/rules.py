@@ -44,6 +44,7 @@ from leadlife.scoring.model import (
     ScoringRulesModel,
     WeightedRule,
 )
+from leadlife.scoring.points import _DECIMALS as _SCORE_DECIMALS
 from leadlife.scoring.protocol import Contribution
 from leadlife.toml_files import parse_toml, read_toml, rulebook_error
 
@@ -123,6 +124,10 @@ class ScoringRules:
 
     def grade(self, fit: float) -> str:
         """The fit grade of a fit score."""
+        # Fit points added in another order differ in the last bit (0.7 + 0.2 + 0.1 is
+        # 0.9999999999999999): rounded as scores are, a fit of 1 reaches a threshold of 1
+        # on every path.
+        fit = round(fit, _SCORE_DECIMALS)
         for name, threshold in self.grades:
             if fit >= threshold:
                 return name

@@ -1,0 +1,48 @@
+"""Scoring edge cases: the per-event path, explain() and score_frame must agree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import leadlife
+from leadlife.plugins import get_plugin_manager
+from leadlife.scoring import RuleScorer, ScoringRules
+from leadlife.scoring.batch import lead_frame, score_frame
+from tests.conftest import T0
+from tests.helpers import ev
+
+
+def _engine(scoring: dict[str, Any], profile: list[str]) -> leadlife.Engine:
+    return leadlife.Engine(
+        {
+            "extends": "default",
+            "bands": {"scorer": "rules"},
+            "event_types": {"form_submit": {"profile": profile}},
+            "scoring": scoring,
+        },
+        plugin_manager=get_plugin_manager(load_entrypoints=False),
+        clock=leadlife.FixedClock(T0),
+    )
+
+
+def test_grade_at_its_threshold_does_not_depend_on_the_order_fit_points_are_added() -> None:
+    """Regression: fit rules of 0.7, 0.2 and 0.1 points make a fit of 1, the A
+    threshold; explain() graded the lead A, but score_frame added the points in rule
+    order (0.9999999999999999) and graded the same lead B."""
+    scoring = {
+        "grades": {"A": 1.0, "B": 0.5},
+        "fit": [
+            {"id": "title", "when": {"field": "title", "exists": True}, "points": 0.7},
+            {"id": "company", "when": {"field": "company", "exists": True}, "points": 0.2},
+            {"id": "no_phone", "when": {"field": "phone", "exists": False}, "points": 0.1},
+        ],
+        "engagement": [],
+    }
+    engine = _engine(scoring, ["title", "company", "phone"])
+    lead = engine.ingest(ev("form_submit", title="CMO", company="Acme"))
+    rules = engine.scorers["rules"].rules
+    explained = engine.explain("u1", "rules")
+    frame = score_frame(lead_frame([lead], rules, T0), rules, T0)
+    assert explained.grade == "A"
+    assert frame["grade"].iloc[0] == "A"
+    assert RuleScorer(ScoringRules.from_dict(scoring)).explain(lead, T0).grade == "A"
