@@ -4,12 +4,43 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 import leadlife
+from leadlife.errors import RulebookError
 from leadlife.plugins import get_plugin_manager
 from leadlife.scoring import RuleScorer, ScoringRules
 from leadlife.scoring.batch import lead_frame, score_frame
 from tests.conftest import T0
 from tests.helpers import ev
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({"page": "pricing,plan=pro"}, {"page": "pricing", "plan": "pro"}),
+        ({"step": 1}, {"step": "1"}),
+    ],
+)
+def test_event_conditions_with_different_data_do_not_share_a_counter(
+    first: dict[str, Any], second: dict[str, Any]
+) -> None:
+    """Regression: two event conditions narrowed by different data were counted under
+    one counter whose key spelled both the same (``page_view[page=pricing,plan=pro]``),
+    so the rulebook loaded, the engine kept only the second rule's data for it, and a
+    view of page "pricing" scored the rule asking for page "pricing,plan=pro"."""
+    scoring = {
+        "engagement": [
+            {"id": "first", "when": {"event": "page_view", "data": first}, "points": 10},
+            {"id": "second", "when": {"event": "page_view", "data": second}, "points": 1},
+        ]
+    }
+    with pytest.raises(RulebookError, match="counter") as info:
+        ScoringRules.from_dict(scoring)
+    assert info.value.path == "engagement.1.when.data"
+    with pytest.raises(RulebookError) as info:
+        leadlife.Engine({"extends": "default", "scoring": scoring})
+    assert info.value.path == "scoring.engagement.1.when.data"
 
 
 def _engine(scoring: dict[str, Any], profile: list[str]) -> leadlife.Engine:

@@ -339,7 +339,28 @@ class ScoringRulesModel(_Strict):
                 )
             if rule_id:
                 seen[rule_id] = place
+        self._check_counters()
         return self
+
+    def _check_counters(self) -> None:
+        # A counter is known by its key alone: two conditions whose data spell one key
+        # (a value holding "," or "=", or 1 beside "1") would count the same events.
+        narrowed: dict[str, tuple[str, dict[str, Any]]] = {}
+        for index, rule in enumerate(self.engagement):
+            when = rule.when
+            if not isinstance(when, EventWhen) or not when.data:
+                continue
+            key, place = when.key, f"engagement.{index}"
+            other = narrowed.setdefault(key, (place, when.data))
+            if other[1] != when.data:
+                raise rule_error(
+                    f"its data {when.data!r} is counted under {key!r}, the counter of "
+                    f"{other[0]}'s other data {other[1]!r}, so both would count the same "
+                    "events",
+                    "tell the two apart: keep ',', '=' and brackets out of data values, "
+                    'and give a value one type in both (1 or "1")',
+                    f"{place}.when.data",
+                )
 
     def _check_known(self, event: str, path: str) -> None:
         known = self.event_types or []
