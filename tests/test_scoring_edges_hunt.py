@@ -77,3 +77,27 @@ def test_grade_at_its_threshold_does_not_depend_on_the_order_fit_points_are_adde
     assert explained.grade == "A"
     assert frame["grade"].iloc[0] == "A"
     assert RuleScorer(ScoringRules.from_dict(scoring)).explain(lead, T0).grade == "A"
+
+
+def test_batch_counts_an_event_type_whose_name_ends_like_a_window() -> None:
+    """Regression: lead_frame read the column ``n.video.30d`` of an event type named
+    ``video.30d`` as a 30-day count of ``video``, so the lead scored 5 in the engine
+    and 0 in score_frame."""
+    engine = leadlife.Engine(
+        {
+            "extends": "default",
+            "bands": {"scorer": "rules"},
+            "event_types": {"video.30d": {"points": 1}},
+            "scoring": {
+                "engagement": [{"id": "video", "when": {"event": "video.30d"}, "points": 5}]
+            },
+        },
+        plugin_manager=get_plugin_manager(load_entrypoints=False),
+        clock=leadlife.FixedClock(T0),
+    )
+    lead = engine.ingest(ev("video.30d"))
+    rules = engine.scorers["rules"].rules
+    frame = lead_frame([lead], rules, T0)
+    assert frame.loc["u1", "n.video.30d"] == 1
+    assert lead.scores["rules"] == 5.0
+    assert score_frame(frame, rules, T0)["score"].iloc[0] == 5.0

@@ -6,7 +6,6 @@ over rows in Python except the optional human-readable ``reasons`` column.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -22,8 +21,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["lead_frame", "score_frame"]
-
-_COUNT = re.compile(r"n\.(.+?)(?:\.(\d+)d)?")
 
 
 def score_frame(
@@ -151,16 +148,14 @@ def lead_frame(leads: Iterable[Lead], rules: ScoringRules, now: datetime) -> pd.
     now_ts = aware_ts(now, "now")  # a naive moment: refused, as in score_frame
     leads = list(leads)
     data: dict[str, list[object]] = {}
+    counts = rules.count_columns
     for column in rules.columns:
         if column == "last_activity":
             data[column] = [np.nan if (t := lead.idle_ts) is None else t for lead in leads]
-        elif column.startswith("n."):
-            match = _COUNT.fullmatch(column)
-            assert match is not None  # every "n." column is built by count_column
-            event, window = match.group(1), match.group(2)
-            if window:
-                days = int(window)
-                data[column] = [lead.behaviour.count_ts(event, days, now_ts) for lead in leads]
+        elif column in counts:
+            event, window = counts[column]
+            if window is not None:
+                data[column] = [lead.behaviour.count_ts(event, window, now_ts) for lead in leads]
             else:
                 data[column] = [lead.behaviour.total(event) for lead in leads]
         elif column.startswith("last."):

@@ -115,6 +115,24 @@ class ScoringRules:
         return list(seen)
 
     @property
+    def count_columns(self) -> dict[str, tuple[str, int | None]]:
+        """The count columns the rules read: ``{column: (counter, within_days)}``.
+
+        A column's name cannot be read back: ``n.video.30d`` is the all-time count of
+        an event type named ``video.30d`` as well as the 30-day count of ``video``.
+        """
+        found: dict[str, tuple[str, int | None]] = {}
+        for engagement in self.model.engagement:
+            when = engagement.when
+            if isinstance(when, EventWhen):
+                found[count_column(when.key, when.within_days)] = (when.key, when.within_days)
+        for weighted in self.model.weighted:
+            if weighted.event is not None:
+                column = count_column(weighted.event, weighted.within_days)
+                found[column] = (weighted.event, weighted.within_days)
+        return found
+
+    @property
     def derived_columns(self) -> dict[str, str]:
         """Derived columns the vector path prefers when present: ``{column: field}``."""
         derived: dict[str, str] = {}
