@@ -101,3 +101,26 @@ def test_batch_counts_an_event_type_whose_name_ends_like_a_window() -> None:
     assert frame.loc["u1", "n.video.30d"] == 1
     assert lead.scores["rules"] == 5.0
     assert score_frame(frame, rules, T0)["score"].iloc[0] == 5.0
+
+
+def test_two_counts_cannot_share_one_column() -> None:
+    """Regression: a 30-day count of ``video`` and the all-time count of an event type
+    named ``video.30d`` are both the snapshot column ``n.video.30d``; the rulebook
+    loaded and the engine scored each rule on its own events, but a frame holds one
+    such column, so score_frame gave one of the rules the other's count."""
+    scoring = {
+        "engagement": [
+            {"id": "recent", "when": {"event": "video", "within_days": 30}, "points": 1},
+            {"id": "clip", "when": {"event": "video.30d"}, "points": 5},
+        ]
+    }
+    with pytest.raises(RulebookError, match=r"n\.video\.30d") as info:
+        ScoringRules.from_dict(scoring)
+    assert info.value.path == "engagement.1.when.event"
+    weighted = {
+        "engagement": [scoring["engagement"][1]],
+        "weighted": [{"event": "video", "within_days": 30, "weight": 1}],
+    }
+    with pytest.raises(RulebookError) as info:
+        ScoringRules.from_dict(weighted)
+    assert info.value.path == "weighted.0.event"

@@ -28,6 +28,7 @@ __all__ = [
     "InactiveWhen",
     "ScoringRulesModel",
     "WeightedRule",
+    "count_column",
     "counter_key",
 ]
 
@@ -157,6 +158,11 @@ class EventWhen(_Strict):
     def key(self) -> str:
         """The behaviour counter this condition reads."""
         return counter_key(self.event, self.data)
+
+
+def count_column(event: str, within_days: int | None) -> str:
+    """The snapshot column holding a count."""
+    return f"n.{event}" if within_days is None else f"n.{event}.{within_days}d"
 
 
 def counter_key(event: str, data: dict[str, Any] | None) -> str:
@@ -340,7 +346,34 @@ class ScoringRulesModel(_Strict):
             if rule_id:
                 seen[rule_id] = place
         self._check_counters()
+        self._check_count_columns()
         return self
+
+    def _check_count_columns(self) -> None:
+        # A frame holds one column per name: an event type ending like a window
+        # ("video.30d") would name another rule's windowed count ("video" in 30 days).
+        counts: list[tuple[str, str, int | None]] = [
+            (f"engagement.{index}.when.event", rule.when.key, rule.when.within_days)
+            for index, rule in enumerate(self.engagement)
+            if isinstance(rule.when, EventWhen)
+        ]
+        counts += [
+            (f"weighted.{index}.event", rule.event, rule.within_days)
+            for index, rule in enumerate(self.weighted)
+            if rule.event is not None
+        ]
+        columns: dict[str, tuple[str, str, int | None]] = {}
+        for place, counter, window in counts:
+            column = count_column(counter, window)
+            other = columns.setdefault(column, (place, counter, window))
+            if other[1:] != (counter, window):
+                raise rule_error(
+                    f"its count is the snapshot column {column!r}, which is also the count "
+                    f"of {other[0]}, so a frame of snapshots could not tell the two apart",
+                    "rename the event type so it does not end in '.<days>d' (e.g. "
+                    "'video_30d'), or count the same events in both rules",
+                    place,
+                )
 
     def _check_counters(self) -> None:
         # A counter is known by its key alone: two conditions whose data spell one key

@@ -43,6 +43,7 @@ from leadlife.scoring.model import (
     InactiveWhen,
     ScoringRulesModel,
     WeightedRule,
+    count_column,
 )
 from leadlife.scoring.points import _DECIMALS as _SCORE_DECIMALS
 from leadlife.scoring.protocol import Contribution
@@ -188,11 +189,6 @@ def load_scoring_rules(
 
 
 # -- snapshot reads -------------------------------------------------------------------
-
-
-def count_column(event: str, within_days: int | None) -> str:
-    """The snapshot column holding a count."""
-    return f"n.{event}" if within_days is None else f"n.{event}.{within_days}d"
 
 
 def _count(lead: Lead, event: str, within_days: int | None, now: float) -> int:
