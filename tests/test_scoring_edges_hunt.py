@@ -124,3 +124,16 @@ def test_two_counts_cannot_share_one_column() -> None:
     with pytest.raises(RulebookError) as info:
         ScoringRules.from_dict(weighted)
     assert info.value.path == "weighted.0.event"
+
+
+@pytest.mark.parametrize("field", ["last_activity", "last.visit", "n.orders"])
+def test_a_field_named_like_a_snapshot_column_is_refused(field: str) -> None:
+    """Regression: a fit rule on a profile field named ``last_activity`` loaded; the
+    engine read the profile (no such field: no points) and lead_frame filled the
+    column with the lead's last activity, so score_frame gave the rule's points."""
+    with pytest.raises(RulebookError, match="snapshot column") as info:
+        ScoringRules.from_dict({"fit": [{"when": {"field": field, "exists": True}, "points": 5}]})
+    assert info.value.path == "fit.0.when.field"
+    with pytest.raises(RulebookError) as info:
+        ScoringRules.from_dict({"weighted": [{"field": field, "weight": 1}]})
+    assert info.value.path == "weighted.0.field"

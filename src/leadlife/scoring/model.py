@@ -345,6 +345,7 @@ class ScoringRulesModel(_Strict):
                 )
             if rule_id:
                 seen[rule_id] = place
+        self._check_fields()
         self._check_counters()
         self._check_count_columns()
         return self
@@ -372,6 +373,26 @@ class ScoringRulesModel(_Strict):
                     f"of {other[0]}, so a frame of snapshots could not tell the two apart",
                     "rename the event type so it does not end in '.<days>d' (e.g. "
                     "'video_30d'), or count the same events in both rules",
+                    place,
+                )
+
+    def _check_fields(self) -> None:
+        # A snapshot frame holds profile fields beside the counts and times, by name: a
+        # field named like one of those would be read as the lead's count or time there.
+        fields = [(f"fit.{i}.when.field", rule.when.field) for i, rule in enumerate(self.fit)]
+        fields += [
+            (f"weighted.{i}.field", rule.field)
+            for i, rule in enumerate(self.weighted)
+            if rule.field is not None
+        ]
+        for place, name in fields:
+            if name == "last_activity" or name.startswith(("n.", "last.")):
+                raise rule_error(
+                    f"the field {name!r} is named like a snapshot column (last_activity, "
+                    "n.<event>, last.<event>), so a frame of snapshots would read the "
+                    "lead's counts or times there instead of the profile field",
+                    "give the profile field another name, in the events that fill it and "
+                    f"in this rule, e.g. {'crm_' + name.replace('.', '_')!r}",
                     place,
                 )
 
