@@ -137,3 +137,23 @@ def test_a_field_named_like_a_snapshot_column_is_refused(field: str) -> None:
     with pytest.raises(RulebookError) as info:
         ScoringRules.from_dict({"weighted": [{"field": field, "weight": 1}]})
     assert info.value.path == "weighted.0.field"
+
+
+def test_bytes_in_a_profile_are_no_number_on_either_path() -> None:
+    """Regression: a profile value sent as bytes (b"120") was no number to the engine's
+    per-event scorer but 120 to score_frame, which let pandas parse it: the same lead
+    scored 0 in the engine and 10 in batch."""
+    scoring = {
+        "fit": [{"id": "mid", "when": {"field": "employees", "min": 50}, "points": 10}],
+        "weighted": [{"id": "size", "field": "employees", "weight": 0.1}],
+        "engagement": [],
+    }
+    engine = _engine(scoring, ["employees", "company"])
+    lead = engine.ingest(ev("form_submit", employees=b"120", company="Acme"))
+    rules = engine.scorers["rules"].rules
+    frame = score_frame(lead_frame([lead], rules, T0), rules, T0)
+    assert lead.scores["rules"] == 0.0
+    assert frame["score"].iloc[0] == lead.scores["rules"]
+    as_number = engine.ingest(ev("form_submit", lead="u2", employees=120, company="Acme"))
+    numbers = score_frame(lead_frame([as_number], rules, T0), rules, T0)
+    assert as_number.scores["rules"] == numbers["score"].iloc[0] == 22.0

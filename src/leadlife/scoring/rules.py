@@ -390,10 +390,21 @@ def _domain(text: str) -> str:
     return text.rsplit("@", 1)[-1].strip().lower()
 
 
+_RAW_BYTES = (bytes, bytearray, memoryview)
+_MAY_HOLD_BYTES = frozenset({"bytes", "mixed", "mixed-integer", "mixed-integer-float"})
+
+
 def _as_numbers(col: pd.Series) -> pd.Series:
     import numpy as np
     import pandas as pd
 
+    # pandas reads b"120" as 120; the per-event path (_number) reads no number in
+    # bytes, and both must score a lead alike. infer_dtype scans in C: the per-cell
+    # test runs only on a column that may hold bytes.
+    if col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) in _MAY_HOLD_BYTES:
+        raw = col.map(type).isin(_RAW_BYTES)
+        if raw.any():
+            col = col.mask(raw)
     numbers = pd.to_numeric(col, errors="coerce").astype(float)
     return numbers.where(np.isfinite(numbers))  # infinities are missing, as in _number
 
