@@ -1035,14 +1035,20 @@ class Engine:
 
     def _working_copy(self, lead_id: str) -> Lead | None:
         """A working copy of the stored lead (None: not stored), outside events."""
+        stored = self._stored(lead_id)
+        # Not held here once copied: the stored lead can take the new state in place.
+        return None if stored is None else stored.working_copy()
+
+    def _stored(self, lead_id: str) -> Lead | None:
+        """The storage's lead ``lead_id`` (None: not stored), outside events; a failing
+        or wrong answer is a StorageError. _apply does the same inline, per event."""
         try:
             stored = self.storage.get(lead_id)
         except Exception as exc:
             raise self._storage_error("Storage.get", None, exc) from exc
-        # Not held here once copied: the stored lead can take the new state in place.
-        if stored is None:
-            return None
-        return self._checked_lead(stored, lead_id, None).working_copy()
+        if stored is not None and (type(stored) is not Lead or stored.id != lead_id):
+            stored = self._checked_lead(stored, lead_id, None)
+        return stored
 
     def _checked_lead(self, lead: object, lead_id: str, event_id: str | None) -> Lead:
         """``lead`` if the storage's ``get(lead_id)`` answered that Lead, else a StorageError."""
@@ -1345,12 +1351,7 @@ class Engine:
         steps: list[tuple[float, str]] = []
         for lead_id in due:
             try:
-                try:
-                    lead = self.storage.get(lead_id)
-                except Exception as exc:
-                    raise self._storage_error("Storage.get", None, exc) from exc
-                if lead is not None and (type(lead) is not Lead or lead.id != lead_id):
-                    lead = self._checked_lead(lead, lead_id, None)
+                lead = self._stored(lead_id)
             except StorageError as error:
                 errors.append(TickError(lead_id, str(error), _caught(error)))
                 continue
@@ -1460,14 +1461,11 @@ class Engine:
         # Read as an event's lead_id is (surrounding whitespace dropped): the id from a
         # URL or a form that made the lead finds it here too.
         lead_id = lead_id.strip(ID_SPACE)
-        try:
-            lead = self.storage.get(lead_id)
-        except Exception as exc:
-            raise self._storage_error("Storage.get", None, exc) from exc
+        lead = self._stored(lead_id)
         if lead is None:
             raise LeadNotFoundError(lead_id)
         # A fork, as ingest returns: what the caller changes in it stays the caller's.
-        return self._checked_lead(lead, lead_id, None).fork()
+        return lead.fork()
 
     def funnel(self) -> dict[Stage, int]:
         """How many stored leads stand in each stage."""
@@ -1560,10 +1558,11 @@ _RESCORE_ROUNDS = 3
 
 def _no_storage(pm: LeadlifePluginManager) -> RegistrationError:
     """The error of an engine no plugin gives a storage."""
-    declined = [impl.plugin_name for impl in pm.hook.leadlife_storage.get_hookimpls()]
-    who = ", ".join(repr(name) for name in reversed(declined))
+    # In the order they were asked: pluggy lists the last asked first.
+    declined = [impl.plugin_name for impl in pm.hook.leadlife_storage.get_hookimpls()][::-1]
+    who = ", ".join(repr(name) for name in declined)
     return RegistrationError(
-        "(none)" if not declined else ", ".join(reversed(declined)),
+        ", ".join(declined) or "(none)",
         "leadlife_storage",
         "no plugin provides a storage ("
         + (f"{who} returned None" if declined else "no plugin implements the hook")
