@@ -1247,13 +1247,13 @@ def _readable(data: Path) -> Any:
     """The training CSV as a frame, or a one-line error naming the file."""
     import pandas as pd
 
+    from leadlife.errors import FeatureSchemaError
+    from leadlife.ml.training import read_training_csv
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = pd.read_csv(data, low_memory=False, encoding="utf-8")
-            header = pd.read_csv(
-                data, header=None, nrows=1, dtype=object, na_filter=False, encoding="utf-8"
-            )
+            return read_training_csv(data, encoding="utf-8")
     except OSError as exc:
         raise click.ClickException(f"{data}: cannot read the file ({exc.strerror})") from None
     except UnicodeDecodeError:
@@ -1262,18 +1262,7 @@ def _readable(data: Path) -> Any:
         raise click.ClickException(f"{data}: {_EMPTY_CSV}") from None
     except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
         raise click.ClickException(f"{data}: {_one_line(str(exc))}") from None
-    _refuse_unnamed(data, [str(name) for name in header.iloc[0].tolist()])
-    return frame
-
-
-def _refuse_unnamed(data: Path, names: list[str]) -> None:
-    """A one-line error for a training header with a blank or repeated name."""
-    from leadlife.errors import FeatureSchemaError
-    from leadlife.ml.training import check_header_names
-
-    try:
-        check_header_names(names)
-    except FeatureSchemaError as exc:
+    except FeatureSchemaError as exc:  # a blank or repeated header name
         raise click.ClickException(f"{data}: {exc}") from None
 
 

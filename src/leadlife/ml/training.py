@@ -44,6 +44,7 @@ __all__ = [
     "SEARCH_SPACES",
     "TrainingResult",
     "check_header_names",
+    "read_training_csv",
     "search_space",
     "train",
 ]
@@ -275,16 +276,25 @@ def check_header_names(names: Iterable[str]) -> None:
         )
 
 
+def read_training_csv(path: str | os.PathLike[str], *, encoding: str | None = None) -> pd.DataFrame:
+    """A training CSV as a frame, its header checked by :func:`check_header_names`
+    (read as written: pandas would rename a blank or repeated name)."""
+    # Whole-file type inference: chunked inference would warn on mixed columns.
+    data = pd.read_csv(path, low_memory=False, encoding=encoding)
+    header = pd.read_csv(
+        path, header=None, nrows=1, dtype=object, na_filter=False, encoding=encoding
+    )
+    check_header_names(header.iloc[0].tolist())
+    return data
+
+
 def _read(frame: pd.DataFrame | str | os.PathLike[str], say: Progress) -> pd.DataFrame:
     if isinstance(frame, pd.DataFrame):
         say(f"Cleaning {len(frame):,} rows x {frame.shape[1]} columns")
         return frame
     if not isinstance(frame, str | os.PathLike):
         raise TypeError(f"frame: {type(frame).__name__}; give a DataFrame or a CSV path")
-    # Whole-file type inference: chunked inference would warn on mixed columns.
-    data = pd.read_csv(frame, low_memory=False)
-    header = pd.read_csv(frame, header=None, nrows=1, dtype=object, na_filter=False)
-    check_header_names(header.iloc[0].tolist())
+    data = read_training_csv(frame)
     say(f"Read {len(data):,} rows x {data.shape[1]} columns from {frame}; cleaning them")
     return data
 
