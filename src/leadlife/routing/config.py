@@ -105,12 +105,17 @@ def _kind(value: date | datetime) -> str:
     return "datetime" if isinstance(value, datetime) else "date"
 
 
+def _bare(value: str, what: str) -> str:
+    """``value``, refused with surrounding spaces: events, profiles and pool operations
+    are read without them, so such a value would never match one."""
+    if value != value.strip():
+        raise ValueError(f"{what} {value!r} has surrounding spaces; write {value.strip()!r}")
+    return value
+
+
 def _person(person: str) -> str:
-    # Events and pool operations name people without surrounding spaces: " ian " would
-    # receive leads that nobody could ever name to claim, return or transfer.
-    if person != person.strip():
-        raise ValueError(f"person id {person!r} has surrounding spaces; write {person.strip()!r}")
-    return person
+    # " ian " would receive leads that nobody could ever name to claim, return or transfer.
+    return _bare(person, "person id")
 
 
 def _people(people: list[str]) -> list[str]:
@@ -184,13 +189,7 @@ class AccountSpec(_Strict):
     @field_validator("id")
     @classmethod
     def _bare_id(cls, account_id: str) -> str:
-        # A profile's account_id is read without surrounding spaces: an account whose
-        # id has them would never be matched by it.
-        if account_id != account_id.strip():
-            raise ValueError(
-                f"account id {account_id!r} has surrounding spaces; write {account_id.strip()!r}"
-            )
-        return account_id
+        return _bare(account_id, "account id")  # as a profile's account_id is read
 
     @field_validator("owner")
     @classmethod
@@ -344,13 +343,8 @@ class PrioritySpec(_Strict):
     @field_validator("source_rates")
     @classmethod
     def _bare_sources(cls, rates: dict[str, float]) -> dict[str, float]:
-        # Events' sources are read without surrounding spaces: a rate for " web "
-        # would never apply.
         for source in rates:
-            if source != source.strip():
-                raise ValueError(
-                    f"source {source!r} has surrounding spaces; write {source.strip()!r}"
-                )
+            _bare(source, "source")  # as events' sources are read: " web " never applies
         return rates
 
     min_leads: PositiveWhole = Field(
