@@ -350,21 +350,26 @@ class ScoringRulesModel(_Strict):
         self._check_count_columns()
         return self
 
-    def _check_count_columns(self) -> None:
-        # A frame holds one column per name: an event type ending like a window
-        # ("video.30d") would name another rule's windowed count ("video" in 30 days).
-        counts: list[tuple[str, str, int | None]] = [
+    def counts(self) -> list[tuple[str, str, int | None]]:
+        """Every count the rules read, as ``(place, counter, within_days)``; ``place``
+        is the rule's path, ``within_days`` None for the all-time count."""
+        found: list[tuple[str, str, int | None]] = [
             (f"engagement.{index}.when.event", rule.when.key, rule.when.within_days)
             for index, rule in enumerate(self.engagement)
             if isinstance(rule.when, EventWhen)
         ]
-        counts += [
+        found += [
             (f"weighted.{index}.event", rule.event, rule.within_days)
             for index, rule in enumerate(self.weighted)
             if rule.event is not None
         ]
+        return found
+
+    def _check_count_columns(self) -> None:
+        # A frame holds one column per name: an event type ending like a window
+        # ("video.30d") would name another rule's windowed count ("video" in 30 days).
         columns: dict[str, tuple[str, str, int | None]] = {}
-        for place, counter, window in counts:
+        for place, counter, window in self.counts():
             column = count_column(counter, window)
             other = columns.setdefault(column, (place, counter, window))
             if other[1:] != (counter, window):

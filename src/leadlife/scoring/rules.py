@@ -122,16 +122,10 @@ class ScoringRules:
         A column's name cannot be read back: ``n.video.30d`` is the all-time count of
         an event type named ``video.30d`` as well as the 30-day count of ``video``.
         """
-        found: dict[str, tuple[str, int | None]] = {}
-        for engagement in self.model.engagement:
-            when = engagement.when
-            if isinstance(when, EventWhen):
-                found[count_column(when.key, when.within_days)] = (when.key, when.within_days)
-        for weighted in self.model.weighted:
-            if weighted.event is not None:
-                column = count_column(weighted.event, weighted.within_days)
-                found[column] = (weighted.event, weighted.within_days)
-        return found
+        return {
+            count_column(counter, window): (counter, window)
+            for _, counter, window in self.model.counts()
+        }
 
     @property
     def derived_columns(self) -> dict[str, str]:
