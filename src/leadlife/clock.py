@@ -6,7 +6,7 @@ caller leaves ``now`` out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 from pydantic_core import TzInfo
@@ -166,12 +166,6 @@ def standard_zone(zone: tzinfo | None) -> timezone | None:
         assert offset is not None  # a parsed zone is a fixed offset
         standard = _STANDARD_ZONES[zone] = timezone(offset)
     return standard
-
-
-def standard_zones() -> Mapping[tzinfo, timezone]:
-    """The zones :func:`standard_zone` has given so far, by the zone they stand for
-    (a live view: for callers that look a zone up before asking)."""
-    return _STANDARD_ZONES
 
 
 def with_standard_zone(moment: datetime, ts: float) -> datetime:

@@ -191,8 +191,7 @@ class Lead:
         new.id = self.id
         new.stage = self.stage
         new.profile = self.profile.copy()
-        new.behaviour = behaviour = _new_behaviour(Behaviour)  # Behaviour.fork, inline
-        behaviour._stats = self.behaviour._stats.copy()
+        new.behaviour = self.behaviour.fork()
         new.scores = self.scores.copy()
         new.score = self.score
         new.owner = self.owner
@@ -229,11 +228,7 @@ class Lead:
         """
         self.stage = other.stage
         self.profile = other.profile
-        # Behaviour.take_counts, inline: this runs once per event.
-        counts, taken = self.behaviour._stats, other.behaviour._stats
-        counts.update(taken)
-        if len(counts) != len(taken):
-            self.behaviour._stats = taken.copy()
+        self.behaviour.take_counts(other.behaviour)
         self.scores = other.scores
         self.score = other.score
         self.owner = other.owner
@@ -315,5 +310,4 @@ def _utc(ts: float | None) -> datetime | None:
 
 
 _new_lead = object.__new__
-_new_behaviour = object.__new__
 _FIELD_NAMES = tuple(field.name for field in attrs.fields(Lead))

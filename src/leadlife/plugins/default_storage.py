@@ -9,9 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic_core import TzInfo
-
-from leadlife.clock import EXACT_EPOCH_UNTIL, epoch_seconds, standard_zone, standard_zones
+from leadlife.clock import EXACT_EPOCH_UNTIL, epoch_seconds, standard_zone
 from leadlife.events import Event
 from leadlife.lead import Lead, StageChange
 from leadlife.plugins.hookspecs import hookimpl
@@ -24,7 +22,6 @@ __all__ = ["MemoryStorage"]
 _EventRow = tuple[Any, ...]
 _ROW_HEAD = 6  # the fields before the data
 _SCALARS = frozenset({str, int, float, bool, type(None)})  # data values stored as they are
-_STANDARD_ZONES = standard_zones()
 
 
 class MemoryStorage:
@@ -133,11 +130,7 @@ class MemoryStorage:
 
     def _row(self, event: Event) -> _EventRow:
         at = event.at
-        given = at.tzinfo
-        # standard_zone(given), its look-up inline for validation's zones: per event
-        zone = _STANDARD_ZONES.get(given) if type(given) is TzInfo else None
-        if zone is None:
-            zone = standard_zone(given)
+        zone = standard_zone(at.tzinfo)
         at_ts = epoch_seconds(at)
         # Before 1970 some platforms cannot turn an epoch back into a time.
         if zone is None or not 0.0 <= at_ts < EXACT_EPOCH_UNTIL:
