@@ -73,8 +73,6 @@ def _count(value: Any) -> Any:
     return number
 
 
-# Hand-written configuration scalars (rulebooks, scoring rules, routing): lax validation
-# would read true as 1, "2" as 2 and "no" as false.
 def _event_type(name: str) -> str:
     # Events' types are read without surrounding spaces (leadlife.events.Event), so a
     # type written with them would load and then match no event.
@@ -90,6 +88,8 @@ def _event_type(name: str) -> str:
     return name
 
 
+# Hand-written configuration scalars (rulebooks, scoring rules, routing): lax validation
+# would read true as 1, "2" as 2 and "no" as false.
 Number = Annotated[float, BeforeValidator(_number), Strict()]
 Count = Annotated[int, BeforeValidator(_count), Strict()]
 Flag = Annotated[bool, Strict()]  # "yes", "off", 1 and 0 are a misspelt value, not a switch

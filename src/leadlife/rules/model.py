@@ -149,7 +149,6 @@ NotCondition.model_rebuild()
 
 Name = Annotated[str, Field(min_length=1)]
 
-
 # Scorers the built-in plugin registers in every engine besides the rule scorer
 # (leadlife.plugins.default_scorer), by name; a rulebook's [scoring] cannot take them.
 BUILTIN_SCORERS = {"points": "the built-in points scorer (event_types.*.points)"}
