@@ -36,6 +36,7 @@ from leadlife.routing.config import AccountSpec, ExistingAccountSpec
 from leadlife.routing.decision import RouteDecision
 from leadlife.routing.names import normalize_company
 from leadlife.scoring.model import FREE_MAIL_DOMAINS
+from leadlife.values import FrozenDict, FrozenList
 
 if TYPE_CHECKING:
     import numpy as np
@@ -350,10 +351,12 @@ class ExistingAccountRouter:
             return None
         kind, value, listed, account = found[0]
         owner, owner_account, reason, outranked = self._decide(found)
-        conflicts = [
-            {"account": other, "matched_by": k, "value": v, "match": m}
+        # Read-only, as a host router's evidence is made: the lead keeps it, and a
+        # lead read from the engine shares it with the stored one.
+        conflicts = FrozenList(
+            FrozenDict(account=other, matched_by=k, value=v, match=m)
             for k, v, m, other in outranked
-        ]
+        )
         evidence: dict[str, Any] = {
             "account": account,
             "matched_by": kind,
@@ -364,7 +367,11 @@ class ExistingAccountRouter:
         if owner_account != account:
             evidence["owner_account"] = owner_account
         return RouteDecision(
-            router=self.name, reason=reason, team=self._team, owner=owner, evidence=evidence
+            router=self.name,
+            reason=reason,
+            team=self._team,
+            owner=owner,
+            evidence=FrozenDict(evidence),
         )
 
     def route_frame(self, frame: pd.DataFrame) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from leadlife.lead import Lead
 from leadlife.routing.config import BusinessLineSpec
 from leadlife.routing.decision import RouteDecision
 from leadlife.routing.frames import decisions_frame, distinct, true_mask
+from leadlife.values import FrozenDict
 
 if TYPE_CHECKING:
     import numpy as np
@@ -131,7 +132,10 @@ class BusinessLineRouter:
             return None
         team, reason = decided
         evidence["segment"] = segment
-        return RouteDecision(router=self.name, reason=reason, team=team, evidence=evidence)
+        # Read-only: the lead keeps it (see ExistingAccountRouter.route).
+        return RouteDecision(
+            router=self.name, reason=reason, team=team, evidence=FrozenDict(evidence)
+        )
 
     def route_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The decisions for many leads at once: one row per row of ``frame`` (same index),

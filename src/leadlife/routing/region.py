@@ -23,6 +23,7 @@ from leadlife.networks import Network, NetworkTable, find_overlaps, parse_networ
 from leadlife.routing.config import RegionSpec
 from leadlife.routing.decision import RouteDecision
 from leadlife.routing.frames import decisions_frame, distinct, true_mask
+from leadlife.values import FrozenDict
 
 if TYPE_CHECKING:
     import numpy as np
@@ -422,7 +423,10 @@ class RegionRouter:
         if network is not None:
             evidence["network"] = network
         reason = _ip_reason(ip, team, network)
-        return RouteDecision(router=self.name, reason=reason, team=team, evidence=evidence)
+        # Read-only: the lead keeps it (see ExistingAccountRouter.route).
+        return RouteDecision(
+            router=self.name, reason=reason, team=team, evidence=FrozenDict(evidence)
+        )
 
     def _ip_match(self, ip: str) -> tuple[str, str | None] | None:
         """``(team, network)`` of an address (network None from a custom lookup), or None."""
@@ -461,13 +465,13 @@ class RegionRouter:
             router=self.name,
             reason=_phone_reason(phone, team, place, description, region_code),
             team=team,
-            evidence={
-                "matched_by": "phone",
-                "value": phone,
-                "place": place,
-                "description": description,
-                "region_code": region_code,
-            },
+            evidence=FrozenDict(  # read-only: the lead keeps it (see ExistingAccountRouter.route)
+                matched_by="phone",
+                value=phone,
+                place=place,
+                description=description,
+                region_code=region_code,
+            ),
         )
 
 
