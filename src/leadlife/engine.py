@@ -505,7 +505,7 @@ class Engine:
             except LeadlifeError as exc:
                 # The report's failures are those of applied events (engine.failures
                 # keeps every one); a resent event would be counted twice.
-                del failures[recorded:]
+                _drop_rejected(failures, recorded)
                 event_id = _event_id(raw)
                 report.rejected.append(Rejection(index, event_id, str(exc), _caught(exc)))
                 continue
@@ -514,7 +514,7 @@ class Engine:
                 # bookkeeping and the fan-out, which records plugin failures), so the
                 # event is rejected whole; one event no check foresaw must not end the
                 # batch.
-                del failures[recorded:]
+                _drop_rejected(failures, recorded)
                 event_id = _event_id(raw)
                 error = ProcessingError(exc, event_id=event_id)
                 error.__cause__ = exc
@@ -1569,6 +1569,20 @@ def _no_storage(pm: LeadlifePluginManager) -> RegistrationError:
         + "). Fix: register a plugin whose leadlife_storage returns a Storage, or keep "
         "the built-in 'leadlife.default_storage' registered (in-memory storage)",
     )
+
+
+_FAN_OUT_HOOKS = frozenset({"leadlife_stage_changed", "leadlife_notify"})
+
+
+def _drop_rejected(failures: list[PluginFailure], recorded: int) -> None:
+    """Drop the failures a rejected event recorded past ``recorded``: all before its
+    commit. A fan-out of an earlier event of the batch, delivered meanwhile by the
+    thread delivering, adds its failures to the same list, and they stay. By index
+    from the end: that thread only appends, so the indices looked at stay valid."""
+    for index in range(len(failures) - 1, recorded - 1, -1):
+        hook = failures[index].hook
+        if hook not in _FAN_OUT_HOOKS and not hook.startswith("channel "):
+            del failures[index]
 
 
 def _routed(lead: Lead) -> bool:
