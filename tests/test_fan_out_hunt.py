@@ -14,7 +14,7 @@ from leadlife.lead import StageChange
 from leadlife.plugins import LeadlifePluginManager, hookimpl
 from leadlife.plugins.default_storage import MemoryStorage
 from tests.conftest import T0
-from tests.helpers import ev, hours
+from tests.helpers import days, ev, hours
 
 FORM = {"phone": "+8613800138000", "asset_id": "p1"}
 
@@ -76,3 +76,33 @@ def test_a_rejection_keeps_the_fan_out_failures_another_thread_recorded_meanwhil
     assert [(f.plugin, f.hook, f.event_id) for f in report.failures] == [
         ("crm", "leadlife_stage_changed", "b1")
     ]
+
+
+def test_a_plugin_registered_during_a_fan_out_gets_a_fork_of_the_lead(
+    pm: LeadlifePluginManager,
+) -> None:
+    # Only leadlife's own channel is registered, so the fan-out starts without forks;
+    # a plugin from outside registered while it runs (here while the channel sends,
+    # as another thread could) is handed a fork all the same.
+    from leadlife.demo import NoticeCounter
+
+    counter = NoticeCounter()
+    count = counter.send
+
+    class Meddler:
+        @hookimpl
+        def leadlife_notify(self, lead: Lead) -> None:
+            lead.profile["company"] = "meddled"
+
+    def send(notice: Any, lead: Lead) -> None:
+        count(notice, lead)
+        if "meddler" not in {name for name, _ in pm.list_name_plugin()}:
+            pm.register(Meddler(), name="meddler")
+
+    counter.send = send  # type: ignore[method-assign]
+    pm.register(counter, name="counter")
+    engine = leadlife.Engine(plugin_manager=pm, clock=leadlife.FixedClock(T0))
+    engine.ingest(ev("page_view", lead="a"))
+    engine.tick(T0 + days(100))
+    assert counter.counts["reactivation_due"] == 1
+    assert "company" not in engine.get("a").profile

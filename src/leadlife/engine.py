@@ -1128,9 +1128,11 @@ class Engine:
         # lead must reach neither the store without a commit nor the next plugin.
         # The hooks are read live, so a plugin registered since the engine last
         # collected them (by a hook of this event, or another thread) may be among
-        # them, from outside leadlife: forks, until the next collection says.
-        views = self._fan_out_view or self.plugin_manager.generation != self._generation
+        # them, from outside leadlife: forks, until the next collection says. Read
+        # before each call: one may come while this fan-out runs.
+        fan_out_view, pm = self._fan_out_view, self.plugin_manager
         for change in changes:
+            views = fan_out_view or pm.generation != self._generation
             for plugin, _, error in self._call_each(
                 "leadlife_stage_changed", {"change": change}, lead, views
             ):
@@ -1146,6 +1148,7 @@ class Engine:
                     self._failed(
                         failures, plugin, f"channel {channel.name}", exc, event_id, lead.id
                     )
+            views = fan_out_view or pm.generation != self._generation
             for plugin, _, error in self._call_each(
                 "leadlife_notify", {"notice": notice}, lead, views
             ):
