@@ -295,7 +295,17 @@ class Lead:
         # comparison below and fail there with Python's own TypeError.
         if not isinstance(moment, datetime):
             raise InvalidTimeError("moment", moment, "is not a datetime")
-        if moment.utcoffset() is None:
+        try:
+            offset = moment.utcoffset()
+        except Exception as exc:  # pandas' NaT, a zone of 24 hours or more, a host's tzinfo
+            raise InvalidTimeError(
+                "moment",
+                moment,
+                f"cannot be read as a moment ({type(exc).__name__}: {exc})",
+                "pass an aware datetime whose offset is under 24 hours, e.g. "
+                "datetime(2026, 11, 2, tzinfo=UTC)",
+            ) from None
+        if offset is None:
             raise InvalidTimeError("moment", moment)
         stage = Stage.COLD
         for change in self.history:
