@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from leadlife.behaviour import Behaviour
-from leadlife.errors import InvalidTimeError
+from leadlife.clock import LATEST_DUE_TS, require_aware
 
 if TYPE_CHECKING:
     from leadlife.routing.follow_up import FollowUp
@@ -291,22 +291,10 @@ class Lead:
 
     def stage_at(self, moment: datetime) -> Stage:
         """The stage the history says the lead had at ``moment`` (an aware datetime)."""
-        # The history's times are aware: a naive moment or a string would reach the
-        # comparison below and fail there with Python's own TypeError.
-        if not isinstance(moment, datetime):
-            raise InvalidTimeError("moment", moment, "is not a datetime")
-        try:
-            offset = moment.utcoffset()
-        except Exception as exc:  # pandas' NaT, a zone of 24 hours or more, a host's tzinfo
-            raise InvalidTimeError(
-                "moment",
-                moment,
-                f"cannot be read as a moment ({type(exc).__name__}: {exc})",
-                "pass an aware datetime whose offset is under 24 hours, e.g. "
-                "datetime(2026, 11, 2, tzinfo=UTC)",
-            ) from None
-        if offset is None:
-            raise InvalidTimeError("moment", moment)
+        # The history's times are aware: a naive moment, a string or a zone that
+        # cannot be read would reach the comparison below and fail there with
+        # Python's own error. Any moment a tick can take is a moment to ask about.
+        require_aware(moment, "moment", latest=LATEST_DUE_TS)
         stage = Stage.COLD
         for change in self.history:
             if change.at > moment:
