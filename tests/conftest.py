@@ -41,7 +41,7 @@ def quiet_engine_log() -> Iterator[None]:
 
 
 @pytest.fixture
-def pm() -> Iterator[LeadlifePluginManager]:
+def pm() -> LeadlifePluginManager:
     """A fresh plugin manager with no installed entry points, only the built-ins."""
     return get_plugin_manager(load_entrypoints=False)
 

@@ -14,7 +14,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from numbers import Integral
 from types import MappingProxyType
 from typing import Any
@@ -25,6 +25,7 @@ from leadlife.clock import (
     LATEST_DUE_TS,
     LATEST_TS,
     Clock,
+    aware_ts,
     epoch_seconds,
     require_aware,
     system_clock,
@@ -86,6 +87,9 @@ class Engine:
     :param plugin_manager: a manager to use instead of a fresh
         :func:`~leadlife.plugins.get_plugin_manager`.
     :param failure_log_size: how many plugin failures ``engine.failures`` keeps (None: all).
+    :param max_clock_skew: refuse an event dated more than this ahead of the clock (a
+        sender whose clock runs fast would make every later event of its lead late);
+        None, the default, takes any time the engine keeps time in.
     """
 
     def __init__(
@@ -96,6 +100,7 @@ class Engine:
         *,
         plugin_manager: LeadlifePluginManager | None = None,
         failure_log_size: int | None = 10_000,
+        max_clock_skew: timedelta | None = None,
     ):
         # Checked before any plugin is registered: a refused engine changes no manager.
         if clock is not None and not callable(clock):
@@ -114,6 +119,14 @@ class Engine:
                 f"{failure_log_size!r} is no size",
                 "pass a whole number, 0 or more (None keeps every failure)",
             )
+        if max_clock_skew is not None and (
+            not isinstance(max_clock_skew, timedelta) or max_clock_skew < timedelta(0)
+        ):
+            raise InvalidArgumentError(
+                "max_clock_skew",
+                f"{max_clock_skew!r} is no tolerance",
+                "pass a timedelta of 0 or more, e.g. timedelta(minutes=5) (None takes any time)",
+            )
         if plugins is None:
             plugins = ()
         elif isinstance(plugins, str | bytes) or not isinstance(plugins, Iterable):
@@ -128,6 +141,8 @@ class Engine:
                 f"{plugin_manager!r} is not a plugin manager",
                 "pass one from leadlife.get_plugin_manager(), or leave it out",
             )
+        self.max_clock_skew = max_clock_skew
+        self._max_skew_s = None if max_clock_skew is None else max_clock_skew.total_seconds()
         pm = get_plugin_manager() if plugin_manager is None else plugin_manager
         registered: list[object] = []
         try:
@@ -595,6 +610,8 @@ class Engine:
                     "send the time the event happened; leave out placeholder dates",
                     event_id=event.id,
                 )
+            if self._max_skew_s is not None:
+                self._check_skew(event, ts)
             rulebook = self.rulebook
             rulebook.check(event)
             lead = Lead(event.lead_id) if stored is None else stored.working_copy()
@@ -692,6 +709,24 @@ class Engine:
         if len(assignments) > caught_up and routing is not None:
             routing.committed(assignments[caught_up:])
         return lead, changes, notices, False
+
+    def _check_skew(self, event: Event, ts: float) -> None:
+        """Refuse ``event`` (at ``ts``) if it is dated further ahead of the clock than
+        ``max_clock_skew`` allows."""
+        skew = self._max_skew_s
+        assert skew is not None
+        now = self.clock()
+        now_ts = aware_ts(now, "now", latest=LATEST_DUE_TS)
+        if ts > now_ts + skew:
+            ahead = timedelta(seconds=round(ts - now_ts))
+            raise InvalidEventError(
+                "at",
+                f"{event.at.isoformat()} is {ahead} ahead of the engine's clock "
+                f"({now.isoformat()}), more than max_clock_skew ({self.max_clock_skew}) allows",
+                "send the time the event happened (check the sending system's clock), or "
+                "build the engine with a larger max_clock_skew",
+                event_id=event.id,
+            )
 
     def _enrich(
         self, event: Event, lead: Lead, failures: list[PluginFailure], *, late: bool
