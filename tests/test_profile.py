@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pandas as pd
 import phonenumbers
@@ -83,12 +85,20 @@ def test_internationalised_e_mail_domains_are_valid_in_punycode() -> None:
         (8613800138000, "CN", ("+8613800138000", True)),  # the country code leads
         (13800138000.0, "CN", ("+8613800138000", True)),  # a number column with blanks
         (np.int64(13800138000), "CN", ("+8613800138000", True)),
+        # a database's NUMERIC column; the exponent form is the same whole number
+        (Decimal("13800138000"), "CN", ("+8613800138000", True)),
+        (Decimal("13800138000.00"), "CN", ("+8613800138000", True)),
+        (Decimal("1.3800138E+10"), "CN", ("+8613800138000", True)),
+        (Decimal("13800138000.5"), "CN", (Decimal("13800138000.5"), False)),
+        (Decimal("Infinity"), "CN", (Decimal("Infinity"), False)),
         (13800138000, None, (13800138000, False)),  # as the text without a region
         (12345, "CN", (12345, False)),
         (-13800138000, "CN", (-13800138000, False)),
         (1.38e10 + 0.5, "CN", (1.38e10 + 0.5, False)),
         (True, "CN", (True, False)),
         (float("nan"), "CN", None),
+        (Decimal("NaN"), "CN", None),
+        (Decimal("sNaN"), "CN", None),  # compares by raising: never compared
     ],
 )
 def test_a_phone_sent_as_a_number_reads_as_its_digits(
@@ -113,13 +123,22 @@ def test_an_event_with_a_numeric_phone_qualifies_as_its_text_does() -> None:
     )
     as_number = engine.ingest(ev("form_submit", lead="n", phone=13800138000, asset_id="p1"))
     as_text = engine.ingest(ev("form_submit", lead="t", phone="13800138000", asset_id="p1"))
+    as_decimal = engine.ingest(
+        ev("form_submit", lead="d", phone=Decimal("13800138000"), asset_id="p1")
+    )
     assert as_number.profile["phone"] == as_text.profile["phone"] == "+8613800138000"
+    assert as_decimal.profile["phone"] == "+8613800138000"
     assert as_number.profile["phone_valid"]
-    assert as_number.stage is as_text.stage is Stage.MQL
+    assert as_decimal.profile["phone_valid"]
+    assert as_number.stage is as_text.stage is as_decimal.stage is Stage.MQL
 
 
 def test_normalize_contacts_reads_a_number_column_as_events_do() -> None:
     frame = pd.DataFrame({"phone": [13800138000.0, None, 12345.0]})
     out = normalize_contacts(frame, phone_region="CN")
+    assert out["phone"].tolist()[0] == "+8613800138000"
+    assert out["phone_valid"].tolist() == [True, None, False]
+    numeric = pd.DataFrame({"phone": [Decimal("13800138000"), None, Decimal("12345")]})
+    out = normalize_contacts(numeric, phone_region="CN")
     assert out["phone"].tolist()[0] == "+8613800138000"
     assert out["phone_valid"].tolist() == [True, None, False]

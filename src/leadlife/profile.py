@@ -8,6 +8,7 @@ a phone number on every evaluation.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from functools import lru_cache
 from numbers import Integral
 from typing import Any
@@ -70,14 +71,18 @@ def read_phone(value: Any, region: str | None) -> tuple[Any, bool]:
     """``(stored, valid)`` of a phone value as an event or a frame brings it.
 
     Text is checked by :func:`check_phone`. A whole number (a number column of a CRM
-    export or a spreadsheet, a float where the column has blanks) is read as its
+    export or a spreadsheet, a float where the column has blanks, a Decimal from a
+    database's NUMERIC column) is read as its
     digits, as the same number written as text would be; when it is not a valid
     number it is kept as it came. Anything else is kept, and not valid.
     """
     if isinstance(value, str):
         return check_phone(value.strip(), region)
-    whole = (isinstance(value, Integral) and not isinstance(value, bool)) or (
-        isinstance(value, float) and value.is_integer()
+    whole = (
+        (isinstance(value, Integral) and not isinstance(value, bool))
+        or (isinstance(value, float) and value.is_integer())
+        # A database's NUMERIC column reads as Decimal; NaN and infinity are no digits.
+        or (isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value())
     )
     if not whole or value <= 0:
         return value, False
