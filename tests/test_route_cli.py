@@ -85,6 +85,17 @@ def test_route_writes_each_lead_with_its_team_owner_and_reason(tmp_path: Path) -
     assert "Beijing" in routed["reason"][2]
 
 
+def test_route_help_lists_the_written_columns_in_their_order(tmp_path: Path) -> None:
+    """The -o option's help names the columns added to the input in the order written."""
+    code, output = run(tmp_path, "--at", AT)
+    assert code == 0, output
+    routed = pd.read_csv(tmp_path / "routed.csv", dtype=object, keep_default_na=False)
+    added = list(routed.columns[6:])
+    assert added == ["router", "team", "owner", "action", "strategy", "reason"]
+    shown = CliRunner().invoke(main, ["route", "--help"], terminal_width=1000).output
+    assert f"Where to write the input columns plus {', '.join(added)}." in shown
+
+
 def test_route_matches_route_frame_on_the_checked_profiles(tmp_path: Path) -> None:
     """The command gives what route_frame gives on the same leads, contacts checked."""
     code, output = run(tmp_path, "--at", AT, "--phone-region", "CN")

@@ -267,7 +267,7 @@ def score(
     required=True,
     type=_Path(dir_okay=False, path_type=Path),
     metavar="ROUTED.csv",
-    help="Where to write the input columns plus team, owner, router, action, strategy, reason.",
+    help="Where to write the input columns plus router, team, owner, action, strategy, reason.",
 )
 @click.option(
     "--at",
