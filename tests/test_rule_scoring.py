@@ -570,6 +570,17 @@ def test_lead_explain_with_a_scorer(engine: leadlife.Engine) -> None:
         engine.explain("u1", "ml")
 
 
+def test_lead_explain_without_a_moment_asks_for_now() -> None:
+    """A lead that has seen no event is explained only at a given now; without one the
+    error names the argument and how to pass it."""
+    scorer = RuleScorer(ScoringRules.from_dict(SEED_RULES))
+    fresh = leadlife.Lead("u0")
+    with pytest.raises(leadlife.errors.InvalidArgumentError, match="pass now=") as caught:
+        fresh.explain(scorer)
+    assert caught.value.argument == "now"
+    assert fresh.explain(scorer, T0).value == 0.0
+
+
 def test_free_mail_reads_a_domain_column_when_the_frame_has_one() -> None:
     """An ``email_domain`` column (object or category) scores free mail as ``email`` does."""
     rules = ScoringRules.from_dict(

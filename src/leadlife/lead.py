@@ -10,6 +10,7 @@ import attrs
 
 from leadlife.behaviour import Behaviour
 from leadlife.clock import LATEST_DUE_TS, require_aware
+from leadlife.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     from leadlife.routing.follow_up import FollowUp
@@ -286,7 +287,11 @@ class Lead:
         """
         moment = now or self.scored_at or self.last_event_at or self.first_seen_at
         if moment is None:
-            raise ValueError(f"lead {self.id!r} has seen no event; pass now=")
+            raise InvalidArgumentError(
+                "now",
+                f"lead {self.id!r} has seen no event, so it has no moment to be explained at",
+                "pass now=, an aware datetime, e.g. lead.explain(scorer, now=datetime.now(UTC))",
+            )
         return scorer.explain(self, moment)
 
     def stage_at(self, moment: datetime) -> Stage:
