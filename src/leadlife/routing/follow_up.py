@@ -15,7 +15,8 @@ reminders already sent live in the lead's :class:`FollowUp`.
 * **Call cadence**: the k-th call attempt is due ``call_cadence_days[k-1]`` days after
   assignment (six attempts by default: the best number of attempts is 6, the average
   1.5); a ``call_attempt_due`` reminder goes out when an attempt falls due and has not
-  been made, until a call connects. The sixth failed attempt sends
+  been made, until a call connects (one due at the assignment itself is asked for by
+  the assignment's notice, and gets none). The sixth failed attempt sends
   ``call_attempts_exhausted``.
 * **SAL idle**: an SAL with no activity from the lead for ``sal_idle_days`` sends
   ``sal_idle`` to the owner, once per stay in SAL.
