@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from leadlife.errors import ModelError
+from leadlife.errors import InvalidArgumentError, ModelError
 from leadlife.ml.evaluation import EvaluationReport, decile_table, evaluate
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -243,6 +244,29 @@ def test_unfitted_or_bad_arguments_are_refused(
         evaluate(model, X, y, threshold=1.5)
     with pytest.raises(ValueError, match="n_repeats"):
         evaluate(model, X, y, n_repeats=-1)
+
+
+@pytest.mark.parametrize(
+    ("options", "argument"),
+    [
+        ({"threshold": 1.5}, "threshold"),
+        ({"threshold": "0.5"}, "threshold"),
+        ({"threshold": float("nan")}, "threshold"),
+        ({"n_repeats": -1}, "n_repeats"),
+        ({"n_repeats": 2.5}, "n_repeats"),
+    ],
+)
+def test_bad_arguments_are_the_librarys_errors_naming_them(
+    fitted: tuple[LogisticRegression, pd.DataFrame, pd.Series],
+    options: dict[str, Any],
+    argument: str,
+) -> None:
+    """A threshold that is no probability or repeats that are no whole number of 0 or
+    more is an InvalidArgumentError naming the argument, not Python's or scikit-learn's."""
+    model, X, y = fitted
+    with pytest.raises(InvalidArgumentError) as caught:
+        evaluate(model, X, y, **options)
+    assert caught.value.argument == argument
 
 
 def test_importance_of_a_model_scorer_equals_shuffling_raw_columns() -> None:

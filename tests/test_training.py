@@ -22,7 +22,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from leadlife.errors import FeatureSchemaError, InsufficientDataError, ModelError
+from leadlife.errors import (
+    FeatureSchemaError,
+    InsufficientDataError,
+    InvalidArgumentError,
+    ModelError,
+)
 from leadlife.ml.encoding import clean_frame
 from leadlife.ml.leakage import LeakageWarning
 from leadlife.ml.persistence import hash_frame, load_model, read_sidecar
@@ -315,6 +320,31 @@ def test_bad_test_size_is_refused(frame: pd.DataFrame) -> None:
     """A holdout share outside (0, 1) is refused before anything else."""
     with pytest.raises(ValueError, match="test_size"):
         quick(frame, test_size=1.0)
+
+
+@pytest.mark.parametrize(
+    ("options", "argument"),
+    [
+        ({"importance_repeats": -1}, "importance_repeats"),
+        ({"importance_repeats": 1.5}, "importance_repeats"),
+        ({"test_size": "0.1"}, "test_size"),
+        ({"min_positives": "120"}, "min_positives"),
+        ({"search": True, "n_iter": 0}, "n_iter"),
+        ({"search": True, "cv": 1}, "cv"),
+        ({"estimator": "svm"}, "estimator"),
+    ],
+)
+def test_bad_arguments_are_refused_by_their_own_names(
+    frame: pd.DataFrame, options: dict[str, Any], argument: str
+) -> None:
+    """A bad argument of train is an InvalidArgumentError naming that argument, before
+    any fit (scikit-learn would fail inside the fit or search, naming its own)."""
+    stages: list[str] = []
+    with pytest.raises(InvalidArgumentError) as caught:
+        quick(frame, progress=stages.append, **options)
+    assert caught.value.argument == argument
+    assert str(caught.value).startswith(f"{argument}: ")
+    assert not any(stage.startswith(("Fitting", "Searching")) for stage in stages)
 
 
 def test_progress_reports_each_stage(frame: pd.DataFrame) -> None:

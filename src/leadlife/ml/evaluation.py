@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from leadlife.errors import ModelError
+from leadlife.errors import InvalidArgumentError, ModelError
 from leadlife.ml.encoding import LABEL_SPELLINGS, TabularEncoder, label_flag, positive_class
 
 __all__ = ["EvaluationReport", "evaluate"]
@@ -218,6 +219,19 @@ class EvaluationReport:
         figure.set_size_inches(8, max(3.0, 0.3 * len(top) + 1.2))
 
 
+def whole_argument(value: object, argument: str, least: int, hint: str) -> int:
+    """``value`` as a whole number of at least ``least``, else the argument's error.
+
+    scikit-learn checks these only deep inside a fit or a search, after the work before
+    it is done, and names its own parameters, not the caller's.
+    """
+    if isinstance(value, Integral) and not isinstance(value, bool) and int(value) >= least:
+        return int(value)
+    raise InvalidArgumentError(
+        argument, f"{value!r} is not a whole number of {least} or more", hint
+    )
+
+
 def evaluate(
     model: Any,
     X: Any,
@@ -241,12 +255,17 @@ def evaluate(
 
     Raises :class:`~leadlife.errors.ModelError` when the model is not a fitted
     binary classifier, ``y`` holds a value that is not a label (a missing one too)
-    or only one class, or ``y`` is not as long as ``X``.
+    or only one class, or ``y`` is not as long as ``X``; and
+    :class:`~leadlife.errors.InvalidArgumentError` for a ``threshold`` that is not a
+    probability or ``n_repeats`` that are not a whole number of 0 or more.
     """
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold: {threshold!r} is not a probability; give one in [0, 1]")
-    if n_repeats < 0:
-        raise ValueError(f"n_repeats: {n_repeats!r} is negative; give 0 to skip importance")
+    if not (isinstance(threshold, Real) and not isinstance(threshold, bool)) or not (
+        0.0 <= threshold <= 1.0
+    ):
+        raise InvalidArgumentError(
+            "threshold", f"{threshold!r} is not a probability", "give a number from 0 to 1"
+        )
+    whole_argument(n_repeats, "n_repeats", 0, "give 0 to skip permutation importance")
     classes = _classes(model)
     positive = positive_class(classes)
     actual = _actual(y, classes)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,12 @@ from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassif
 from sklearn.model_selection import RandomizedSearchCV, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 
-from leadlife.errors import FeatureSchemaError, InsufficientDataError, ModelError
+from leadlife.errors import (
+    FeatureSchemaError,
+    InsufficientDataError,
+    InvalidArgumentError,
+    ModelError,
+)
 from leadlife.ml.encoding import (
     LABEL_SPELLINGS,
     clean_frame,
@@ -34,7 +40,7 @@ from leadlife.ml.encoding import (
     refuse_repeated_columns,
 )
 from leadlife.ml.estimators import make_estimator
-from leadlife.ml.evaluation import EvaluationReport, evaluate
+from leadlife.ml.evaluation import EvaluationReport, evaluate, whole_argument
 from leadlife.ml.leakage import check_leakage
 from leadlife.ml.persistence import hash_frame, save_model
 from leadlife.ml.scorer import ModelScorer
@@ -141,13 +147,31 @@ def train(
     Raises :class:`~leadlife.errors.InsufficientDataError` before fitting anything
     when the whole frame has fewer than ``min_positives`` positive labels, and
     :class:`~leadlife.errors.FeatureSchemaError` when ``label`` or a ``drop`` column
-    is not in the frame, a column name repeats, or no feature column is left. Leakage
+    is not in the frame, a column name repeats, or no feature column is left.
+    Arguments out of their range (``test_size`` outside (0, 1), negative
+    ``importance_repeats``, ``cv`` below 2 for a search, an unknown estimator kind)
+    raise :class:`~leadlife.errors.InvalidArgumentError` naming them, before the frame
+    is read (the kind: before fitting). Leakage
     warnings (``LeakageWarning``) propagate to the caller.
     ``progress`` receives one short message per stage.
     """
     say: Progress = progress or _silent
-    if not 0.0 < test_size < 1.0:
-        raise ValueError(f"test_size: {test_size!r}; give the holdout share, e.g. 0.1")
+    # Checked before the data is read: a bad one would otherwise surface after the fit.
+    if not (isinstance(test_size, Real) and not isinstance(test_size, bool)) or not (
+        0.0 < test_size < 1.0
+    ):
+        raise InvalidArgumentError(
+            "test_size",
+            f"{test_size!r} is not a share of the leads",
+            "give the holdout share, a number between 0 and 1, e.g. 0.1",
+        )
+    whole_argument(
+        importance_repeats, "importance_repeats", 0, "give 0 to skip permutation importance"
+    )
+    whole_argument(min_positives, "min_positives", 0, "give the fewest positives to train on")
+    if search is not False:
+        whole_argument(n_iter, "n_iter", 1, "give how many candidates the search tries, e.g. 20")
+        whole_argument(cv, "cv", 2, "give how many folds the search cross-validates on, e.g. 5")
     data = _read(frame, say)
     refuse_repeated_columns(data)
     if label in data.columns and isinstance(data[label].dtype, pd.CategoricalDtype):
@@ -388,9 +412,10 @@ def _model(estimator: Any, random_state: int, spec: Any) -> Any:
     """A fresh, unfitted ModelScorer for ``estimator`` (see :func:`train`)."""
     if isinstance(estimator, str):
         if estimator not in ESTIMATOR_KINDS:
-            raise ValueError(
-                f"estimator: {estimator!r} is not a kind; give one of "
-                f"{', '.join(ESTIMATOR_KINDS)}, or a scikit-learn classifier"
+            raise InvalidArgumentError(
+                "estimator",
+                f"{estimator!r} is not a kind",
+                f"give one of {', '.join(ESTIMATOR_KINDS)}, or a scikit-learn classifier",
             )
         scorer = ModelScorer(estimator=make_estimator(estimator, random_state=random_state))
     elif isinstance(estimator, ModelScorer):
