@@ -85,7 +85,9 @@ class InvalidEventError(LeadlifeError, ValueError):
 
 
 class InvalidArgumentError(LeadlifeError, ValueError):
-    """An argument given to the engine's constructor is of the wrong kind or value.
+    """An argument given to a leadlife function, method or constructor is of the wrong
+    kind or value (the engine's clock, a window's days, a work queue's filter, a
+    training run's holdout share...).
 
     ``argument`` names it, ``fix`` says what to pass instead.
     """
