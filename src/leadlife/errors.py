@@ -100,8 +100,12 @@ class InvalidArgumentError(LeadlifeError, ValueError):
 
 
 class InvalidTimeError(LeadlifeError, ValueError):
-    """A moment given to the engine (``now``, a clock reading) has no timezone, or is
-    not a moment at all."""
+    """A moment given to the engine (``now``, a clock reading, a pool operation's
+    ``at``) has no timezone, has an offset that cannot be read, is not a moment at
+    all, or lies outside the years the engine keeps time in (see docs/time.md).
+
+    ``name`` is the argument, ``value`` what was given.
+    """
 
     def __init__(
         self,
