@@ -13,10 +13,12 @@ tracking them, which keeps its passes short with millions of leads in memory.
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from numbers import Integral
-from typing import NamedTuple
+from numbers import Integral, Real
+from typing import Any, NamedTuple
 
 from leadlife.clock import LATEST_DUE_TS, aware_ts
 from leadlife.errors import InvalidArgumentError
@@ -79,6 +81,71 @@ def _pruned(days: tuple[int, ...], retention_days: int) -> tuple[int, ...]:
     return days[start:]
 
 
+_STATS_FIX = (
+    "pass each event type's counters as behaviour.items() or behaviour.stats gives "
+    "them, (total, first_ts, last_ts, days) with days as {day: count} or flat day, "
+    "count pairs (JSON gives the days of {day: count} back as text: int() them)"
+)
+
+
+def _restored(stats: Mapping[str, Any]) -> dict[str, _Entry]:
+    """``stats`` in the form :class:`Behaviour` keeps, checked."""
+
+    def refused(problem: str) -> InvalidArgumentError:
+        return InvalidArgumentError("stats", problem, _STATS_FIX)
+
+    if not isinstance(stats, Mapping):
+        raise refused(f"{type(stats).__name__} is not a mapping of event types to counters")
+    restored: dict[str, _Entry] = {}
+    for kind, entry in stats.items():
+        if not isinstance(kind, str):
+            raise refused(f"the event type {kind!r} is not text")
+        try:
+            total, first, last, days = entry
+        except (TypeError, ValueError):
+            raise refused(f"{kind!r} has {entry!r}, not (total, first_ts, last_ts, days)") from None
+        pairs: list[tuple[Any, Any]] = []
+        if isinstance(days, Mapping):
+            pairs = list(days.items())
+        elif isinstance(days, Iterable) and not isinstance(days, str | bytes):
+            flat = list(days)
+            if len(flat) % 2 == 0:
+                pairs = list(zip(flat[0::2], flat[1::2], strict=True))
+        if not pairs:
+            raise refused(f"{kind!r} has days {days!r}, not day, count pairs")
+        for day, count in pairs:
+            if not isinstance(day, Integral) or isinstance(day, bool):
+                raise refused(f"{kind!r} has the day {day!r}, not a whole day number")
+            if not isinstance(count, Integral) or isinstance(count, bool) or count < 1:
+                raise refused(f"{kind!r} has the count {count!r} on day {day}, not 1 or more")
+        if isinstance(days, Mapping):
+            pairs.sort()
+        elif any(a[0] >= b[0] for a, b in itertools.pairwise(pairs)):
+            raise refused(f"{kind!r} has day, count pairs out of day order: {days!r}")
+        counted = sum(int(count) for _, count in pairs)
+        if not isinstance(total, Integral) or isinstance(total, bool) or total < counted:
+            raise refused(
+                f"{kind!r} has the total {total!r}, not a whole number of at least its "
+                f"days' {counted}"
+            )
+        for name, moment in (("first_ts", first), ("last_ts", last)):
+            if (
+                not isinstance(moment, Real)
+                or isinstance(moment, bool)
+                or not math.isfinite(moment)
+            ):
+                raise refused(f"{kind!r} has the {name} {moment!r}, not epoch seconds")
+        if first > last:
+            raise refused(f"{kind!r} has its first_ts {first!r} after its last_ts {last!r}")
+        restored[kind] = (
+            int(total),
+            float(first),
+            float(last),
+            tuple(int(part) for pair in pairs for part in pair),
+        )
+    return restored
+
+
 class TypeStats(NamedTuple):
     """Counters of one event type for one lead (a read-only view)."""
 
@@ -93,8 +160,14 @@ class Behaviour:
 
     __slots__ = ("_stats",)
 
-    def __init__(self, stats: dict[str, _Entry] | None = None):
-        self._stats: dict[str, _Entry] = {} if stats is None else stats
+    def __init__(self, stats: Mapping[str, Any] | None = None):
+        """Empty counters, or the ones a storage kept of a lead: ``stats`` as
+        :meth:`items` or :attr:`stats` gives them, ``{event type: (total, first_ts,
+        last_ts, days)}``, with ``days`` as ``{day: count}`` or flat day, count pairs."""
+        # The engine makes its own empty and forks them; counters given here come from
+        # a host restoring a lead, checked once: kept as given, a wrong shape would
+        # fail on the lead's next event, deep inside a rule.
+        self._stats: dict[str, _Entry] = {} if stats is None else _restored(stats)
 
     def fork(self) -> Behaviour:
         """A copy that can be changed without touching this one."""
