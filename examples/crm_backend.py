@@ -350,7 +350,7 @@ def main(path: Path) -> None:
 
     # A restart: a new engine on the same database finds every lead as it was left.
     # Team rotations start again from the seed; a host that needs the very same turns
-    # replays its event log into the fresh engine instead.
+    # replays its event log into the fresh engine instead, ticking it as it ticked.
     restarted = leadlife.Engine(
         plugins=[CrmBackend(path), Routing.from_toml(ROUTING, source="ROUTING")], clock=clock
     )

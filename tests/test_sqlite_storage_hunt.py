@@ -491,3 +491,25 @@ def test_a_restart_on_the_file_carries_on_as_the_first_engine(
         assert outcome(restarted, steps[index]) == reports[index], index
         if steps[index][0] == "tick":
             assert states(restarted) == leads[index], index
+
+
+def test_the_log_replayed_with_the_same_ticks_gives_the_same_leads(
+    tmp_path: Path, steps: list[Step], in_memory: Any
+) -> None:
+    """The SQLite file's event log (events read back from JSON), fed to a fresh engine
+    with the ticks at the same moments between the same events, gives every lead as
+    the first engine left it, owners and follow-up timers included."""
+    reports, leads, _ = in_memory
+    engine, _ = engine_on(tmp_path / "crm.sqlite3")
+    for step in steps:
+        outcome(engine, step)
+    log = iter(list(engine.storage.events()))
+    replayed, _ = engine_on(None)
+    for index, (kind, arg) in enumerate(steps):
+        if kind == "tick":
+            replayed.tick(arg)
+        else:
+            accepted = reports[index][0]
+            assert replayed.ingest_many([next(log) for _ in range(accepted)]).accepted == accepted
+    assert next(log, None) is None
+    assert states(replayed) == leads[-1]
