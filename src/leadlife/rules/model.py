@@ -23,6 +23,7 @@ from leadlife.clock import MAX_TIMER_DAYS
 from leadlife.profile import phone_region_code
 from leadlife.scoring.model import FieldWhen, ScoringRulesModel
 from leadlife.toml_files import Count, EventType, Flag, Number, rule_error
+from leadlife.values import UnsupportedValue, plain_values
 
 __all__ = [
     "BUILTIN_SCORERS",
@@ -192,6 +193,21 @@ class EventTypeSpec(_Strict):
     )
     closes: Literal["won", "disqualified"] | None = None
     reopens: Flag = False
+
+    @field_validator("sets")
+    @classmethod
+    def _plain_sets(cls, sets: dict[str, Any]) -> dict[str, Any]:
+        # Every lead the event type sets a field on holds the value itself: a list or
+        # table must be read-only, else one lead's holder changing its copy's list
+        # would change it in every lead, and in the rulebook.
+        try:
+            return plain_values(sets)
+        except UnsupportedValue as exc:
+            raise rule_error(
+                f"{exc.problem}, which a profile cannot hold",
+                "set text, a number, a boolean, a date or time, or a list or table of them",
+                exc.path,
+            ) from None
 
     @model_validator(mode="after")
     def _close_or_reopen(self) -> EventTypeSpec:
