@@ -3,12 +3,21 @@ and no later event's outcome, and later events do not change what they hold."""
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import random
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import leadlife
+from leadlife import Event, Lead, Stage, StageChange
 from leadlife.errors import RulebookError
+from leadlife.routing import Routing
 from leadlife.values import FrozenDict, FrozenList
 from tests.conftest import T0
 from tests.helpers import ev
@@ -47,3 +56,195 @@ def test_a_rulebook_setting_a_value_no_profile_can_hold_names_it() -> None:
         leadlife.Engine(rulebook=rulebook)
     assert caught.value.path == "event_types.tagged.sets.meta.when"
     assert "object" in str(caught.value)
+
+
+# -- a property: what is handed out may be changed at will ------------------------------
+
+TEAMS = {
+    "teams": [{"id": "inside", "managers": ["ines"], "members": [{"id": "ian"}, {"id": "ivy"}]}],
+    "routers": {"fallback": {"team": "inside"}},
+    "sla": {"speed_to_lead_minutes": 30, "reassign_after_breaches": 1},
+}
+NESTED_RULES = {
+    **TAGGING,
+    "event_types": {
+        **TAGGING["event_types"],
+        "form_submit": {
+            "points": 5,
+            "milestone": "contact_left",
+            "profile": ["phone", "email", "asset_id", "company", "tags"],
+        },
+    },
+}
+
+
+def _vandalise(lead: Lead, rng: random.Random) -> None:
+    """Change what can be changed in ``lead``, all the way down, at random."""
+    for _ in range(rng.randint(1, 6)):
+        step = rng.randrange(12)
+        if step == 0:
+            lead.profile[rng.choice(["tags", "phone", "vip"])] = ["forged"]
+        elif step == 1:
+            for value in list(lead.profile.values()):
+                with contextlib.suppress(TypeError, AttributeError):
+                    value.append("forged")
+                with contextlib.suppress(TypeError, AttributeError):
+                    value["forged"] = True
+            for assignment in lead.assignments:
+                with contextlib.suppress(TypeError, AttributeError):
+                    assignment.evidence["forged"] = True  # type: ignore[index]
+        elif step == 2:
+            lead.profile.clear()
+        elif step == 3:
+            lead.history.append(StageChange(T0, lead.stage, Stage.SAL, "forged", "forged"))
+        elif step == 4:
+            lead.history.clear()
+        elif step == 5:
+            lead.milestones["contact_left"] = T0 - timedelta(days=9)
+            lead.reentry[Stage.SQL] = T0 + timedelta(days=9)
+        elif step == 6:
+            lead.behaviour.record("download", T0.timestamp(), 30)
+            lead.behaviour.record("forged", T0.timestamp(), 30)
+        elif step == 7:
+            counters = lead.behaviour.stats
+            assert isinstance(counters, dict)
+            counters.clear()
+        elif step == 8:
+            lead.scores["points"] = 1e6
+            lead.scores.clear()
+            lead.score = -1.0
+        elif step == 9:
+            lead.owner, lead.team, lead.assignments = "forger", "forged", ()
+            lead.follow_up = None
+        elif step == 10:
+            lead.stage = Stage.WON
+            lead.event_count += 7
+            lead.next_check_ts = lead.asleep_ts = 0.0
+            lead.first_seen_ts = lead.last_event_ts = lead.last_activity_ts = 0.0
+        else:
+            lead.rulebook_digest, lead.scored_ts = None, 0.0
+
+
+class Vandal:
+    """A plugin of every kind from outside leadlife; with ``rng``, it changes every
+    lead it is handed, and fails half the time where its answer would be None."""
+
+    name = "vandal"
+
+    def __init__(self, rng: random.Random | None):
+        self.rng = rng
+
+    def _touch(self, lead: Lead, *, may_fail: bool = True) -> None:
+        if self.rng is not None:
+            _vandalise(lead, self.rng)
+            if may_fail and self.rng.random() < 0.5:
+                raise RuntimeError("vandal failed")
+
+    def enrich(self, event: Event, lead: Lead) -> Mapping[str, Any] | None:
+        self._touch(lead, may_fail=False)
+        return {"region_hint": ["north", {"ids": [1]}]} if event.type == "page_view" else None
+
+    def score(self, lead: Lead, now: datetime) -> float:
+        self._touch(lead, may_fail=False)
+        return 1.0
+
+    def explain(self, lead: Lead, now: datetime) -> leadlife.ScoreResult:
+        return leadlife.ScoreResult(self.name, 1.0)
+
+    def route(self, lead: Lead) -> None:
+        self._touch(lead)
+
+    def send(self, notice: leadlife.Notice, lead: Lead) -> None:
+        self._touch(lead)
+
+    @leadlife.hookimpl
+    def leadlife_register_enrichers(self, register: Callable[[object], None]) -> None:
+        register(self)
+
+    @leadlife.hookimpl
+    def leadlife_register_scorers(self, register: Callable[[object], None]) -> None:
+        register(self)
+
+    @leadlife.hookimpl
+    def leadlife_register_routers(self, register: Callable[[object], None]) -> None:
+        register(self)
+
+    @leadlife.hookimpl
+    def leadlife_register_channels(self, register: Callable[[object], None]) -> None:
+        register(self)
+
+    @leadlife.hookimpl
+    def leadlife_enrich_event(self, event: Event, lead: Lead) -> Mapping[str, Any] | None:
+        self._touch(lead)
+        return None
+
+    @leadlife.hookimpl
+    def leadlife_stage_changed(self, lead: Lead, change: StageChange) -> None:
+        self._touch(lead)
+
+    @leadlife.hookimpl
+    def leadlife_notify(self, notice: leadlife.Notice, lead: Lead) -> None:
+        self._touch(lead)
+
+
+def _state(engine: leadlife.Engine) -> list[tuple[Any, ...]]:
+    """Every stored lead, field by field, and its event log."""
+    found = []
+    for lead in sorted(engine.storage.leads(), key=lambda lead: lead.id):
+        fields = dict(lead.__getstate__())
+        fields["behaviour"] = dict(lead.behaviour.items())
+        found.append((fields, [event.model_dump() for event in engine.storage.events(lead.id)]))
+    return found
+
+
+ACTIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["page_view", "form_submit", "tagged", "call_attempt", "tick"]),
+        st.sampled_from(["u1", "u2"]),
+        st.integers(0, 60 * 24 * 40),  # minutes after T0
+        st.booleans(),  # whether the caller changes what it got back
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@pytest.mark.usefixtures("quiet_engine_log")
+@settings(max_examples=25, deadline=None)
+@given(actions=ACTIONS, rng=st.randoms(use_true_random=False))
+def test_changing_what_was_handed_out_changes_nothing_stored(
+    actions: list[tuple[str, str, int, bool]], rng: random.Random
+) -> None:
+    """Two engines take the same events and ticks; in one, every plugin from outside
+    leadlife and the caller change every lead they are handed, all the way down. The
+    stores, event logs, tick reports and plugin-free answers agree."""
+
+    def build(vandal: Vandal) -> leadlife.Engine:
+        return leadlife.Engine(
+            rulebook=copy.deepcopy(NESTED_RULES),  # one rulebook's values each
+            plugins=[Routing.from_dict(TEAMS), vandal],
+            clock=leadlife.FixedClock(T0),
+        )
+
+    engine, reference = build(Vandal(rng)), build(Vandal(None))
+    for number, (kind, lead_id, minutes, meddle) in enumerate(actions):
+        at = T0 + timedelta(minutes=minutes)
+        if kind == "tick":
+            got, expected = engine.tick(at), reference.tick(at)
+            assert (got.stage_changes, got.notices) == (expected.stage_changes, expected.notices)
+            continue
+        data: dict[str, Any] = {}
+        if kind == "form_submit":
+            data = {"phone": "+8613800138000", "asset_id": "p1", "tags": ["a", {"b": [1]}]}
+        elif kind == "call_attempt":
+            data = {"connected": False}
+        event = {"id": f"e{number}", "lead_id": lead_id, "type": kind, "at": at, "data": data}
+        for target in (engine, reference):
+            try:
+                lead = target.ingest(event)
+            except leadlife.errors.LeadlifeError:
+                continue
+            if meddle and target is engine:
+                _vandalise(lead, rng)
+                _vandalise(target.get(lead_id), rng)
+    assert _state(engine) == _state(reference)
