@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import pickle
 import random
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,7 +19,7 @@ from hypothesis import strategies as st
 import leadlife
 from leadlife import Event, Lead, Stage, StageChange
 from leadlife.errors import RulebookError
-from leadlife.routing import Routing
+from leadlife.routing import RouteDecision, Routing
 from leadlife.values import FrozenDict, FrozenList
 from tests.conftest import T0
 from tests.helpers import ev
@@ -56,6 +58,30 @@ def test_a_rulebook_setting_a_value_no_profile_can_hold_names_it() -> None:
         leadlife.Engine(rulebook=rulebook)
     assert caught.value.path == "event_types.tagged.sets.meta.when"
     assert "object" in str(caught.value)
+
+
+def test_the_frozen_records_a_lead_and_a_tick_hand_out_hash() -> None:
+    """Regression: an Assignment, a Notice and a RouteDecision are frozen, yet hashing
+    one raised TypeError (their evidence or data is a mapping), even with none: a host
+    could not keep the notices it sent, or a lead's assignments, in a set."""
+    engine = leadlife.Engine(
+        plugins=[Routing.from_dict(TEAMS)],
+        clock=leadlife.FixedClock(T0),
+    )
+    lead = engine.ingest(ev("form_submit", phone="+8613800138000", asset_id="p1"))
+    (assignment,) = lead.assignments
+    report = engine.tick(T0 + timedelta(hours=1))  # the speed-to-lead window was missed
+    assert report.notices
+    kept = {*lead.assignments, *report.notices}
+    for record in (*lead.assignments, *report.notices):
+        assert record in kept
+        for twin in (copy.copy(record), copy.deepcopy(record), pickle.loads(pickle.dumps(record))):
+            assert twin == record
+            assert hash(twin) == hash(record)
+    decision = RouteDecision("accounts", "domain", team="inside", evidence=FrozenDict(domain="a.b"))
+    assert hash(decision) == hash(attrs.evolve(decision, evidence=FrozenDict(domain="a.b")))
+    assert {attrs.evolve(assignment, evidence=FrozenDict(place="Beijing"))}
+    assert hash(report) == hash(attrs.evolve(report))
 
 
 # -- a property: what is handed out may be changed at will ------------------------------

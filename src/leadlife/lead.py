@@ -83,7 +83,9 @@ class Assignment:
     router: str | None = None
     strategy: str | None = None
     event_id: str | None = None
-    evidence: Mapping[str, Any] = NO_EVIDENCE
+    # Left out of the hash, not of ==: evidence is a read-only mapping, and mappings
+    # do not hash, which made every assignment unhashable (set(lead.assignments)).
+    evidence: Mapping[str, Any] = attrs.field(default=NO_EVIDENCE, hash=False)
 
 
 @attrs.define(slots=True, eq=False)

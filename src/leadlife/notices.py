@@ -56,4 +56,6 @@ class Notice:
     lead_id: str
     at: datetime
     message: str
-    data: Mapping[str, Any] = attrs.field(factory=FrozenDict, converter=_read_only)
+    # Left out of the hash, not of ==: a read-only mapping does not hash, which made
+    # every notice unhashable (a host keeping the notices it sent in a set).
+    data: Mapping[str, Any] = attrs.field(factory=FrozenDict, converter=_read_only, hash=False)

@@ -28,7 +28,8 @@ class RouteDecision:
     reason: str
     team: str | None = None
     owner: str | None = None
-    evidence: Mapping[str, Any] = NO_EVIDENCE
+    # Left out of the hash, not of ==, as an Assignment's: mappings do not hash.
+    evidence: Mapping[str, Any] = attrs.field(default=NO_EVIDENCE, hash=False)
 
     def __attrs_post_init__(self) -> None:
         if self.team is None and self.owner is None:
