@@ -149,7 +149,9 @@ def shifted(ts: float, span_us: int) -> float:
     return (round(ts * 1e6) + span_us) / 1e6
 
 
-_STANDARD_ZONES: dict[tzinfo, timezone] = {}
+# Keyed by offset, not by zone: validation's zones hash fast but compare slowly, and
+# each parsed time brings a zone object of its own, so a lookup by zone compares.
+_STANDARD_ZONES: dict[timedelta | None, timezone] = {}
 
 
 def standard_zone(zone: tzinfo | None) -> timezone | None:
@@ -160,11 +162,11 @@ def standard_zone(zone: tzinfo | None) -> timezone | None:
         return zone
     if type(zone) is not TzInfo:
         return None
-    standard = _STANDARD_ZONES.get(zone)
+    offset = zone.utcoffset(None)
+    standard = _STANDARD_ZONES.get(offset)
     if standard is None:
-        offset = zone.utcoffset(None)
         assert offset is not None  # a parsed zone is a fixed offset
-        standard = _STANDARD_ZONES[zone] = timezone(offset)
+        standard = _STANDARD_ZONES[offset] = timezone(offset)
     return standard
 
 
