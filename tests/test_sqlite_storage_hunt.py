@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import pickle
 import random
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -513,3 +516,33 @@ def test_the_log_replayed_with_the_same_ticks_gives_the_same_leads(
             assert replayed.ingest_many([next(log) for _ in range(accepted)]).accepted == accepted
     assert next(log, None) is None
     assert states(replayed) == leads[-1]
+
+
+def run_first_half(folder: str) -> None:
+    """The first process: the first half of the steps into ``folder``'s SQLite file,
+    and the routing kept beside it."""
+    logging.getLogger("leadlife.engine").setLevel(logging.ERROR)
+    steps = demo_steps()
+    engine, _ = engine_on(Path(folder) / "crm.sqlite3")
+    for step in steps[: len(steps) // 2]:
+        outcome(engine, step)
+    (Path(folder) / "routing.pickle").write_bytes(pickle.dumps(engine.routing))
+
+
+def test_a_restart_in_another_process_carries_on_as_the_first_engine(
+    tmp_path: Path, steps: list[Step], in_memory: Any
+) -> None:
+    """A process with another hash seed wrote the first half of the steps; this one
+    goes on from its file and routing exactly as one engine that never stopped."""
+    reports, leads, _ = in_memory
+    code = f"from {__name__} import run_first_half; run_first_half({str(tmp_path)!r})"
+    root = Path(__file__).resolve().parent.parent
+    other_seed = "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"
+    env = {**os.environ, "PYTHONHASHSEED": other_seed}
+    subprocess.run([sys.executable, "-c", code], cwd=root, env=env, check=True, timeout=300)
+    routing = pickle.loads((tmp_path / "routing.pickle").read_bytes())
+    engine, _ = engine_on(tmp_path / "crm.sqlite3", routing=routing)
+    for index in range(len(steps) // 2, len(steps)):
+        assert outcome(engine, steps[index]) == reports[index], index
+        if steps[index][0] == "tick":
+            assert states(engine) == leads[index], index
