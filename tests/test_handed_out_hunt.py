@@ -225,7 +225,12 @@ def _state(engine: leadlife.Engine) -> list[tuple[Any, ...]]:
 
 ACTIONS = st.lists(
     st.tuples(
-        st.sampled_from(["page_view", "form_submit", "tagged", "call_attempt", "tick"]),
+        st.sampled_from(
+            [
+                *("page_view", "form_submit", "tagged", "call_attempt", "sales_accepted"),
+                *("deal_won", "reopened", "resend", "tick"),
+            ]
+        ),
         st.sampled_from(["u1", "u2"]),
         st.integers(0, 60 * 24 * 40),  # minutes after T0
         st.booleans(),  # whether the caller changes what it got back
@@ -253,6 +258,7 @@ def test_changing_what_was_handed_out_changes_nothing_stored(
         )
 
     engine, reference = build(Vandal(rng)), build(Vandal(None))
+    sent: list[dict[str, Any]] = []
     for number, (kind, lead_id, minutes, meddle) in enumerate(actions):
         at = T0 + timedelta(minutes=minutes)
         if kind == "tick":
@@ -264,7 +270,15 @@ def test_changing_what_was_handed_out_changes_nothing_stored(
             data = {"phone": "+8613800138000", "asset_id": "p1", "tags": ["a", {"b": [1]}]}
         elif kind == "call_attempt":
             data = {"connected": False}
+        elif kind == "sales_accepted":
+            data = {"owner": "ivy"}
         event = {"id": f"e{number}", "lead_id": lead_id, "type": kind, "at": at, "data": data}
+        if kind == "resend":
+            if not sent:
+                continue
+            event = sent[minutes % len(sent)]
+            lead_id = event["lead_id"]
+        sent.append(event)
         for target in (engine, reference):
             try:
                 lead = target.ingest(event)
