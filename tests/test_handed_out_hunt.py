@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import leadlife
 from leadlife import Event, Lead, Stage, StageChange
-from leadlife.errors import RulebookError
+from leadlife.errors import InvalidArgumentError, RulebookError
 from leadlife.routing import RouteDecision, Routing
 from leadlife.values import FrozenDict, FrozenList
 from tests.conftest import T0
@@ -82,6 +82,17 @@ def test_the_frozen_records_a_lead_and_a_tick_hand_out_hash() -> None:
     assert hash(decision) == hash(attrs.evolve(decision, evidence=FrozenDict(domain="a.b")))
     assert {attrs.evolve(assignment, evidence=FrozenDict(place="Beijing"))}
     assert hash(report) == hash(attrs.evolve(report))
+
+
+def test_explaining_a_lead_that_saw_no_event_asks_for_the_moment() -> None:
+    """Regression: Lead.explain without ``now`` on a lead that saw no event raised a
+    bare ValueError, no error of the library's, without a fix."""
+    engine = leadlife.Engine(clock=leadlife.FixedClock(T0))
+    with pytest.raises(InvalidArgumentError) as caught:
+        Lead("fresh").explain(engine.scorers["points"])
+    assert caught.value.argument == "now"
+    assert "now=" in caught.value.fix
+    assert Lead("fresh").explain(engine.scorers["points"], T0).value == 0.0
 
 
 # -- a property: what is handed out may be changed at will ------------------------------
