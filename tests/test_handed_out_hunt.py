@@ -95,6 +95,18 @@ def test_explaining_a_lead_that_saw_no_event_asks_for_the_moment() -> None:
     assert Lead("fresh").explain(engine.scorers["points"], T0).value == 0.0
 
 
+@pytest.mark.parametrize("other", [None, "u1", {"id": "u1"}])
+def test_comparing_a_lead_with_no_lead_names_the_argument(other: object) -> None:
+    """Regression: same_state with no Lead (a storage's None for a missing lead)
+    raised AttributeError from its first field."""
+    lead = Lead("u1")
+    with pytest.raises(InvalidArgumentError) as caught:
+        lead.same_state(other)  # type: ignore[arg-type]
+    assert caught.value.argument == "other"
+    assert lead.same_state(lead.fork())
+    assert lead.same_state(copy.deepcopy(lead))
+
+
 # -- a property: what is handed out may be changed at will ------------------------------
 
 TEAMS = {

@@ -278,6 +278,13 @@ class Lead:
 
     def same_state(self, other: Lead) -> bool:
         """True when every field of ``other`` equals this lead's."""
+        if not isinstance(other, Lead):
+            # Else a missing lead (a storage's None) fails on its first field.
+            raise InvalidArgumentError(
+                "other",
+                f"{other!r} is not a Lead",
+                "pass the lead to compare with, e.g. engine.get(lead_id)",
+            )
         return all(getattr(self, f.name) == getattr(other, f.name) for f in attrs.fields(Lead))
 
     def explain(self, scorer: Scorer, now: datetime | None = None) -> ScoreResult:
