@@ -8,7 +8,7 @@ import copy
 import pickle
 import random
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import attrs
@@ -105,6 +105,27 @@ def test_comparing_a_lead_with_no_lead_names_the_argument(other: object) -> None
     assert caught.value.argument == "other"
     assert lead.same_state(lead.fork())
     assert lead.same_state(copy.deepcopy(lead))
+
+
+def test_events_hash_as_they_compare() -> None:
+    """Regression: an Event is frozen, yet hashing one raised TypeError (its data is a
+    read-only mapping, which does not hash, even when empty): neither the events a
+    plugin is handed nor the stored log could be kept in a set."""
+    engine = leadlife.Engine(clock=leadlife.FixedClock(T0))
+    engine.ingest(ev("page_view", event_id="p1", tags=["a", {"b": [1]}]))
+    engine.ingest(ev("download", event_id="d1", at=timedelta(hours=1)))
+    logged = list(engine.storage.events())
+    assert len(set(logged)) == 2
+    again = list(engine.storage.events())
+    assert set(again) == set(logged)
+    for event in logged:
+        twin = Event.model_validate(
+            {**event.model_dump(), "at": event.at.astimezone(timezone(timedelta(hours=8)))}
+        )
+        assert twin == event
+        assert hash(twin) == hash(event)
+        assert hash(pickle.loads(pickle.dumps(event))) == hash(event)
+    assert hash(logged[0]) != hash(logged[1])
 
 
 # -- a property: what is handed out may be changed at will ------------------------------

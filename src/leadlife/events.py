@@ -89,6 +89,12 @@ class Event(BaseModel):
     def _plain_data(cls, data: dict[str, Any]) -> dict[str, Any]:
         return plain_values(data)
 
+    def __hash__(self) -> int:
+        # pydantic's hash of a frozen model hashes every field, and ``data`` is a
+        # read-only mapping, which does not hash: no event could be kept in a set.
+        # Equal events agree on the rest, so it is left out of the hash, not of ==.
+        return hash((self.id, self.lead_id, self.type, self.at, self.channel, self.source))
+
     @field_serializer("at", when_used="json")
     def _at_json(self, at: datetime) -> datetime:
         # pydantic writes offsets to the minute, and cannot read seconds back: an
