@@ -128,6 +128,27 @@ def test_events_hash_as_they_compare() -> None:
     assert hash(logged[0]) != hash(logged[1])
 
 
+def test_an_explanation_reading_a_list_field_hashes() -> None:
+    """Regression: a ScoreResult is frozen, yet hashing the explanation of a rule that
+    read a list field (a form's multi-select) raised TypeError from its contribution's
+    value."""
+    rulebook = {
+        **TAGGING,
+        "event_types": {"tagged": {"profile": ["tags"]}},
+        "scoring": {
+            "fit": [{"id": "tagged", "when": {"field": "tags", "exists": True}, "points": 5}]
+        },
+    }
+    engine = leadlife.Engine(rulebook=rulebook, clock=leadlife.FixedClock(T0))
+    engine.ingest(ev("tagged", tags=["media", "retail"]))
+    explained = engine.explain("u1", "rules")
+    assert [c.value for c in explained.contributions if c.rule == "tagged"] == [["media", "retail"]]
+    again = engine.explain("u1", "rules")
+    assert again == explained
+    assert hash(again) == hash(explained)
+    assert len({explained, again, copy.deepcopy(explained)}) == 1
+
+
 # -- a property: what is handed out may be changed at will ------------------------------
 
 TEAMS = {

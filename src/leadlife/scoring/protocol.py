@@ -19,7 +19,9 @@ class Contribution:
 
     rule: str
     points: float
-    value: Any = None
+    # Left out of the hash, not of ==: a profile value may be a read-only list or
+    # mapping, which does not hash, and with it the whole ScoreResult would not.
+    value: Any = attrs.field(default=None, hash=False)
 
 
 @attrs.frozen(slots=True)
