@@ -149,6 +149,19 @@ def test_an_explanation_reading_a_list_field_hashes() -> None:
     assert len({explained, again, copy.deepcopy(explained)}) == 1
 
 
+@pytest.mark.parametrize("scorer", ["rules", None, 3])
+def test_explaining_a_lead_by_a_scorers_name_asks_for_the_scorer(scorer: object) -> None:
+    """Regression: Lead.explain given a scorer's name (as engine.explain takes one)
+    raised AttributeError: 'str' object has no attribute 'explain'."""
+    engine = leadlife.Engine(clock=leadlife.FixedClock(T0))
+    lead = engine.ingest(ev("download", asset_id="a1"))
+    with pytest.raises(InvalidArgumentError) as caught:
+        lead.explain(scorer)  # type: ignore[arg-type]
+    assert caught.value.argument == "scorer"
+    assert "engine.scorers" in caught.value.fix
+    assert lead.explain(engine.scorers["rules"]) == engine.explain("u1", "rules")
+
+
 # -- a property: what is handed out may be changed at will ------------------------------
 
 TEAMS = {

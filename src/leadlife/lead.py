@@ -294,6 +294,14 @@ class Lead:
         (``scored_at``: its newest event, or the tick that rescored it), so the two
         agree; ``engine.explain(lead_id)`` picks the engine's band scorer for you.
         """
+        if isinstance(scorer, str) or not callable(getattr(scorer, "explain", None)):
+            # A scorer's name, as engine.explain takes it, would fail on its first call.
+            raise InvalidArgumentError(
+                "scorer",
+                f"{scorer!r} is not a scorer",
+                "pass the scorer itself, e.g. lead.explain(engine.scorers['rules']), "
+                "or name it to engine.explain(lead.id, 'rules')",
+            )
         moment = now or self.scored_at or self.last_event_at or self.first_seen_at
         if moment is None:
             raise InvalidArgumentError(
