@@ -21,6 +21,7 @@ from sklearn.linear_model import LogisticRegression
 import leadlife
 from leadlife.errors import (
     FeatureSchemaError,
+    InvalidArgumentError,
     InvalidTimeError,
     ModelIntegrityError,
     ModelVersionError,
@@ -155,6 +156,26 @@ def test_explicit_version_on_save_is_refused(tmp_path: Path, model: RandomForest
     """save_model numbers versions itself, so a name ending in .v<N> is refused."""
     with pytest.raises(ValueError, match="numbers versions itself"):
         save_model(model, tmp_path / "lead-scorer.v4")
+
+
+def test_bad_names_and_versions_are_argument_errors(
+    tmp_path: Path, model: RandomForestClassifier, data: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    """A path naming no model or a version save_model would pick, two versions that
+    differ, or two equal names to compare are InvalidArgumentErrors naming the argument."""
+    saved = save_model(model, tmp_path / "lead-scorer", created_at=CREATED)
+    X, y = data
+    calls: list[tuple[str, Any]] = [
+        ("path", lambda: save_model(model, tmp_path / "lead-scorer.v4")),
+        ("path", lambda: save_model(model, tmp_path / "..")),
+        ("version", lambda: resolve_model(tmp_path / "lead-scorer.v1", version=2)),
+        ("names", lambda: compare_models(saved, saved, X, y, names=("v1", "v1"))),
+    ]
+    for argument, call in calls:
+        with pytest.raises(InvalidArgumentError) as caught:
+            call()
+        assert caught.value.argument == argument
+        assert str(caught.value).startswith(f"{argument}: ")
 
 
 def test_tampered_file_is_refused_before_unpickling(

@@ -40,6 +40,7 @@ import sklearn
 
 from leadlife.errors import (
     FeatureSchemaError,
+    InvalidArgumentError,
     InvalidTimeError,
     ModelError,
     ModelIntegrityError,
@@ -124,9 +125,10 @@ def save_model(
         raise InvalidTimeError("created_at", moment)
     folder, name, named_version = _model_name(path)
     if named_version is not None:
-        raise ValueError(
-            f"{path}: save_model numbers versions itself; name the model without "
-            f"'.v{named_version}', e.g. {str(folder / name)!r}"
+        raise InvalidArgumentError(
+            "path",
+            f"{str(path)!r} names version {named_version}, and save_model numbers versions itself",
+            f"name the model without '.v{named_version}', e.g. {str(folder / name)!r}",
         )
     folder.mkdir(parents=True, exist_ok=True)
     if data_hash is None and training_data is not None:
@@ -453,7 +455,9 @@ def compare_models(
 
     labels = list(names) if names is not None else [_label(a, "a"), _label(b, "b")]
     if len(labels) != 2 or labels[0] == labels[1]:
-        raise ValueError(f"names: {labels!r}; give two different names, one per model")
+        raise InvalidArgumentError(
+            "names", f"{labels!r} are not two different names", "give two, one per model"
+        )
     reports = [
         evaluate(_as_model(model), X, y, threshold=threshold, n_repeats=0) for model in (a, b)
     ]
@@ -497,7 +501,9 @@ def _model_name(path: str | os.PathLike[str]) -> tuple[Path, str, int | None]:
     given = Path(path)
     name = given.name.removesuffix(SUFFIX)
     if not name or name in (".", ".."):
-        raise ValueError(f"{path}: name the model, e.g. 'models/lead-scorer'")
+        raise InvalidArgumentError(
+            "path", f"{str(path)!r} names no model", "name the model, e.g. 'models/lead-scorer'"
+        )
     versioned = _VERSIONED.match(name)
     if versioned:
         return given.parent, versioned.group("name"), int(versioned.group("version"))
@@ -551,7 +557,11 @@ def resolve_model(path: str | os.PathLike[str], *, version: int | None = None) -
     folder, name, named_version = _model_name(given)
     if named_version is not None:
         if version is not None and version != named_version:
-            raise ValueError(f"{path}: names version {named_version}, but version={version}")
+            raise InvalidArgumentError(
+                "version",
+                f"{version} differs from version {named_version}, which {str(path)!r} names",
+                "name the version in the path or in version=, not two different ones",
+            )
         model_file = folder / f"{name}.v{named_version}{SUFFIX}"
         if not _any_trace(model_file):
             raise _no_version(model_file, folder, name, named_version)
