@@ -2,9 +2,10 @@
 
 A pickle runs code when it is loaded, so a model file is only unpickled after its
 sidecar vouches for it: the file's sha256 must match, it must come from the same
-major versions of leadlife and scikit-learn, and (when asked) its features must be the
-ones the caller will pass. The checks read the sidecar and the file's bytes only, and
-the bytes that were hashed are the bytes that get unpickled.
+major versions of leadlife and scikit-learn and from a numpy major no newer than the
+running one, and (when asked) its features must be the ones the caller will pass. The
+checks read the sidecar and the file's bytes only, and the bytes that were hashed are
+the bytes that get unpickled.
 
 Versions. ``save_model(model, "models/lead-scorer")`` names a model; each call writes
 the next version beside the earlier ones::
@@ -216,7 +217,8 @@ def load_model(
     - the sidecar must exist and be one leadlife wrote, and the model file's sha256
       must equal the sidecar's (and ``sha256``, when given), else
       :class:`~leadlife.errors.ModelIntegrityError`;
-    - leadlife and scikit-learn must have the major versions that saved it, else
+    - leadlife and scikit-learn must have the major versions that saved it, and numpy
+      a major no older than the one that saved it, else
       :class:`~leadlife.errors.ModelVersionError`;
     - when ``features`` is given (column names, a DataFrame, or a FeatureSpec), its
       columns must be the model's and, where known, of the same kind (numeric or
