@@ -282,6 +282,28 @@ def test_bad_tag_thresholds_are_refused(data: tuple[pd.DataFrame, Any]) -> None:
         ModelScorer(tags=(0.3, 0.6)).fit(X, y)
 
 
+@pytest.mark.parametrize(
+    ("settings", "argument"),
+    [
+        ({"tags": 0.5}, "tags"),
+        ({"tags": ("0.7", "0.4")}, "tags"),
+        ({"tags": (0.9, 0.6, 0.3)}, "tags"),
+        ({"top": True}, "top"),
+        ({"top": 2.5}, "top"),
+    ],
+)
+def test_settings_of_the_wrong_kind_are_refused_by_name(
+    data: tuple[pd.DataFrame, Any], settings: dict[str, Any], argument: str
+) -> None:
+    """Tags that are not two numbers and a top that is no whole number are refused at
+    fit as InvalidArgumentErrors naming the setting, not with Python's unpacking or
+    comparison errors (or, for top=True, taken as one feature)."""
+    X, y = data
+    with pytest.raises(leadlife.errors.InvalidArgumentError) as caught:
+        ModelScorer(estimator=_small_forest(), **settings).fit(X, y)
+    assert caught.value.argument == argument
+
+
 @pytest.mark.parametrize("kind", ["forest", "boosting", "pipeline_model"])
 def test_reasons_name_the_top_features_with_signed_points(
     kind: str, request: pytest.FixtureRequest, data: tuple[pd.DataFrame, Any]

@@ -27,6 +27,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -47,7 +48,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from leadlife.errors import FeatureSchemaError, ModelError
+from leadlife.errors import FeatureSchemaError, InvalidArgumentError, ModelError
 from leadlife.lead import Lead
 from leadlife.ml.compiled import CompiledTrees, compile_trees
 from leadlife.ml.encoding import (
@@ -349,14 +350,28 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
     # -- helpers: settings and input -------------------------------------------------
 
     def _check_settings(self) -> None:
-        high, medium = self.tags
-        if not 0.0 <= medium <= high <= 1.0:
-            raise ValueError(
-                f"tags: {self.tags!r}; give probability thresholds (high, medium) with "
-                "0 <= medium <= high <= 1, e.g. (0.7, 0.4)"
+        tags = self.tags
+        # Unpacked and compared only once they are two numbers: anything else would
+        # fail here with Python's own words about unpacking or comparing.
+        if not (
+            isinstance(tags, Sequence)
+            and not isinstance(tags, str)
+            and len(tags) == 2
+            and all(isinstance(t, Real) and not isinstance(t, bool) for t in tags)
+            and 0.0 <= tags[1] <= tags[0] <= 1.0
+        ):
+            raise InvalidArgumentError(
+                "tags",
+                f"{tags!r} are not two probability thresholds (high, medium)",
+                "give (high, medium) with 0 <= medium <= high <= 1, e.g. (0.7, 0.4)",
             )
-        if self.top is not None and (not isinstance(self.top, int) or self.top < 0):
-            raise ValueError(f"top: {self.top!r}; give how many features to name (>= 0)")
+        top = self.top
+        if top is not None and (not isinstance(top, int) or isinstance(top, bool) or top < 0):
+            raise InvalidArgumentError(
+                "top",
+                f"{top!r} is not a number of features",
+                "give how many features to name, 0 or more, or None for every one",
+            )
 
     def _new_encoder(self) -> Any:
         if self.encoder is None:
