@@ -1294,7 +1294,8 @@ class Engine:
     # -- time ----------------------------------------------------------------------
 
     def tick(self, now: datetime | None = None) -> TickReport:
-        """Apply time rules (SAL idle, cooling, sleep) due at ``now``; return what changed."""
+        """Apply the time rules due at ``now`` (SAL idle, cooling, sleep, and a routing's
+        follow-up timers), each stamped with its own due time; return what changed."""
         with self._lock:
             self._sync()
         # Past 2999 too: rules due after the last events of the range must be able to

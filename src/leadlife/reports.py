@@ -70,7 +70,9 @@ class TickError:
 
 @attrs.frozen(slots=True)
 class TickReport:
-    """What one ``tick`` did: the stage changes and notices of the time rules."""
+    """What one ``tick`` did: the stage changes and notices of the time rules, the
+    plugin failures recorded meanwhile, and the leads it could not move (``errors``,
+    which stay due)."""
 
     now: datetime
     stage_changes: tuple[StageChange, ...] = ()
