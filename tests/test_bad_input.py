@@ -538,6 +538,27 @@ def test_data_nested_too_deep_and_lead_ids_of_the_wrong_kind_are_named(
         busy.get(["u1"])  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("leaf", ["text", np.int64(7)])
+def test_data_may_nest_64_levels_and_no_more(busy: leadlife.Engine, leaf: Any) -> None:
+    """A data value of 64 nested lists or mappings is kept and one of 65 refused, as
+    docs/events.md and the error's own words ("deeper than 64 levels") say, whatever
+    the innermost value: only containers are levels."""
+
+    def nested(levels: int, *, mapping: bool) -> Any:
+        value: Any = leaf
+        for _ in range(levels):
+            value = {"a": value} if mapping else [value]
+        return value
+
+    for step, mapping in enumerate((False, True)):
+        kept = busy.ingest(ev("page_view", hours(2 * step + 1), tree=nested(64, mapping=mapping)))
+        assert kept.event_count == step + 2
+        before = snapshot(busy)
+        with pytest.raises(InvalidEventError, match="nested deeper than 64 levels"):
+            busy.ingest(ev("page_view", hours(2 * step + 2), tree=nested(65, mapping=mapping)))
+        assert snapshot(busy) == before
+
+
 def test_an_iterable_failing_half_way_keeps_the_report(engine: leadlife.Engine) -> None:
     """Regression: an iterable of events that raised half-way (a lazily read file, a
     generator) let its own error through ingest_many, and the report of the events

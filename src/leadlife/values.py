@@ -127,9 +127,10 @@ def _plain(value: Any, depth: int) -> Any:
         if not _MIN_INT < value < _MAX_INT:
             raise _Refused("an integer of over 4,000 digits, too long to print")
         return value
-    if depth > _MAX_DEPTH:
-        raise _Refused(f"nested deeper than {_MAX_DEPTH} levels")
+    # Only containers are levels (inline checks: this runs for every such value of data).
     if kind is tuple or kind is list or kind is FrozenList:
+        if depth >= _MAX_DEPTH:
+            raise _Refused(f"nested deeper than {_MAX_DEPTH} levels")
         for item in value:  # checked without building anything, inline
             kind = type(item)
             if kind not in _SCALARS and not (kind is int and _MIN_INT < item < _MAX_INT):
@@ -137,11 +138,23 @@ def _plain(value: Any, depth: int) -> Any:
         # a list is the sender's, who may change it later: a read-only copy
         return value if type(value) is not list else FrozenList(value)
     if kind is dict or kind is FrozenDict:
+        if depth >= _MAX_DEPTH:
+            raise _Refused(f"nested deeper than {_MAX_DEPTH} levels")
         for key, item in value.items():
             if type(key) is not str or not _simple(item):
                 return _mapping(value, depth)
         return value if kind is FrozenDict else FrozenDict(value)
     return _other(value, kind, depth)
+
+
+def _check_depth(depth: int) -> None:
+    """Refuse a container at ``depth`` (0 for a value of data itself) beyond the limit.
+
+    Only containers count as levels: a scalar inside the deepest allowed one, a numpy
+    integer included, is a value, not one more level.
+    """
+    if depth >= _MAX_DEPTH:
+        raise _Refused(f"nested deeper than {_MAX_DEPTH} levels")
 
 
 def _simple(value: Any) -> bool:
@@ -185,6 +198,8 @@ def _other(value: Any, kind: type, depth: int) -> Any:
         return _plain(int(value), depth)
     if isinstance(value, _SCALAR_KINDS):
         return value
+    if isinstance(value, list | tuple | dict | set | frozenset):
+        _check_depth(depth)  # a subclass of a container: as deep as the plain ones
     if isinstance(value, list | tuple):
         return _sequence(value, depth)
     if isinstance(value, dict):
