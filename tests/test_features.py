@@ -260,6 +260,18 @@ def test_as_of_must_be_timezone_aware() -> None:
         build_features([], as_of=datetime(2026, 11, 2))
 
 
+@pytest.mark.parametrize("now", ["2026-11-02T09:00:00Z", None, datetime(2026, 11, 2)])
+def test_a_live_row_needs_an_aware_now(now: Any) -> None:
+    """lead_features refuses a now that is no aware datetime (text, None, a naive one)
+    with InvalidTimeError naming it, as build_features refuses such an as_of."""
+    lead = Lead("u1")
+    lead.behaviour.record("search", AS_OF.timestamp() - 60, 30)
+    with pytest.raises(leadlife.errors.InvalidTimeError) as caught:
+        lead_features(lead, now, SMALL)
+    assert caught.value.name == "now"
+    assert lead_features(lead, pd.Timestamp(AS_OF), SMALL) == lead_features(lead, AS_OF, SMALL)
+
+
 def test_frame_dtypes_are_float_and_object() -> None:
     """Numeric columns are float64 and categorical ones object columns of str or None."""
     frame = build_features([event("search", timedelta(days=1))], as_of=AS_OF, spec=SMALL)

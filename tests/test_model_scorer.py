@@ -489,6 +489,17 @@ def test_reordered_columns_are_refused_with_the_fix(
         forest.predict_proba(X[X.columns[::-1]])
 
 
+@pytest.mark.parametrize("now", ["2026-11-02T09:00:00Z", None, datetime(2026, 11, 2)])
+def test_a_live_score_needs_an_aware_now(
+    forest: ModelScorer, leads: list[leadlife.Lead], now: Any
+) -> None:
+    """score(lead, now) refuses a now that is no aware datetime with InvalidTimeError
+    naming it, as the rule scorer does (not a TypeError, nor a naive local reading)."""
+    with pytest.raises(leadlife.errors.InvalidTimeError) as caught:
+        forest.score(leads[0], now)
+    assert caught.value.name == "now"
+
+
 def test_lead_features_of_another_spec_are_refused(
     data: tuple[pd.DataFrame, Any], leads: list[leadlife.Lead]
 ) -> None:

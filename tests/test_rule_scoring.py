@@ -581,6 +581,18 @@ def test_lead_explain_without_a_moment_asks_for_now() -> None:
     assert fresh.explain(scorer, T0).value == 0.0
 
 
+@pytest.mark.parametrize("now", ["2026-11-02T09:00:00Z", None, T0.replace(tzinfo=None)])
+def test_score_refuses_the_moments_explain_refuses(now: Any) -> None:
+    """RuleScorer.score, like explain, refuses a now that is no aware datetime with
+    InvalidTimeError naming it, not with an AttributeError of the text or None."""
+    scorer = RuleScorer(ScoringRules.from_dict(SEED_RULES))
+    lead = lead_with(("download", 0))
+    for method in (scorer.score, scorer.explain):
+        with pytest.raises(leadlife.errors.InvalidTimeError) as caught:
+            method(lead, now)
+        assert caught.value.name == "now"
+
+
 def test_free_mail_reads_a_domain_column_when_the_frame_has_one() -> None:
     """An ``email_domain`` column (object or category) scores free mail as ``email`` does."""
     rules = ScoringRules.from_dict(

@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 
 from leadlife.behaviour import DAY_SECONDS
-from leadlife.clock import require_aware
-from leadlife.errors import FeatureSchemaError, InvalidTimeError
+from leadlife.clock import LATEST_DUE_TS, aware_ts, require_aware
+from leadlife.errors import FeatureSchemaError
 from leadlife.events import Event, parse_event
 from leadlife.lead import Lead
 from leadlife.rules import Rulebook
@@ -352,11 +352,14 @@ def lead_features(
     no event at or after it. Counts over windows longer than the engine keeps day
     buckets for are too low; see :attr:`FeatureSpec.longest_window`.
     """
-    if now.tzinfo is None:  # read in the host's local zone otherwise, as build_features refuses
-        raise InvalidTimeError("now", now)
+    if type(now) is datetime and now.tzinfo is not None:
+        now_ts = now.timestamp()
+    else:
+        # Refused as build_features refuses as_of: a naive moment would be read in the
+        # host's local zone, and text or None would fail with Python's own error.
+        now_ts = aware_ts(now, "now", latest=LATEST_DUE_TS)
     layout = _layout(spec)
     row = layout.template.copy()
-    now_ts = now.timestamp()
     today = int(now_ts // DAY_SECONDS)
     behaviour = lead.behaviour
     windows = layout.sorted_windows

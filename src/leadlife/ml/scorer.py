@@ -48,7 +48,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from leadlife.errors import FeatureSchemaError, InvalidArgumentError, ModelError
+from leadlife.errors import FeatureSchemaError, InvalidArgumentError, InvalidTimeError, ModelError
 from leadlife.lead import Lead
 from leadlife.ml.compiled import CompiledTrees, compile_trees
 from leadlife.ml.encoding import (
@@ -275,7 +275,7 @@ class ModelScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # skle
         if not isinstance(X, Lead):
             return float(super().score(X, y, sample_weight=sample_weight))
         if not isinstance(y, datetime):
-            raise TypeError(f"score(lead, now): now is {type(y).__name__}; give a datetime")
+            raise InvalidTimeError("now", y, "is not a datetime")
         check_is_fitted(self)
         return self._score_checked_row(self._lead_row(X, y))
 

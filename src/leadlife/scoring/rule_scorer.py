@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from leadlife.clock import LATEST_DUE_TS, aware_ts, epoch_seconds
-from leadlife.errors import InvalidTimeError
 from leadlife.lead import Lead
 from leadlife.scoring.fused import fuse
 from leadlife.scoring.protocol import Contribution, ScoreResult
@@ -62,9 +61,11 @@ class RuleScorer:
 
     def score(self, lead: Lead, now: datetime) -> float:
         """The lead's total score at ``now`` (the same number :meth:`explain` gives)."""
-        if now.tzinfo is None:  # read in the host's local zone otherwise; one attribute read
-            raise InvalidTimeError("now", now)
-        return self._total(lead, epoch_seconds(now))
+        if type(now) is datetime and now.tzinfo is not None:
+            return self._total(lead, epoch_seconds(now))
+        # explain's check: a naive moment would be read in the host's local zone, and
+        # text or None would fail on its first attribute with Python's own error.
+        return self._total(lead, aware_ts(now, "now", latest=LATEST_DUE_TS))
 
     def score_ts(self, lead: Lead, now_ts: float) -> float:
         """:meth:`score` with ``now`` given in epoch seconds."""
