@@ -360,6 +360,21 @@ def test_sleep_after_a_reopening_counts_from_the_reopening(engine: leadlife.Engi
     assert "silent for 90 days" in notice.message
 
 
+def test_a_one_day_sleep_notice_speaks_of_one_day(
+    pm: leadlife.plugins.LeadlifePluginManager,
+) -> None:
+    """Regression: a rulebook sleeping leads after one silent day said "1 days"."""
+    engine = leadlife.Engine(
+        rulebook={"extends": "default", "timers": {"sleep_days": 1}},
+        plugin_manager=pm,
+        clock=leadlife.FixedClock(T0),
+    )
+    engine.ingest(ev("page_view"))
+    (notice,) = engine.tick(T0 + days(2)).notices
+    assert notice.kind == "reactivation_due"
+    assert notice.message == "lead u1 has been silent for 1 day; reactivate it"
+
+
 def test_a_ladder_on_the_source_climbs_on_any_event_with_that_source(
     pm: leadlife.plugins.LeadlifePluginManager,
 ) -> None:

@@ -781,14 +781,14 @@ class Rulebook:
                 # A lead that opted out of marketing is asleep all the same, but no
                 # reactivation campaign may reach it.
                 if self._opt_out is None or lead.profile.get(self._opt_out) is not True:
+                    silent = (due - since) / _DAY  # from a reopening, when that came later
                     notices.append(
                         Notice(
                             "reactivation_due",
                             lead.id,
                             at,
-                            # Silence counts from a reopening, when that came later.
-                            f"lead {lead.id} has been silent for {(due - since) / _DAY:g} "
-                            "days; reactivate it",
+                            f"lead {lead.id} has been silent for {silent:g} "
+                            f"day{'' if silent == 1 else 's'}; reactivate it",
                             {
                                 "stage": lead.stage.value,
                                 "idle_since": datetime.fromtimestamp(since, UTC),
