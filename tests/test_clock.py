@@ -140,6 +140,13 @@ def test_a_fixed_clock_advances_by_elapsed_time_across_daylight_saving() -> None
         assert clock().tzinfo is new_york
 
 
+def test_a_fixed_clock_advances_back_by_a_negative_delta() -> None:
+    """As documented: a negative delta moves the clock back, by elapsed time."""
+    clock = leadlife.FixedClock(datetime(2026, 11, 2, 9, tzinfo=UTC))
+    assert clock.advance(timedelta(hours=-3)) == datetime(2026, 11, 2, 6, tzinfo=UTC)
+    assert clock() == datetime(2026, 11, 2, 6, tzinfo=UTC)
+
+
 def test_a_fixed_clock_in_a_minimal_host_zone_still_advances() -> None:
     """Regression (of the elapsed-time advance): a host tzinfo with no dst() cannot be
     converted from UTC; it is a fixed offset, where wall clock and elapsed agree."""

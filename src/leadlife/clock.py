@@ -71,8 +71,8 @@ class FixedClock:
         self.now = require_aware(now, "now", latest=LATEST_DUE_TS)
 
     def advance(self, delta: timedelta) -> datetime:
-        """Move forward by ``delta`` of elapsed time and return the new time, in the
-        clock's zone.
+        """Move by ``delta`` of elapsed time (back, when it is negative) and return the
+        new time, in the clock's zone.
 
         Added in UTC: Python adds a timedelta to a time of a named zone by its wall
         clock, which across a daylight-saving change moves an hour too far, not at
