@@ -366,3 +366,42 @@ def test_changing_what_was_handed_out_changes_nothing_stored(
                 _vandalise(lead, rng)
                 _vandalise(target.get(lead_id), rng)
     assert _state(engine) == _state(reference)
+
+
+def test_a_fork_of_a_rebuilt_lead_shares_no_nested_profile_value() -> None:
+    """Regression: a lead a host's storage rebuilt (from JSON, say) holds plain lists,
+    dicts and sets in its profile; fork() copied the profile one level deep, so a
+    plugin from outside leadlife changing a list in its fork changed the lead."""
+    lead = Lead("u1")
+    lead.profile["tags"] = ["a", {"b": [1]}]
+    lead.profile["seen"] = {"x"}
+    fork = lead.fork()
+    fork.profile["tags"].append("c")
+    fork.profile["tags"][1]["b"].append(2)
+    fork.profile["seen"].add("y")
+    assert lead.profile == {"tags": ["a", {"b": [1]}], "seen": {"x"}}
+
+
+class _Meddler:
+    """A stage hook from outside leadlife that changes its lead's nested values."""
+
+    @leadlife.hookimpl
+    def leadlife_stage_changed(self, lead: Lead, change: StageChange) -> None:
+        lead.profile["tags"].append("meddled")
+
+
+def test_an_outside_stage_hook_cannot_change_a_stored_plain_list() -> None:
+    """The same through the engine: a stored lead whose profile holds a plain list
+    (as a storage that rebuilt it keeps it) stays as it was after a stage hook from
+    outside leadlife changed the list in the lead it was handed."""
+    pm = leadlife.get_plugin_manager(load_entrypoints=False)
+    engine = leadlife.Engine(plugins=[_Meddler()], plugin_manager=pm, clock=leadlife.FixedClock(T0))
+    engine.ingest(ev("page_view", lead="u1"))
+    stored = engine.storage.get("u1")
+    assert stored is not None
+    stored.profile["tags"] = ["kept"]  # a plain list, as JSON gives it back
+    lead = engine.ingest(ev("form_submit", lead="u1", phone="+8613800138000", asset_id="p1"))
+    assert lead.stage is Stage.MQL
+    kept = engine.storage.get("u1")
+    assert kept is not None
+    assert kept.profile["tags"] == ["kept"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -179,6 +180,13 @@ class Lead:
         new.history = self.history.copy()
         new.milestones = self.milestones.copy()
         new.reentry = self.reentry.copy()
+        profile = new.profile
+        for name, value in profile.items():
+            # The engine keeps profile values read-only all the way down; a lead that
+            # a host's storage rebuilt (from JSON, say) may hold plain lists and
+            # dicts, which a one-level copy would share with the stored lead.
+            if type(value) in _CHANGEABLE:
+                profile[name] = copy.deepcopy(value)
         return new
 
     def working_copy(self) -> Lead:
@@ -330,4 +338,6 @@ def _utc(ts: float | None) -> datetime | None:
 
 
 _new_lead = object.__new__
+# Profile values a fork copies deeply: the changeable containers of a rebuilt lead.
+_CHANGEABLE = frozenset({list, dict, set, bytearray})
 _FIELD_NAMES = tuple(field.name for field in attrs.fields(Lead))
