@@ -240,8 +240,11 @@ class Engine:
     def _sync(self) -> None:
         """Re-collect registered scorers, enrichers, routers and channels if plugins changed."""
         pm = self.plugin_manager
-        if pm.generation == self._generation:
+        generation = pm.generation
+        if generation == self._generation:
             return
+        # Read before collecting: a plugin another thread registers meanwhile moves it
+        # on, so the next event collects again instead of never seeing that plugin.
         pm.check_hooks()
         collected = self._collect("leadlife_register_scorers", Scorer)
         scorers: dict[str, Scorer] = {scorer.name: scorer for _, scorer in collected}
@@ -326,7 +329,7 @@ class Engine:
             if routing is not None:
                 self._warn_undeclared_touches(routing)
         self._enrich_hooks = bool(pm.hook.leadlife_enrich_event.get_hookimpls())
-        self._generation = pm.generation
+        self._generation = generation
 
     def _warn_undeclared_touches(self, routing: Routing) -> None:
         """Log the touch event types the rulebook does not declare: most likely a
