@@ -13,6 +13,8 @@ from leadlife.plugins import LeadlifePluginManager
 from tests.conftest import T0
 from tests.helpers import ev
 
+FORM = {"phone": "+8613800138000", "asset_id": "p1", "company": "Acme"}
+
 
 class _Tagger:
     """An enricher that marks every lead it sees."""
@@ -64,3 +66,56 @@ def test_a_plugin_registered_while_the_engine_collects_plugins_is_collected(
     lead = engine.ingest(ev("page_view", event_id="e2"))
     assert [name for name, _ in engine.enrichers] == ["tagger"]
     assert lead.profile.get("tagged") == "yes"
+
+
+class _PausingList(list[Any]):
+    """A hook's implementations; the first copy the given thread takes of them waits,
+    once it is taken, until ``resume`` is set."""
+
+    def __init__(self, items: list[Any], thread_name: str) -> None:
+        super().__init__(items)
+        self.thread_name = thread_name
+        self.copied, self.resume = threading.Event(), threading.Event()
+
+    def copy(self) -> list[Any]:
+        taken = list(self)
+        if threading.current_thread().name == self.thread_name and not self.copied.is_set():
+            self.copied.set()
+            self.resume.wait(5)
+        return taken
+
+
+def test_a_stage_hook_registered_while_a_fan_out_reads_the_hooks_is_called_later(
+    pm: LeadlifePluginManager,
+) -> None:
+    """Regression: the manager's list of a hook's implementations was read by the
+    delivering thread, the cache cleared by a registration in another thread, then
+    the list read before it stored: the new plugin's stage hook was never called."""
+    seen: list[str] = []
+
+    class Audit:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        @leadlife.hookimpl
+        def leadlife_stage_changed(self, change: leadlife.StageChange) -> None:
+            seen.append(f"{self.name}:{change.to_stage.name}")
+
+    pm.register(Audit("first"), name="first")
+    engine = leadlife.Engine(plugin_manager=pm, clock=leadlife.FixedClock(T0))
+    caller = pm.hook.leadlife_stage_changed
+    pausing = _PausingList(caller._hookimpls, "worker")
+    caller._hookimpls = pausing
+    worker = threading.Thread(
+        target=engine.ingest, args=(ev("form_submit", event_id="f1", **FORM),), name="worker"
+    )
+    worker.start()
+    assert pausing.copied.wait(5)
+    pm.register(Audit("late"), name="late")
+    pausing.resume.set()
+    worker.join(5)
+    assert not worker.is_alive()
+    engine.ingest(ev("company_verified", event_id="cv1", industry="media", **FORM))
+    # Registered before the second event: its stage change reaches both (the first
+    # one's reaches the new plugin too when registered before its hooks were called).
+    assert [call for call in seen if call.endswith(":SQL")] == ["late:SQL", "first:SQL"]

@@ -86,7 +86,7 @@ class LeadlifePluginManager(pluggy.PluginManager):
                 "(see leadlife.plugins.hookspecs), or take fewer of them",
             ) from exc
         self.generation += 1
-        self._call_plans.clear()
+        self._call_plans = {}  # a new dict: see call_plan
         try:
             self._refuse_wrappers(plugin)
             self._refuse_coroutines(plugin)
@@ -360,21 +360,25 @@ class LeadlifePluginManager(pluggy.PluginManager):
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
         result = super().unregister(plugin, name)
         self.generation += 1
-        self._call_plans.clear()
+        self._call_plans = {}  # a new dict: see call_plan
         return result
 
     def call_plan(self, hook_name: str) -> list[tuple[str, Callable[..., Any], tuple[str, ...]]]:
         """``(plugin name, function, argument names)`` of each implementation of
         ``hook_name``, in call order; kept until a plugin is registered or removed,
         as fan-out hooks are called many times per batch."""
-        plan = self._call_plans.get(hook_name)
+        # The dict as it was before the implementations are read: a plugin another
+        # thread registers meanwhile replaces it, so a plan read without that plugin
+        # goes into the old dict, not into the one later calls read.
+        plans = self._call_plans
+        plan = plans.get(hook_name)
         if plan is None:
             caller: pluggy.HookCaller = getattr(self.hook, hook_name)
             plan = [
                 (impl.plugin_name, impl.function, tuple(impl.argnames))
                 for impl in reversed(caller.get_hookimpls())
             ]
-            self._call_plans[hook_name] = plan
+            plans[hook_name] = plan
         return plan
 
 
