@@ -119,3 +119,41 @@ def test_a_stage_hook_registered_while_a_fan_out_reads_the_hooks_is_called_later
     # Registered before the second event: its stage change reaches both (the first
     # one's reaches the new plugin too when registered before its hooks were called).
     assert [call for call in seen if call.endswith(":SQL")] == ["late:SQL", "first:SQL"]
+
+
+def test_a_stage_hook_registered_as_a_fan_out_starts_gets_a_fork_of_its_own(
+    pm: LeadlifePluginManager,
+) -> None:
+    """Regression: the fan-out counted a hook's implementations, then called them from
+    a second read of the list; a plugin another thread registered in between made two
+    plugins share one fork, so what the new one changed in it the next one read."""
+    seen: list[tuple[str, Any]] = []
+
+    class First:
+        @leadlife.hookimpl
+        def leadlife_stage_changed(self, lead: Lead) -> None:
+            seen.append(("first", lead.profile.get("company")))
+
+    class Meddler:  # called first: registered last
+        @leadlife.hookimpl
+        def leadlife_stage_changed(self, lead: Lead) -> None:
+            seen.append(("meddler", lead.profile.get("company")))
+            lead.profile["company"] = "meddled"
+
+    pm.register(First(), name="first")
+    engine = leadlife.Engine(plugin_manager=pm, clock=leadlife.FixedClock(T0))
+    caller = pm.hook.leadlife_stage_changed
+    pausing = _PausingList(caller._hookimpls, "worker")
+    caller._hookimpls = pausing
+    worker = threading.Thread(
+        target=engine.ingest, args=(ev("form_submit", event_id="f1", **FORM),), name="worker"
+    )
+    worker.start()
+    assert pausing.copied.wait(5)
+    pm.register(Meddler(), name="meddler")
+    pausing.resume.set()
+    worker.join(5)
+    assert not worker.is_alive()
+    assert ("first", "meddled") not in seen
+    assert ("first", "Acme") in seen
+    assert engine.get("u1").profile["company"] == "Acme"

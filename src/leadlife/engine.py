@@ -1203,12 +1203,15 @@ class Engine:
         if not views:
             kwargs["lead"] = lead
             return call_each(pm, hook, kwargs)
-        left = len(pm.call_plan(hook))
+        # One read of the implementations, counted and called: a plugin another
+        # thread registers between two reads would share the last fork with another.
+        plan = pm.call_plan(hook)
+        left = len(plan)
         if left:
             kwargs["lead"] = lead.fork()
         if left <= 1:  # the common case: no fork to renew, no generator of ours
-            return call_each(pm, hook, kwargs)
-        return self._renewing(call_each(pm, hook, kwargs), kwargs, lead, left)
+            return call_each(pm, hook, kwargs, plan)
+        return self._renewing(call_each(pm, hook, kwargs, plan), kwargs, lead, left)
 
     @staticmethod
     def _renewing(

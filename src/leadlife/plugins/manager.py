@@ -617,15 +617,19 @@ def _refuse_namesakes(name: str, entry_points: list[metadata.EntryPoint]) -> Non
 
 
 def call_each(
-    pm: LeadlifePluginManager, hook_name: str, kwargs: dict[str, Any]
+    pm: LeadlifePluginManager,
+    hook_name: str,
+    kwargs: dict[str, Any],
+    plan: list[tuple[str, Callable[..., Any], tuple[str, ...]]] | None = None,
 ) -> Iterator[tuple[str, Any, BaseException | None]]:
     """Call each implementation of a hook on its own, in pluggy's order.
 
     Yields ``(plugin_name, result, error)``: one plugin raising does not stop the
-    others, and the caller knows which plugin failed.
+    others, and the caller knows which plugin failed. ``plan``: the hook's
+    :meth:`~LeadlifePluginManager.call_plan`, for a caller that read it already.
     """
     trace = pm.trace_hooks
-    for plugin_name, function, argnames in pm.call_plan(hook_name):
+    for plugin_name, function, argnames in pm.call_plan(hook_name) if plan is None else plan:
         started = time.perf_counter() if trace else 0.0
         try:
             result = function(*[kwargs[name] for name in argnames])
