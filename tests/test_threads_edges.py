@@ -157,3 +157,39 @@ def test_a_stage_hook_registered_as_a_fan_out_starts_gets_a_fork_of_its_own(
     assert ("first", "meddled") not in seen
     assert ("first", "Acme") in seen
     assert engine.get("u1").profile["company"] == "Acme"
+
+
+def test_an_event_an_enrichment_hook_sends_for_another_lead_is_fanned_out_outside_the_lock(
+    pm: LeadlifePluginManager,
+) -> None:
+    """Regression: an enrichment hook sending an event of another lead (an account's
+    contact) had that event fanned out at once, inside the outer event's pipeline and
+    under the engine's lock: its stage hook handing an event to a worker thread and
+    waiting for it waited for ever. It is fanned out once the outer event is stored."""
+    order: list[str] = []
+
+    class Account:
+        @leadlife.hookimpl
+        def leadlife_enrich_event(self, event: Event) -> None:
+            if event.lead_id == "x":
+                engine.ingest(ev("form_submit", lead="y", event_id="y1", **FORM))
+
+    class Handoff:
+        @leadlife.hookimpl
+        def leadlife_stage_changed(self, lead: Lead, change: leadlife.StageChange) -> None:
+            order.append(f"{lead.id}:{change.to_stage.name}")
+            if lead.id == "y":
+                worker = threading.Thread(
+                    target=engine.ingest, args=(ev("page_view", lead="z", event_id="z1"),)
+                )
+                worker.start()
+                worker.join(5)
+                assert not worker.is_alive(), "the worker waits on the engine's lock"
+
+    pm.register(Account(), name="account")
+    pm.register(Handoff(), name="handoff")
+    engine = leadlife.Engine(plugin_manager=pm, clock=leadlife.FixedClock(T0))
+    engine.ingest(ev("page_view", lead="x", event_id="x1"))
+    assert not engine.failures
+    assert order == ["y:MQL"]
+    assert [event.id for event in engine.storage.events()] == ["y1", "x1", "z1"]

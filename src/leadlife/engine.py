@@ -551,13 +551,18 @@ class Engine:
 
     def _ingest(self, raw: EventInput, failures: list[PluginFailure]) -> tuple[Lead, int, bool]:
         event = parse_event(raw)  # outside the lock: validation reads no engine state
-        with self._lock:
-            lead, changes, notices, duplicate = self._apply(event, failures)
-            fan_out = bool(changes or notices)
-            if fan_out:
-                self._outbox.append((lead, changes, notices, event.id, failures))
-        if fan_out:
-            self._deliver()
+        outbox = self._outbox
+        try:
+            with self._lock:
+                lead, changes, notices, duplicate = self._apply(event, failures)
+                if changes or notices:
+                    outbox.append((lead, changes, notices, event.id, failures))
+        finally:
+            # The outbox, not only this event's fan-out: an event a hook before the
+            # commit sent for another lead waits there for this one (see _deliver),
+            # stored or not.
+            if outbox:
+                self._deliver()
         return lead, len(changes), duplicate
 
     def _apply(
@@ -1138,7 +1143,11 @@ class Engine:
         """
         lock, outbox = self._lock, self._outbox
         with lock:
-            if self._delivering:
+            # A lead being applied means this thread holds the lock in a pipeline
+            # before its commit (an enrichment hook sent an event of another lead):
+            # delivered here, the fan-out would run under the lock. That call
+            # delivers it once it has released the lock.
+            if self._delivering or self._applying:
                 return
             self._delivering = True
         try:
@@ -1446,7 +1455,7 @@ class Engine:
                 applying.discard(lead_id)
             if changes or notices:
                 self._outbox.append((lead, changes, notices, None, failures))
-        if changes or notices:
+        if self._outbox:  # with what a hook before this commit sent for another lead
             self._deliver()
         return changes, notices, lead.next_check_ts
 
