@@ -11,7 +11,7 @@ import leadlife
 from leadlife import Event, Lead
 from leadlife.plugins import LeadlifePluginManager
 from tests.conftest import T0
-from tests.helpers import ev
+from tests.helpers import days, ev
 
 FORM = {"phone": "+8613800138000", "asset_id": "p1", "company": "Acme"}
 
@@ -193,3 +193,40 @@ def test_an_event_an_enrichment_hook_sends_for_another_lead_is_fanned_out_outsid
     assert not engine.failures
     assert order == ["y:MQL"]
     assert [event.id for event in engine.storage.events()] == ["y1", "x1", "z1"]
+
+
+def test_a_lead_an_event_caught_up_during_a_tick_is_left_as_that_event_left_it() -> None:
+    """Regression: a tick went on to every lead it had listed as due, even one whose
+    due rules an event from another thread had applied meanwhile: that lead was
+    rescored as of the tick's moment, which no tick after the event does."""
+    late = ev("download", at=days(39), lead="b", event_id="b-late")
+    hand_off = [False]
+
+    class Handoff:
+        """At lead a's cooling, has a worker thread send b's event, and waits for it."""
+
+        @leadlife.hookimpl
+        def leadlife_stage_changed(self, lead: Lead) -> None:
+            if hand_off[0] and lead.id == "a":
+                hand_off[0] = False
+                worker = threading.Thread(target=engine.ingest, args=(late,))
+                worker.start()
+                worker.join(5)
+
+    def engine_with_leads(plugins: list[object]) -> leadlife.Engine:
+        built = leadlife.Engine(plugins=plugins, clock=leadlife.FixedClock(T0))
+        for lead in "ab":
+            for day in range(3):
+                built.ingest(ev("download", at=days(day), lead=lead, event_id=f"{lead}{day}"))
+        return built
+
+    engine = engine_with_leads([Handoff()])
+    hand_off[0] = True
+    report = engine.tick(T0 + days(40))  # both due: a ticks first, b's event comes
+    serial = engine_with_leads([])
+    serial.ingest(late)
+    serial_report = serial.tick(T0 + days(40))
+    assert report.stage_changes == serial_report.stage_changes
+    lead, expected = engine.get("b"), serial.get("b")
+    assert lead.scored_at == expected.scored_at == T0 + days(39)
+    assert lead.same_state(expected)

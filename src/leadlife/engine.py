@@ -1424,6 +1424,12 @@ class Engine:
             lead = self._working_copy(lead_id)
             if lead is None:
                 return changes, notices, None
+            due = lead.next_check_ts
+            if due is None or due > until_ts:
+                # An event another thread sent since the tick listed its due leads
+                # applied what was due: ticked anyway, the lead would be rescored as
+                # of now, which no tick run after that event does.
+                return changes, notices, due
             assignments: list[Assignment] = []
             applying = self._applying
             if lead_id in applying:  # a tick from a hook of this lead's event, before its commit
