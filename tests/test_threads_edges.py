@@ -230,3 +230,39 @@ def test_a_lead_an_event_caught_up_during_a_tick_is_left_as_that_event_left_it()
     lead, expected = engine.get("b"), serial.get("b")
     assert lead.scored_at == expected.scored_at == T0 + days(39)
     assert lead.same_state(expected)
+
+
+def test_the_failure_log_can_be_read_while_another_thread_records_failures() -> None:
+    """Regression: engine.failures was a plain deque, and a host thread going through
+    it (a health page) while an event's plugin failed got Python's RuntimeError
+    (deque mutated during iteration)."""
+
+    class Registry:
+        @leadlife.hookimpl
+        def leadlife_enrich_event(self) -> None:
+            raise ConnectionError("registry timed out")
+
+    engine = leadlife.Engine(plugins=[Registry()], clock=leadlife.FixedClock(T0))
+    engine.ingest(ev("page_view", event_id="e1"))
+    reading, recorded = threading.Event(), threading.Event()
+    read: list[str | None] = []
+    errors: list[BaseException] = []
+
+    def health_page() -> None:
+        try:
+            for failure in engine.failures:
+                read.append(failure.event_id)
+                reading.set()
+                recorded.wait(5)
+        except Exception as exc:  # the failure under test
+            errors.append(exc)
+
+    reader = threading.Thread(target=health_page)
+    reader.start()
+    assert reading.wait(5)
+    engine.ingest(ev("page_view", event_id="e2"))
+    recorded.set()
+    reader.join(5)
+    assert errors == []
+    assert read == ["e1"]  # what the log held when the reading began
+    assert [failure.event_id for failure in engine.failures] == ["e1", "e2"]

@@ -194,7 +194,7 @@ class Engine:
                 + (" (a class: return an instance of it)" if isinstance(storage, type) else ""),
             )
         self.storage: Storage = storage
-        self.failures: deque[PluginFailure] = deque(
+        self.failures: deque[PluginFailure] = _FailureLog(
             maxlen=None if failure_log_size is None else int(failure_log_size)
         )
         self.scorers: dict[str, Scorer] = {}
@@ -1609,6 +1609,22 @@ def _caught(error: LeadlifeError) -> LeadlifeError:
             if isinstance(e, BaseException)
         )
     return error
+
+
+class _FailureLog(deque[PluginFailure]):
+    """``engine.failures``: a deque that is gone through as it was when the going
+    through began, so a host thread reading it while other threads record failures
+    never meets Python's "deque mutated during iteration"."""
+
+    __slots__ = ()
+
+    def __iter__(self) -> Iterator[PluginFailure]:
+        # Copied at once (no Python code runs while the copy is taken): the
+        # recording threads never change it half-way.
+        return iter(tuple(deque.__iter__(self)))
+
+    def __reversed__(self) -> Iterator[PluginFailure]:
+        return reversed(tuple(deque.__iter__(self)))
 
 
 # Rescoring and re-applying due rules at the end of a tick settles in one round for
